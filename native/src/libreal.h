@@ -1,0 +1,159 @@
+/*
+ * libreal: the interposition library that lets unmodified FRR daemons run side by side on one host with no
+ * namespaces. Loaded with LD_PRELOAD into every daemon of an emulated router; inactive (every call passes
+ * through) unless REALFISH_CONTROL is set.
+ *
+ * What it intercepts, and why:
+ *   socket            AF_INET/AF_INET6 stream -> emulated TCP (a placeholder AF_UNIX socket until connected);
+ *                     AF_NETLINK/NETLINK_ROUTE -> emulated netlink (an AF_UNIX datagram pair we answer into);
+ *                     AF_INET/AF_INET6 datagram -> inert (zebra's ethtool ioctl socket);
+ *                     anything else that would reach the host network -> refused, with a log line.
+ *   bind listen       emulated TCP: addresses and listeners are registered with the controller (broker).
+ *   connect           emulated TCP: the broker decides (reachability over the emulated FIBs) and hands back one
+ *                     end of an AF_UNIX stream socketpair (SCM_RIGHTS); bytes then flow daemon to daemon.
+ *   accept accept4    emulated TCP: the broker delivers the other end on the listener's channel.
+ *   getsockname getpeername   the routers' IP addresses, not the AF_UNIX ones.
+ *   setsockopt getsockopt     TTL, MINTTL, TOS, MD5SIG, REUSE*, V6ONLY, TCP_INFO, BINDTODEVICE, SO_ERROR, ...
+ *   close             tell the broker a listener or connection is gone; free our state.
+ *   send sendto sendmsg       netlink requests: dumps answered from the interface table, route/nexthop/address
+ *                     changes recorded as the router's emulated FIB (sent to the controller), acks.
+ *   recvfrom recvmsg  netlink replies must look as if they came from the kernel (nl_pid 0).
+ *                     (zebra's recv(MSG_PEEK|MSG_TRUNC) size probe works natively on the datagram pair.)
+ *   ioctl             inert sockets: no host interface is ever queried or changed.
+ *   getaddrinfo       drop AI_ADDRCONFIG, which makes glibc probe the host's interfaces.
+ * read/write/writev/ppoll/fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
+ */
+#ifndef LIBREAL_H
+#define LIBREAL_H
+
+#define _GNU_SOURCE
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define RF_EXPORT __attribute__((visibility("default")))
+#define RF_MAX_FD 65536
+#define RF_MAX_MD5 64
+
+struct addrinfo;
+struct msghdr;
+
+/* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
+struct rf_real {
+	int (*socket)(int, int, int);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*listen)(int, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*close)(int);
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*ioctl)(int, unsigned long, void *);
+	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+};
+extern struct rf_real rf_real;
+
+enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT };
+enum rf_tcp_state { RF_T_NEW = 0, RF_T_LISTEN, RF_T_CONNECTING, RF_T_CONNECTED, RF_T_FAILED };
+
+struct rf_md5 {
+	struct sockaddr_storage addr;
+	int keylen;
+	uint8_t key[80];
+};
+
+/* Our state for one emulated file descriptor. Slots are never freed, only reset, so a racing lookup in
+ * another thread reads stale data at worst, never freed memory. */
+struct rf_sock {
+	enum rf_kind kind;
+	int family, type, protocol;
+	/* TCP */
+	enum rf_tcp_state state;
+	struct sockaddr_storage local, peer;
+	int bound;
+	int ttl, minttl, tos, v6only, sndbuf, rcvbuf;
+	int so_error;
+	long id; /* listener id or connection id at the broker */
+	char bindtodevice[16];
+	int nmd5;
+	struct rf_md5 md5[RF_MAX_MD5];
+	/* netlink */
+	uint32_t nl_pid;
+	uint64_t nl_groups; /* bit n-1 = group n, for groups 1..64 */
+	int nl_peer;        /* our end of the datagram pair: replies are written here */
+	int nl_ext_ack, nl_cap_ack;
+};
+
+/* core.c */
+void rf_init(void);
+int rf_active(void);
+const char *rf_router(void);
+const char *rf_daemon(void);
+void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct rf_sock *rf_get(int fd);
+struct rf_sock *rf_new(int fd, enum rf_kind kind);
+void rf_forget(int fd);
+int rf_replace_fd(int fd, int newfd);
+/* One request to the controller and its reply (fd_out: a descriptor passed with it, or -1). */
+int rf_ctl_request(const char *req, char *resp, size_t resplen, int *fd_out);
+/* A message that needs no reply. */
+int rf_ctl_send(const char *msg);
+int rf_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len, int *port);
+int rf_parse_sockaddr(int family, const char *addr, int port, struct sockaddr_storage *ss);
+void rf_hex(const uint8_t *data, int len, char *out);
+
+/* iftable.c: the router's interfaces (from the run directory) and the addresses zebra installed */
+struct rf_if {
+	int index;
+	char name[16];
+	int mtu;
+	uint8_t mac[6];
+	unsigned flags;
+};
+struct rf_ifaddr {
+	int ifindex;
+	int family;
+	uint8_t addr[16];
+	int plen;
+};
+int rf_iftable_load(const char *path);
+int rf_if_count(void);
+int rf_if_get(int i, struct rf_if *out);
+int rf_if_name(int ifindex, char *out);
+int rf_addr_snapshot(struct rf_ifaddr *out, int max);
+int rf_addr_update(int add, const struct rf_ifaddr *a);
+
+/* tcp.c */
+int rf_tcp_socket(int domain, int type, int protocol);
+int rf_tcp_bind(struct rf_sock *s, int fd, const struct sockaddr *addr, socklen_t len);
+int rf_tcp_listen(struct rf_sock *s, int fd, int backlog);
+int rf_tcp_connect(struct rf_sock *s, int fd, const struct sockaddr *addr, socklen_t len);
+int rf_tcp_accept(struct rf_sock *s, int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int rf_tcp_setsockopt(struct rf_sock *s, int fd, int level, int name, const void *val, socklen_t len);
+int rf_tcp_getsockopt(struct rf_sock *s, int fd, int level, int name, void *val, socklen_t *len);
+int rf_tcp_getname(struct rf_sock *s, int peer, struct sockaddr *addr, socklen_t *len);
+void rf_tcp_close(struct rf_sock *s, int fd);
+
+/* netlink.c */
+int rf_nl_socket(int type, int protocol);
+int rf_nl_bind(struct rf_sock *s, const struct sockaddr *addr, socklen_t len);
+ssize_t rf_nl_send(struct rf_sock *s, const void *buf, size_t len);
+void rf_nl_fix_source(struct sockaddr *addr, socklen_t *len);
+int rf_nl_setsockopt(struct rf_sock *s, int level, int name, const void *val, socklen_t len);
+int rf_nl_getsockopt(struct rf_sock *s, int level, int name, void *val, socklen_t *len);
+int rf_nl_getsockname(struct rf_sock *s, struct sockaddr *addr, socklen_t *len);
+void rf_nl_close(struct rf_sock *s);
+
+#endif

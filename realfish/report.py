@@ -1,0 +1,181 @@
+"""The converge report both runtimes write, and the process measurements that go into it.
+
+Shape (other tools read it; keys may be added, never removed):
+  {"runtime": "real"|"baseline",
+   "routers": {NAME: {"fib": [{"prefix", "protocol", "distance", "metric", "nexthops": [{"ip", "interface"}]}],
+                      "show": {CMD: OUTPUT}}},
+   "timing": {"setup_s", "converge_s", "total_s"},
+   "memory": {"peak_pss_bytes", "peak_rss_bytes"},
+   "cpu": {"daemon_s"}}
+CPU is read from /proc/PID/task/*/schedstat (exact nanoseconds); utime/stime tick counts under-count
+short-lived daemons badly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class NextHop:
+    ip: str | None
+    interface: str | None
+
+
+@dataclass
+class FibEntry:
+    prefix: str
+    protocol: str
+    distance: int = 0
+    metric: int = 0
+    nexthops: list[NextHop] = field(default_factory=list)
+
+    def key(self) -> tuple[str, frozenset[NextHop]]:
+        return self.prefix, frozenset(self.nexthops)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["nexthops"] = [asdict(n) for n in sorted(self.nexthops, key=lambda n: (n.ip or "", n.interface or ""))]
+        return d
+
+
+def sort_fib(entries: list[FibEntry]) -> list[FibEntry]:
+    def k(e: FibEntry) -> tuple[int, int, int]:
+        net = ipaddress.ip_network(e.prefix, strict=False)
+        return net.version, int(net.network_address), net.prefixlen
+
+    return sorted(entries, key=k)
+
+
+def enrich_from_zebra(entries: list[FibEntry], zebra_routes: dict[str, Any]) -> None:
+    """Fill distance, metric and FRR's protocol name from zebra's `show ip route json` (installed entries)."""
+    for e in entries:
+        for r in zebra_routes.get(e.prefix, []):
+            if r.get("installed") or r.get("selected"):
+                e.distance = r.get("distance", 0)
+                e.metric = r.get("metric", 0)
+                if e.protocol != "connected":
+                    e.protocol = r.get("protocol", e.protocol)
+                break
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def memory_of(pids: list[int]) -> tuple[int, int]:
+    """Sum of PSS and RSS, in bytes, of the given processes."""
+    pss = rss = 0
+    for pid in pids:
+        for line in _read(f"/proc/{pid}/smaps_rollup").splitlines():
+            if line.startswith("Pss:"):
+                pss += int(line.split()[1]) * 1024
+            elif line.startswith("Rss:"):
+                rss += int(line.split()[1]) * 1024
+    return pss, rss
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """On-CPU time of every thread of the given processes (schedstat: first field, nanoseconds)."""
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            fields = _read(f"/proc/{pid}/task/{tid}/schedstat").split()
+            if fields:
+                total += int(fields[0])
+    return total / 1e9
+
+
+class MemorySampler:
+    """Samples the summed PSS/RSS of a changing set of processes until stopped; keeps the peak."""
+
+    def __init__(self, pids_fn: Any, interval: float = 0.25):
+        self.pids_fn = pids_fn
+        self.interval = interval
+        self.peak_pss = 0
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
+
+    def start(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def sample(self) -> None:
+        pss, rss = memory_of(list(self.pids_fn()))
+        self.peak_pss = max(self.peak_pss, pss)
+        self.peak_rss = max(self.peak_rss, rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.sample()
+
+
+@dataclass
+class RouterReport:
+    fib: list[FibEntry] = field(default_factory=list)
+    show: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    runtime: str
+    routers: dict[str, RouterReport] = field(default_factory=dict)
+    setup_s: float = 0.0
+    converge_s: float = 0.0
+    total_s: float = 0.0
+    peak_pss_bytes: int = 0
+    peak_rss_bytes: int = 0
+    daemon_cpu_s: float = 0.0
+    converged: bool = True
+    problems: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "runtime": self.runtime,
+            "converged": self.converged,
+            "routers": {
+                name: {"fib": [e.to_json() for e in sort_fib(r.fib)], "show": r.show, "errors": r.errors}
+                for name, r in sorted(self.routers.items())
+            },
+            "timing": {"setup_s": round(self.setup_s, 4), "converge_s": round(self.converge_s, 4),
+                       "total_s": round(self.total_s, 4)},
+            "memory": {"peak_pss_bytes": self.peak_pss_bytes, "peak_rss_bytes": self.peak_rss_bytes},
+            "cpu": {"daemon_s": round(self.daemon_cpu_s, 4)},
+            "problems": self.problems,
+            **self.extra,
+        }
+
+    def write(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(self.to_json(), f, indent=1)
+
+
+def parse_show(command: str, output: str) -> Any:
+    if command.rstrip().endswith("json"):
+        try:
+            return json.loads(output) if output.strip() else {}
+        except json.JSONDecodeError:
+            return output
+    return output

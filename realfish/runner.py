@@ -1,0 +1,132 @@
+"""What both runtimes share: the lifecycle, the converge report, and the state queries.
+
+`Runner` is abstract; `realfish.runtime.Emulation` (libreal, no namespaces) and `realfish.baseline.Baseline`
+(one network namespace per router, veth pairs, the kernel FIB) implement it. Use it as a context manager:
+whatever happens inside (exception, timeout, Ctrl-C), `close()` stops every process the runner started, by PID,
+and removes its run directory (and namespaces, for the baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from realfish import frr
+from realfish.report import FibEntry, MemorySampler, Report, RouterReport, cpu_seconds, enrich_from_zebra, parse_show
+from realfish.topology import Network
+
+
+class ConvergeTimeout(RuntimeError):
+    pass
+
+
+class Runner(ABC):
+    runtime = "abstract"
+
+    def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False):
+        network.validate()
+        self.network = network
+        self.keep = keep
+        self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="realfish-"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_id = self.run_dir.name.rsplit("-", 1)[-1][:8]
+        self.report = Report(runtime=self.runtime)
+        self.t_start = time.monotonic()
+        self.t_ready = self.t_start  # all daemons started and configured
+        self.t_converged = self.t_start  # time of the last routing change seen
+        self.sampler = MemorySampler(self.pids)
+        self.closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def router_dir(self, name: str) -> Path:
+        return self.run_dir / name
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start every router's daemons and apply its config."""
+
+    @abstractmethod
+    def wait_converged(self, timeout: float) -> None:
+        """Return once the network has converged (raise ConvergeTimeout otherwise)."""
+
+    @abstractmethod
+    def pids(self) -> list[int]:
+        """PIDs of every daemon (and helper process) this runner started and that is still running."""
+
+    @abstractmethod
+    def fib(self, router: str) -> list[FibEntry]:
+        """What forwarding uses: connected subnets and every route zebra installed."""
+
+    @abstractmethod
+    def _stop(self) -> None:
+        """Stop processes and remove runtime-specific resources; must be safe to call twice."""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.sampler.stop()
+        finally:
+            self._stop()
+            if not self.keep:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    # -- queries -----------------------------------------------------------------------------------------------
+    def vtysh_wrap(self, router: str) -> list[str]:
+        """Command prefix to run vtysh for a router (the baseline needs none either: vty is a UNIX socket)."""
+        return []
+
+    def show(self, router: str, command: str) -> Any:
+        out = frr.vtysh(self.router_dir(router), command, wrap=self.vtysh_wrap(router))
+        return parse_show(command, out)
+
+    def zebra_routes(self, router: str) -> dict[str, Any]:
+        with frr.Vty(self.router_dir(router) / "zebra.vty") as vty:
+            text = vty.command("show ip route json")
+            text6 = vty.command("show ipv6 route json")
+        routes: dict[str, Any] = {}
+        for t in (text, text6):
+            try:
+                routes.update(json.loads(t) if t.strip() else {})
+            except json.JSONDecodeError:
+                pass
+        return routes
+
+    def converge(self, timeout: float = 600.0, shows: list[str] | None = None) -> Report:
+        """Start, converge, and fill the report (timing, memory, CPU, per-router FIB and shows)."""
+        self.sampler.start()
+        self.start()
+        self.wait_converged(timeout)
+        return self.collect(shows or [])
+
+    def collect(self, shows: list[str]) -> Report:
+        rep = self.report
+        rep.daemon_cpu_s = cpu_seconds(self.pids())
+        for name in self.network.routers:
+            rr = rep.routers.setdefault(name, RouterReport())
+            try:
+                rr.fib = self.fib(name)
+                enrich_from_zebra(rr.fib, self.zebra_routes(name))
+            except (OSError, ConnectionError) as e:
+                rr.errors.append(f"cannot read FIB: {e}")
+            for cmd in shows:
+                rr.show[cmd] = self.show(name, cmd)
+        self.sampler.sample()
+        rep.peak_pss_bytes = self.sampler.peak_pss
+        rep.peak_rss_bytes = self.sampler.peak_rss
+        rep.setup_s = self.t_ready - self.t_start
+        rep.converge_s = max(0.0, self.t_converged - self.t_ready)
+        rep.total_s = self.t_converged - self.t_start
+        return rep

@@ -1,0 +1,176 @@
+"""The broker: who owns which address, who listens where, and which TCP connections may open.
+
+A connection opens exactly when it would on real routers: the destination address belongs to an emulated
+router that listens on the port, and a path exists both ways over the current emulated FIBs (the connected
+subnet for single-hop eBGP, learned routes for iBGP between loopbacks), within the socket's TTL and the
+listener's minimum TTL (GTSM), with matching TCP-MD5 keys. Otherwise the caller gets what a kernel gives:
+ENETUNREACH when its own FIB has no route, ECONNREFUSED when nothing listens, and a SYN that goes unanswered
+(the attempt stays pending, re-tried whenever a FIB changes, until TCP's ~127 s give-up) when the path, the
+TTL or the key is wrong further away.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from realfish.runtime.fib import Fib, IPAddress
+from realfish.topology import Network
+
+SYN_GIVE_UP_S = 127.0  # Linux: tcp_syn_retries=6 -> 1+2+4+8+16+32+64 s
+MAX_HOPS = 64
+
+
+@dataclass
+class Listener:
+    id: int
+    router: str
+    family: int  # 4 or 6
+    addr: IPAddress | None  # None: wildcard
+    port: int
+    v6only: bool
+    minttl: int = 0
+    md5: dict[IPAddress, str] = field(default_factory=dict)
+    channel: object = None  # the controller's end of the accept channel
+    pid: int = 0
+
+
+@dataclass
+class Attempt:
+    """One connect() as the broker sees it."""
+
+    id: int
+    router: str
+    family: int
+    src: IPAddress | None
+    sport: int
+    dst: IPAddress
+    dport: int
+    ttl: int
+    md5: str | None
+    started: float
+    wake_fd: int = -1  # write end of the pipe the connecting daemon waits on
+    pid: int = 0
+
+
+@dataclass
+class Verdict:
+    ok: bool = False
+    err: int = 0  # errno to give now (ENETUNREACH, ECONNREFUSED) when not ok and not pending
+    pending: bool = False
+    listener: Listener | None = None
+    src: IPAddress | None = None
+    why: str = ""
+
+
+class Broker:
+    def __init__(self, network: Network):
+        self.fibs: dict[str, Fib] = {}
+        self.segment: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        for name, router in network.routers.items():
+            ifnames = {i.ifindex: i.name for i in router.interfaces.values()}
+            fib = Fib(ifnames, up=set(ifnames))
+            fib.address(True, 1, "127.0.0.1/8")
+            fib.address(True, 1, "::1/128")
+            self.fibs[name] = fib
+        for seg in network.segments:
+            members = [(r, network.routers[r].interfaces[i].ifindex) for r, i in seg.members]
+            for m in members:
+                self.segment[m] = [o for o in members if o != m]
+        self.listeners: dict[int, Listener] = {}
+        self.ports: dict[str, itertools.count[int]] = {}
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def ephemeral_port(self, router: str) -> int:
+        counter = self.ports.setdefault(router, itertools.count(32768))
+        return 32768 + (next(counter) - 32768) % 28000
+
+    def owns(self, router: str, ip: IPAddress) -> bool:
+        return self.fibs[router].owns(ip)
+
+    # -- forwarding over the emulated FIBs ---------------------------------------------------------------------
+    def walk(self, router: str, dst: IPAddress) -> tuple[str | None, int, str]:
+        """Follow the FIBs from router toward dst: (router that owns dst or None, hops taken, why it failed)."""
+        here, hops = router, 0
+        while hops <= MAX_HOPS:
+            fib = self.fibs[here]
+            if fib.owns(dst):
+                return here, hops, ""
+            found = fib.lookup(dst)
+            if found is None:
+                return None, hops, f"{here} has no route to {dst}"
+            kind, net, nexthops = found
+            if kind == "blackhole" or not nexthops:
+                return None, hops, f"{here} drops {dst} ({net} is a blackhole or has no usable nexthop)"
+            hop = nexthops[0]  # one flow takes one path; the first is as good as the kernel's hash here
+            target = hop.gateway or dst
+            nxt = None
+            for peer, _ifindex in self.segment.get((here, hop.ifindex), []):
+                if self.fibs[peer].owns(target):
+                    nxt = peer
+                    break
+            if nxt is None:
+                name = fib.ifnames.get(hop.ifindex, hop.ifindex)
+                return None, hops, f"{here}: nobody answers ARP for {target} on {name}"
+            here, hops = nxt, hops + 1
+        return None, hops, f"forwarding loop toward {dst}"
+
+    def decide(self, a: Attempt) -> Verdict:
+        fib = self.fibs[a.router]
+        first = fib.lookup(a.dst)
+        if not fib.owns(a.dst) and (first is None or first[0] == "blackhole"):
+            return Verdict(err=errno.ENETUNREACH, why=f"{a.router} has no route to {a.dst}")
+        src = a.src
+        if src is None:
+            if fib.owns(a.dst):
+                src = a.dst
+            else:
+                assert first is not None
+                hop = first[2][0]
+                src = fib.source_for(hop.ifindex, hop.gateway or a.dst)
+            if src is None:
+                return Verdict(err=errno.EADDRNOTAVAIL, why=f"{a.router} has no source address toward {a.dst}")
+        owner, hops, why = self.walk(a.router, a.dst)
+        if owner is None:
+            return Verdict(pending=True, why=why)
+        if hops > a.ttl:
+            return Verdict(pending=True, why=f"{a.dst} is {hops} hops away, beyond TTL {a.ttl}")
+        back, _, why_back = self.walk(owner, src)
+        if back != a.router:
+            return Verdict(pending=True, why=f"no path back from {owner} to {src}: {why_back}")
+        listener = self.find_listener(owner, a.family, a.dst, a.dport)
+        if listener is None:
+            return Verdict(err=errno.ECONNREFUSED, src=src, why=f"nothing listens on {a.dst} port {a.dport}")
+        arriving_ttl = a.ttl - max(0, hops - 1)
+        if listener.minttl and arriving_ttl < listener.minttl:
+            return Verdict(pending=True, why=f"TTL {arriving_ttl} below {owner}'s minimum {listener.minttl}")
+        if listener.md5.get(src) != a.md5:
+            return Verdict(pending=True, why=f"TCP-MD5 keys of {a.router} and {owner} differ")
+        return Verdict(ok=True, listener=listener, src=src)
+
+    def find_listener(self, router: str, family: int, dst: IPAddress, port: int) -> Listener | None:
+        exact = wild = None
+        for lst in self.listeners.values():
+            if lst.router != router or lst.port != port:
+                continue
+            if lst.family == family or (lst.family == 6 and family == 4 and not lst.v6only):
+                if lst.addr == dst:
+                    exact = lst
+                elif lst.addr is None:
+                    wild = lst if wild is None or lst.family == family else wild
+        return exact or wild
+
+    def bind_ok(self, router: str, addr: str) -> bool:
+        if addr in ("0.0.0.0", "::", "*"):
+            return True
+        return self.owns(router, ipaddress.ip_address(addr))
+
+    @staticmethod
+    def expired(a: Attempt) -> bool:
+        return time.monotonic() - a.started > SYN_GIVE_UP_S

@@ -1,0 +1,345 @@
+"""The controller: one UNIX seqpacket server that every libreal-loaded daemon talks to.
+
+libreal sends one text line per message; some get a reply (with a descriptor passed by SCM_RIGHTS), some do
+not (FIB updates, closes). All state lives in the `Broker`; this module is the wire and the bookkeeping the
+runtime uses to tell when the network is quiet: the time of the last event, the attempts still pending, and
+the bytes in flight on emulated connections (read with SIOCOUTQ on the controller's duplicates of both ends).
+"""
+
+from __future__ import annotations
+
+import array
+import errno
+import fcntl
+import ipaddress
+import os
+import selectors
+import socket
+import termios
+import threading
+import time
+from dataclasses import dataclass, field
+
+from realfish.runtime.broker import Attempt, Broker, Listener, Verdict
+
+SIOCOUTQ = termios.TIOCOUTQ
+
+
+@dataclass
+class Client:
+    sock: socket.socket
+    router: str = "?"
+    daemon: str = "?"
+    pid: int = 0
+    listeners: set[int] = field(default_factory=set)
+
+
+
+
+@dataclass
+class Connection:
+    id: int
+    client_router: str
+    server_router: str
+    ends: tuple[int, int]  # controller's duplicates, for the in-flight count
+    description: str
+    pids: tuple[int, int] = (0, 0)  # the two daemons, so a crash closes the connection as a kernel would
+
+
+class Controller:
+    def __init__(self, broker: Broker, path: str):
+        self.broker = broker
+        self.path = path
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.server.bind(path)
+        os.chmod(path, 0o600)
+        self.server.listen(1024)
+        self.server.setblocking(False)
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.server, selectors.EVENT_READ)
+        self.lock = threading.RLock()
+        self.clients: dict[int, Client] = {}
+        self.attempts: dict[int, Attempt] = {}  # pending ones
+        self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
+        self.connections: dict[int, Connection] = {}
+        self.last_event = time.monotonic()
+        self.last_route_change = time.monotonic()
+        self.events = 0
+        self.log: list[str] = []
+        self.exited: list[Client] = []
+        self._stop = threading.Event()
+        self._dirty = False
+        self.thread = threading.Thread(target=self._loop, name="realfish-controller", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=5)
+        with self.lock:
+            for c in list(self.clients.values()):
+                c.sock.close()
+            for conn in self.connections.values():
+                for fd in conn.ends:
+                    os.close(fd)
+            self.connections.clear()
+            for a in self.attempts.values():
+                if a.wake_fd >= 0:
+                    os.close(a.wake_fd)
+            self.attempts.clear()
+            for fd, *_ in self.resolved.values():
+                if fd is not None:
+                    os.close(fd)
+            self.resolved.clear()
+            for lst in self.broker.listeners.values():
+                if isinstance(lst.channel, socket.socket):
+                    lst.channel.close()
+        self.sel.close()
+        self.server.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    # -- bookkeeping for quiescence ---------------------------------------------------------------------------
+    def in_flight(self) -> int:
+        """Bytes written on emulated connections and not yet read by the other daemon."""
+        total = 0
+        buf = array.array("i", [0])
+        with self.lock:
+            for conn in self.connections.values():
+                for fd in conn.ends:
+                    try:
+                        fcntl.ioctl(fd, SIOCOUTQ, buf, True)
+                        total += buf[0]
+                    except OSError:
+                        pass
+        return total
+
+    def _event(self, route: bool = False) -> None:
+        now = time.monotonic()
+        self.last_event = now
+        if route:
+            self.last_route_change = now
+        self.events += 1
+        self._dirty = True
+
+    # -- the loop ---------------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self.sel.select(timeout=0.05):
+                if key.fileobj is self.server:
+                    self._accept()
+                else:
+                    self._read(key.data)
+            with self.lock:
+                if self._dirty or self.attempts:
+                    self._dirty = False
+                    self._retry_pending()
+
+    def _accept(self) -> None:
+        try:
+            sock, _ = self.server.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(True)
+        client = Client(sock)
+        self.clients[sock.fileno()] = client
+        self.sel.register(sock, selectors.EVENT_READ, client)
+
+    def _read(self, client: Client) -> None:
+        try:
+            data = client.sock.recv(8192)
+        except OSError:
+            data = b""
+        if not data:
+            self._gone(client)
+            return
+        with self.lock:
+            try:
+                self._handle(client, data.decode(errors="replace"))
+            except Exception as e:  # a malformed line must not kill the controller
+                self.log.append(f"{client.router}/{client.daemon}: cannot handle {data[:200]!r}: {e!r}")
+                if data.split(b" ", 1)[0] in (b"BIND", b"LISTEN", b"CONNECT", b"RESOLVE", b"HELLO"):
+                    self._reply(client, f"ERR {errno.EIO}")
+
+    def _gone(self, client: Client) -> None:
+        self.sel.unregister(client.sock)
+        self.clients.pop(client.sock.fileno(), None)
+        client.sock.close()
+        with self.lock:
+            for lid in client.listeners:
+                self._unlisten(lid)
+            for cid, conn in list(self.connections.items()):
+                if client.pid in conn.pids:
+                    self._close(cid)
+            self.exited.append(client)
+            self._event()
+
+    def _reply(self, client: Client, text: str, fd: int | None = None) -> None:
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))] if fd is not None else []
+        try:
+            client.sock.sendmsg([text.encode()], anc)
+        except OSError as e:
+            self.log.append(f"reply to {client.router}/{client.daemon} failed: {e}")
+
+    # -- messages ---------------------------------------------------------------------------------------------
+    def _handle(self, c: Client, line: str) -> None:
+        words = line.split()
+        op = words[0]
+        fib = self.broker.fibs.get(c.router)
+        if op == "HELLO":
+            c.router, c.daemon, c.pid = words[1], words[2], int(words[3])
+            self._reply(c, "OK" if c.router in self.broker.fibs else f"ERR {errno.ENOENT}")
+        elif op == "RT" and fib is not None:
+            fib.route(line)
+            self._event(route=True)
+        elif op == "NH" and fib is not None:
+            fib.nexthop(line)
+        elif op == "ADDR" and fib is not None:
+            fib.address(words[1] == "add", int(words[2]), words[3])
+            self._event(route=True)
+        elif op == "BIND":
+            ok = self.broker.bind_ok(c.router, words[2])
+            self._reply(c, "OK" if ok else f"ERR {errno.EADDRNOTAVAIL}")
+        elif op == "LISTEN":
+            self._listen(c, int(words[1]), words[2], int(words[3]), words[4] == "1")
+        elif op == "UNLISTEN":
+            self._unlisten(int(words[1]))
+            c.listeners.discard(int(words[1]))
+        elif op == "LOPT":
+            self._listener_option(int(words[1]), words[2], words[3:])
+        elif op == "CONNECT":
+            self._connect(c, words)
+        elif op == "RESOLVE":
+            self._resolve(c, int(words[1]))
+        elif op == "CLOSE":
+            self._close(int(words[1]))
+        else:
+            self.log.append(f"{c.router}/{c.daemon}: unknown message {line[:200]!r}")
+
+    def _listen(self, c: Client, family: int, addr: str, port: int, v6only: bool) -> None:
+        ip = None if addr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(addr)
+        for lst in self.broker.listeners.values():
+            if (lst.router, lst.family, lst.addr, lst.port) == (c.router, family, ip, port) and port:
+                self._reply(c, f"ERR {errno.EADDRINUSE}")
+                return
+        if port == 0:
+            port = self.broker.ephemeral_port(c.router)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        lst = Listener(self.broker.next_id(), c.router, family, ip, port, v6only, channel=ours, pid=c.pid)
+        self.broker.listeners[lst.id] = lst
+        c.listeners.add(lst.id)
+        self._reply(c, f"OK {lst.id} {port}", theirs.fileno())
+        theirs.close()
+        self._event()
+
+    def _unlisten(self, lid: int) -> None:
+        lst = self.broker.listeners.pop(lid, None)
+        if lst and isinstance(lst.channel, socket.socket):
+            lst.channel.close()
+
+    def _listener_option(self, lid: int, name: str, args: list[str]) -> None:
+        lst = self.broker.listeners.get(lid)
+        if lst is None:
+            return
+        if name == "minttl":
+            lst.minttl = int(args[0])
+        elif name == "md5":
+            ip = ipaddress.ip_address(args[0])
+            if args[1] == "-":
+                lst.md5.pop(ip, None)
+            else:
+                lst.md5[ip] = args[1]
+        self._event()
+
+    def _connect(self, c: Client, w: list[str]) -> None:
+        # CONNECT fam laddr lport raddr rport ttl md5hex|-
+        family, laddr, lport, raddr, rport, ttl, md5 = int(w[1]), w[2], int(w[3]), w[4], int(w[5]), int(w[6]), w[7]
+        src = None if laddr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(laddr)
+        a = Attempt(self.broker.next_id(), c.router, family, src, lport, ipaddress.ip_address(raddr), rport, ttl,
+                    None if md5 == "-" else md5, time.monotonic(), pid=c.pid)
+        v = self.broker.decide(a)
+        self._event()
+        if v.ok:
+            fd, laddr_s, lport_i = self._open(a, v)
+            self._reply(c, f"OK {a.id} {laddr_s} {lport_i}", fd)
+            os.close(fd)
+        elif v.err == errno.ENETUNREACH or v.err == errno.EADDRNOTAVAIL:
+            self._reply(c, f"ERR {v.err}")
+        else:
+            r, wfd = os.pipe()
+            a.wake_fd = wfd
+            self.attempts[a.id] = a
+            self._reply(c, f"PENDING {a.id}", r)
+            os.close(r)
+            if v.err:  # refused: the RST comes straight back
+                self._finish(a, None, v.err, "", 0)
+
+    def _open(self, a: Attempt, v: Verdict) -> tuple[int, str, int]:
+        """Make the connection: a socketpair, one end to the listener's accept channel. Returns the other."""
+        assert v.listener is not None and v.src is not None
+        sport = a.sport or self.broker.ephemeral_port(a.router)
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        msg = f"{a.id} {a.dst} {a.dport} {v.src} {sport}".encode()
+        chan = v.listener.channel
+        assert isinstance(chan, socket.socket)
+        try:
+            chan.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [theirs.fileno()]))])
+        except OSError as e:
+            self.log.append(f"accept queue of {v.listener.router} full: {e}")
+        ends = (os.dup(mine.fileno()), os.dup(theirs.fileno()))
+        self.connections[a.id] = Connection(a.id, a.router, v.listener.router, ends,
+                                            f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
+                                            (a.pid, v.listener.pid))
+        theirs.close()
+        fd = os.dup(mine.fileno())
+        mine.close()
+        self._event()
+        return fd, str(v.src), sport
+
+    def _finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
+        self.attempts.pop(a.id, None)
+        self.resolved[a.id] = (fd, err, laddr, lport)
+        if a.wake_fd >= 0:
+            os.close(a.wake_fd)  # POLLHUP on the daemon's pipe: its SO_ERROR check asks us for the outcome
+            a.wake_fd = -1
+
+    def _retry_pending(self) -> None:
+        for a in list(self.attempts.values()):
+            v = self.broker.decide(a)
+            if v.ok:
+                fd, laddr, lport = self._open(a, v)
+                self._finish(a, fd, 0, laddr, lport)
+            elif v.err and v.err != errno.ENETUNREACH:
+                self._finish(a, None, v.err, "", 0)
+            elif self.broker.expired(a):
+                self._finish(a, None, errno.ETIMEDOUT, "", 0)
+
+    def _resolve(self, c: Client, aid: int) -> None:
+        if aid in self.attempts:
+            self._reply(c, "PENDING")
+            return
+        fd, err, laddr, lport = self.resolved.pop(aid, (None, errno.ETIMEDOUT, "", 0))
+        if fd is not None:
+            self._reply(c, f"OK {laddr} {lport}", fd)
+            os.close(fd)
+        else:
+            self._reply(c, f"ERR {err}")
+
+    def _close(self, cid: int) -> None:
+        a = self.attempts.pop(cid, None)
+        if a and a.wake_fd >= 0:
+            os.close(a.wake_fd)
+        res = self.resolved.pop(cid, None)
+        if res and res[0] is not None:
+            os.close(res[0])
+        conn = self.connections.pop(cid, None)
+        if conn:
+            for fd in conn.ends:
+                os.close(fd)
+        self._event()
+

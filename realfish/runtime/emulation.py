@@ -1,0 +1,204 @@
+"""The emulation: every router's FRR daemons on this host, under libreal, with no namespaces.
+
+Lifecycle (`Emulation.converge` via `Runner`):
+  1. the run directory gets one folder per router: its interface table (read by libreal), frr.conf, logs,
+     vty and zserv sockets, pid files;
+  2. the controller (broker) starts listening on run_dir/control.sock;
+  3. zebra starts for every router (LD_PRELOAD=libreal, REALFISH_* environment), then staticd, bgpd, ospfd;
+  4. `vtysh -f frr.conf` applies each router's integrated config, as FRR's own boot does;
+  5. quiescence: no broker event (connection, listener, address, route) and no byte in flight on any emulated
+     connection for `settle` seconds; the convergence time is that of the last route change;
+  6. state is read through each router's vty; close() stops every daemon by PID and removes the run directory.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from realfish import frr
+from realfish.report import FibEntry
+from realfish.runner import ConvergeTimeout, Runner
+from realfish.runtime.broker import Broker
+from realfish.runtime.controller import Controller
+from realfish.topology import Network, Router
+
+IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
+LO_FLAGS = IFF_UP | IFF_LOOPBACK | IFF_RUNNING | IFF_LOWER_UP
+ETH_FLAGS = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP
+
+
+def libreal_path() -> Path:
+    """libreal is built by `pip install` as the extension module realfish._libreal (never imported)."""
+    import importlib.machinery
+
+    pkg = Path(__file__).resolve().parents[1]
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        cand = pkg / f"_libreal{suffix}"
+        if cand.exists():
+            return cand
+    raise FileNotFoundError(f"libreal is not built (no {pkg}/_libreal*.so): run `pip install -e .` or `make demo`")
+
+
+def interface_table(router: Router, index: int) -> str:
+    lines = ["# realfish interface table: link IFINDEX NAME MTU MAC FLAGS / addr IFINDEX PREFIX"]
+    for iface in router.interfaces.values():
+        lo = iface.name == "lo"
+        mac = "00:00:00:00:00:00" if lo else router.mac(iface, index)
+        lines.append(f"link {iface.ifindex} {iface.name} {iface.mtu} {mac} {LO_FLAGS if lo else ETH_FLAGS}")
+    lines += ["addr 1 127.0.0.1/8", "addr 1 ::1/128"]
+    return "\n".join(lines) + "\n"
+
+
+class Emulation(Runner):
+    runtime = "real"
+
+    def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0):
+        super().__init__(network, run_dir, keep)
+        frr.check_installed()
+        self.settle = settle
+        self.libreal = libreal_path()
+        self.broker = Broker(network)
+        self.controller: Controller | None = None
+        self.procs: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
+        self.reported_exits: set[tuple[str, str]] = set()
+        os.chmod(self.run_dir, 0o755)
+
+    # -- start ------------------------------------------------------------------------------------------------
+    def _spawn(self, name: str, daemon: str) -> None:
+        rdir = self.router_dir(name)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LD_PRELOAD": str(self.libreal),
+            "REALFISH_CONTROL": str(self.run_dir / "control.sock"),
+            "REALFISH_ROUTER": name,
+            "REALFISH_DAEMON": daemon,
+            "REALFISH_IFTABLE": str(rdir / "interfaces"),
+        }
+        log = open(rdir / f"{daemon}.log", "wb")
+        argv = frr.daemon_argv(daemon, rdir, frr.pathspace(self.run_id, name))
+        self.procs[(name, daemon)] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+
+    def _wait_for(self, paths: list[Path], what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(paths)
+        while pending:
+            self.check_daemons()
+            dead = {self.router_dir(n) for (n, _d) in self.reported_exits}
+            pending = [p for p in pending if not p.exists() and p.parent not in dead]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise ConvergeTimeout(f"{what} did not appear: {', '.join(map(str, pending[:5]))}")
+            time.sleep(0.01)
+
+    def start(self) -> None:
+        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"))
+        self.controller.start()
+        for index, (name, router) in enumerate(self.network.routers.items()):
+            rdir = self.router_dir(name)
+            frr.prepare_router_dir(rdir, router.config)
+            (rdir / "interfaces").write_text(interface_table(router, index))
+        for name in self.network.routers:
+            self._spawn(name, "zebra")
+        self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
+        for name, router in self.network.routers.items():
+            for daemon in router.daemons()[1:]:
+                self._spawn(name, daemon)
+        self._wait_for([self.router_dir(n) / f"{d}.vty" for (n, d) in self.procs], "daemons' vty sockets")
+        self.apply_configs()
+        self.t_ready = time.monotonic()
+
+    def apply_configs(self) -> None:
+        def apply(name: str) -> tuple[str, list[frr.ConfigError]]:
+            rdir = self.router_dir(name)
+            errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
+            return name, errors
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for name, errors in pool.map(apply, list(self.network.routers)):
+                src = self.network.routers[name].source or str(self.router_dir(name) / "frr.conf")
+                for e in errors:
+                    msg = (f"{name}: {src} line {e.line}: {e.text!r}: FRR rejected it ({e.message}); "
+                           f"see {self.router_dir(name)}/*.log")
+                    self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
+                    self.report.problems.append(msg)
+
+    @staticmethod
+    def _router_report():  # type: ignore[no-untyped-def]
+        from realfish.report import RouterReport
+
+        return RouterReport()
+
+    # -- run --------------------------------------------------------------------------------------------------
+    def check_daemons(self) -> None:
+        """A daemon that died is reported with the end of its log; the run goes on without it."""
+        for key, proc in self.procs.items():
+            if proc.poll() is not None and key not in self.reported_exits:
+                self.reported_exits.add(key)
+                name, daemon = key
+                log = self.router_dir(name) / f"{daemon}.log"
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
+                how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+                msg = f"{name}: {daemon} died ({how}); log {log}:\n{tail}"
+                self.report.problems.append(msg)
+                self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
+
+    def wait_converged(self, timeout: float) -> None:
+        assert self.controller is not None
+        deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
+        while True:
+            now = time.monotonic()
+            self.check_daemons()
+            busy = self.controller.in_flight() > 0 or now - self.controller.last_event < 0.05
+            if busy:
+                quiet_since = now
+            elif now - max(quiet_since, self.controller.last_event) >= self.settle:
+                self.t_converged = max(self.controller.last_route_change, self.t_ready)
+                return
+            if now > deadline:
+                self.report.converged = False
+                raise ConvergeTimeout(f"no quiescence within {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs.values() if p.poll() is None] + [os.getpid()]
+
+    def fib(self, router: str) -> list[FibEntry]:
+        with self.controller.lock if self.controller else _null():
+            return self.broker.fibs[router].entries()
+
+    # -- stop -------------------------------------------------------------------------------------------------
+    def _stop(self) -> None:
+        procs = list(self.procs.items())
+        for _, p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for _, p in procs:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+        pids = [p.pid for _, p in procs]
+        for name in self.network.routers:
+            frr.remove_leftovers(frr.pathspace(self.run_id, name), pids)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: object) -> None:
+        return None

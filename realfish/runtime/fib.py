@@ -1,0 +1,187 @@
+"""A router's emulated FIB: the addresses and the routes zebra installed through (emulated) netlink.
+
+Connected subnets come from the interface addresses, as the kernel derives them; routes and nexthop objects
+come from zebra's RTM_NEWROUTE/RTM_NEWNEXTHOP messages, which libreal forwards as text lines. Lookups are
+longest-prefix match over the main table, connected first at equal length (the kernel's metric 0).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from realfish.report import FibEntry, NextHop
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAIN_TABLE = 254
+RTN_UNICAST = 1
+# Route protocol numbers zebra uses (/etc/iproute2/rt_protos.d/frr.conf) and the names iproute2 prints.
+PROTOCOLS = {2: "kernel", 3: "boot", 4: "static", 11: "zebra", 186: "bgp", 187: "isis", 188: "ospf", 189: "rip",
+             190: "ripng", 191: "nhrp", 192: "eigrp", 193: "ldp", 194: "sharp", 195: "pbr", 196: "static",
+             197: "openfabric", 198: "srte"}
+ROUTE_TYPES = {1: "unicast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
+
+
+@dataclass(frozen=True)
+class Hop:
+    gateway: IPAddress | None
+    ifindex: int
+
+
+@dataclass
+class Route:
+    prefix: IPNetwork
+    protocol: int
+    kind: int  # rtm_type
+    metric: int
+    hops: tuple[Hop, ...] = ()
+    nhid: int = 0
+
+
+@dataclass
+class NexthopObject:
+    id: int
+    hop: Hop | None = None
+    group: tuple[int, ...] = ()
+    blackhole: bool = False
+
+
+def _fields(line: str) -> tuple[list[str], dict[str, str], list[str]]:
+    words = line.split()
+    plain = [w for w in words if "=" not in w]
+    kv: dict[str, str] = {}
+    hops: list[str] = []
+    for w in words:
+        if "=" in w:
+            k, v = w.split("=", 1)
+            if k == "nh":
+                hops.append(v)
+            else:
+                kv[k] = v
+    return plain, kv, hops
+
+
+def _hop(text: str) -> Hop:
+    gw, oif = text.rsplit("@", 1)
+    return Hop(None if gw in ("-", "") else ipaddress.ip_address(gw), int(oif))
+
+
+@dataclass
+class Fib:
+    ifnames: dict[int, str]
+    up: set[int] = field(default_factory=set)
+    addresses: dict[int, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]] = field(default_factory=dict)
+    routes: dict[IPNetwork, Route] = field(default_factory=dict)
+    nexthops: dict[int, NexthopObject] = field(default_factory=dict)
+
+    # -- updates from libreal ----------------------------------------------------------------------------------
+    def address(self, add: bool, ifindex: int, prefix: str) -> None:
+        iface = ipaddress.ip_interface(prefix)
+        have = self.addresses.setdefault(ifindex, [])
+        if add and iface not in have:
+            have.append(iface)
+        elif not add and iface in have:
+            have.remove(iface)
+
+    def route(self, line: str) -> None:
+        """`RT add|del PREFIX table=.. proto=.. type=.. metric=.. nhid=.. [nh=GW@OIF]...`"""
+        plain, kv, hops = _fields(line)
+        op, prefix = plain[1], ipaddress.ip_network(plain[2], strict=False)
+        if int(kv.get("table", MAIN_TABLE)) != MAIN_TABLE:
+            return
+        if op == "del":
+            self.routes.pop(prefix, None)
+            return
+        self.routes[prefix] = Route(prefix, int(kv.get("proto", 0)), int(kv.get("type", RTN_UNICAST)),
+                                    int(kv.get("metric", 0)), tuple(_hop(h) for h in hops),
+                                    int(kv.get("nhid", 0)))
+
+    def nexthop(self, line: str) -> None:
+        """`NH add|del id=.. gw=.. oif=.. blackhole=0|1 group=ID,ID|-`"""
+        plain, kv, _ = _fields(line)
+        nid = int(kv["id"])
+        if plain[1] == "del":
+            self.nexthops.pop(nid, None)
+            return
+        group = tuple(int(x) for x in kv.get("group", "-").split(",") if x not in ("-", ""))
+        gw, oif = kv.get("gw", "-"), int(kv.get("oif", 0))
+        hop = None if group else Hop(None if gw == "-" else ipaddress.ip_address(gw), oif)
+        self.nexthops[nid] = NexthopObject(nid, hop, group, kv.get("blackhole") == "1")
+
+    # -- reading -----------------------------------------------------------------------------------------------
+    def hops_of(self, route: Route) -> tuple[tuple[Hop, ...], bool]:
+        """The route's next hops (resolving nexthop objects), and whether it is a blackhole."""
+        if route.kind != RTN_UNICAST:
+            return (), True
+        if not route.nhid:
+            return route.hops, False
+        obj = self.nexthops.get(route.nhid)
+        if obj is None:
+            return (), True
+        if obj.blackhole:
+            return (), True
+        if obj.hop:
+            return (obj.hop,), False
+        members = [self.nexthops.get(i) for i in obj.group]
+        return tuple(m.hop for m in members if m and m.hop), False
+
+    def connected(self) -> dict[IPNetwork, int]:
+        nets: dict[IPNetwork, int] = {}
+        for ifindex, addrs in self.addresses.items():
+            if ifindex not in self.up:
+                continue
+            for a in addrs:
+                if a.network.prefixlen == a.max_prefixlen and self.ifnames.get(ifindex) == "lo":
+                    continue  # a host address on lo is local, not a connected subnet of the main table
+                if a.ip.is_loopback:
+                    continue
+                nets.setdefault(a.network, ifindex)
+        return nets
+
+    def owns(self, ip: IPAddress) -> bool:
+        return any(a.ip == ip for i, addrs in self.addresses.items() if i in self.up for a in addrs)
+
+    def lookup(self, ip: IPAddress) -> tuple[str, IPNetwork, tuple[Hop, ...]] | None:
+        """Longest-prefix match: ("connected"|"route"|"blackhole", prefix, hops)."""
+        best: tuple[int, int, str, IPNetwork, tuple[Hop, ...]] | None = None
+        for net, ifindex in self.connected().items():
+            if net.version == ip.version and ip in net:
+                cand = (net.prefixlen, 1, "connected", net, (Hop(None, ifindex),))
+                best = cand if best is None or cand[:2] > best[:2] else best
+        for net, route in self.routes.items():
+            if net.version == ip.version and ip in net:
+                hops, dead = self.hops_of(route)
+                cand = (net.prefixlen, 0, "blackhole" if dead else "route", net, hops)
+                best = cand if best is None or cand[:2] > best[:2] else best
+        if best is None:
+            return None
+        return best[2], best[3], best[4]
+
+    def source_for(self, ifindex: int, toward: IPAddress) -> IPAddress | None:
+        """The source address the kernel would pick for a packet leaving on ifindex toward an address."""
+        addrs = [a for a in self.addresses.get(ifindex, []) if a.version == toward.version]
+        for a in addrs:
+            if toward in a.network:
+                return a.ip
+        if addrs:
+            return addrs[0].ip
+        for i in sorted(self.addresses):  # fall back to any address, loopback's first (Linux does similar)
+            for a in self.addresses[i]:
+                if a.version == toward.version and not a.ip.is_loopback:
+                    return a.ip
+        return None
+
+    def entries(self) -> list[FibEntry]:
+        out = [FibEntry(str(net), "connected", 0, 0, [NextHop(None, self.ifnames.get(i, str(i)))])
+               for net, i in self.connected().items()]
+        for net, route in self.routes.items():
+            hops, dead = self.hops_of(route)
+            proto = PROTOCOLS.get(route.protocol, str(route.protocol))
+            nhs = [NextHop(str(h.gateway) if h.gateway else None, self.ifnames.get(h.ifindex, str(h.ifindex)))
+                   for h in hops]
+            if dead:
+                nhs = [NextHop(None, ROUTE_TYPES.get(route.kind, "blackhole"))]
+            out.append(FibEntry(str(net), proto, 0, route.metric, nhs))
+        return out

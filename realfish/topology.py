@@ -1,0 +1,121 @@
+"""The network as plain data: routers, their interfaces, and the L2 segments that join them.
+
+Nothing here starts a process. A `Network` is what the snapshot loader and the topology generator produce and
+what both runtimes (the emulation in `realfish.runtime` and the namespace baseline in `realfish.baseline`)
+consume. Addresses listed here come from the router's FRR config; at run time zebra installs them itself,
+exactly as it would on a Linux box.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+# Linux interface names: at most 15 bytes, no '/', no whitespace.
+_IFNAME_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+
+
+def valid_ifname(name: str) -> bool:
+    return bool(_IFNAME_RE.match(name)) and name not in (".", "..")
+
+
+@dataclass
+class Interface:
+    name: str
+    addresses: list[IPInterface] = field(default_factory=list)
+    mtu: int = 1500
+    ifindex: int = 0  # assigned by Router.add_interface: lo is 1, the others follow in order of addition
+
+
+@dataclass
+class Router:
+    name: str
+    config: str  # integrated frr.conf text, applied as-is with vtysh
+    source: str = ""  # file the config came from, for error messages
+    interfaces: dict[str, Interface] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if "lo" not in self.interfaces:
+            self.interfaces = {"lo": Interface("lo", mtu=65536, ifindex=1), **self.interfaces}
+            self._renumber()
+
+    def _renumber(self) -> None:
+        ordered = [self.interfaces["lo"]] + [i for n, i in self.interfaces.items() if n != "lo"]
+        for idx, iface in enumerate(ordered, start=1):
+            iface.ifindex = idx
+        self.interfaces = {i.name: i for i in ordered}
+
+    def add_interface(self, iface: Interface) -> Interface:
+        if iface.name in self.interfaces:
+            existing = self.interfaces[iface.name]
+            for a in iface.addresses:
+                if a not in existing.addresses:
+                    existing.addresses.append(a)
+            return existing
+        if not valid_ifname(iface.name):
+            raise ValueError(f"router {self.name}: interface name {iface.name!r} is not a valid Linux name")
+        iface.ifindex = len(self.interfaces) + 1
+        self.interfaces[iface.name] = iface
+        return iface
+
+    def daemons(self) -> list[str]:
+        """FRR daemons this router needs, in start order (zebra first: the others connect to it)."""
+        wanted = ["zebra", "staticd"]
+        if re.search(r"^router bgp\b", self.config, re.M):
+            wanted.append("bgpd")
+        if re.search(r"^router ospf\b(?!6)", self.config, re.M):
+            wanted.append("ospfd")
+        return wanted
+
+    def mac(self, iface: Interface, index: int) -> str:
+        """Deterministic locally administered MAC: router index and ifindex."""
+        return "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}".format(
+            (index >> 16) & 0xFF, (index >> 8) & 0xFF, index & 0xFF, (iface.ifindex >> 8) & 0xFF,
+            iface.ifindex & 0xFF,
+        )
+
+
+@dataclass
+class Segment:
+    """An L2 broadcast domain: a point-to-point link has two members, a LAN more, a stub one."""
+
+    name: str
+    members: list[tuple[str, str]]  # (router name, interface name)
+
+
+@dataclass
+class Network:
+    routers: dict[str, Router] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+
+    def add_router(self, router: Router) -> Router:
+        if router.name in self.routers:
+            raise ValueError(f"duplicate router name {router.name!r} ({router.source} and "
+                             f"{self.routers[router.name].source})")
+        self.routers[router.name] = router
+        return router
+
+    def segment_of(self, router: str, ifname: str) -> Segment | None:
+        for seg in self.segments:
+            if (router, ifname) in seg.members:
+                return seg
+        return None
+
+    def router_index(self, name: str) -> int:
+        return list(self.routers).index(name)
+
+    def validate(self) -> None:
+        """Every segment member must name an existing router interface, and appear in one segment only."""
+        seen: dict[tuple[str, str], str] = {}
+        for seg in self.segments:
+            for r, i in seg.members:
+                if r not in self.routers:
+                    raise ValueError(f"segment {seg.name}: unknown router {r!r}")
+                if i not in self.routers[r].interfaces:
+                    raise ValueError(f"segment {seg.name}: router {r} has no interface {i!r}")
+                if (r, i) in seen:
+                    raise ValueError(f"interface {r}:{i} is in segments {seen[(r, i)]} and {seg.name}")
+                seen[(r, i)] = seg.name
