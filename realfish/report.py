@@ -147,6 +147,7 @@ class Report:
     peak_pss_bytes: int = 0
     peak_rss_bytes: int = 0
     daemon_cpu_s: float = 0.0
+    controller_cpu_s: float = 0.0  # this Python process: launching, configuring, brokering, measuring
     converged: bool = True
     problems: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -162,7 +163,7 @@ class Report:
             "timing": {"setup_s": round(self.setup_s, 4), "converge_s": round(self.converge_s, 4),
                        "total_s": round(self.total_s, 4)},
             "memory": {"peak_pss_bytes": self.peak_pss_bytes, "peak_rss_bytes": self.peak_rss_bytes},
-            "cpu": {"daemon_s": round(self.daemon_cpu_s, 4)},
+            "cpu": {"daemon_s": round(self.daemon_cpu_s, 4), "controller_s": round(self.controller_cpu_s, 4)},
             "problems": self.problems,
             **self.extra,
         }

@@ -9,6 +9,7 @@ and removes its run directory (and namespaces, for the baseline).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -34,12 +35,13 @@ class Runner(ABC):
         self.keep = keep
         self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="realfish-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "owner.pid").write_text(str(os.getpid()))  # lets `realfish clean` spot a dead run
         self.run_id = self.run_dir.name.rsplit("-", 1)[-1][:8]
         self.report = Report(runtime=self.runtime)
         self.t_start = time.monotonic()
         self.t_ready = self.t_start  # all daemons started and configured
         self.t_converged = self.t_start  # time of the last routing change seen
-        self.sampler = MemorySampler(self.pids)
+        self.sampler = MemorySampler(self.measured_pids)
         self.closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -63,6 +65,10 @@ class Runner(ABC):
     @abstractmethod
     def pids(self) -> list[int]:
         """PIDs of every daemon (and helper process) this runner started and that is still running."""
+
+    def measured_pids(self) -> list[int]:
+        """What memory is measured over: the daemons, plus this process where it does runtime work."""
+        return self.pids()
 
     @abstractmethod
     def fib(self, router: str) -> list[FibEntry]:
@@ -104,6 +110,23 @@ class Runner(ABC):
                 pass
         return routes
 
+    def sessions_down(self) -> list[str]:
+        """BGP sessions configured but not Established, as "router->peer" (read from each bgpd's vty)."""
+        down = []
+        for name, router in self.network.routers.items():
+            if "bgpd" not in router.daemons():
+                continue
+            try:
+                with frr.Vty(self.router_dir(name) / "bgpd.vty", timeout=10) as vty:
+                    summary = json.loads(vty.command("show bgp summary json") or "{}")
+            except (OSError, ConnectionError, json.JSONDecodeError):
+                continue  # a dead bgpd is reported by the runtime's own daemon check
+            for family in summary.values():
+                for peer, state in (family.get("peers") or {}).items() if isinstance(family, dict) else []:
+                    if state.get("state") != "Established":
+                        down.append(f"{name}->{peer}")
+        return sorted(set(down))
+
     def converge(self, timeout: float = 600.0, shows: list[str] | None = None) -> Report:
         """Start, converge, and fill the report (timing, memory, CPU, per-router FIB and shows)."""
         self.sampler.start()
@@ -114,6 +137,7 @@ class Runner(ABC):
     def collect(self, shows: list[str]) -> Report:
         rep = self.report
         rep.daemon_cpu_s = cpu_seconds(self.pids())
+        rep.controller_cpu_s = cpu_seconds([os.getpid()])
         for name in self.network.routers:
             rr = rep.routers.setdefault(name, RouterReport())
             try:

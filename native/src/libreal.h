@@ -21,6 +21,7 @@
  *                     (zebra's recv(MSG_PEEK|MSG_TRUNC) size probe works natively on the datagram pair.)
  *   ioctl             inert sockets: no host interface is ever queried or changed.
  *   getaddrinfo       drop AI_ADDRCONFIG, which makes glibc probe the host's interfaces.
+ *   uname gethostname the router's name, FRR's default hostname (sent in BGP's hostname capability).
  * read/write/writev/ppoll/fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
  */
 #ifndef LIBREAL_H

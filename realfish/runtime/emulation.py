@@ -151,16 +151,33 @@ class Emulation(Runner):
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
 
     def wait_converged(self, timeout: float) -> None:
+        """Quiet for `settle` seconds with every BGP session up, or quiet for 4 x `settle` whatever the sessions.
+
+        Quiet means no broker event and no byte in flight. FRR has timers that produce no event while they run
+        (bgpd holds its peers for a while after a config is read, waits out its update coalesce timer), so quiet
+        alone is not enough: sessions that should come up get the chance to. Sessions that cannot come up
+        (misconfiguration, no path) stop holding the run after 4 x `settle`.
+        """
         assert self.controller is not None
         deadline = time.monotonic() + timeout
         quiet_since = time.monotonic()
+        checked_at = 0.0
         while True:
             now = time.monotonic()
             self.check_daemons()
-            busy = self.controller.in_flight() > 0 or now - self.controller.last_event < 0.05
-            if busy:
+            if self.controller.in_flight() > 0 or now - self.controller.last_event < 0.05:
                 quiet_since = now
-            elif now - max(quiet_since, self.controller.last_event) >= self.settle:
+            quiet = now - max(quiet_since, self.controller.last_event)
+            if quiet >= self.settle and checked_at < max(quiet_since, self.controller.last_event):
+                down = self.sessions_down()
+                checked_at = time.monotonic()
+                if not down or quiet >= 4 * self.settle:
+                    if down:
+                        self.report.extra["sessions_down"] = down
+                    self.t_converged = max(self.controller.last_route_change, self.t_ready)
+                    return
+            elif quiet >= 4 * self.settle:
+                self.report.extra["sessions_down"] = self.sessions_down()
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
                 return
             if now > deadline:
@@ -169,7 +186,10 @@ class Emulation(Runner):
             time.sleep(0.05)
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs.values() if p.poll() is None] + [os.getpid()]
+        return [p.pid for p in self.procs.values() if p.poll() is None]
+
+    def measured_pids(self) -> list[int]:
+        return self.pids() + [os.getpid()]  # the controller is part of this runtime's cost
 
     def fib(self, router: str) -> list[FibEntry]:
         with self.controller.lock if self.controller else _null():

@@ -1,0 +1,90 @@
+"""`realfish clean`: remove whatever a run that was killed left behind.
+
+A run directory (`/tmp/realfish-*` unless chosen) holds `owner.pid` (the realfish process) and one pid file per
+daemon. A directory whose owner is gone is stale: its daemons are stopped (after checking, by /proc, that the
+PID is still an FRR daemon of that directory; only processes realfish started are ever signalled), the
+namespaces it lists in `namespaces` (baseline runs) are deleted, FRR's pathspace leftovers are removed, and the
+directory goes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from realfish import frr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _daemon_of(pid: int, run_dir: Path) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(argv) and argv[0].startswith(str(frr.FRR_SBIN).encode()) and any(
+        str(run_dir).encode() in a for a in argv)
+
+
+def stale_runs(base: Path | None = None) -> list[Path]:
+    base = base or Path(tempfile.gettempdir())
+    out = []
+    for d in sorted(base.glob("realfish-*")):
+        owner = d / "owner.pid"
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            pid = 0
+        if not pid or not _alive(pid):
+            out.append(d)
+    return out
+
+
+def clean_run(run_dir: Path, log: list[str]) -> None:
+    pids = []
+    for pidfile in run_dir.glob("*/*.pid"):
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if _daemon_of(pid, run_dir):
+            pids.append(pid)
+            os.kill(pid, signal.SIGTERM)
+            log.append(f"stopped {pidfile.stem} (pid {pid}) of {run_dir}")
+    deadline = time.monotonic() + 5
+    for pid in pids:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _daemon_of(pid, run_dir):
+            os.kill(pid, signal.SIGKILL)
+    nsfile = run_dir / "namespaces"
+    if nsfile.exists():
+        for ns in nsfile.read_text().split():
+            if subprocess.run(["ip", "netns", "del", ns], capture_output=True).returncode == 0:
+                log.append(f"deleted namespace {ns}")
+    run_id = run_dir.name.rsplit("-", 1)[-1][:8]
+    for leftover in frr.FRR_RUN.glob(f"rf{run_id}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    frr.remove_leftovers(f"rf{run_id}-", pids)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    log.append(f"removed {run_dir}")
+
+
+def clean(base: Path | None = None) -> list[str]:
+    log: list[str] = []
+    for d in stale_runs(base):
+        clean_run(d, log)
+    return log

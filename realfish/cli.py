@@ -1,0 +1,113 @@
+"""realfish's command line: converge a snapshot, generate topologies, clean up after a killed run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from realfish.runner import ConvergeTimeout, Runner
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    # SIGTERM/SIGHUP take the same path as Ctrl-C: unwinding runs every runner's close().
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def make_runner(network: Any, runtime: str, **kw: Any) -> Runner:
+    if runtime == "baseline":
+        from realfish.baseline import Baseline
+
+        return Baseline(network, **kw)
+    from realfish.runtime import Emulation
+
+    return Emulation(network, **kw)
+
+
+def cmd_converge(args: argparse.Namespace) -> int:
+    from realfish.snapshot import load_snapshot
+
+    network = load_snapshot(args.snapshot)
+    kw: dict[str, Any] = {"keep": args.keep}
+    if args.settle is not None:
+        kw["settle"] = args.settle
+    with make_runner(network, args.runtime, **kw) as runner:
+        print(f"realfish: {len(network.routers)} routers, {len(network.segments)} segments, runtime "
+              f"{args.runtime}, run directory {runner.run_dir}", file=sys.stderr)
+        try:
+            report = runner.converge(timeout=args.timeout, shows=args.show)
+        except ConvergeTimeout as e:
+            print(f"realfish: {e}", file=sys.stderr)
+            report = runner.collect(args.show)
+            report.converged = False
+        doc = report.to_json()
+        if args.json:
+            Path(args.json).write_text(json.dumps(doc, indent=1))
+        t = doc["timing"]
+        routes = sum(len(r["fib"]) for r in doc["routers"].values())
+        print(f"realfish: converged={report.converged} setup {t['setup_s']:.2f} s, convergence "
+              f"{t['converge_s']:.2f} s, total {t['total_s']:.2f} s; {routes} FIB entries; peak PSS "
+              f"{doc['memory']['peak_pss_bytes'] / 2**20:.0f} MiB; daemon CPU {doc['cpu']['daemon_s']:.2f} s",
+              file=sys.stderr)
+        for p in report.problems:
+            print(f"realfish: problem: {p}", file=sys.stderr)
+        if not args.json:
+            json.dump(doc, sys.stdout, indent=1)
+            print()
+    return 0 if report.converged else 3
+
+
+def cmd_topo(args: argparse.Namespace) -> int:
+    from realfish import topogen
+
+    fn = {"fattree": topogen.fattree, "ring": topogen.ring, "chain": topogen.chain}[args.kind]
+    net = fn(args.size, args.dir)
+    print(f"realfish: wrote {len(net.routers)} routers to {args.dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from realfish.clean import clean
+
+    for line in clean():
+        print(f"realfish clean: {line}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="realfish", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("converge", help="run a snapshot's routers until the network converges; report FIBs")
+    c.add_argument("snapshot")
+    c.add_argument("--runtime", choices=["real", "baseline"], default="real")
+    c.add_argument("--json", help="write the report here instead of standard output")
+    c.add_argument("--show", action="append", default=[], metavar="CMD", help="vtysh command to run per router")
+    c.add_argument("--timeout", type=float, default=600.0)
+    c.add_argument("--settle", type=float, default=None, help="quiet seconds that count as converged")
+    c.add_argument("--keep", action="store_true", help="keep the run directory (configs, logs)")
+    c.set_defaults(fn=cmd_converge)
+    t = sub.add_parser("topo", help="write a generated FRR snapshot")
+    t.add_argument("kind", choices=["fattree", "ring", "chain"])
+    t.add_argument("size", type=int, help="k for fattree, router count for ring/chain")
+    t.add_argument("dir")
+    t.set_defaults(fn=cmd_topo)
+    k = sub.add_parser("clean", help="stop daemons and remove run directories and namespaces a killed run left")
+    k.set_defaults(fn=cmd_clean)
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    try:
+        return int(args.fn(args))
+    except KeyboardInterrupt:
+        print("realfish: interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"realfish: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
