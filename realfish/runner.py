@@ -15,10 +15,18 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from realfish import frr
-from realfish.report import FibEntry, MemorySampler, Report, RouterReport, cpu_seconds, enrich_from_zebra, parse_show
+from realfish.report import (
+    FibEntry,
+    MemorySampler,
+    Report,
+    RouterReport,
+    cpu_seconds,
+    enrich_from_zebra,
+    parse_show,
+)
 from realfish.topology import Network
 
 
@@ -45,7 +53,7 @@ class Runner(ABC):
         self.closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -72,10 +72,8 @@ class Router:
 
     def mac(self, iface: Interface, index: int) -> str:
         """Deterministic locally administered MAC: router index and ifindex."""
-        return "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}".format(
-            (index >> 16) & 0xFF, (index >> 8) & 0xFF, index & 0xFF, (iface.ifindex >> 8) & 0xFF,
-            iface.ifindex & 0xFF,
-        )
+        octets = [2, index >> 16, index >> 8, index, iface.ifindex >> 8, iface.ifindex]
+        return ":".join(f"{b & 0xFF:02x}" for b in octets)
 
 
 @dataclass

@@ -271,8 +271,9 @@ RF_EXPORT int ioctl(int fd, unsigned long req, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	struct rf_sock *s = rf_get(fd);
-	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK)) {
-		/* SIOCETHTOOL and friends: no host interface is queried or changed. */
+	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK) && (req & 0xff00) == 0x8900) {
+		/* SIOCETHTOOL and the other interface ioctls: no host interface is queried or changed.
+		 * FIONBIO, FIONREAD and friends act on our AF_UNIX descriptor as they should. */
 		errno = EOPNOTSUPP;
 		return -1;
 	}

@@ -89,9 +89,9 @@ class Controller:
                 if a.wake_fd >= 0:
                     os.close(a.wake_fd)
             self.attempts.clear()
-            for fd, *_ in self.resolved.values():
-                if fd is not None:
-                    os.close(fd)
+            for kept, *_ in self.resolved.values():
+                if kept is not None:
+                    os.close(kept)
             self.resolved.clear()
             for lst in self.broker.listeners.values():
                 if isinstance(lst.channel, socket.socket):

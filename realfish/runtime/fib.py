@@ -148,7 +148,8 @@ class Fib:
         best: tuple[int, int, str, IPNetwork, tuple[Hop, ...]] | None = None
         for net, ifindex in self.connected().items():
             if net.version == ip.version and ip in net:
-                cand = (net.prefixlen, 1, "connected", net, (Hop(None, ifindex),))
+                cand: tuple[int, int, str, IPNetwork, tuple[Hop, ...]] = (
+                    net.prefixlen, 1, "connected", net, (Hop(None, ifindex),))
                 best = cand if best is None or cand[:2] > best[:2] else best
         for net, route in self.routes.items():
             if net.version == ip.version and ip in net:

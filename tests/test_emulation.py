@@ -1,0 +1,159 @@
+"""The emulation end to end with real FRR daemons: routes, bad configs, crashes, host isolation, clean-up."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from realfish import topogen
+from realfish.runtime import Emulation
+from realfish.snapshot import load_snapshot
+from realfish.topology import Network
+
+
+def _host_view() -> dict[str, str]:
+    run = lambda *a: subprocess.run(list(a), capture_output=True, text=True).stdout  # noqa: E731
+    return {"route": run("ip", "route", "show", "table", "all"), "link": run("ip", "-o", "link"),
+            "addr": run("ip", "-o", "addr"), "tcp": run("ss", "-tan")}
+
+
+def _leftovers(run_dir: Path, pids: list[int]) -> list[str]:
+    left = [f"pid {p}" for p in pids if Path(f"/proc/{p}").exists()]
+    if run_dir.exists():
+        left.append(str(run_dir))
+    rid = run_dir.name.rsplit("-", 1)[-1][:8]
+    left += [str(p) for p in Path("/var/run/frr").glob(f"rf{rid}-*")]
+    left += [str(p) for p in Path("/var/tmp/frr").glob("*") if p.name.rsplit(".", 1)[-1] in map(str, pids)]
+    return left
+
+
+def test_chain_routes_and_host_isolation(tmp_path: Path) -> None:
+    net = topogen.chain(4, tmp_path / "snap")
+    before = _host_view()
+    with Emulation(net) as emu:
+        emu.converge(timeout=120)
+        during = _host_view()
+        pids = emu.pids()
+        fibs = {name: {e.prefix: e for e in emu.fib(name)} for name in net.routers}
+        run_dir = emu.run_dir
+    # Every router has every other router's /24, learned over BGP, through its neighbour toward it.
+    prefixes = {name: next(str(a.network) for a in r.interfaces["lo"].addresses if a.network.prefixlen == 24)
+                for name, r in net.routers.items()}
+    for name, fib in fibs.items():
+        for other, prefix in prefixes.items():
+            if other != name:
+                assert fib[prefix].protocol == "bgp", (name, prefix, fib.get(prefix))
+                assert len(fib[prefix].nexthops) == 1
+    assert fibs["r0"][prefixes["r3"]].nexthops[0].interface == "eth0"
+    # Nothing of the emulation on the host: no route, link, address or TCP socket appeared.
+    assert during == before
+    assert _leftovers(run_dir, pids) == []
+
+
+def test_rejected_config_line_is_reported(tmp_path: Path) -> None:
+    net = topogen.chain(2, tmp_path / "snap")
+    router = net.routers["r1"]
+    router.config += "router bgp 4200000001\n neighbor 10.99.0.1 frobnicate\n"
+    bad_line = len(router.config.splitlines()) - 0
+    with Emulation(net) as emu:
+        emu.converge(timeout=120)
+        errors = emu.report.routers["r1"].errors
+    assert len(errors) == 1
+    assert f"line {bad_line}" in errors[0] and "frobnicate" in errors[0] and ".log" in errors[0]
+    assert emu.report.routers.get("r0") is None or not emu.report.routers["r0"].errors
+
+
+def test_dead_daemon_is_reported_and_run_goes_on(tmp_path: Path) -> None:
+    net = topogen.chain(3, tmp_path / "snap")
+    with Emulation(net) as emu:
+        emu.start()
+        victim = emu.procs[("r2", "bgpd")]
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        emu.wait_converged(timeout=120)
+        report = emu.collect([])
+        fib0 = {e.prefix for e in emu.fib("r0")}
+        pids = [p.pid for p in emu.procs.values()]
+        run_dir = emu.run_dir
+    died = [p for p in report.problems if "r2: bgpd died (signal 9)" in p]
+    assert died and "bgpd.log" in died[0]
+    r1_prefix = str(next(a.network for a in net.routers["r1"].interfaces["lo"].addresses
+                         if a.network.prefixlen == 24))
+    assert r1_prefix in fib0, "r0 and r1 still peer while r2's bgpd is gone"
+    assert _leftovers(run_dir, pids) == []
+
+
+def _cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "realfish.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_daemons(run_dir_glob: str, before: set[Path], timeout: float = 60) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = set(Path("/tmp").glob(run_dir_glob)) - before
+        for d in new:
+            if list(d.glob("*/bgpd.pid")):
+                return d
+        time.sleep(0.1)
+    raise AssertionError("the run never started its daemons")
+
+
+def _daemon_pids(run_dir: Path) -> list[int]:
+    return [int(p.read_text()) for p in run_dir.glob("*/*.pid") if p.read_text().strip()]
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_nothing(tmp_path: Path, how: int) -> None:
+    snap = tmp_path / "snap"
+    topogen.chain(3, snap)
+    before = set(Path("/tmp").glob("realfish-*"))
+    proc = _cli("converge", str(snap), "--settle", "30")
+    run_dir = _wait_for_daemons("realfish-*", before)
+    pids = _daemon_pids(run_dir)
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert _leftovers(run_dir, pids) == []
+
+
+def test_clean_after_killed_run(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    topogen.chain(2, snap)
+    before = set(Path("/tmp").glob("realfish-*"))
+    proc = _cli("converge", str(snap), "--settle", "30")
+    run_dir = _wait_for_daemons("realfish-*", before)
+    pids = _daemon_pids(run_dir)
+    proc.kill()  # no chance to clean up: daemons and the run directory stay
+    proc.wait()
+    assert any(Path(f"/proc/{p}").exists() for p in pids)
+    out = subprocess.run([sys.executable, "-m", "realfish.cli", "clean"], capture_output=True, text=True)
+    assert out.returncode == 0 and str(run_dir) in out.stdout
+    time.sleep(0.2)
+    assert _leftovers(run_dir, pids) == []
+
+
+def test_snapshot_directory_converges_from_cli(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    topogen.ring(3, snap)
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "realfish.cli", "converge", str(snap), "--json", str(out),
+                           "--show", "show bgp summary json"], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    doc = json.loads(out.read_text())
+    assert doc["runtime"] == "real" and set(doc["routers"]) == {"r0", "r1", "r2"}
+    for name, router in doc["routers"].items():
+        peers = router["show"]["show bgp summary json"]["ipv4Unicast"]["peers"]
+        assert all(p["state"] == "Established" for p in peers.values()), name
+        assert {"prefix", "protocol", "distance", "metric", "nexthops"} <= set(router["fib"][0])
+    assert set(doc["timing"]) >= {"setup_s", "converge_s", "total_s"}
+    assert doc["memory"]["peak_pss_bytes"] > 0 and doc["cpu"]["daemon_s"] > 0
+    assert isinstance(load_snapshot(snap), Network)
+

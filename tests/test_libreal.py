@@ -1,0 +1,173 @@
+"""libreal on its own, without FRR: a test process loads it with LD_PRELOAD and talks to a controller that
+runs here, so each interposed call is checked against an independent implementation (pyroute2 speaks
+netlink; Python's socket module speaks TCP)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from realfish.runtime.broker import Broker
+from realfish.runtime.controller import Controller
+from realfish.runtime.emulation import interface_table, libreal_path
+from realfish.topology import Interface, Network, Router, Segment
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[Network, Controller, Path]]:
+    net = Network()
+    for name in ("a", "b", "c"):
+        net.add_router(Router(name, f"hostname {name}\n", interfaces={"eth0": Interface("eth0", mtu=9000),
+                                                                      "eth1": Interface("eth1")}))
+    net.segments = [Segment("ab", [("a", "eth0"), ("b", "eth0")]), Segment("bc", [("b", "eth1"), ("c", "eth0")])]
+    for i, (name, router) in enumerate(net.routers.items()):
+        (tmp_path / f"{name}.if").write_text(interface_table(router, i))
+    ctl = Controller(Broker(net), str(tmp_path / "control.sock"))
+    ctl.start()
+    try:
+        yield net, ctl, tmp_path
+    finally:
+        ctl.stop()
+
+
+def run_as(router: str, tmp: Path, code: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, LD_PRELOAD=str(libreal_path()), REALFISH_CONTROL=str(tmp / "control.sock"),
+               REALFISH_ROUTER=router, REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / f"{router}.if"))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_netlink_links_addresses_and_routes(lab: tuple[Network, Controller, Path]) -> None:
+    net, ctl, tmp = lab
+    # pyroute2 encodes and decodes; the socket is a plain one, so libreal sees exactly these messages.
+    proc = run_as("a", tmp, """
+        import json, socket
+        from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST
+        from pyroute2.netlink.rtnl import RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWROUTE
+        from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+        from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+        from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+        from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+        s.bind((0, 0))
+        seq = 0
+        def talk(msg, kind, flags, **fields):
+            global seq
+            seq += 1
+            msg["header"]["type"], msg["header"]["flags"] = kind, NLM_F_REQUEST | flags
+            msg["header"]["sequence_number"] = seq
+            for k, v in fields.items():
+                msg[k] = v
+            msg.encode()
+            s.send(msg.data)
+            out = []
+            s.setblocking(False)
+            try:
+                while True:
+                    out += MarshalRtnl().parse(s.recv(65536))
+            except BlockingIOError:
+                pass
+            return out
+        links = [(m["index"], m.get_attr("IFLA_IFNAME"), m.get_attr("IFLA_MTU"))
+                 for m in talk(ifinfmsg(), RTM_GETLINK, NLM_F_DUMP) if m["header"]["type"] == 16]
+        acks = talk(ifaddrmsg(), RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE, family=2, prefixlen=24, index=2,
+                    attrs=[("IFA_LOCAL", "10.0.0.1"), ("IFA_ADDRESS", "10.0.0.1")])
+        addrs = [(m["index"], m.get_attr("IFA_ADDRESS"), m["prefixlen"])
+                 for m in talk(ifaddrmsg(), RTM_GETADDR, NLM_F_DUMP, family=2) if m["header"]["type"] == 20]
+        route = dict(family=2, dst_len=24, table=254, proto=186, type=1)
+        talk(rtmsg(), RTM_NEWROUTE, NLM_F_CREATE, attrs=[("RTA_DST", "10.9.0.0"), ("RTA_GATEWAY", "10.0.0.2"),
+                                                         ("RTA_OIF", 2)], **route)
+        talk(rtmsg(), RTM_NEWROUTE, NLM_F_CREATE, attrs=[("RTA_DST", "10.8.0.0"), ("RTA_MULTIPATH", [
+            {"oif": 2, "attrs": [("RTA_GATEWAY", "10.0.0.2")]},
+            {"oif": 2, "attrs": [("RTA_GATEWAY", "10.0.0.3")]}])], **route)
+        talk(rtmsg(), RTM_NEWROUTE, NLM_F_CREATE, attrs=[("RTA_DST", "10.7.0.0"), ("RTA_OIF", 2)], **route)
+        talk(rtmsg(), RTM_DELROUTE, 0, attrs=[("RTA_DST", "10.7.0.0")], **route)
+        print(json.dumps({"links": links, "addrs": addrs, "ack": acks[0]["error"] if acks else None}))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["links"] == [[1, "lo", 65536], [2, "eth0", 9000], [3, "eth1", 1500]]
+    assert [2, "10.0.0.1", 24] in out["addrs"] and [1, "127.0.0.1", 8] in out["addrs"]
+    assert out["ack"] == 0
+    fib = ctl.broker.fibs["a"]
+    entries = {e.prefix: e for e in fib.entries()}
+    assert entries["10.0.0.0/24"].protocol == "connected"
+    assert entries["10.9.0.0/24"].protocol == "bgp"
+    assert {(n.ip, n.interface) for n in entries["10.9.0.0/24"].nexthops} == {("10.0.0.2", "eth0")}
+    assert {n.ip for n in entries["10.8.0.0/24"].nexthops} == {"10.0.0.2", "10.0.0.3"}
+    assert "10.7.0.0/24" not in entries
+
+
+def test_tcp_connect_accept_and_names(lab: tuple[Network, Controller, Path]) -> None:
+    net, ctl, tmp = lab
+    fibs = ctl.broker.fibs
+    fibs["a"].address(True, 2, "10.0.0.1/24")
+    fibs["b"].address(True, 2, "10.0.0.2/24")
+    server = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import socket, sys
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", 179)); s.listen(5)
+            print("listening", flush=True)
+            c, peer = s.accept()
+            data = c.recv(100)
+            c.sendall(data.upper())
+            print(peer[0], c.getsockname()[0], c.getsockname()[1], flush=True)
+        """)],
+        env=dict(os.environ, LD_PRELOAD=str(libreal_path()), REALFISH_CONTROL=str(tmp / "control.sock"),
+                 REALFISH_ROUTER="b", REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / "b.if")),
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
+        client = run_as("a", tmp, """
+            import socket, errno
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
+            s.connect(("10.0.0.2", 179))
+            s.sendall(b"open")
+            print(s.recv(100).decode(), s.getpeername()[0], s.getsockname()[0])
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            print(t.connect_ex(("192.0.2.1", 179)) == errno.ENETUNREACH)
+            u = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            print(u.connect_ex(("10.0.0.2", 2000)) == errno.ECONNREFUSED)
+        """)
+        assert client.returncode == 0, client.stderr
+        lines = client.stdout.split("\n")
+        assert lines[0] == "OPEN 10.0.0.2 10.0.0.1"
+        assert lines[1] == "True", "no route: ENETUNREACH at once"
+        assert lines[2] == "True", "nothing listening: ECONNREFUSED"
+        peer, local, port = server.communicate(timeout=10)[0].split()
+        assert (peer, local, port) == ("10.0.0.1", "10.0.0.2", "179")
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_refuses_other_host_sockets(lab: tuple[Network, Controller, Path]) -> None:
+    _, _, tmp = lab
+    proc = run_as("a", tmp, """
+        import socket
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, 89)
+            print("opened")
+        except PermissionError:
+            print("refused")
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.sendto(b"x", ("127.0.0.1", 9))
+            print("sent")
+        except OSError:
+            print("dropped")
+        print(socket.gethostname())
+    """)
+    assert proc.stdout.split() == ["refused", "dropped", "a"]
+    assert "refusing socket(AF_INET" in proc.stderr
