@@ -133,15 +133,23 @@ class Fib:
             if ifindex not in self.up:
                 continue
             for a in addrs:
-                if a.network.prefixlen == a.max_prefixlen and self.ifnames.get(ifindex) == "lo":
-                    continue  # a host address on lo is local, not a connected subnet of the main table
-                if a.ip.is_loopback:
-                    continue
+                if a.network.prefixlen == a.max_prefixlen or a.ip.is_loopback:
+                    continue  # the kernel puts a host address in the local table only, with no subnet route
+                if a.version == 4 and self.ifnames.get(ifindex) == "lo":
+                    continue  # an IPv4 subnet on lo is all local (table local), not a main-table route
                 nets.setdefault(a.network, ifindex)
         return nets
 
     def owns(self, ip: IPAddress) -> bool:
-        return any(a.ip == ip for i, addrs in self.addresses.items() if i in self.up for a in addrs)
+        """Local delivery, as the kernel's local table has it: every address, and all of an IPv4 subnet on lo."""
+        for i, addrs in self.addresses.items():
+            if i not in self.up:
+                continue
+            on_lo = self.ifnames.get(i) == "lo"
+            for a in addrs:
+                if a.ip == ip or (on_lo and a.version == 4 and ip.version == 4 and ip in a.network):
+                    return True
+        return False
 
     def lookup(self, ip: IPAddress) -> tuple[str, IPNetwork, tuple[Hop, ...]] | None:
         """Longest-prefix match: ("connected"|"route"|"blackhole", prefix, hops)."""
