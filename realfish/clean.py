@@ -54,22 +54,23 @@ def stale_runs(base: Path | None = None) -> list[Path]:
 
 
 def clean_run(run_dir: Path, log: list[str]) -> None:
-    pids = []
+    pids, recorded = [], []
     for pidfile in run_dir.glob("*/*.pid"):
         try:
             pid = int(pidfile.read_text().strip())
         except (OSError, ValueError):
             continue
+        recorded.append(pid)
         if _daemon_of(pid, run_dir):
+            # SIGKILL: with the controller gone, the virtual clock stands still and FRR's graceful shutdown,
+            # which waits on timers, would never finish.
             pids.append(pid)
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGKILL)
             log.append(f"stopped {pidfile.stem} (pid {pid}) of {run_dir}")
     deadline = time.monotonic() + 5
     for pid in pids:
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _daemon_of(pid, run_dir):
-            os.kill(pid, signal.SIGKILL)
+        while _daemon_of(pid, run_dir) and time.monotonic() < deadline:
+            time.sleep(0.02)
     nsfile = run_dir / "namespaces"
     if nsfile.exists():
         for ns in nsfile.read_text().split():
@@ -78,7 +79,7 @@ def clean_run(run_dir: Path, log: list[str]) -> None:
     run_id = run_dir.name.rsplit("-", 1)[-1][:8]
     for leftover in frr.FRR_RUN.glob(f"rf{run_id}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    frr.remove_leftovers(f"rf{run_id}-", pids)
+    frr.remove_leftovers(f"rf{run_id}-", recorded)
     shutil.rmtree(run_dir, ignore_errors=True)
     log.append(f"removed {run_dir}")
 

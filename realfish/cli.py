@@ -34,6 +34,8 @@ def cmd_converge(args: argparse.Namespace) -> int:
     kw: dict[str, Any] = {"keep": args.keep}
     if args.settle is not None:
         kw["settle"] = args.settle
+    if args.runtime == "real":
+        kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet)
     with make_runner(network, args.runtime, **kw) as runner:
         print(f"realfish: {len(network.routers)} routers, {len(network.segments)} segments, runtime "
               f"{args.runtime}, run directory {runner.run_dir}", file=sys.stderr)
@@ -86,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--json", help="write the report here instead of standard output")
     c.add_argument("--show", action="append", default=[], metavar="CMD", help="vtysh command to run per router")
     c.add_argument("--timeout", type=float, default=600.0)
-    c.add_argument("--settle", type=float, default=None, help="quiet seconds that count as converged")
+    c.add_argument("--settle", type=float, default=None,
+                   help="wall seconds of quiet that count as converged (baseline, and real with --real-time)")
+    c.add_argument("--quiet", type=float, default=None,
+                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
+    c.add_argument("--tokens", type=int, default=None, help="daemons that may run at once (default: cores)")
+    c.add_argument("--real-time", action="store_true", help="no virtual clock: timers cost wall time")
     c.add_argument("--keep", action="store_true", help="keep the run directory (configs, logs)")
     c.set_defaults(fn=cmd_converge)
     t = sub.add_parser("topo", help="write a generated FRR snapshot")

@@ -64,6 +64,25 @@ def enrich_from_zebra(entries: list[FibEntry], zebra_routes: dict[str, Any]) -> 
                 break
 
 
+def fib_key(entries: list[FibEntry]) -> dict[str, frozenset[NextHop]]:
+    return {e.prefix: frozenset(e.nexthops) for e in entries}
+
+
+def fib_diff(a: dict[str, list[FibEntry]], b: dict[str, list[FibEntry]], names: tuple[str, str] = ("a", "b"),
+             ) -> list[str]:
+    """Differences between two runs' FIBs, router by router: same prefixes, same nexthop sets."""
+    out = []
+    for router in sorted(set(a) | set(b)):
+        fa, fb = fib_key(a.get(router, [])), fib_key(b.get(router, []))
+        for prefix in sorted(set(fa) | set(fb)):
+            ha, hb = fa.get(prefix), fb.get(prefix)
+            if ha != hb:
+                def show(h: frozenset[NextHop] | None) -> str:
+                    return "absent" if h is None else ", ".join(sorted(f"{n.ip or ''}@{n.interface}" for n in h))
+                out.append(f"{router} {prefix}: {names[0]} {show(ha)} / {names[1]} {show(hb)}")
+    return out
+
+
 def _read(path: str) -> str:
     try:
         with open(path) as f:

@@ -16,11 +16,16 @@ Plan (the one DESIGN.md measures):
   on lo and originated with `network` (the connected route lets FRR's import check pass).
 - FRR defaults everywhere else: no timers, no tuning; only `no bgp ebgp-requires-policy`, without which
   FRR 8.4 exchanges no eBGP routes in a network that has no route policies.
+- ospf_ibgp_grid(rows, cols): the other common design, OSPF as the IGP and iBGP between loopbacks. Routers `rI`
+  in a grid (rI linked to its right and lower neighbours), same address plan; OSPF area 0 on every link (as
+  point-to-point) and loopback, FRR's default timers; one AS, iBGP from loopback to loopback (update-source lo)
+  with the first and the last router as route reflectors of all the others; every router originates its /24.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,11 +102,12 @@ class _Builder:
         b.ports.append(pb)
         self.links.append((a.name, pa.ifname, b.name, pb.ifname))
 
-    def write(self, outdir: str | Path, overwrite: bool) -> Network:
+    def write(self, outdir: str | Path, overwrite: bool, render: Callable[[_Node], str] | None = None) -> Network:
         cfgdir = Path(outdir) / "configs"
         net = Network()
         for node in self.nodes.values():
-            router = Router(node.name, config=node.render(), source=str(cfgdir / f"{node.name}.cfg"))
+            text = render(node) if render else node.render()
+            router = Router(node.name, config=text, source=str(cfgdir / f"{node.name}.cfg"))
             for p in node.ports:
                 router.add_interface(Interface(p.ifname, [p.address]))
             router.interfaces["lo"].addresses.append(ipaddress.IPv4Interface(f"{node.loopback}/32"))
@@ -167,3 +173,45 @@ def chain(n: int, outdir: str | Path, *, overwrite: bool = False) -> Network:
     if n < 1:
         raise ValueError(f"a chain needs at least 1 router, not {n}")
     return _line(n, outdir, False, overwrite)
+
+
+IBGP_ASN = 65500
+
+
+def ospf_ibgp_grid(rows: int, cols: int, outdir: str | Path, *, overwrite: bool = False) -> Network:
+    """rows x cols routers (at least 2) running OSPF as the IGP and iBGP between loopbacks (see the module plan)."""
+    if rows < 1 or cols < 1 or rows * cols < 2:
+        raise ValueError(f"a grid needs at least 2 routers, not {rows}x{cols}")
+    b = _Builder()
+    names = [f"r{i}" for i in range(rows * cols)]
+    for name in names:
+        b.node(name, IBGP_ASN, originate=True)
+    for r in range(rows):
+        for c in range(cols):
+            here = r * cols + c
+            if c + 1 < cols:
+                b.link(names[here], names[here + 1])
+            if r + 1 < rows:
+                b.link(names[here], names[here + cols])
+    reflectors = [b.nodes[names[0]], b.nodes[names[-1]]]
+
+    def render(node: _Node) -> str:
+        lines = [f"hostname {node.name}", "!"]
+        for p in node.ports:
+            lines += [f"interface {p.ifname}", f" ip address {p.address}", " ip ospf network point-to-point", "!"]
+        assert node.prefix is not None
+        lines += ["interface lo", f" ip address {node.loopback}/32",
+                  f" ip address {node.prefix.network_address + 1}/{node.prefix.prefixlen}", "!",
+                  "router ospf", f" ospf router-id {node.loopback}", f" network {LINK_SPACE} area 0", "!",
+                  f"router bgp {IBGP_ASN}", f" bgp router-id {node.loopback}"]
+        reflector = node in reflectors
+        peers = [n for n in b.nodes.values() if n is not node and (reflector or n in reflectors)]
+        for n in peers:
+            lines += [f" neighbor {n.loopback} remote-as {IBGP_ASN}", f" neighbor {n.loopback} update-source lo"]
+        lines += [" !", " address-family ipv4 unicast", f"  network {node.prefix}"]
+        if reflector:
+            lines += [f"  neighbor {n.loopback} route-reflector-client" for n in peers if n not in reflectors]
+        lines += [" exit-address-family", "!", ""]
+        return "\n".join(lines)
+
+    return b.write(outdir, overwrite, render)

@@ -157,7 +157,7 @@ def test_refuses_other_host_sockets(lab: tuple[Network, Controller, Path]) -> No
     proc = run_as("a", tmp, """
         import socket
         try:
-            socket.socket(socket.AF_INET, socket.SOCK_RAW, 89)
+            socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
             print("opened")
         except PermissionError:
             print("refused")
@@ -170,4 +170,4 @@ def test_refuses_other_host_sockets(lab: tuple[Network, Controller, Path]) -> No
         print(socket.gethostname())
     """)
     assert proc.stdout.split() == ["refused", "dropped", "a"]
-    assert "refusing socket(AF_INET" in proc.stderr
+    assert "refusing socket(AF_PACKET" in proc.stderr

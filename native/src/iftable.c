@@ -4,14 +4,27 @@
  * File format, one record a line:
  *   link IFINDEX NAME MTU MAC FLAGS      (FLAGS as in ifi_flags, decimal)
  *   addr IFINDEX ADDRESS/PLEN            (pre-provisioned, e.g. 127.0.0.1/8 on lo)
+ *   segment IFINDEX NAME                 (the L2 segment the interface is on)
+ *   member IFINDEX ROUTER IFINDEX2       (another end of that segment: ROUTER's interface IFINDEX2)
+ *
+ * Addresses are per host, not per process: ospfd must know what zebra installed (raw sockets accept unicast
+ * for the router's own addresses and pick source addresses), but only zebra sees the netlink requests. So the
+ * table is also published in a small shared mapping next to the interface table (PATH.addrs), written by the
+ * process that changes addresses (zebra) under a sequence lock and read lock-free by the router's other daemons.
  */
 #include "libreal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define RF_MAX_IF 1024
 #define RF_MAX_ADDR 4096
@@ -21,6 +34,120 @@ static int nifs;
 static struct rf_ifaddr addrs[RF_MAX_ADDR];
 static int naddrs;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Segment ends, sorted by local ifindex after loading; read-only afterwards. */
+static int *member_if;
+static struct rf_member *members;
+static int nmembers;
+
+#define RF_SHARED_ADDR 1024
+#define SHARED_MAGIC 0x52464164u /* "RFAd" */
+struct shared_addrs {
+	uint32_t magic;
+	uint32_t seq; /* odd while the writer is at work */
+	int32_t n;
+	int32_t pad;
+	struct rf_ifaddr a[RF_SHARED_ADDR];
+};
+static struct shared_addrs *shared;
+
+static void shared_publish_locked(void)
+{
+	if (!shared)
+		return;
+	uint32_t seq = __atomic_load_n(&shared->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&shared->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	int n = naddrs < RF_SHARED_ADDR ? naddrs : RF_SHARED_ADDR;
+	memcpy(shared->a, addrs, n * sizeof(addrs[0]));
+	shared->n = n;
+	__atomic_store_n(&shared->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* Map PATH.addrs; whoever creates it (zebra, which starts first) fills it with the pre-provisioned addresses. */
+static void shared_open(const char *iftable)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s.addrs", iftable);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rf_log("cannot open the shared address table %s: %s", path, strerror(errno));
+		return;
+	}
+	flock(fd, LOCK_EX);
+	struct stat st;
+	int fresh = fstat(fd, &st) == 0 && st.st_size < (off_t)sizeof(*shared);
+	if (fresh && ftruncate(fd, sizeof(*shared)) < 0) {
+		rf_log("cannot size %s: %s", path, strerror(errno));
+		flock(fd, LOCK_UN);
+		close(fd);
+		return;
+	}
+	void *m = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		rf_log("cannot map %s: %s", path, strerror(errno));
+	} else {
+		shared = m;
+		if (fresh || shared->magic != SHARED_MAGIC) {
+			pthread_mutex_lock(&lock);
+			shared_publish_locked();
+			shared->magic = SHARED_MAGIC;
+			pthread_mutex_unlock(&lock);
+		}
+	}
+	flock(fd, LOCK_UN);
+	close(fd); /* the mapping stays */
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+	const int *x = a, *y = b; /* pairs (ifindex, original position) */
+	return x[0] != y[0] ? x[0] - y[0] : x[1] - y[1];
+}
+
+static void sort_members(void)
+{
+	int *keys = malloc(2 * sizeof(int) * (nmembers ? nmembers : 1));
+	struct rf_member *sorted = malloc(sizeof(*sorted) * (nmembers ? nmembers : 1));
+	if (!keys || !sorted) {
+		free(keys);
+		free(sorted);
+		return;
+	}
+	for (int i = 0; i < nmembers; i++) {
+		keys[2 * i] = member_if[i];
+		keys[2 * i + 1] = i;
+	}
+	qsort(keys, nmembers, 2 * sizeof(int), cmp_member);
+	for (int i = 0; i < nmembers; i++)
+		sorted[i] = members[keys[2 * i + 1]];
+	for (int i = 0; i < nmembers; i++)
+		member_if[i] = keys[2 * i];
+	free(members);
+	free(keys);
+	members = sorted;
+}
+
+static void add_member(int ifindex, const char *router, int peer_ifindex)
+{
+	static int cap;
+	if (nmembers == cap) {
+		int ncap = cap ? 2 * cap : 16;
+		int *mi = realloc(member_if, ncap * sizeof(int));
+		if (mi)
+			member_if = mi;
+		struct rf_member *m = realloc(members, ncap * sizeof(*m));
+		if (m)
+			members = m;
+		if (!mi || !m)
+			return;
+		cap = ncap;
+	}
+	member_if[nmembers] = ifindex;
+	snprintf(members[nmembers].router, sizeof(members[nmembers].router), "%s", router);
+	members[nmembers].ifindex = peer_ifindex;
+	nmembers++;
+}
 
 static int parse_prefix(const char *text, struct rf_ifaddr *a)
 {
@@ -50,8 +177,8 @@ int rf_iftable_load(const char *path)
 	int lineno = 0;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
-		char kind[8], name[16], mac[32], prefix[64];
-		int idx, mtu;
+		char kind[8], name[16], mac[32], prefix[64], peer[64];
+		int idx, mtu, idx2;
 		unsigned flags;
 		if (sscanf(line, "link %d %15s %d %31s %u", &idx, name, &mtu, mac, &flags) == 5 && nifs < RF_MAX_IF) {
 			struct rf_if *i = &ifs[nifs++];
@@ -70,12 +197,86 @@ int rf_iftable_load(const char *path)
 				naddrs++;
 			else
 				rf_log("%s:%d: bad address %s", path, lineno, prefix);
+		} else if (sscanf(line, "segment %d %63s", &idx, peer) == 2) {
+			/* the name is for people reading the file; delivery needs only the members */
+		} else if (sscanf(line, "member %d %63s %d", &idx, peer, &idx2) == 3) {
+			add_member(idx, peer, idx2);
 		} else if (sscanf(line, "%7s", kind) == 1 && kind[0] != '#') {
 			rf_log("%s:%d: unknown record", path, lineno);
 		}
 	}
 	fclose(f);
+	sort_members();
+	shared_open(path);
 	return 0;
+}
+
+int rf_if_members(int ifindex, const struct rf_member **out)
+{
+	int first = -1, n = 0;
+	for (int i = 0; i < nmembers; i++)
+		if (member_if[i] == ifindex) {
+			if (first < 0)
+				first = i;
+			n++;
+		}
+	*out = first >= 0 ? &members[first] : NULL;
+	return n;
+}
+
+int rf_if_by_index(int ifindex, struct rf_if *out)
+{
+	for (int i = 0; i < nifs; i++)
+		if (ifs[i].index == ifindex) {
+			*out = ifs[i];
+			return 0;
+		}
+	return -1;
+}
+
+int rf_if_by_name(const char *name, struct rf_if *out)
+{
+	for (int i = 0; i < nifs; i++)
+		if (strcmp(ifs[i].name, name) == 0) {
+			*out = ifs[i];
+			return 0;
+		}
+	return -1;
+}
+
+int rf_addr_find(int (*match)(const struct rf_ifaddr *, const void *), const void *ctx, struct rf_ifaddr *out)
+{
+	if (!shared) { /* no mapping: this process's own view */
+		pthread_mutex_lock(&lock);
+		int found = 0;
+		for (int i = 0; i < naddrs && !found; i++)
+			if (match(&addrs[i], ctx)) {
+				*out = addrs[i];
+				found = 1;
+			}
+		pthread_mutex_unlock(&lock);
+		return found;
+	}
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&shared->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1) {
+			sched_yield();
+			continue;
+		}
+		int found = 0, n = shared->n;
+		struct rf_ifaddr a;
+		for (int i = 0; i < n && i < RF_SHARED_ADDR && !found; i++) {
+			memcpy(&a, &shared->a[i], sizeof(a));
+			if (a.family == AF_INET || a.family == AF_INET6)
+				found = match(&a, ctx);
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&shared->seq, __ATOMIC_RELAXED) == seq) {
+			if (found)
+				*out = a;
+			return found;
+		}
+	}
 }
 
 int rf_if_count(void)
@@ -137,6 +338,8 @@ int rf_addr_update(int add, const struct rf_ifaddr *a)
 		else
 			addrs[found] = addrs[--naddrs];
 	}
+	if (!err)
+		shared_publish_locked();
 	pthread_mutex_unlock(&lock);
 	return err;
 }

@@ -7,6 +7,8 @@
  *   socket            AF_INET/AF_INET6 stream -> emulated TCP (a placeholder AF_UNIX socket until connected);
  *                     AF_NETLINK/NETLINK_ROUTE -> emulated netlink (an AF_UNIX datagram pair we answer into);
  *                     AF_INET/AF_INET6 datagram -> inert (zebra's ethtool ioctl socket);
+ *                     AF_INET raw (ospfd's IPPROTO_OSPF) -> emulated raw IP (raw.c): an AF_UNIX datagram inbox
+ *                     the controller made; packets go daemon to daemon over each interface's L2 segment;
  *                     anything else that would reach the host network -> refused, with a log line.
  *   bind listen       emulated TCP: addresses and listeners are registered with the controller (broker).
  *   connect           emulated TCP: the broker decides (reachability over the emulated FIBs) and hands back one
@@ -15,13 +17,24 @@
  *   getsockname getpeername   the routers' IP addresses, not the AF_UNIX ones.
  *   setsockopt getsockopt     TTL, MINTTL, TOS, MD5SIG, REUSE*, V6ONLY, TCP_INFO, BINDTODEVICE, SO_ERROR, ...
  *   close             tell the broker a listener or connection is gone; free our state.
- *   send sendto sendmsg       netlink requests: dumps answered from the interface table, route/nexthop/address
+ *   send sendto sendmsg       raw IP: the packet, its IP header completed as the kernel does, to every member of
+ *                     the outgoing interface's segment; netlink requests: dumps answered from the interface table, route/nexthop/address
  *                     changes recorded as the router's emulated FIB (sent to the controller), acks.
- *   recvfrom recvmsg  netlink replies must look as if they came from the kernel (nl_pid 0).
+ *   recvfrom recvmsg  netlink replies must look as if they came from the kernel (nl_pid 0); raw IP: only what the
+ *                     kernel would accept (joined group, own address, MTU), with IP_PKTINFO and the source.
  *                     (zebra's recv(MSG_PEEK|MSG_TRUNC) size probe works natively on the datagram pair.)
  *   ioctl             inert sockets: no host interface is ever queried or changed.
  *   getaddrinfo       drop AI_ADDRCONFIG, which makes glibc probe the host's interfaces.
  *   uname gethostname the router's name, FRR's default hostname (sent in BGP's hostname capability).
+ * With a virtual clock (clock.c, vclock.h):
+ *   clock_gettime gettimeofday time     read the controller's clock (CPU-time clocks stay real).
+ *   ppoll poll select epoll_wait nanosleep clock_nanosleep usleep sleep
+ *                     wait on the thread's eventfd too, with the deadline published; the controller moves
+ *                     the clock and wakes the thread when nothing else can run.
+ *   pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast
+ *                     bgpd's keepalive thread waits on a condition: same, through the eventfd.
+ *   pthread_create    a new thread counts as running until it first blocks.
+ *   syscall           FRR's RCU thread waits with a raw futex: accounted as blocked while it waits.
  * read/write/writev/ppoll/fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
  */
 #ifndef LIBREAL_H
@@ -38,6 +51,7 @@
 #define RF_EXPORT __attribute__((visibility("default")))
 #define RF_MAX_FD 65536
 #define RF_MAX_MD5 64
+#define RF_RAW_MAX_MEMB 20 /* net.ipv4.igmp_max_memberships, the kernel's per-socket default */
 
 struct addrinfo;
 struct msghdr;
@@ -66,7 +80,7 @@ struct rf_real {
 };
 extern struct rf_real rf_real;
 
-enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT };
+enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT, RF_RAW };
 enum rf_tcp_state { RF_T_NEW = 0, RF_T_LISTEN, RF_T_CONNECTING, RF_T_CONNECTED, RF_T_FAILED };
 
 struct rf_md5 {
@@ -95,6 +109,15 @@ struct rf_sock {
 	uint64_t nl_groups; /* bit n-1 = group n, for groups 1..64 */
 	int nl_peer;        /* our end of the datagram pair: replies are written here */
 	int nl_ext_ack, nl_cap_ack;
+	/* raw IP (raw.c) */
+	long raw_id;                    /* the inbox's id at the controller */
+	int raw_hdrincl, raw_pktinfo;
+	int raw_mc_ttl, raw_mc_loop, raw_mc_ifindex;
+	int raw_ifindex;                /* SO_BINDTODEVICE, 0 = any */
+	uint32_t raw_bound;             /* bind() address, network order, 0 = any */
+	uint16_t raw_ip_id;
+	int raw_nmemb;
+	struct { int ifindex; uint32_t group; } raw_memb[RF_RAW_MAX_MEMB]; /* joined groups, network order */
 };
 
 /* core.c */
@@ -109,8 +132,17 @@ void rf_forget(int fd);
 int rf_replace_fd(int fd, int newfd);
 /* One request to the controller and its reply (fd_out: a descriptor passed with it, or -1). */
 int rf_ctl_request(const char *req, char *resp, size_t resplen, int *fd_out);
-/* A message that needs no reply. */
+/* A message that needs no reply (and one carrying a descriptor). */
 int rf_ctl_send(const char *msg);
+int rf_ctl_send_fd(const char *msg, int fd);
+
+/* clock.c: virtual time (see vclock.h) */
+int rf_vt_attach(void);
+int rf_vt_active(void);
+int64_t rf_vt_now(void);
+void rf_vt_msg_sent(void);
+void rf_vt_msg_unsent(void);
+long rf_raw_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6);
 int rf_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len, int *port);
 int rf_parse_sockaddr(int family, const char *addr, int port, struct sockaddr_storage *ss);
 void rf_hex(const uint8_t *data, int len, char *out);
@@ -135,6 +167,17 @@ int rf_if_get(int i, struct rf_if *out);
 int rf_if_name(int ifindex, char *out);
 int rf_addr_snapshot(struct rf_ifaddr *out, int max);
 int rf_addr_update(int add, const struct rf_ifaddr *a);
+/* The router's addresses as its zebra installed them, readable from every daemon of the router: the first
+ * entry for which match() is true is copied to out (1), or none matches (0). */
+int rf_addr_find(int (*match)(const struct rf_ifaddr *, const void *), const void *ctx, struct rf_ifaddr *out);
+int rf_if_by_index(int ifindex, struct rf_if *out);
+int rf_if_by_name(const char *name, struct rf_if *out);
+/* The other ends of an interface's L2 segment (router name and its ifindex there). */
+struct rf_member {
+	char router[64];
+	int ifindex;
+};
+int rf_if_members(int ifindex, const struct rf_member **out);
 
 /* tcp.c */
 int rf_tcp_socket(int domain, int type, int protocol);
@@ -156,5 +199,16 @@ int rf_nl_setsockopt(struct rf_sock *s, int level, int name, const void *val, so
 int rf_nl_getsockopt(struct rf_sock *s, int level, int name, void *val, socklen_t *len);
 int rf_nl_getsockname(struct rf_sock *s, struct sockaddr *addr, socklen_t *len);
 void rf_nl_close(struct rf_sock *s);
+
+/* raw.c */
+int rf_raw_socket(int domain, int type, int protocol);
+int rf_raw_bind(struct rf_sock *s, const struct sockaddr *addr, socklen_t len);
+int rf_raw_setsockopt(struct rf_sock *s, int level, int name, const void *val, socklen_t len);
+int rf_raw_getsockopt(struct rf_sock *s, int level, int name, void *val, socklen_t *len);
+int rf_raw_getsockname(struct rf_sock *s, struct sockaddr *addr, socklen_t *len);
+ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags);
+ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags);
+int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg);
+void rf_raw_close(struct rf_sock *s);
 
 #endif

@@ -1,5 +1,5 @@
-/* The exported libc entry points. Each is thin: it looks the descriptor up and dispatches to tcp.c or
- * netlink.c; descriptors that are not emulated go straight to libc. */
+/* The exported libc entry points. Each is thin: it looks the descriptor up and dispatches to tcp.c, netlink.c
+ * or raw.c; descriptors that are not emulated go straight to libc. */
 #include "libreal.h"
 
 #include <errno.h>
@@ -32,6 +32,8 @@ RF_EXPORT int socket(int domain, int type, int protocol)
 		return rf_tcp_socket(domain, type, protocol);
 	if (domain == AF_NETLINK && protocol == NETLINK_ROUTE)
 		return rf_nl_socket(type, protocol);
+	if (domain == AF_INET && base == SOCK_RAW)
+		return rf_raw_socket(domain, type, protocol);
 	if ((domain == AF_INET || domain == AF_INET6) && base == SOCK_DGRAM) {
 		/* zebra's ethtool ioctl socket: a placeholder that never reaches the host stack. */
 		int fd = rf_real.socket(AF_UNIX, SOCK_DGRAM | (type & (SOCK_NONBLOCK | SOCK_CLOEXEC)), 0);
@@ -61,6 +63,8 @@ RF_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		return rf_tcp_bind(s, fd, addr, len);
 	if (s->kind == RF_NETLINK)
 		return rf_nl_bind(s, addr, len);
+	if (s->kind == RF_RAW)
+		return rf_raw_bind(s, addr, len);
 	return 0;
 }
 
@@ -107,6 +111,8 @@ RF_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 		return rf_tcp_getname(s, 0, addr, len);
 	if (s && s->kind == RF_NETLINK)
 		return rf_nl_getsockname(s, addr, len);
+	if (s && s->kind == RF_RAW)
+		return rf_raw_getsockname(s, addr, len);
 	return rf_real.getsockname(fd, addr, len);
 }
 
@@ -131,6 +137,8 @@ RF_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 		return rf_tcp_setsockopt(s, fd, level, name, val, len);
 	if (s->kind == RF_NETLINK)
 		return rf_nl_setsockopt(s, level, name, val, len);
+	if (s->kind == RF_RAW)
+		return rf_raw_setsockopt(s, level, name, val, len);
 	return 0;
 }
 
@@ -143,6 +151,8 @@ RF_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return rf_tcp_getsockopt(s, fd, level, name, val, len);
 	if (s->kind == RF_NETLINK)
 		return rf_nl_getsockopt(s, level, name, val, len);
+	if (s->kind == RF_RAW)
+		return rf_raw_getsockopt(s, level, name, val, len);
 	if (len && *len >= sizeof(int)) {
 		memset(val, 0, sizeof(int));
 		*len = sizeof(int);
@@ -158,6 +168,8 @@ RF_EXPORT int close(int fd)
 			rf_tcp_close(s, fd);
 		else if (s->kind == RF_NETLINK)
 			rf_nl_close(s);
+		else if (s->kind == RF_RAW)
+			rf_raw_close(s);
 		rf_forget(fd);
 	}
 	if (!rf_real.close)
@@ -201,6 +213,10 @@ RF_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 		return rf_nl_send(s, buf, len);
 	if (s && s->kind == RF_INERT)
 		return inert_send(s);
+	if (s && s->kind == RF_RAW) {
+		errno = EDESTADDRREQ; /* an emulated raw socket is never connected */
+		return -1;
+	}
 	return rf_real.send(fd, buf, len, flags);
 }
 
@@ -213,6 +229,11 @@ RF_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
 		return inert_send(s);
 	if (s && s->kind == RF_TCP)
 		return rf_real.send(fd, buf, len, flags);
+	if (s && s->kind == RF_RAW) {
+		struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+		struct msghdr msg = {.msg_name = (void *)to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1};
+		return rf_raw_sendmsg(s, &msg, flags);
+	}
 	return rf_real.sendto(fd, buf, len, flags, to, tl);
 }
 
@@ -223,6 +244,8 @@ RF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return nl_gather_send(s, msg);
 	if (s && s->kind == RF_INERT)
 		return inert_send(s);
+	if (s && s->kind == RF_RAW)
+		return rf_raw_sendmsg(s, msg, flags);
 	if (s && s->kind == RF_TCP && msg->msg_name) {
 		struct msghdr copy = *msg;
 		copy.msg_name = NULL;
@@ -237,6 +260,15 @@ RF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.recvfrom(fd, buf, len, flags, from, fl);
+	if (s->kind == RF_RAW) {
+		struct iovec iov = {.iov_base = buf, .iov_len = len};
+		struct msghdr msg = {.msg_name = from, .msg_namelen = from && fl ? *fl : 0, .msg_iov = &iov,
+				     .msg_iovlen = 1};
+		ssize_t r = rf_raw_recvmsg(s, fd, &msg, flags);
+		if (r >= 0 && from && fl)
+			*fl = msg.msg_namelen;
+		return r;
+	}
 	ssize_t n = rf_real.recv(fd, buf, len, flags);
 	if (n >= 0 && s->kind == RF_NETLINK)
 		rf_nl_fix_source(from, fl);
@@ -250,6 +282,8 @@ RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.recvmsg(fd, msg, flags);
+	if (s->kind == RF_RAW)
+		return rf_raw_recvmsg(s, fd, msg, flags);
 	void *name = msg->msg_name;
 	socklen_t namelen = msg->msg_namelen;
 	msg->msg_name = NULL;
@@ -271,6 +305,8 @@ RF_EXPORT int ioctl(int fd, unsigned long req, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	struct rf_sock *s = rf_get(fd);
+	if (s && s->kind == RF_RAW)
+		return rf_raw_ioctl(s, fd, req, arg);
 	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK) && (req & 0xff00) == 0x8900) {
 		/* SIOCETHTOOL and the other interface ioctls: no host interface is queried or changed.
 		 * FIONBIO, FIONREAD and friends act on our AF_UNIX descriptor as they should. */

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 
 from realfish.runtime.broker import Attempt, Broker, Listener, Verdict
+from realfish.runtime.raw import RawInboxes
+from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, VirtualClock
 
 SIOCOUTQ = termios.TIOCOUTQ
 
@@ -31,6 +33,7 @@ class Client:
     router: str = "?"
     daemon: str = "?"
     pid: int = 0
+    proc: int = -1  # index in the virtual clock's process table
     listeners: set[int] = field(default_factory=set)
 
 
@@ -47,8 +50,9 @@ class Connection:
 
 
 class Controller:
-    def __init__(self, broker: Broker, path: str):
+    def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None):
         self.broker = broker
+        self.clock = clock
         self.path = path
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.server.bind(path)
@@ -62,8 +66,13 @@ class Controller:
         self.attempts: dict[int, Attempt] = {}  # pending ones
         self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
         self.connections: dict[int, Connection] = {}
+        self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
         self.last_route_change = time.monotonic()
+        self.last_event_v = 0  # the same two, in virtual ns (0 without a virtual clock)
+        self.last_route_change_v = 0
+        self.idle_forever = False  # the last step found nothing running and no deadline at all
+        self.journal: list[tuple[int, str]] = []  # (virtual ns, what the controller did), in order
         self.events = 0
         self.log: list[str] = []
         self.exited: list[Client] = []
@@ -83,8 +92,11 @@ class Controller:
                 c.sock.close()
             for conn in self.connections.values():
                 for fd in conn.ends:
+                    if self.clock:
+                        self.clock.untrack(fd)
                     os.close(fd)
             self.connections.clear()
+            self.raw.close_all()
             for a in self.attempts.values():
                 if a.wake_fd >= 0:
                     os.close(a.wake_fd)
@@ -116,20 +128,25 @@ class Controller:
                         total += buf[0]
                     except OSError:
                         pass
+            total += self.raw.in_flight()
         return total
 
     def _event(self, route: bool = False) -> None:
         now = time.monotonic()
         self.last_event = now
+        vnow = self.clock.now_ns() if self.clock else 0
+        self.last_event_v = vnow
         if route:
             self.last_route_change = now
+            self.last_route_change_v = vnow
         self.events += 1
         self._dirty = True
 
     # -- the loop ---------------------------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
-            for key, _ in self.sel.select(timeout=0.05):
+            ready = self.sel.select(timeout=0 if self.clock else 0.05)
+            for key, _ in ready:
                 if key.fileobj is self.server:
                     self._accept()
                 else:
@@ -138,6 +155,12 @@ class Controller:
                 if self._dirty or self.attempts:
                     self._dirty = False
                     self._retry_pending()
+            if self.clock and not ready:
+                # Nothing to answer: let the clock move if the whole emulation is idle.
+                r = self.clock.step()
+                if r == ADVANCED:
+                    self.journal.append((self.clock.now_ns(), f"clock: woke {self.clock.last_woken()}"))
+                self.idle_forever = r == IDLE_FOREVER
 
     def _accept(self) -> None:
         try:
@@ -151,19 +174,22 @@ class Controller:
 
     def _read(self, client: Client) -> None:
         try:
-            data = client.sock.recv(8192)
+            data, fds, _flags, _addr = socket.recv_fds(client.sock, 8192, 1)
         except OSError:
-            data = b""
+            data, fds = b"", []
         if not data:
             self._gone(client)
             return
         with self.lock:
             try:
-                self._handle(client, data.decode(errors="replace"))
+                self._handle(client, data.decode(errors="replace"), fds[0] if fds else -1)
             except Exception as e:  # a malformed line must not kill the controller
                 self.log.append(f"{client.router}/{client.daemon}: cannot handle {data[:200]!r}: {e!r}")
-                if data.split(b" ", 1)[0] in (b"BIND", b"LISTEN", b"CONNECT", b"RESOLVE", b"HELLO"):
+                if data.split(b" ", 1)[0] in (b"BIND", b"LISTEN", b"CONNECT", b"RESOLVE", b"HELLO", b"RAW", b"RAWPEER"):
                     self._reply(client, f"ERR {errno.EIO}")
+            finally:
+                if self.clock:
+                    self.clock.message_done()
 
     def _gone(self, client: Client) -> None:
         self.sel.unregister(client.sock)
@@ -175,6 +201,9 @@ class Controller:
             for cid, conn in list(self.connections.items()):
                 if client.pid in conn.pids:
                     self._close(cid)
+            self.raw.gone(client.pid)
+            if self.clock and client.proc >= 0:
+                self.clock.process_gone(client.proc)
             self.exited.append(client)
             self._event()
 
@@ -186,12 +215,19 @@ class Controller:
             self.log.append(f"reply to {client.router}/{client.daemon} failed: {e}")
 
     # -- messages ---------------------------------------------------------------------------------------------
-    def _handle(self, c: Client, line: str) -> None:
+    def _handle(self, c: Client, line: str, fd: int = -1) -> None:
         words = line.split()
         op = words[0]
         fib = self.broker.fibs.get(c.router)
+        if op == "THREAD" and self.clock and fd >= 0:
+            self.clock.set_wake(int(words[1]), fd)
+        elif fd >= 0:
+            os.close(fd)
+        if op == "THREAD":
+            return
         if op == "HELLO":
             c.router, c.daemon, c.pid = words[1], words[2], int(words[3])
+            c.proc = int(words[4]) if len(words) > 4 else -1
             self._reply(c, "OK" if c.router in self.broker.fibs else f"ERR {errno.ENOENT}")
         elif op == "RT" and fib is not None:
             fib.route(line)
@@ -217,6 +253,8 @@ class Controller:
             self._resolve(c, int(words[1]))
         elif op == "CLOSE":
             self._close(int(words[1]))
+        elif op in ("RAW", "RAWPEER", "RAWCLOSE"):
+            self._raw(c, words)
         else:
             self.log.append(f"{c.router}/{c.daemon}: unknown message {line[:200]!r}")
 
@@ -263,7 +301,6 @@ class Controller:
         a = Attempt(self.broker.next_id(), c.router, family, src, lport, ipaddress.ip_address(raddr), rport, ttl,
                     None if md5 == "-" else md5, time.monotonic(), pid=c.pid)
         v = self.broker.decide(a)
-        self._event()
         if v.ok:
             fd, laddr_s, lport_i = self._open(a, v)
             self._reply(c, f"OK {a.id} {laddr_s} {lport_i}", fd)
@@ -292,6 +329,10 @@ class Controller:
         except OSError as e:
             self.log.append(f"accept queue of {v.listener.router} full: {e}")
         ends = (os.dup(mine.fileno()), os.dup(theirs.fileno()))
+        if self.clock:
+            for end in ends:
+                self.clock.track(end)
+        self.journal.append((self.clock.now_ns() if self.clock else 0, f"connect {a.id} {a.router}->{a.dst}"))
         self.connections[a.id] = Connection(a.id, a.router, v.listener.router, ends,
                                             f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
                                             (a.pid, v.listener.pid))
@@ -330,6 +371,24 @@ class Controller:
         else:
             self._reply(c, f"ERR {err}")
 
+    def _raw(self, c: Client, w: list[str]) -> None:
+        """`RAW proto` opens an inbox (its end goes back), `RAWPEER router proto` hands out a writer to a router's
+        inbox, `RAWCLOSE id` (no reply) closes one. Packets never pass through here (raw.py)."""
+        if w[0] == "RAW":
+            inbox_id = self.broker.next_id()
+            theirs = self.raw.open(inbox_id, c.router, int(w[1]), c.pid)
+            self._reply(c, f"OK {inbox_id}", theirs.fileno())
+            theirs.close()
+        elif w[0] == "RAWPEER":
+            fd = self.raw.writer(w[1], int(w[2]))
+            if fd is None:
+                self._reply(c, f"ERR {errno.ENOENT}")
+            else:
+                self._reply(c, "OK", fd)
+                os.close(fd)
+        else:
+            self.raw.close(int(w[1]))
+
     def _close(self, cid: int) -> None:
         a = self.attempts.pop(cid, None)
         if a and a.wake_fd >= 0:
@@ -340,6 +399,8 @@ class Controller:
         conn = self.connections.pop(cid, None)
         if conn:
             for fd in conn.ends:
+                if self.clock:
+                    self.clock.untrack(fd)
                 os.close(fd)
-        self._event()
+            self._event()  # a failed attempt closing is no news; an established connection closing is
 

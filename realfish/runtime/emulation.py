@@ -14,17 +14,19 @@ Lifecycle (`Emulation.converge` via `Runner`):
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from realfish import frr
+from realfish import frr, ospf
 from realfish.report import FibEntry
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import Controller
+from realfish.runtime.vclock import VirtualClock
 from realfish.topology import Network, Router
 
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
@@ -44,23 +46,55 @@ def libreal_path() -> Path:
     raise FileNotFoundError(f"libreal is not built (no {pkg}/_libreal*.so): run `pip install -e .` or `make demo`")
 
 
-def interface_table(router: Router, index: int) -> str:
+def quiet_period(network: Network) -> float:
+    """Twice the largest BGP hold time or OSPF dead interval configured (FRR defaults: 180 s, 40 s)."""
+    longest = 40.0
+    for router in network.routers.values():
+        cfg = router.config
+        if re.search(r"^router bgp\b", cfg, re.M):
+            longest = max(longest, 180.0)
+        for m in re.finditer(r"^\s*(?:neighbor \S+ )?timers (?:bgp )?(\d+) (\d+)", cfg, re.M):
+            longest = max(longest, float(m.group(2)))
+        for m in re.finditer(r"ip ospf dead-interval (\d+)", cfg):
+            longest = max(longest, float(m.group(1)))
+    return 2 * longest
+
+
+def interface_table(router: Router, index: int, network: Network | None = None) -> str:
+    """libreal's view of the router's interfaces (native/src/iftable.c has the format). With the network, each
+    interface's L2 segment too: `segment IFINDEX NAME` and one `member IFINDEX ROUTER IFINDEX2` per other end,
+    which is where libreal sends the raw IP packets (OSPF) that leave on that interface."""
     lines = ["# realfish interface table: link IFINDEX NAME MTU MAC FLAGS / addr IFINDEX PREFIX"]
     for iface in router.interfaces.values():
         lo = iface.name == "lo"
         mac = "00:00:00:00:00:00" if lo else router.mac(iface, index)
         lines.append(f"link {iface.ifindex} {iface.name} {iface.mtu} {mac} {LO_FLAGS if lo else ETH_FLAGS}")
     lines += ["addr 1 127.0.0.1/8", "addr 1 ::1/128"]
+    if network is not None:
+        for seg in network.segments:
+            for r, ifname in seg.members:
+                if r != router.name:
+                    continue
+                ifindex = router.interfaces[ifname].ifindex
+                lines.append(f"segment {ifindex} {''.join(seg.name.split()) or '-'}")
+                lines += [f"member {ifindex} {other} {network.routers[other].interfaces[oif].ifindex}"
+                          for other, oif in seg.members if (other, oif) != (r, ifname)]
     return "\n".join(lines) + "\n"
 
 
 class Emulation(Runner):
     runtime = "real"
 
-    def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0):
+    def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
+                 virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None):
         super().__init__(network, run_dir, keep)
         frr.check_installed()
-        self.settle = settle
+        self.settle = settle  # wall seconds of quiet that count as converged, without a virtual clock
+        self.virtual_time = virtual_time
+        self.tokens = tokens if tokens is not None else (os.cpu_count() or 1)
+        self.quiet = quiet if quiet is not None else quiet_period(network)
+        self.clock: VirtualClock | None = None
+        self.v_ready = 0
         self.libreal = libreal_path()
         self.broker = Broker(network)
         self.controller: Controller | None = None
@@ -79,6 +113,8 @@ class Emulation(Runner):
             "REALFISH_DAEMON": daemon,
             "REALFISH_IFTABLE": str(rdir / "interfaces"),
         }
+        if self.clock:
+            env["REALFISH_VCLOCK"] = str(self.clock.path)
         log = open(rdir / f"{daemon}.log", "wb")
         argv = frr.daemon_argv(daemon, rdir, frr.pathspace(self.run_id, name))
         self.procs[(name, daemon)] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -99,12 +135,15 @@ class Emulation(Runner):
             time.sleep(0.01)
 
     def start(self) -> None:
-        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"))
+        if self.virtual_time:
+            # Frozen until every config is in: all sessions then start at the same virtual instant.
+            self.clock = VirtualClock(self.libreal, self.run_dir / "vclock", self.tokens)
+        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock)
         self.controller.start()
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)
             frr.prepare_router_dir(rdir, router.config)
-            (rdir / "interfaces").write_text(interface_table(router, index))
+            (rdir / "interfaces").write_text(interface_table(router, index, self.network))
         for name in self.network.routers:
             self._spawn(name, "zebra")
         self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
@@ -113,7 +152,11 @@ class Emulation(Runner):
                 self._spawn(name, daemon)
         self._wait_for([self.router_dir(n) / f"{d}.vty" for (n, d) in self.procs], "daemons' vty sockets")
         self.apply_configs()
+        self.report_unsupported()
         self.t_ready = time.monotonic()
+        if self.clock:
+            self.v_ready = self.clock.now_ns()
+            self.clock.freeze(False)
 
     def apply_configs(self) -> None:
         def apply(name: str) -> tuple[str, list[frr.ConfigError]]:
@@ -151,7 +194,59 @@ class Emulation(Runner):
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
 
     def wait_converged(self, timeout: float) -> None:
-        """Quiet for `settle` seconds with every BGP session up, or quiet for 4 x `settle` whatever the sessions.
+        if self.clock:
+            self._wait_virtual(timeout)
+        else:
+            self._wait_quiet(timeout)
+
+    def _wait_virtual(self, timeout: float) -> None:
+        """Converged once `quiet` virtual seconds pass with no broker event (connection, listener, address, route).
+
+        The quiet period lets every protocol timer in play fire at least once (twice the largest hold or dead
+        interval by default); it costs little wall time, since the clock jumps from deadline to deadline.
+        """
+        assert self.controller is not None and self.clock is not None
+        deadline = time.monotonic() + timeout
+        quiet_ns = int(self.quiet * 1e9)
+        while True:
+            self.check_daemons()
+            last = max(self.controller.last_event_v, self.v_ready)
+            if self.clock.now_ns() >= last + quiet_ns or self.controller.idle_forever:
+                self.clock.freeze()
+                self.t_converged = max(self.controller.last_route_change, self.t_ready)
+                last_route = max(self.controller.last_route_change_v, self.v_ready)
+                self.report.extra["virtual"] = {
+                    "converge_s": round((last_route - self.v_ready) / 1e9, 6),
+                    "end_s": round((self.clock.now_ns() - self.v_ready) / 1e9, 3),
+                    "quiet_s": self.quiet, "clock_advances": self.clock.advances, "wakeups": self.clock.woken,
+                    "tokens": self.tokens}
+                self.report.extra["sessions_down"] = self.sessions_down()
+                return
+            if time.monotonic() > deadline:
+                self.clock.freeze()
+                self.report.converged = False
+                raise ConvergeTimeout(f"not converged within {timeout:.0f} s of wall time "
+                                      f"({(self.clock.now_ns() - self.v_ready) / 1e9:.1f} s virtual)")
+            time.sleep(0.005)
+
+    def run_for(self, seconds: float, timeout: float = 600.0) -> None:
+        """Let `seconds` of virtual time pass (the network keeps running: keepalives, timers), then freeze."""
+        assert self.clock is not None, "run_for needs the virtual clock"
+        target = self.clock.now_ns() + int(seconds * 1e9)
+        deadline = time.monotonic() + timeout
+        self.clock.freeze(False)
+        try:
+            while self.clock.now_ns() < target and not self.controller.idle_forever:  # type: ignore[union-attr]
+                if time.monotonic() > deadline:
+                    raise ConvergeTimeout(f"{seconds} virtual seconds did not pass within {timeout} s")
+                self.check_daemons()
+                time.sleep(0.005)
+        finally:
+            self.clock.freeze()
+
+    def _wait_quiet(self, timeout: float) -> None:
+        """Without a virtual clock: quiet for `settle` seconds with every BGP session up, or quiet for
+        4 x `settle` whatever the sessions.
 
         Quiet means no broker event and no byte in flight. FRR has timers that produce no event while they run
         (bgpd holds its peers for a while after a config is read, waits out its update coalesce timer), so quiet
@@ -162,12 +257,15 @@ class Emulation(Runner):
         deadline = time.monotonic() + timeout
         quiet_since = time.monotonic()
         checked_at = 0.0
+        ospf_seen: dict[str, float] = {}
         while True:
             now = time.monotonic()
             self.check_daemons()
             if self.controller.in_flight() > 0 or now - self.controller.last_event < 0.05:
                 quiet_since = now
             quiet = now - max(quiet_since, self.controller.last_event)
+            if quiet >= self.settle and self.ospf_moving(ospf_seen):
+                quiet_since, quiet = now, 0.0  # OSPF's timers (Waiting, adjacencies forming) run without events
             if quiet >= self.settle and checked_at < max(quiet_since, self.controller.last_event):
                 down = self.sessions_down()
                 checked_at = time.monotonic()
@@ -184,6 +282,34 @@ class Emulation(Runner):
                 self.report.converged = False
                 raise ConvergeTimeout(f"no quiescence within {timeout:.0f} s")
             time.sleep(0.05)
+
+    def ospf_moving(self, seen: dict[str, float]) -> list[str]:
+        """OSPF still on its way somewhere (realfish.ospf.unsettled). A neighbour seen in the same transient state
+        for 3 x `settle` (ExStart for good on an MTU mismatch) stops counting; `seen` remembers since when."""
+        now = time.monotonic()
+        moving = []
+        for name, router in self.network.routers.items():
+            if "ospfd" not in router.daemons() or (name, "ospfd") in self.reported_exits:
+                continue
+            try:
+                items = ospf.unsettled(self.router_dir(name))
+            except (OSError, ConnectionError):
+                continue  # a dead ospfd is reported by check_daemons
+            for what in items:
+                key = f"{name}: {what}"
+                if what.startswith("interface") or now - seen.setdefault(key, now) < 3 * self.settle:
+                    moving.append(key)
+        return moving
+
+    def report_unsupported(self) -> None:
+        """OSPFv3 is not emulated (no raw IPv6 sockets): say so for every line that asks for it."""
+        for name, router in self.network.routers.items():
+            src = router.source or str(self.router_dir(name) / "frr.conf")
+            for line, text in ospf.ospf6_lines(router.config):
+                msg = (f"{name}: {src} line {line}: {text!r}: OSPFv3 (ospf6d) is not supported by the emulation; "
+                       "ospf6d is not started, so this router has no OSPFv3 adjacencies or routes")
+                self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
+                self.report.problems.append(msg)
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs.values() if p.poll() is None]
@@ -209,8 +335,13 @@ class Emulation(Runner):
                 p.kill()
                 p.wait()
         if self.controller:
+            if self.keep:
+                with open(self.run_dir / "journal.log", "w") as f:
+                    f.writelines(f"{t} {what}\n" for t, what in self.controller.journal)
             self.controller.stop()
             self.controller = None
+        if self.clock:
+            self.clock.close()
         pids = [p.pid for _, p in procs]
         for name in self.network.routers:
             frr.remove_leftovers(frr.pathspace(self.run_id, name), pids)

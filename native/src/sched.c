@@ -1,0 +1,242 @@
+/* The controller's side of the virtual clock (called from Python through ctypes; the GIL is released while
+ * it waits). It owns the clock file, finds the moments when nothing in the emulation can run, moves the clock
+ * to the earliest deadline and wakes exactly the threads due. Not used inside daemons. */
+#include "libreal.h"
+#include "vclock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/sockios.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define A(x) ((_Atomic __typeof__(x) *)&(x))
+
+/* One per emulation: several can run in one controller process. */
+struct sched {
+	struct rf_vt_shm *shm;
+	int wake_fd[RF_VT_SLOTS];
+	int *tracked;
+	int ntracked, cap_tracked;
+	int last_woken;
+	pthread_mutex_t lock;
+};
+
+RF_EXPORT struct sched *rf_sched_create(const char *path, int tokens, int64_t start_ns, int64_t realtime_offset)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, sizeof(struct rf_vt_shm)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	struct rf_vt_shm *shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (shm == MAP_FAILED)
+		return NULL;
+	struct sched *sc = calloc(1, sizeof(*sc));
+	if (!sc) {
+		munmap(shm, sizeof(*shm));
+		return NULL;
+	}
+	sc->shm = shm;
+	pthread_mutex_init(&sc->lock, NULL);
+	memset(shm, 0, sizeof(*shm));
+	sc->shm->now = start_ns;
+	sc->shm->realtime_offset = realtime_offset;
+	sc->shm->frozen = 1;
+	sc->shm->tokens_enabled = tokens > 0;
+	sem_init(&sc->shm->tokens, 1, tokens > 0 ? tokens : 1);
+	for (int i = 0; i < RF_VT_SLOTS; i++)
+		sc->wake_fd[i] = -1;
+	atomic_store(A(sc->shm->magic), RF_VT_MAGIC);
+	return sc;
+}
+
+RF_EXPORT void rf_sched_close(struct sched *sc)
+{
+	for (int i = 0; i < RF_VT_SLOTS; i++)
+		if (sc->wake_fd[i] >= 0)
+			close(sc->wake_fd[i]);
+	munmap(sc->shm, sizeof(*sc->shm));
+	free(sc->tracked);
+	pthread_mutex_destroy(&sc->lock);
+	free(sc);
+}
+
+RF_EXPORT void rf_sched_set_frozen(struct sched *sc, int frozen)
+{
+	atomic_store(A(sc->shm->frozen), frozen);
+}
+
+RF_EXPORT int64_t rf_sched_now(struct sched *sc)
+{
+	return atomic_load(A(sc->shm->now));
+}
+
+RF_EXPORT void rf_sched_set_wake(struct sched *sc, int slot, int fd)
+{
+	if (slot < 0 || slot >= RF_VT_SLOTS)
+		return;
+	if (sc->wake_fd[slot] >= 0)
+		close(sc->wake_fd[slot]);
+	sc->wake_fd[slot] = fd;
+}
+
+RF_EXPORT void rf_sched_msg_done(struct sched *sc)
+{
+	atomic_fetch_sub(A(sc->shm->msgs), 1);
+}
+
+RF_EXPORT void rf_sched_track(struct sched *sc, int fd)
+{
+	pthread_mutex_lock(&sc->lock);
+	if (sc->ntracked == sc->cap_tracked) {
+		sc->cap_tracked = sc->cap_tracked ? sc->cap_tracked * 2 : 256;
+		sc->tracked = realloc(sc->tracked, sc->cap_tracked * sizeof(int));
+	}
+	sc->tracked[sc->ntracked++] = fd;
+	pthread_mutex_unlock(&sc->lock);
+}
+
+RF_EXPORT void rf_sched_untrack(struct sched *sc, int fd)
+{
+	pthread_mutex_lock(&sc->lock);
+	for (int i = 0; i < sc->ntracked; i++)
+		if (sc->tracked[i] == fd) {
+			sc->tracked[i] = sc->tracked[--sc->ntracked];
+			break;
+		}
+	pthread_mutex_unlock(&sc->lock);
+}
+
+/* A daemon died: what it had counted as running (and its run slot) must not hold the clock forever. */
+RF_EXPORT void rf_sched_proc_gone(struct sched *sc, int proc)
+{
+	if (proc < 0 || proc >= RF_VT_PROCS)
+		return;
+	struct rf_vt_proc *p = &sc->shm->procs[proc];
+	int n = atomic_exchange(A(p->running), 0);
+	for (int i = 0; i < atomic_load(A(sc->shm->nslots)) && i < RF_VT_SLOTS; i++) {
+		struct rf_vt_slot *s = &sc->shm->slots[i];
+		if (s->proc != proc)
+			continue;
+		if (atomic_exchange(A(s->state), RF_SLOT_FREE) == RF_SLOT_WAKING)
+			n++;
+		if (sc->wake_fd[i] >= 0) {
+			close(sc->wake_fd[i]);
+			sc->wake_fd[i] = -1;
+		}
+	}
+	atomic_fetch_sub(A(sc->shm->running), n);
+	if (sc->shm->tokens_enabled && atomic_exchange(A(p->has_token), 0))
+		sem_post(&sc->shm->tokens);
+}
+
+static long in_flight(struct sched *sc)
+{
+	long total = 0;
+	pthread_mutex_lock(&sc->lock);
+	for (int i = 0; i < sc->ntracked; i++) {
+		int q = 0;
+		if (ioctl(sc->tracked[i], SIOCOUTQ, &q) == 0)
+			total += q;
+	}
+	pthread_mutex_unlock(&sc->lock);
+	return total;
+}
+
+static int busy(struct sched *sc)
+{
+	return atomic_load(A(sc->shm->running)) > 0 || atomic_load(A(sc->shm->msgs)) > 0;
+}
+
+static void wait_kick(struct sched *sc, uint32_t seen, int wait_us)
+{
+	struct timespec t = {wait_us / 1000000, (wait_us % 1000000) * 1000L};
+	syscall(SYS_futex, &sc->shm->kick, FUTEX_WAIT, seen, &t, NULL, 0);
+}
+
+/* One scheduling decision. Returns 0: something can still run (waited up to wait_us for that to change);
+ * 1: the clock moved and threads were woken (rf_sched_last_woken() tells how many); 2: idle, and no deadline
+ * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all. */
+RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, int wait_us, int spin_us)
+{
+	uint32_t seen = atomic_load(A(sc->shm->kick));
+	if (atomic_load(A(sc->shm->frozen)) || busy(sc)) {
+		wait_kick(sc, seen, wait_us);
+		return 0;
+	}
+	if (in_flight(sc) > 0) {
+		usleep(spin_us);
+		return 0;
+	}
+	/* A thread the kernel just woke has not yet said so: give it a moment, then look again. */
+	uint32_t gen = atomic_load(A(sc->shm->generation));
+	usleep(spin_us);
+	if (busy(sc) || atomic_load(A(sc->shm->generation)) != gen || in_flight(sc) > 0)
+		return 0;
+	int n = atomic_load(A(sc->shm->nslots));
+	if (n > RF_VT_SLOTS)
+		n = RF_VT_SLOTS;
+	int64_t first = RF_VT_NONE;
+	for (int i = 0; i < n; i++) {
+		struct rf_vt_slot *s = &sc->shm->slots[i];
+		if (atomic_load(A(s->state)) == RF_SLOT_BLOCKED && s->deadline < first)
+			first = s->deadline;
+	}
+	int64_t now = atomic_load(A(sc->shm->now));
+	if (first == RF_VT_NONE || first > limit) {
+		if (limit != RF_VT_NONE && limit > now)
+			atomic_store(A(sc->shm->now), limit);
+		return first == RF_VT_NONE ? 3 : 2;
+	}
+	/* Timers within `quantum` of the first fire together (the kernel's timer slack does the same). */
+	int64_t target = first;
+	for (int i = 0; i < n; i++) {
+		struct rf_vt_slot *s = &sc->shm->slots[i];
+		if (atomic_load(A(s->state)) == RF_SLOT_BLOCKED && s->deadline <= first + quantum &&
+		    s->deadline > target && s->deadline <= limit)
+			target = s->deadline;
+	}
+	if (target > now)
+		atomic_store(A(sc->shm->now), target);
+	else
+		target = now;
+	sc->last_woken = 0;
+	for (int i = 0; i < n; i++) {
+		struct rf_vt_slot *s = &sc->shm->slots[i];
+		int blocked = RF_SLOT_BLOCKED;
+		if (s->deadline <= target && sc->wake_fd[i] >= 0 &&
+		    atomic_compare_exchange_strong(A(s->state), &blocked, RF_SLOT_WAKING)) {
+			atomic_fetch_add(A(sc->shm->running), 1);
+			uint64_t one = 1;
+			ssize_t w = write(sc->wake_fd[i], &one, sizeof(one));
+			(void)w;
+			sc->last_woken++;
+		}
+	}
+	return 1;
+}
+
+RF_EXPORT int rf_sched_last_woken(struct sched *sc)
+{
+	return sc->last_woken;
+}
+
+RF_EXPORT void rf_sched_counts(struct sched *sc, int *out)
+{
+	out[0] = atomic_load(A(sc->shm->running));
+	out[1] = atomic_load(A(sc->shm->msgs));
+	out[2] = atomic_load(A(sc->shm->nslots));
+	out[3] = atomic_load(A(sc->shm->nprocs));
+	out[4] = (int)atomic_load(A(sc->shm->generation));
+}

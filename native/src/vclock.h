@@ -1,0 +1,58 @@
+/*
+ * The virtual clock and the run slots, shared between every daemon (libreal) and the controller: one file
+ * per run, mapped MAP_SHARED. Layout is plain C so that the controller's scheduler (sched.c, same library,
+ * called through ctypes) and the daemons agree on it.
+ *
+ * Accounting: `running` counts threads that are not blocked in an intercepted wait (ppoll, poll, select,
+ * epoll_wait, nanosleep, condition waits). A thread that blocks publishes its virtual deadline in its slot and
+ * decrements `running`; when the controller finds the emulation idle (running == 0, no message unprocessed,
+ * no byte unread on an emulated connection, nothing woke meanwhile) it moves `now` to the earliest deadline
+ * and wakes exactly the threads due, through their eventfds. Run slots: at most `tokens` processes run at
+ * once; a process takes a token when its first thread wakes and gives it back when its last thread blocks.
+ */
+#ifndef REALFISH_VCLOCK_H
+#define REALFISH_VCLOCK_H
+
+#include <semaphore.h>
+#include <stdint.h>
+
+#define RF_VT_MAGIC 0x52465654u
+#define RF_VT_SLOTS 16384
+#define RF_VT_PROCS 8192
+#define RF_VT_NONE INT64_MAX
+
+enum { RF_SLOT_FREE = 0, RF_SLOT_RUNNING = 1, RF_SLOT_BLOCKED = 2, RF_SLOT_WAKING = 3 };
+
+struct rf_vt_slot {
+	int32_t state;    /* RF_SLOT_*, atomic */
+	int32_t proc;     /* index into procs */
+	int32_t tid;
+	int32_t pad;
+	int64_t deadline; /* virtual ns, RF_VT_NONE when waiting for I/O only */
+};
+
+struct rf_vt_proc {
+	int32_t pid;
+	int32_t running; /* threads of this process not blocked, atomic */
+	int32_t has_token;
+	int32_t pad;
+};
+
+struct rf_vt_shm {
+	uint32_t magic;
+	int32_t frozen;           /* 1: the clock does not move (set-up, queries) */
+	int64_t now;              /* virtual CLOCK_MONOTONIC, ns, atomic */
+	int64_t realtime_offset;  /* CLOCK_REALTIME = now + offset */
+	int32_t running;          /* see above, atomic */
+	int32_t msgs;             /* messages sent to the controller and not yet processed, atomic */
+	uint32_t generation;      /* bumps whenever a thread resumes, atomic */
+	uint32_t kick;            /* futex word the controller waits on, bumped when running hits 0 or a message is sent */
+	int32_t nslots, nprocs;   /* atomic allocation counters */
+	int32_t tokens_enabled;
+	int32_t pad;
+	sem_t tokens;             /* process-shared */
+	struct rf_vt_proc procs[RF_VT_PROCS];
+	struct rf_vt_slot slots[RF_VT_SLOTS];
+};
+
+#endif

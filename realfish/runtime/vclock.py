@@ -1,0 +1,91 @@
+"""The virtual clock, controller side: a thin ctypes layer over libreal's scheduler (native/src/sched.c).
+
+The clock lives in a file of the run directory that every daemon maps (native/src/vclock.h has the layout).
+Daemons read time from it and publish, per thread, the virtual deadline they wait for; the controller calls
+`step()`, which returns once it has moved the clock to the earliest deadline and woken the threads due, or
+after a short wait if something can still run. The GIL is released while C waits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from pathlib import Path
+
+NONE = (1 << 63) - 1
+BUSY, ADVANCED, IDLE_UNTIL_LIMIT, IDLE_FOREVER = 0, 1, 2, 3
+
+
+class VirtualClock:
+    def __init__(self, library: Path, path: Path, tokens: int):
+        self.lib = ctypes.CDLL(str(library))
+        lib = self.lib
+        h, i64, i = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+        lib.rf_sched_create.argtypes = [ctypes.c_char_p, i, i64, i64]
+        lib.rf_sched_create.restype = h
+        lib.rf_sched_step.argtypes = [h, i64, i64, i, i]
+        lib.rf_sched_now.argtypes = [h]
+        lib.rf_sched_now.restype = i64
+        lib.rf_sched_set_wake.argtypes = [h, i, i]
+        for fn in ("rf_sched_set_frozen", "rf_sched_track", "rf_sched_untrack", "rf_sched_proc_gone"):
+            getattr(lib, fn).argtypes = [h, i]
+        for fn in ("rf_sched_msg_done", "rf_sched_last_woken", "rf_sched_close"):
+            getattr(lib, fn).argtypes = [h]
+        lib.rf_sched_counts.argtypes = [h, ctypes.POINTER(i)]
+        self.path = path
+        self.tokens = tokens
+        # Start where the real clocks are, so timestamps in logs and `show` output look ordinary.
+        start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - start
+        self.handle = lib.rf_sched_create(str(path).encode(), tokens, start, offset)
+        if not self.handle:
+            raise OSError(f"cannot create the virtual clock {path}")
+        self.start_ns = start
+        self.advances = 0
+        self.woken = 0
+
+    def now_ns(self) -> int:
+        return int(self.lib.rf_sched_now(self.handle))
+
+    def elapsed(self) -> float:
+        """Virtual seconds since the clock was created."""
+        return (self.now_ns() - self.start_ns) / 1e9
+
+    def freeze(self, frozen: bool = True) -> None:
+        self.lib.rf_sched_set_frozen(self.handle, 1 if frozen else 0)
+
+    def step(self, limit_ns: int = NONE, quantum_ns: int = 1_000_000, wait_us: int = 2000, spin_us: int = 30) -> int:
+        r = int(self.lib.rf_sched_step(self.handle, limit_ns, quantum_ns, wait_us, spin_us))
+        if r == ADVANCED:
+            self.advances += 1
+            self.woken += self.last_woken()
+        return r
+
+    def set_wake(self, slot: int, fd: int) -> None:
+        """The eventfd that wakes a daemon thread (the clock takes ownership of the descriptor)."""
+        self.lib.rf_sched_set_wake(self.handle, slot, fd)
+
+    def message_done(self) -> None:
+        self.lib.rf_sched_msg_done(self.handle)
+
+    def track(self, fd: int) -> None:
+        self.lib.rf_sched_track(self.handle, fd)
+
+    def untrack(self, fd: int) -> None:
+        self.lib.rf_sched_untrack(self.handle, fd)
+
+    def process_gone(self, proc: int) -> None:
+        self.lib.rf_sched_proc_gone(self.handle, proc)
+
+    def last_woken(self) -> int:
+        return int(self.lib.rf_sched_last_woken(self.handle))
+
+    def counts(self) -> dict[str, int]:
+        out = (ctypes.c_int * 5)()
+        self.lib.rf_sched_counts(self.handle, out)
+        return dict(zip(("running", "messages", "threads", "processes", "generation"), out, strict=True))
+
+    def close(self) -> None:
+        if self.handle:
+            self.lib.rf_sched_close(self.handle)
+            self.handle = None
