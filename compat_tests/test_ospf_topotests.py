@@ -13,6 +13,7 @@ Skipped, with the reason stated in SKIPPED: every OSPFv3 check (ospf6d is not em
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +46,6 @@ def _all_checks(test: str) -> list[Check]:
     tdir = topotests_dir() / test
     checks = load_checks(tdir)
     if any(t == test for t, _ in EXTRA):
-        import json
-
         entries = json.loads((tdir / "expectations.json").read_text())
         for (t, i), why in EXTRA.items():
             if t == test:
@@ -63,7 +62,8 @@ def _cases() -> list[Any]:
         for check in _all_checks(test):
             reason = SKIPPED.get((test, check.index))
             marks = [pytest.mark.skip(reason=reason)] if reason else []
-            out.append(pytest.param(test, check, marks=marks, id=f"{test}:{check.index}:{check.router}:{check.command}"))
+            ident = f"{test}:{check.index}:{check.router}:{check.command}"
+            out.append(pytest.param(test, check, marks=marks, id=ident))
     return out
 
 

@@ -90,19 +90,27 @@ static void kick(void)
 	rf_raw_syscall(SYS_futex, (long)&vt->kick, FUTEX_WAKE, 1, 0, 0, 0);
 }
 
-static void token_acquire(struct rf_vt_proc *p)
-{
-	if (!vt->tokens_enabled)
-		return;
-	while (sem_wait(&vt->tokens) < 0 && errno == EINTR)
-		;
-	atomic_store(A(p->has_token), 1);
-}
+/* This process's count of running threads and its run slot change together, under one lock: the first
+ * thread to run takes the token (waiting for it with the lock held, so no sibling can race past), the last
+ * one to block gives it back. */
+static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void token_release(struct rf_vt_proc *p)
+static void proc_running(int delta)
 {
-	if (vt->tokens_enabled && atomic_exchange(A(p->has_token), 0))
-		sem_post(&vt->tokens);
+	struct rf_vt_proc *p = &vt->procs[my_proc];
+	pthread_mutex_lock(&proc_lock);
+	int now = atomic_fetch_add(A(p->running), delta) + delta;
+	if (vt->tokens_enabled) {
+		if (delta > 0 && now > 0 && !p->has_token) {
+			while (sem_wait(&vt->tokens) < 0 && errno == EINTR)
+				;
+			atomic_store(A(p->has_token), 1);
+		} else if (delta < 0 && now == 0 && p->has_token) {
+			atomic_store(A(p->has_token), 0);
+			sem_post(&vt->tokens);
+		}
+	}
+	pthread_mutex_unlock(&proc_lock);
 }
 
 static void thread_exit(void *unused)
@@ -112,9 +120,7 @@ static void thread_exit(void *unused)
 		return;
 	if (my_slot >= 0)
 		atomic_store(A(vt->slots[my_slot].state), RF_SLOT_FREE);
-	struct rf_vt_proc *p = &vt->procs[my_proc];
-	if (atomic_fetch_sub(A(p->running), 1) == 1)
-		token_release(p);
+	proc_running(-1);
 	if (atomic_fetch_sub(A(vt->running), 1) == 1)
 		kick();
 	if (my_efd >= 0)
@@ -145,13 +151,11 @@ int rf_vt_attach(void)
 		rf_log("too many processes for the virtual clock");
 		abort();
 	}
-	struct rf_vt_proc *p = &m->procs[my_proc];
-	p->pid = getpid();
-	atomic_store(A(p->running), 1);
+	m->procs[my_proc].pid = getpid();
 	atomic_fetch_add(A(m->running), 1);
 	counted = 1;
 	vt = m;
-	token_acquire(p);
+	proc_running(1);
 	return my_proc;
 }
 
@@ -208,9 +212,7 @@ static void mark_blocked(int64_t deadline)
 	struct rf_vt_slot *sl = &vt->slots[my_slot];
 	atomic_store(A(sl->deadline), deadline);
 	atomic_store(A(sl->state), RF_SLOT_BLOCKED);
-	struct rf_vt_proc *p = &vt->procs[my_proc];
-	if (atomic_fetch_sub(A(p->running), 1) == 1)
-		token_release(p);
+	proc_running(-1);
 	if (atomic_fetch_sub(A(vt->running), 1) == 1)
 		kick();
 }
@@ -222,9 +224,7 @@ static void mark_running(void)
 	if (prev == RF_SLOT_BLOCKED)
 		atomic_fetch_add(A(vt->running), 1); /* woken by the kernel: the controller did not count us */
 	atomic_fetch_add(A(vt->generation), 1);
-	struct rf_vt_proc *p = &vt->procs[my_proc];
-	if (atomic_fetch_add(A(p->running), 1) == 0)
-		token_acquire(p);
+	proc_running(1);
 }
 
 /* Woken by our eventfd before the deadline (a condition signal, or a stale wake): back to blocked. */
@@ -254,8 +254,10 @@ static int vt_wait(struct pollfd *fds, nfds_t n, int64_t deadline, const sigset_
 		return REAL(ppoll)(fds, n, &zero, mask);
 	if (ensure_slot() < 0)
 		return REAL(ppoll)(fds, n, NULL, mask);
+	/* Our eventfd, and the control channel: without the controller the clock never moves again, so a
+	 * daemon whose controller died (killed, crashed) exits instead of waiting forever. */
 	struct pollfd stackbuf[64];
-	struct pollfd *all = n + 1 <= 64 ? stackbuf : malloc((n + 1) * sizeof(*all));
+	struct pollfd *all = n + 2 <= 64 ? stackbuf : malloc((n + 2) * sizeof(*all));
 	if (!all) {
 		errno = ENOMEM;
 		return -1;
@@ -264,14 +266,20 @@ static int vt_wait(struct pollfd *fds, nfds_t n, int64_t deadline, const sigset_
 		memcpy(all, fds, n * sizeof(*all));
 	all[n].fd = my_efd;
 	all[n].events = POLLIN;
+	all[n + 1].fd = rf_ctl_fd();
+	all[n + 1].events = POLLRDHUP;
 	mark_blocked(deadline);
 	int r;
 	for (;;) {
-		for (nfds_t i = 0; i <= n; i++)
+		for (nfds_t i = 0; i <= n + 1; i++)
 			all[i].revents = 0;
-		r = REAL(ppoll)(all, n + 1, NULL, mask);
+		r = REAL(ppoll)(all, n + 2, NULL, mask);
 		if (r < 0)
 			break;
+		if (all[n + 1].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			rf_log("the realfish controller is gone; exiting");
+			_exit(1);
+		}
 		if (all[n].revents) {
 			drain(my_efd);
 			r--;
@@ -608,11 +616,11 @@ RF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*f
 	s->fn = fn;
 	s->arg = arg;
 	atomic_fetch_add(A(vt->running), 1);
-	atomic_fetch_add(A(vt->procs[my_proc].running), 1);
+	proc_running(1);
 	int r = REAL(pthread_create)(t, attr, thread_start, s);
 	if (r != 0) {
 		free(s);
-		atomic_fetch_sub(A(vt->procs[my_proc].running), 1);
+		proc_running(-1);
 		if (atomic_fetch_sub(A(vt->running), 1) == 1)
 			kick();
 	}

@@ -128,6 +128,11 @@ __attribute__((constructor)) static void libreal_ctor(void)
 	rf_init();
 }
 
+int rf_ctl_fd(void)
+{
+	return ctl_fd;
+}
+
 int rf_active(void)
 {
 	rf_init();

@@ -123,6 +123,7 @@ struct rf_sock {
 /* core.c */
 void rf_init(void);
 int rf_active(void);
+int rf_ctl_fd(void);
 const char *rf_router(void);
 const char *rf_daemon(void);
 void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -203,7 +204,7 @@ void rf_nl_close(struct rf_sock *s);
 /* raw.c */
 int rf_raw_socket(int domain, int type, int protocol);
 int rf_raw_bind(struct rf_sock *s, const struct sockaddr *addr, socklen_t len);
-int rf_raw_setsockopt(struct rf_sock *s, int level, int name, const void *val, socklen_t len);
+int rf_raw_setsockopt(struct rf_sock *s, int fd, int level, int name, const void *val, socklen_t len);
 int rf_raw_getsockopt(struct rf_sock *s, int level, int name, void *val, socklen_t *len);
 int rf_raw_getsockname(struct rf_sock *s, struct sockaddr *addr, socklen_t *len);
 ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags);

@@ -21,6 +21,8 @@
  * address table the router's zebra keeps: ospfd never sees zebra's netlink), nothing longer than the arriving
  * interface's MTU (a veth drops such frames). Each datagram is a struct raw_hdr (the arriving interface) and
  * the IP packet as on the wire: the header's total length, id and checksum filled as the kernel fills them.
+ * The kernel judges a packet when it arrives, we when it is read; a group joined or left in between would make
+ * a difference, so before a membership change the queue is judged under the old membership (judge_queue).
  * recvmsg() returns the IP packet, header included, with IP_PKTINFO {arriving ifindex, local address, header
  * destination} and the source in msg_name. read()/recv() on a raw socket are not supported (FRR uses recvmsg).
  */
@@ -44,6 +46,8 @@
 struct raw_hdr {
 	uint32_t magic;
 	int32_t ifindex; /* the receiver's interface the packet arrives on */
+	uint32_t judged; /* already accepted (see judge_queue) */
+	uint32_t pad;
 };
 
 /* Inboxes of other routers (and our own), by (router, IP protocol). One lock serialises a packet's whole
@@ -87,6 +91,7 @@ static int match_any_on_if(const struct rf_ifaddr *a, const void *ctx)
 
 static int match_not_loopback(const struct rf_ifaddr *a, const void *ctx)
 {
+	(void)ctx;
 	return a->family == AF_INET && a->addr[0] != 127;
 }
 
@@ -223,7 +228,9 @@ static int opt_int(const void *val, socklen_t len, int *out)
 	return 0;
 }
 
-static int membership(struct rf_sock *s, int add, int ifindex, uint32_t ifaddr, uint32_t group)
+static void judge_queue(struct rf_sock *s, int fd);
+
+static int membership(struct rf_sock *s, int fd, int add, int ifindex, uint32_t ifaddr, uint32_t group)
 {
 	if (!IN_MULTICAST(ntohl(group))) {
 		errno = EINVAL;
@@ -236,6 +243,7 @@ static int membership(struct rf_sock *s, int add, int ifindex, uint32_t ifaddr, 
 		errno = ENODEV; /* no interface given: the kernel would look the group up in a FIB we do not have */
 		return -1;
 	}
+	judge_queue(s, fd);
 	int err = 0;
 	pthread_mutex_lock(&memb_lock);
 	int i = 0;
@@ -289,7 +297,7 @@ static int read_mreqn(const void *val, socklen_t len, struct ip_mreqn *m, int ad
 	return 0;
 }
 
-int rf_raw_setsockopt(struct rf_sock *s, int level, int name, const void *val, socklen_t len)
+int rf_raw_setsockopt(struct rf_sock *s, int fd, int level, int name, const void *val, socklen_t len)
 {
 	int v = 0;
 	if (level == SOL_SOCKET) {
@@ -362,7 +370,7 @@ int rf_raw_setsockopt(struct rf_sock *s, int level, int name, const void *val, s
 			errno = EINVAL;
 			return -1;
 		}
-		return membership(s, name == IP_ADD_MEMBERSHIP, m.imr_ifindex, m.imr_address.s_addr,
+		return membership(s, fd, name == IP_ADD_MEMBERSHIP, m.imr_ifindex, m.imr_address.s_addr,
 				  m.imr_multiaddr.s_addr);
 	case MCAST_JOIN_GROUP: case MCAST_LEAVE_GROUP: {
 		struct group_req g;
@@ -375,7 +383,7 @@ int rf_raw_setsockopt(struct rf_sock *s, int level, int name, const void *val, s
 			errno = EINVAL;
 			return -1;
 		}
-		return membership(s, name == MCAST_JOIN_GROUP, (int)g.gr_interface, 0,
+		return membership(s, fd, name == MCAST_JOIN_GROUP, (int)g.gr_interface, 0,
 				  ((struct sockaddr_in *)&g.gr_group)->sin_addr.s_addr);
 	}
 	case IP_ADD_SOURCE_MEMBERSHIP: case IP_DROP_SOURCE_MEMBERSHIP: case IP_BLOCK_SOURCE: case IP_UNBLOCK_SOURCE:
@@ -446,6 +454,7 @@ int rf_raw_getsockopt(struct rf_sock *s, int level, int name, void *val, socklen
 
 int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg)
 {
+	(void)s;
 	if ((req & 0xff00) == 0x8900) {
 		errno = EOPNOTSUPP; /* interface ioctls: no host interface is queried or changed */
 		return -1;
@@ -546,6 +555,7 @@ static void deliver_locked(const char *router, int proto, int ifindex, struct io
 
 ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 {
+	(void)flags; /* MSG_DONTWAIT or not: a send never blocks here, a full receiver drops the packet */
 	size_t total = 0;
 	for (size_t i = 0; i < msg->msg_iovlen; i++)
 		total += msg->msg_iov[i].iov_len;
@@ -701,6 +711,8 @@ static int acceptable(struct rf_sock *s, const struct peeked *p, ssize_t n)
 		rf_log("malformed emulated raw packet (%zd bytes) dropped", n);
 		return 0;
 	}
+	if (p->h.judged)
+		return 1;
 	int len = (int)(n - (ssize_t)sizeof(p->h));
 	struct rf_if ifc;
 	if (s->raw_ifindex && p->h.ifindex != s->raw_ifindex)
@@ -718,6 +730,43 @@ static int acceptable(struct rf_sock *s, const struct peeked *p, ssize_t n)
 	struct on_if q = {p->h.ifindex, dst};
 	struct rf_ifaddr a;
 	return is_local(dst) || rf_addr_find(match_broadcast_on_if, &q, &a);
+}
+
+/* Everything queued now is judged under the current membership; what passes goes back in, in order, marked. */
+static void judge_queue(struct rf_sock *s, int fd)
+{
+	struct kept {
+		struct kept *next;
+		ssize_t len;
+		char data[];
+	} *head = NULL, **tail = &head;
+	for (;;) {
+		struct peeked p;
+		ssize_t n = rf_real.recv(fd, &p, sizeof(p), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+		if (n < 0)
+			break;
+		struct kept *k = acceptable(s, &p, n) ? malloc(sizeof(*k) + n) : NULL;
+		if (!k) {
+			rf_real.recv(fd, &p, sizeof(p), MSG_DONTWAIT);
+			continue;
+		}
+		k->next = NULL;
+		k->len = rf_real.recv(fd, k->data, n, MSG_DONTWAIT);
+		((struct raw_hdr *)k->data)->judged = 1;
+		*tail = k;
+		tail = &k->next;
+	}
+	if (!head)
+		return;
+	pthread_mutex_lock(&send_lock);
+	int self = peer_fd_locked(rf_router(), s->protocol);
+	for (struct kept *k = head, *next; k; k = next) {
+		next = k->next;
+		if (self < 0 || k->len <= 0 || rf_real.send(self, k->data, k->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			rf_log("raw packet lost while re-judging the queue of a raw socket");
+		free(k);
+	}
+	pthread_mutex_unlock(&send_lock);
 }
 
 static void put_pktinfo(struct rf_sock *s, struct msghdr *msg, const struct peeked *p)

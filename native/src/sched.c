@@ -9,6 +9,7 @@
 #include <linux/futex.h>
 #include <linux/sockios.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -159,6 +160,31 @@ static int busy(struct sched *sc)
 	return atomic_load(A(sc->shm->running)) > 0 || atomic_load(A(sc->shm->msgs)) > 0;
 }
 
+/* A thread that published "blocked" but that the kernel has woken (data on a pipe, a zserv or vty socket)
+ * is runnable before it can say so. The kernel knows: its state in /proc is R (or D), not S. */
+static int woken_by_kernel(struct sched *sc, int n)
+{
+	char path[64], buf[256];
+	for (int i = 0; i < n; i++) {
+		struct rf_vt_slot *s = &sc->shm->slots[i];
+		if (atomic_load(A(s->state)) != RF_SLOT_BLOCKED)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", s->tid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone: the process-death path cleans it up */
+		ssize_t len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && (p[2] == 'R' || p[2] == 'D'))
+			return 1;
+	}
+	return 0;
+}
+
 static void wait_kick(struct sched *sc, uint32_t seen, int wait_us)
 {
 	struct timespec t = {wait_us / 1000000, (wait_us % 1000000) * 1000L};
@@ -187,6 +213,8 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 	int n = atomic_load(A(sc->shm->nslots));
 	if (n > RF_VT_SLOTS)
 		n = RF_VT_SLOTS;
+	if (woken_by_kernel(sc, n) || busy(sc) || atomic_load(A(sc->shm->generation)) != gen)
+		return 0;
 	int64_t first = RF_VT_NONE;
 	for (int i = 0; i < n; i++) {
 		struct rf_vt_slot *s = &sc->shm->slots[i];

@@ -138,7 +138,7 @@ RF_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 	if (s->kind == RF_NETLINK)
 		return rf_nl_setsockopt(s, level, name, val, len);
 	if (s->kind == RF_RAW)
-		return rf_raw_setsockopt(s, level, name, val, len);
+		return rf_raw_setsockopt(s, fd, level, name, val, len);
 	return 0;
 }
 

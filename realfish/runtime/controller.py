@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from realfish.runtime.broker import Attempt, Broker, Listener, Verdict
 from realfish.runtime.raw import RawInboxes
-from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, VirtualClock
+from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
 
 SIOCOUTQ = termios.TIOCOUTQ
 
@@ -49,6 +49,16 @@ class Connection:
     pids: tuple[int, int] = (0, 0)  # the two daemons, so a crash closes the connection as a kernel would
 
 
+def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
+    """socket.recv_fds(), non-blocking (Python 3.11's recv_fds drops its flags argument)."""
+    data, anc, _flags, _addr = sock.recvmsg(8192, socket.CMSG_SPACE(array.array("i").itemsize), socket.MSG_DONTWAIT)
+    fds = array.array("i")
+    for level, kind, payload in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+    return data, list(fds)
+
+
 class Controller:
     def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None):
         self.broker = broker
@@ -72,12 +82,14 @@ class Controller:
         self.last_event_v = 0  # the same two, in virtual ns (0 without a virtual clock)
         self.last_route_change_v = 0
         self.idle_forever = False  # the last step found nothing running and no deadline at all
+        self.limit_ns = NONE  # the clock never moves past this (virtual ns): the end of a quiet period, a run_for
         self.journal: list[tuple[int, str]] = []  # (virtual ns, what the controller did), in order
         self.events = 0
         self.log: list[str] = []
         self.exited: list[Client] = []
         self._stop = threading.Event()
         self._dirty = False
+        self._draining = False
         self.thread = threading.Thread(target=self._loop, name="realfish-controller", daemon=True)
 
     def start(self) -> None:
@@ -157,7 +169,7 @@ class Controller:
                     self._retry_pending()
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle.
-                r = self.clock.step()
+                r = self.clock.step(self.limit_ns)
                 if r == ADVANCED:
                     self.journal.append((self.clock.now_ns(), f"clock: woke {self.clock.last_woken()}"))
                 self.idle_forever = r == IDLE_FOREVER
@@ -173,8 +185,12 @@ class Controller:
         self.sel.register(sock, selectors.EVENT_READ, client)
 
     def _read(self, client: Client) -> None:
+        if client.sock.fileno() < 0:
+            return  # gone while a CONNECT drained the channels (_drain)
         try:
-            data, fds, _flags, _addr = socket.recv_fds(client.sock, 8192, 1)
+            data, fds = _recv_nowait(client.sock)
+        except BlockingIOError:
+            return  # its message was handled already, by _drain
         except OSError:
             data, fds = b"", []
         if not data:
@@ -185,7 +201,8 @@ class Controller:
                 self._handle(client, data.decode(errors="replace"), fds[0] if fds else -1)
             except Exception as e:  # a malformed line must not kill the controller
                 self.log.append(f"{client.router}/{client.daemon}: cannot handle {data[:200]!r}: {e!r}")
-                if data.split(b" ", 1)[0] in (b"BIND", b"LISTEN", b"CONNECT", b"RESOLVE", b"HELLO", b"RAW", b"RAWPEER"):
+                if data.split(b" ", 1)[0] in (b"BIND", b"LISTEN", b"CONNECT", b"RESOLVE", b"HELLO", b"RAW",
+                                              b"RAWPEER"):
                     self._reply(client, f"ERR {errno.EIO}")
             finally:
                 if self.clock:
@@ -232,11 +249,13 @@ class Controller:
         elif op == "RT" and fib is not None:
             fib.route(line)
             self._event(route=True)
+            self.journal.append((self.last_event_v, f"{c.router} {line}"))
         elif op == "NH" and fib is not None:
             fib.nexthop(line)
         elif op == "ADDR" and fib is not None:
             fib.address(words[1] == "add", int(words[2]), words[3])
             self._event(route=True)
+            self.journal.append((self.last_event_v, f"{c.router} {line}"))
         elif op == "BIND":
             ok = self.broker.bind_ok(c.router, words[2])
             self._reply(c, "OK" if ok else f"ERR {errno.EADDRNOTAVAIL}")
@@ -300,6 +319,7 @@ class Controller:
         src = None if laddr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(laddr)
         a = Attempt(self.broker.next_id(), c.router, family, src, lport, ipaddress.ip_address(raddr), rport, ttl,
                     None if md5 == "-" else md5, time.monotonic(), pid=c.pid)
+        self._drain()
         v = self.broker.decide(a)
         if v.ok:
             fd, laddr_s, lport_i = self._open(a, v)
@@ -315,6 +335,25 @@ class Controller:
             os.close(r)
             if v.err:  # refused: the RST comes straight back
                 self._finish(a, None, v.err, "", 0)
+
+    def _drain(self, rounds: int = 100) -> None:
+        """Handle every message already waiting on any daemon's channel. A connect must meet the FIBs as they are
+        when the daemon acts: bgpd connects to an iBGP peer as soon as zebra tells it (NHT) the peer is reachable,
+        and the route zebra installed just before may still wait unread on zebra's channel (the select loop reads
+        channels in no causal order). Without this, such a connect gets ENETUNREACH and bgpd waits its 120 s
+        connect-retry timer."""
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            for _ in range(rounds):
+                ready = [key for key, _ in self.sel.select(timeout=0) if key.fileobj is not self.server]
+                if not ready:
+                    return
+                for key in ready:
+                    self._read(key.data)
+        finally:
+            self._draining = False
 
     def _open(self, a: Attempt, v: Verdict) -> tuple[int, str, int]:
         """Make the connection: a socketpair, one end to the listener's accept channel. Returns the other."""

@@ -211,6 +211,7 @@ class Emulation(Runner):
         while True:
             self.check_daemons()
             last = max(self.controller.last_event_v, self.v_ready)
+            self.controller.limit_ns = last + quiet_ns  # moves on with every event
             if self.clock.now_ns() >= last + quiet_ns or self.controller.idle_forever:
                 self.clock.freeze()
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
@@ -226,17 +227,21 @@ class Emulation(Runner):
                 self.clock.freeze()
                 self.report.converged = False
                 raise ConvergeTimeout(f"not converged within {timeout:.0f} s of wall time "
-                                      f"({(self.clock.now_ns() - self.v_ready) / 1e9:.1f} s virtual)")
+                                      f"({(self.clock.now_ns() - self.v_ready) / 1e9:.1f} s virtual; "
+                                      f"scheduler {self.clock.counts()}, "
+                                      f"{self.controller.in_flight()} bytes in flight)")
             time.sleep(0.005)
 
     def run_for(self, seconds: float, timeout: float = 600.0) -> None:
         """Let `seconds` of virtual time pass (the network keeps running: keepalives, timers), then freeze."""
         assert self.clock is not None, "run_for needs the virtual clock"
+        assert self.controller is not None
         target = self.clock.now_ns() + int(seconds * 1e9)
         deadline = time.monotonic() + timeout
+        self.controller.limit_ns = target
         self.clock.freeze(False)
         try:
-            while self.clock.now_ns() < target and not self.controller.idle_forever:  # type: ignore[union-attr]
+            while self.clock.now_ns() < target and not self.controller.idle_forever:
                 if time.monotonic() > deadline:
                     raise ConvergeTimeout(f"{seconds} virtual seconds did not pass within {timeout} s")
                 self.check_daemons()

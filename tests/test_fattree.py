@@ -1,0 +1,49 @@
+"""Fat-trees: the emulation's FIBs against the namespace baseline's kernel FIBs, and run-to-run determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from realfish import topogen
+from realfish.baseline import Baseline
+from realfish.report import FibEntry, fib_diff
+from realfish.runtime import Emulation
+from realfish.topology import Network
+
+
+def fibs(runner: Emulation | Baseline, net: Network) -> dict[str, list[FibEntry]]:
+    return {name: runner.fib(name) for name in net.routers}
+
+
+def converge_real(net: Network) -> dict[str, list[FibEntry]]:
+    with Emulation(net) as emu:
+        emu.converge(timeout=300)
+        assert not emu.report.problems, emu.report.problems
+        return fibs(emu, net)
+
+
+def converge_baseline(net: Network) -> dict[str, list[FibEntry]]:
+    with Baseline(net) as base:
+        base.converge(timeout=300)
+        assert not base.report.problems, base.report.problems
+        return fibs(base, net)
+
+
+def test_fattree_k4_matches_baseline(tmp_path: Path) -> None:
+    net = topogen.fattree(4, tmp_path / "ft4")
+    real, base = converge_real(net), converge_baseline(net)
+    assert fib_diff(base, real, ("baseline", "real")) == []
+    # Not vacuous: every ToR reaches every other ToR's /24 over ECMP through its two aggregation routers.
+    tor = {e.prefix: e for e in real["tor-0-0"]}
+    remote = [e for p, e in tor.items() if e.protocol == "bgp"]
+    assert len(remote) == 7 and all(len(e.nexthops) == 2 for e in remote)
+
+
+def test_fattree_k8_deterministic_and_matches_baseline(tmp_path: Path) -> None:
+    net = topogen.fattree(8, tmp_path / "ft8")
+    runs = [converge_real(net) for _ in range(5)]
+    for i, run in enumerate(runs[1:], start=2):
+        assert fib_diff(runs[0], run, ("run 1", f"run {i}")) == []
+    assert fib_diff(converge_baseline(net), runs[0], ("baseline", "real")) == []
+    # 256 links (two connected entries each), and every /24 but its own on each router (32 ToRs, 48 others)
+    assert sum(len(f) for f in runs[0].values()) == 2 * 256 + 32 * 31 + 48 * 32

@@ -1,0 +1,58 @@
+"""Virtual time: timers cost no wall-clock time, and the users' timers stay as they are."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from realfish import topogen
+from realfish.runtime import Emulation
+from realfish.runtime.emulation import quiet_period
+
+
+def peers(emu: Emulation, router: str) -> dict[str, dict]:
+    return emu.show(router, "show bgp summary json")["ipv4Unicast"]["peers"]
+
+
+def test_an_hour_of_keepalives_with_default_timers(tmp_path: Path) -> None:
+    net = topogen.chain(2, tmp_path / "snap")
+    assert "timers" not in net.routers["r0"].config  # FRR defaults: keepalive 60 s, hold 180 s
+    with Emulation(net) as emu:
+        emu.converge(timeout=120)
+        before = peers(emu, "r0")
+        assert all(p["state"] == "Established" for p in before.values())
+        start_v, start_wall = emu.clock.elapsed(), time.monotonic()  # type: ignore[union-attr]
+        emu.run_for(3600)
+        wall = time.monotonic() - start_wall
+        after = peers(emu, "r0")
+        virtual = emu.clock.elapsed() - start_v  # type: ignore[union-attr]
+    assert virtual >= 3600
+    for peer, state in after.items():
+        assert state["state"] == "Established", "the session survived an hour of virtual time"
+        assert state["connectionsDropped"] == 0
+        # One keepalive a minute each way: an hour adds about 60 messages (a little jitter either way).
+        assert 55 <= state["msgRcvd"] - before[peer]["msgRcvd"] <= 65, (before[peer], state)
+    print(f"an hour of virtual time took {wall:.2f} s of wall time")
+    assert wall < 60, "an hour of idle timers should cost seconds, not the hour"
+
+
+def test_clock_stands_still_until_configured_and_quiet_period_follows_timers(tmp_path: Path) -> None:
+    net = topogen.chain(2, tmp_path / "snap")
+    assert quiet_period(net) == 360.0  # twice BGP's default hold time
+    for r in net.routers.values():
+        r.config = r.config.replace(" no bgp ebgp-requires-policy\n",
+                                    " no bgp ebgp-requires-policy\n timers bgp 3 10\n")
+    assert "timers bgp 3 10" in net.routers["r0"].config
+    with Emulation(net) as emu:
+        report = emu.converge(timeout=120)
+        v = report.extra["virtual"]
+    assert 0 < v["converge_s"] < 20, v  # sessions up and routes in within a few virtual seconds
+    assert v["end_s"] >= v["quiet_s"] and v["clock_advances"] > 0
+
+
+def test_users_timers_are_not_rewritten(tmp_path: Path) -> None:
+    net = topogen.chain(2, tmp_path / "snap")
+    with Emulation(net) as emu:
+        emu.converge(timeout=120)
+        running = emu.show("r0", "show running-config")
+    assert "timers" not in running and "coalesce" not in running
