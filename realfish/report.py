@@ -118,6 +118,23 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / 1e9
 
 
+def context_switches(pids: list[int]) -> tuple[int, int]:
+    """Voluntary and involuntary context switches of every thread of the given processes."""
+    vol = invol = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            for line in _read(f"/proc/{pid}/task/{tid}/status").splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    vol += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    invol += int(line.split()[1])
+    return vol, invol
+
+
 class MemorySampler:
     """Samples the summed PSS/RSS of a changing set of processes until stopped; keeps the peak."""
 
@@ -167,6 +184,8 @@ class Report:
     peak_rss_bytes: int = 0
     daemon_cpu_s: float = 0.0
     controller_cpu_s: float = 0.0  # this Python process: launching, configuring, brokering, measuring
+    ctx_voluntary: int = 0
+    ctx_involuntary: int = 0
     converged: bool = True
     problems: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -182,7 +201,8 @@ class Report:
             "timing": {"setup_s": round(self.setup_s, 4), "converge_s": round(self.converge_s, 4),
                        "total_s": round(self.total_s, 4)},
             "memory": {"peak_pss_bytes": self.peak_pss_bytes, "peak_rss_bytes": self.peak_rss_bytes},
-            "cpu": {"daemon_s": round(self.daemon_cpu_s, 4), "controller_s": round(self.controller_cpu_s, 4)},
+            "cpu": {"daemon_s": round(self.daemon_cpu_s, 4), "controller_s": round(self.controller_cpu_s, 4),
+                    "ctx_voluntary": self.ctx_voluntary, "ctx_involuntary": self.ctx_involuntary},
             "problems": self.problems,
             **self.extra,
         }

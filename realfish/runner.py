@@ -23,6 +23,7 @@ from realfish.report import (
     MemorySampler,
     Report,
     RouterReport,
+    context_switches,
     cpu_seconds,
     enrich_from_zebra,
     parse_show,
@@ -145,6 +146,7 @@ class Runner(ABC):
     def collect(self, shows: list[str]) -> Report:
         rep = self.report
         rep.daemon_cpu_s = cpu_seconds(self.pids())
+        rep.ctx_voluntary, rep.ctx_involuntary = context_switches(self.pids())
         rep.controller_cpu_s = cpu_seconds([os.getpid()])
         for name in self.network.routers:
             rr = rep.routers.setdefault(name, RouterReport())

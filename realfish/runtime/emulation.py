@@ -317,7 +317,7 @@ class Emulation(Runner):
                 self.report.problems.append(msg)
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs.values() if p.poll() is None]
+        return [p.pid for p in list(self.procs.values()) if p.poll() is None]
 
     def measured_pids(self) -> list[int]:
         return self.pids() + [os.getpid()]  # the controller is part of this runtime's cost
