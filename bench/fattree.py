@@ -1,10 +1,11 @@
 """Fat-trees in both runtimes, side by side in one run: realfish's emulation vs the namespace baseline.
 
-    python bench/fattree.py [--k 4 8] [--runs 3] [--out bench/results/fattree.json]
+    python bench/fattree.py [--k 4 8 12 16] [--runs 3] [--out bench/results/fattree.json]
 
 Each (k, runtime, run) is a separate `realfish converge` process, runtimes alternating so that machine noise
-hits both alike. Reported per k: medians of setup, convergence and total time, peak PSS/RSS, daemon CPU, the
-controller's CPU, and realfish/baseline ratios; plus whether every router's FIB was identical between the
+hits both alike. Reported per k: medians of setup, convergence and total time, peak PSS, daemon CPU, the
+controller's CPU, context switches, realfish/baseline ratios, and realfish's total time over
+(daemon CPU / cores) -- 1.0 is the physical limit; plus whether every router's FIB was identical between the
 runtimes in every run (same prefixes, same nexthop sets).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -50,7 +52,12 @@ def metrics(doc: dict[str, Any]) -> dict[str, float]:
             "total_s": doc["timing"]["total_s"], "wall_s": doc["wall_s"],
             "peak_pss_mb": doc["memory"]["peak_pss_bytes"] / 2**20,
             "peak_rss_mb": doc["memory"]["peak_rss_bytes"] / 2**20,
-            "daemon_cpu_s": doc["cpu"]["daemon_s"], "controller_cpu_s": doc["cpu"].get("controller_s", 0.0)}
+            "daemon_pss_mb": doc["memory"].get("peak_daemon_pss_bytes", 0) / 2**20,
+            "daemon_cpu_s": doc["cpu"]["daemon_s"], "controller_cpu_s": doc["cpu"].get("controller_s", 0.0),
+            "ctx_voluntary": doc["cpu"].get("ctx_voluntary", 0),
+            "ctx_involuntary": doc["cpu"].get("ctx_involuntary", 0),
+            "virtual_converge_s": doc.get("virtual", {}).get("converge_s", float("nan")),
+            "limit_ratio": doc["timing"]["total_s"] / (doc["cpu"]["daemon_s"] / (os.cpu_count() or 1))}
 
 
 def bench(k: int, runs: int, workdir: Path) -> dict[str, Any]:
@@ -73,18 +80,23 @@ def bench(k: int, runs: int, workdir: Path) -> dict[str, Any]:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    rows = ["| k (routers) | runtime | setup s | converge s | total s | peak PSS MiB | PSS/router MiB | daemon CPU s "
-            "| controller CPU s | FIBs equal |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| k (routers) | runtime | setup s | converge s | total s | peak PSS MiB (daemons) | PSS/router MiB "
+            "| daemon CPU s | controller CPU s | ctx vol / invol | total / (CPU/cores) | FIBs equal |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for res in results:
         for r in RUNTIMES:
             m = res["median"][r]
             rows.append(f"| {res['k']} ({res['routers']}) | {r} | {m['setup_s']:.2f} | {m['converge_s']:.2f} | "
-                        f"{m['total_s']:.2f} | {m['peak_pss_mb']:.0f} | {m['peak_pss_mb'] / res['routers']:.1f} | "
-                        f"{m['daemon_cpu_s']:.2f} | {m['controller_cpu_s']:.2f} | {res['fib_identical']} |")
+                        f"{m['total_s']:.2f} | {m['peak_pss_mb']:.0f} ({m['daemon_pss_mb']:.0f}) | "
+                        f"{m['peak_pss_mb'] / res['routers']:.1f} | "
+                        f"{m['daemon_cpu_s']:.2f} | {m['controller_cpu_s']:.2f} | "
+                        f"{m['ctx_voluntary']:.0f} / {m['ctx_involuntary']:.0f} | {m['limit_ratio']:.2f} | "
+                        f"{res['fib_identical']} |")
         b, e = res["median"]["baseline"], res["median"]["real"]
         rows.append(f"| {res['k']} | baseline/real | {b['setup_s'] / e['setup_s']:.2f}x | "
                     f"{b['converge_s'] / max(e['converge_s'], 1e-3):.2f}x | {b['total_s'] / e['total_s']:.2f}x | "
-                    f"{b['peak_pss_mb'] / e['peak_pss_mb']:.2f}x | | {b['daemon_cpu_s'] / e['daemon_cpu_s']:.2f}x | | |")
+                    f"{b['peak_pss_mb'] / e['peak_pss_mb']:.2f}x | | {b['daemon_cpu_s'] / e['daemon_cpu_s']:.2f}x | | "
+                    f"{b['ctx_involuntary'] / max(e['ctx_involuntary'], 1):.1f}x invol | | |")
     return "\n".join(rows)
 
 

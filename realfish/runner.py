@@ -50,7 +50,7 @@ class Runner(ABC):
         self.t_start = time.monotonic()
         self.t_ready = self.t_start  # all daemons started and configured
         self.t_converged = self.t_start  # time of the last routing change seen
-        self.sampler = MemorySampler(self.measured_pids)
+        self.sampler = MemorySampler(self.measured_pids, daemons_fn=self.pids)
         self.closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -159,6 +159,7 @@ class Runner(ABC):
                 rr.show[cmd] = self.show(name, cmd)
         self.sampler.sample()
         rep.peak_pss_bytes = self.sampler.peak_pss
+        rep.peak_daemon_pss_bytes = self.sampler.peak_daemon_pss
         rep.peak_rss_bytes = self.sampler.peak_rss
         rep.setup_s = self.t_ready - self.t_start
         rep.converge_s = max(0.0, self.t_converged - self.t_ready)
