@@ -690,9 +690,8 @@ class Baseline(Runner):
                 self._delete_namespaces()
             finally:
                 self._restore_gc_thresh()
-                for name in self.network.routers:
-                    pids = [p.pid for _, p in self.procs.get(name, [])] + self._strays
-                    frr.remove_leftovers(frr.pathspace(self.run_id, name), pids)
+                pids = [p.pid for ps in self.procs.values() for _, p in ps] + self._strays
+                frr.remove_leftovers([frr.pathspace(self.run_id, name) for name in self.network.routers], pids)
 
     def _stop_daemons(self) -> None:
         procs = [p for ps in self.procs.values() for _, p in ps]

@@ -79,7 +79,7 @@ def clean_run(run_dir: Path, log: list[str]) -> None:
     run_id = run_dir.name.rsplit("-", 1)[-1][:8]
     for leftover in frr.FRR_RUN.glob(f"rf{run_id}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    frr.remove_leftovers(f"rf{run_id}-", recorded)
+    frr.remove_leftovers([], recorded)
     shutil.rmtree(run_dir, ignore_errors=True)
     log.append(f"removed {run_dir}")
 

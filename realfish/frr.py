@@ -140,10 +140,12 @@ class Vty:
         self.close()
 
 
-def remove_leftovers(ns: str, pids: list[int]) -> None:
-    """FRR leaves /var/run/frr/<ns> and an empty /var/tmp/frr/<daemon>.<pid> per process."""
-    shutil.rmtree(FRR_RUN / ns, ignore_errors=True)
+def remove_leftovers(pathspaces: list[str], pids: list[int]) -> None:
+    """FRR leaves /var/run/frr/<pathspace> per router and an empty /var/tmp/frr/<daemon>.<pid> per process."""
+    for ns in pathspaces:
+        shutil.rmtree(FRR_RUN / ns, ignore_errors=True)
+    wanted = {str(p) for p in pids}
     if FRR_CRASHLOG.is_dir():
         for entry in FRR_CRASHLOG.iterdir():
-            if entry.name.rsplit(".", 1)[-1] in {str(p) for p in pids}:
+            if entry.name.rsplit(".", 1)[-1] in wanted:
                 shutil.rmtree(entry, ignore_errors=True)

@@ -202,7 +202,7 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 		return 0;
 	}
 	if (in_flight(sc) > 0) {
-		usleep(spin_us);
+		usleep(200); /* a reader is about to wake (or is slow to read): no need to spin hot */
 		return 0;
 	}
 	/* A thread the kernel just woke has not yet said so: give it a moment, then look again. */

@@ -95,6 +95,7 @@ class Emulation(Runner):
         self.quiet = quiet if quiet is not None else quiet_period(network)
         self.clock: VirtualClock | None = None
         self.v_ready = 0
+        self._checked_at = 0.0
         self.libreal = libreal_path()
         self.broker = Broker(network)
         self.controller: Controller | None = None
@@ -125,7 +126,7 @@ class Emulation(Runner):
         deadline = time.monotonic() + timeout
         pending = list(paths)
         while pending:
-            self.check_daemons()
+            self.check_daemons(every=0.1)
             dead = {self.router_dir(n) for (n, _d) in self.reported_exits}
             pending = [p for p in pending if not p.exists() and p.parent not in dead]
             if not pending:
@@ -180,9 +181,15 @@ class Emulation(Runner):
         return RouterReport()
 
     # -- run --------------------------------------------------------------------------------------------------
-    def check_daemons(self) -> None:
-        """A daemon that died is reported with the end of its log; the run goes on without it."""
-        for key, proc in self.procs.items():
+    def check_daemons(self, every: float = 0.0) -> None:
+        """A daemon that died is reported with the end of its log; the run goes on without it.
+
+        `every`: skip the check if the last one is more recent (polling hundreds of daemons is not free)."""
+        now = time.monotonic()
+        if every and now - self._checked_at < every:
+            return
+        self._checked_at = now
+        for key, proc in list(self.procs.items()):
             if proc.poll() is not None and key not in self.reported_exits:
                 self.reported_exits.add(key)
                 name, daemon = key
@@ -209,7 +216,7 @@ class Emulation(Runner):
         deadline = time.monotonic() + timeout
         quiet_ns = int(self.quiet * 1e9)
         while True:
-            self.check_daemons()
+            self.check_daemons(every=0.25)
             last = max(self.controller.last_event_v, self.v_ready)
             self.controller.limit_ns = last + quiet_ns  # moves on with every event
             if self.clock.now_ns() >= last + quiet_ns or self.controller.idle_forever:
@@ -244,7 +251,7 @@ class Emulation(Runner):
             while self.clock.now_ns() < target and not self.controller.idle_forever:
                 if time.monotonic() > deadline:
                     raise ConvergeTimeout(f"{seconds} virtual seconds did not pass within {timeout} s")
-                self.check_daemons()
+                self.check_daemons(every=0.25)
                 time.sleep(0.005)
         finally:
             self.clock.freeze()
@@ -348,8 +355,7 @@ class Emulation(Runner):
         if self.clock:
             self.clock.close()
         pids = [p.pid for _, p in procs]
-        for name in self.network.routers:
-            frr.remove_leftovers(frr.pathspace(self.run_id, name), pids)
+        frr.remove_leftovers([frr.pathspace(self.run_id, name) for name in self.network.routers], pids)
 
 
 class _null:
