@@ -28,9 +28,9 @@ def make_runner(network: Any, runtime: str, **kw: Any) -> Runner:
 
 
 def cmd_converge(args: argparse.Namespace) -> int:
-    from realfish.snapshot import load_snapshot
+    from realfish.convert import load_network
 
-    network = load_snapshot(args.snapshot)
+    network = load_network(args.snapshot)
     kw: dict[str, Any] = {"keep": args.keep}
     if args.settle is not None:
         kw["settle"] = args.settle
@@ -60,6 +60,24 @@ def cmd_converge(args: argparse.Namespace) -> int:
             json.dump(doc, sys.stdout, indent=1)
             print()
     return 0 if report.converged else 3
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from realfish.convert import convert_snapshot, summary, write_conversion
+
+    conv = convert_snapshot(args.snapshot)
+    out = write_conversion(conv, args.outdir, overwrite=args.overwrite)
+    s = summary(conv)
+    files = ", ".join(f"{n} {k}" for k, n in sorted(s["files"].items()))
+    lines = ", ".join(f"{n} {k}" for k, n in s["lines"].items() if n)
+    print(f"realfish: {s['routers']} routers, {s['hosts']} hosts, {s['layer3_edges']} layer-3 edges, "
+          f"{s['segments']} segments; files: {files}; lines: {lines}", file=sys.stderr)
+    for st in sorted(conv.statuses + conv.other, key=lambda x: x.file):
+        for n in st.issues():
+            print(f"realfish: {st.file}: {n}", file=sys.stderr)
+    print(f"realfish: wrote {out}/configs (FRR), {out}/batfish (segments), {out}/realfish (name maps, edges, "
+          "status)", file=sys.stderr)
+    return 0
 
 
 def cmd_topo(args: argparse.Namespace) -> int:
@@ -96,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--real-time", action="store_true", help="no virtual clock: timers cost wall time")
     c.add_argument("--keep", action="store_true", help="keep the run directory (configs, logs)")
     c.set_defaults(fn=cmd_converge)
+    v = sub.add_parser("convert", help="convert a Batfish snapshot (dir or zip) into the FRR configs, name maps, "
+                                       "topology and parse status that realfish runs")
+    v.add_argument("snapshot")
+    v.add_argument("outdir")
+    v.add_argument("--overwrite", action="store_true", help="replace an earlier conversion in OUTDIR")
+    v.set_defaults(fn=cmd_convert)
     t = sub.add_parser("topo", help="write a generated FRR snapshot")
     t.add_argument("kind", choices=["fattree", "ring", "chain"])
     t.add_argument("size", type=int, help="k for fattree, router count for ring/chain")
@@ -111,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("realfish: interrupted; everything started was stopped", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
         print(f"realfish: error: {e}", file=sys.stderr)
         return 2
 

@@ -93,6 +93,8 @@ class OspfProcess:
     router_id: str | None = None
     vrf: str | None = None
     networks: list[tuple[ipaddress.IPv4Network, str]] = field(default_factory=list)  # (prefix, dotted area)
+    # non-contiguous wildcards (IOS): (address, wildcard, dotted area); matched per interface by the renderer
+    wildcard_networks: list[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address, str]] = field(default_factory=list)
     areas: dict[str, OspfArea] = field(default_factory=dict)
     passive_default: bool = False
     passive: set[str] = field(default_factory=set)  # interface names (user's)
@@ -144,6 +146,7 @@ class BgpPeer:
     local_as: str | None = None
     maximum_prefix: int | None = None
     advertisement_interval: int | None = None
+    addpath_tx_all_paths: bool | None = None
     line: int | None = None
 
 
@@ -188,6 +191,7 @@ class BgpProcess:
     default_ipv4_unicast: bool = True  # neighbors are active in IPv4 unicast unless told otherwise
     ebgp_requires_policy: bool = False  # FRR's own default is True; vendors (IOS, EOS) do not require policy
     synchronization: bool = False
+    dampening: bool = False
     cluster_id: str | None = None
     line: int | None = None
 

@@ -73,7 +73,7 @@ class FileStatus:
         self.notes.append(LineNote(line, "error", text.strip(), message))
         self.status = FAILED
 
-    def count(self, kind: LineKind) -> int:
+    def count(self, kind: str) -> int:
         return sum(1 for n in self.notes if n.kind == kind)
 
     def issues(self) -> list[LineNote]:

@@ -28,6 +28,7 @@ class Interface:
     addresses: list[IPInterface] = field(default_factory=list)
     mtu: int = 1500
     ifindex: int = 0  # assigned by Router.add_interface: lo is 1, the others follow in order of addition
+    original_name: str = ""  # the user's name when it is not a Linux name (GigabitEthernet0/0), else ""
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Router:
     config: str  # integrated frr.conf text, applied as-is with vtysh
     source: str = ""  # file the config came from, for error messages
     interfaces: dict[str, Interface] = field(default_factory=dict)
+    kind: str = "router"  # "router", or "host": an end host (zebra and staticd, a default route)
 
     def __post_init__(self) -> None:
         if "lo" not in self.interfaces:
@@ -60,6 +62,11 @@ class Router:
         iface.ifindex = len(self.interfaces) + 1
         self.interfaces[iface.name] = iface
         return iface
+
+    @property
+    def name_map(self) -> dict[str, str]:
+        """Linux interface name -> the user's name, for every interface (identity where they are the same)."""
+        return {n: (i.original_name or n) for n, i in self.interfaces.items()}
 
     def daemons(self) -> list[str]:
         """FRR daemons this router needs, in start order (zebra first: the others connect to it)."""
