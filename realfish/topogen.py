@@ -20,6 +20,9 @@ Plan (the one DESIGN.md measures):
   in a grid (rI linked to its right and lower neighbours), same address plan; OSPF area 0 on every link (as
   point-to-point) and loopback, FRR's default timers; one AS, iBGP from loopback to loopback (update-source lo)
   with the first and the last router as route reflectors of all the others; every router originates its /24.
+  One timer is set, BGP's connect-retry (5 s, as FRR's own topotests set it): bgpd connects as soon as zebra says
+  the peer is reachable, which can be just before zebra's route is in the FIB (on a kernel too); the attempt
+  then fails and FRR's default would wait 120 s before the next.
 """
 
 from __future__ import annotations
@@ -178,8 +181,10 @@ def chain(n: int, outdir: str | Path, *, overwrite: bool = False) -> Network:
 IBGP_ASN = 65500
 
 
-def ospf_ibgp_grid(rows: int, cols: int, outdir: str | Path, *, overwrite: bool = False) -> Network:
-    """rows x cols routers (at least 2) running OSPF as the IGP and iBGP between loopbacks (see the module plan)."""
+def ospf_ibgp_grid(rows: int, cols: int, outdir: str | Path, *, overwrite: bool = False,
+                   connect_retry: int | None = 5) -> Network:
+    """rows x cols routers (at least 2) running OSPF as the IGP and iBGP between loopbacks (see the module plan);
+    connect_retry None keeps FRR's default (120 s)."""
     if rows < 1 or cols < 1 or rows * cols < 2:
         raise ValueError(f"a grid needs at least 2 routers, not {rows}x{cols}")
     b = _Builder()
@@ -208,6 +213,8 @@ def ospf_ibgp_grid(rows: int, cols: int, outdir: str | Path, *, overwrite: bool 
         peers = [n for n in b.nodes.values() if n is not node and (reflector or n in reflectors)]
         for n in peers:
             lines += [f" neighbor {n.loopback} remote-as {IBGP_ASN}", f" neighbor {n.loopback} update-source lo"]
+            if connect_retry is not None:
+                lines.append(f" neighbor {n.loopback} timers connect {connect_retry}")
         lines += [" !", " address-family ipv4 unicast", f"  network {node.prefix}"]
         if reflector:
             lines += [f"  neighbor {n.loopback} route-reflector-client" for n in peers if n not in reflectors]

@@ -260,7 +260,7 @@ router bgp 1
  neighbor 10.0.0.2 remote-as 2
 """)
     assert st.status == "PARTIALLY_UNRECOGNIZED"
-    by_kind: dict[str, list[tuple[int, str]]] = {n.kind: [] for n in st.notes}
+    by_kind: dict[str, list[tuple[int | None, str]]] = {n.kind: [] for n in st.notes}
     for n in st.notes:
         by_kind[n.kind].append((n.line, n.text))
     assert (5, "ip address 10.0.0.300 255.255.255.0") in by_kind["error"]
