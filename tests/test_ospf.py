@@ -346,7 +346,7 @@ def test_mtu_mismatch_keeps_that_adjacency_from_full() -> None:
     """r3's side of the r2-r3 link has MTU 1400. Same outcome on the namespace baseline (real kernels, veths)."""
     states, fibs = {}, {}
     for runtime in (Emulation, Baseline):
-        with runtime(_ospf_chain({("r3", "eth0"): 1400}), settle=2.0) as runner:  # settle: the stuck one's wait
+        with runtime(_ospf_chain({("r3", "eth0"): 1400}), settle=4.0) as runner:  # 3 x settle > hello 10 s
             runner.converge(timeout=300)
             states[runner.runtime] = _neighbour_states(runner)
             fibs[runner.runtime] = {name: runner.fib(name) for name in runner.network.routers}

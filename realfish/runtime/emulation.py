@@ -221,6 +221,7 @@ class Emulation(Runner):
             self.controller.limit_ns = last + quiet_ns  # moves on with every event
             if self.clock.now_ns() >= last + quiet_ns or self.controller.idle_forever:
                 self.clock.freeze()
+                self.check_daemons()  # the throttled checks may not have seen a death in the last moments
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
                 last_route = max(self.controller.last_route_change_v, self.v_ready)
                 self.report.extra["virtual"] = {
