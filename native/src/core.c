@@ -187,6 +187,7 @@ struct rf_sock *rf_new(int fd, enum rf_kind kind)
 			return NULL;
 		}
 	}
+	free(s->md5);
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->ttl = 64;

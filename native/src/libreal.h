@@ -103,7 +103,7 @@ struct rf_sock {
 	long id; /* listener id or connection id at the broker */
 	char bindtodevice[16];
 	int nmd5;
-	struct rf_md5 md5[RF_MAX_MD5];
+	struct rf_md5 *md5; /* allocated when the first key is set: most sockets have none */
 	/* netlink */
 	uint32_t nl_pid;
 	uint64_t nl_groups; /* bit n-1 = group n, for groups 1..64 */

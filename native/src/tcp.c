@@ -297,8 +297,13 @@ int rf_tcp_accept(struct rf_sock *s, int fd, struct sockaddr *addr, socklen_t *l
 	c->ttl = s->ttl;
 	c->minttl = s->minttl;
 	c->bound = 1;
-	memcpy(c->md5, s->md5, sizeof(s->md5));
-	c->nmd5 = s->nmd5;
+	if (s->nmd5) {
+		c->md5 = malloc(RF_MAX_MD5 * sizeof(*c->md5));
+		if (c->md5) {
+			memcpy(c->md5, s->md5, s->nmd5 * sizeof(*c->md5));
+			c->nmd5 = s->nmd5;
+		}
+	}
 	rf_parse_sockaddr(s->family, la, lp, &c->local);
 	rf_parse_sockaddr(s->family, ra, rp, &c->peer);
 	if (addr && len) {
@@ -322,6 +327,8 @@ static void set_md5(struct rf_sock *s, int fd, const struct tcp_md5sig *m)
 		if (strcmp(a, have) == 0)
 			slot = i;
 	}
+	if (!s->md5 && !(s->md5 = calloc(RF_MAX_MD5, sizeof(*s->md5))))
+		return;
 	if (slot < 0 && s->nmd5 < RF_MAX_MD5)
 		slot = s->nmd5++;
 	if (slot < 0)
