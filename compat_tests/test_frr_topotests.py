@@ -8,16 +8,18 @@ under libreal with no namespaces, so a failure is a fidelity bug of the emulatio
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from compat_tests.topotests import Check, convert_topotest, json_cmp, load_checks, topotests_dir
-from realfish.runtime import Emulation
-from realfish.snapshot import load_snapshot
+from compat_tests.topotests import Check, TopotestRuns, json_cmp, load_checks, topotests_dir
 
 RUNTIME_CORE_TESTS = ["bgp_rr_ibgp", "bgp_ebgp_requires_policy", "bgp_default_route",
                       "bgp_aggregate_address_origin", "bgp_comm_list_delete"]
+
+
+# Lines FRR 8.4.4 itself rejects in the configs as shipped (vtysh -C on the upstream per-daemon files rejects the
+# same ones): reported by realfish as it should, and harmless to the checks.
+KNOWN_REJECTED = {"bgp_aggregate_address_origin": "'exit-address-family'"}
 
 
 def _cases(tests: list[str]) -> list[tuple[str, Check]]:
@@ -29,30 +31,18 @@ def _cases(tests: list[str]) -> list[tuple[str, Check]]:
 
 
 @pytest.fixture(scope="module")
-def emulations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Emulation]]:
-    running: dict[str, Emulation] = {}
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TopotestRuns]:
+    r = TopotestRuns(tmp_path_factory.mktemp("topotests"))
     try:
-        yield running
+        yield r
     finally:
-        for emu in running.values():
-            emu.close()
-
-
-def emulation_for(name: str, running: dict[str, Emulation], tmp: Path) -> Emulation:
-    if name not in running:
-        snap = convert_topotest(topotests_dir() / name, tmp / name)
-        emu = Emulation(load_snapshot(snap))
-        running[name] = emu
-        emu.converge(timeout=300)
-        assert not [p for p in emu.report.problems if "died" in p], emu.report.problems
-    return running[name]
+        r.close()
 
 
 @pytest.mark.parametrize("test,check", _cases(RUNTIME_CORE_TESTS),
                          ids=lambda v: v if isinstance(v, str) else f"{v.router}:{v.command}")
-def test_initial_state(test: str, check: Check, emulations: dict[str, Emulation],
-                       tmp_path_factory: pytest.TempPathFactory) -> None:
-    emu = emulation_for(test, emulations, tmp_path_factory.mktemp("topotests"))
+def test_initial_state(test: str, check: Check, runs: TopotestRuns) -> None:
+    emu = runs.get(test, accept=lambda p: test in KNOWN_REJECTED and KNOWN_REJECTED[test] in p)
     assert check.match == "json_cmp" and check.via == "vtysh"
     actual = emu.show(check.router, check.command)
     diff = json_cmp(actual, check.expected)

@@ -16,14 +16,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from compat_tests.topotests import Check, convert_topotest, json_cmp, load_checks, topotests_dir
+from compat_tests.topotests import Check, TopotestRuns, json_cmp, load_checks, topotests_dir
 from realfish.runtime import Emulation
-from realfish.snapshot import load_snapshot
 
 TESTS = ["ospf_topo1", "bgp_features"]
 OSPF6_REASON = "OSPFv3 not emulated (ospf6d needs raw IPv6 sockets, which libreal does not emulate yet)"
@@ -68,26 +66,12 @@ def _cases() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def emulations() -> Iterator[dict[str, Emulation]]:
-    running: dict[str, Emulation] = {}
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TopotestRuns]:
+    r = TopotestRuns(tmp_path_factory.mktemp("ospf-topotests"))
     try:
-        yield running
+        yield r
     finally:
-        for emu in running.values():
-            emu.close()
-
-
-def emulation_for(name: str, running: dict[str, Emulation], tmp: Path) -> Emulation:
-    if name not in running:
-        for other in list(running):  # one at a time: the cases come grouped by topotest
-            running.pop(other).close()
-        snap = convert_topotest(topotests_dir() / name, tmp / name)
-        emu = Emulation(load_snapshot(snap))
-        running[name] = emu
-        emu.converge(timeout=300)
-        assert not [p for p in emu.report.problems if "died" in p], emu.report.problems
-        assert not [p for p in emu.report.problems if not _ospf6_matter(p)], emu.report.problems
-    return running[name]
+        r.close()
 
 
 def _ospf6_matter(problem: str) -> bool:
@@ -130,9 +114,8 @@ def ip_route_view(emu: Emulation, router: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("test,check", _cases())
-def test_ospf_topotest(test: str, check: Check, emulations: dict[str, Emulation],
-                       tmp_path_factory: pytest.TempPathFactory) -> None:
-    emu = emulation_for(test, emulations, tmp_path_factory.mktemp("ospf-topotests"))
+def test_ospf_topotest(test: str, check: Check, runs: TopotestRuns) -> None:
+    emu = runs.get(test, accept=_ospf6_matter)
     if check.via == "shell":
         assert check.command == "ip route", f"no emulated equivalent of shell command {check.command!r}"
         actual: Any = ip_route_view(emu, check.router)
@@ -149,11 +132,10 @@ def test_ospf_topotest(test: str, check: Check, emulations: dict[str, Emulation]
         assert diff is None, f"{check.note}\n{diff}"
 
 
-def test_ospf_topo1_zebra_has_ospf_routes(emulations: dict[str, Emulation],
-                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_ospf_topo1_zebra_has_ospf_routes(runs: TopotestRuns) -> None:
     """Not upstream: what `show ip route json` says of the six IPv4 prefixes upstream's `ip route` check names
     (selected, and installed in the FIB: libreal's netlink acknowledged the install)."""
-    emu = emulation_for("ospf_topo1", emulations, tmp_path_factory.mktemp("ospf-topotests"))
+    emu = runs.get("ospf_topo1", accept=_ospf6_matter)
     prefixes = ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24", "10.0.10.0/24", "172.16.0.0/24", "172.16.1.0/24"]
     for router in ("r1", "r2", "r3", "r4"):
         routes = emu.show(router, "show ip route json")

@@ -286,3 +286,38 @@ def json_cmp(actual: Any, expected: Any, exact: bool = False) -> str | None:
     if errors == 0:
         return None
     return "Generated JSON diff error report:\n\n\n" + "\n".join(report.splitlines()) + "\n\n"
+
+
+# -- running them --------------------------------------------------------------------------------------------
+
+
+class TopotestRuns:
+    """One converged emulation per topotest, kept while its checks run; the previous one is closed first (the
+    cases come grouped by topotest), so at most one topology is resident. `accept(problem)` says which reported
+    problems a snapshot is known to have; any other fails the run."""
+
+    def __init__(self, tmp: Path):
+        from realfish.runtime import Emulation  # the converter and json_cmp need no runtime
+
+        self._emulation = Emulation
+        self.tmp = tmp
+        self.running: dict[str, Any] = {}
+
+    def get(self, name: str, accept: Any = None) -> Any:
+        from realfish.snapshot import load_snapshot
+
+        if name not in self.running:
+            self.close()
+            snap = convert_topotest(topotests_dir() / name, self.tmp / name, overwrite=True)
+            emu = self._emulation(load_snapshot(snap))
+            self.running[name] = emu
+            emu.converge(timeout=300)
+            unexpected = [p for p in emu.report.problems if "died" in p or not (accept and accept(p))]
+            assert not unexpected, unexpected
+        return self.running[name]
+
+    def close(self) -> None:
+        for emu in self.running.values():
+            emu.close()
+        self.running.clear()
+

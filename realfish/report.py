@@ -18,6 +18,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -104,18 +105,24 @@ def memory_of(pids: list[int]) -> tuple[int, int]:
     return pss, rss
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """On-CPU time of every thread of the given processes (schedstat: first field, nanoseconds)."""
-    total = 0
+def _per_thread(pids: list[int], name: str) -> Iterator[str]:
+    """The /proc/PID/task/TID/<name> file of every thread of the given processes."""
     for pid in pids:
         try:
             tids = os.listdir(f"/proc/{pid}/task")
         except OSError:
             continue
         for tid in tids:
-            fields = _read(f"/proc/{pid}/task/{tid}/schedstat").split()
-            if fields:
-                total += int(fields[0])
+            yield _read(f"/proc/{pid}/task/{tid}/{name}")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """On-CPU time of every thread of the given processes (schedstat: first field, nanoseconds)."""
+    total = 0
+    for text in _per_thread(pids, "schedstat"):
+        fields = text.split()
+        if fields:
+            total += int(fields[0])
     return total / 1e9
 
 
@@ -131,17 +138,12 @@ def system_memory_used() -> int:
 def context_switches(pids: list[int]) -> tuple[int, int]:
     """Voluntary and involuntary context switches of every thread of the given processes."""
     vol = invol = 0
-    for pid in pids:
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            for line in _read(f"/proc/{pid}/task/{tid}/status").splitlines():
-                if line.startswith("voluntary_ctxt_switches:"):
-                    vol += int(line.split()[1])
-                elif line.startswith("nonvoluntary_ctxt_switches:"):
-                    invol += int(line.split()[1])
+    for text in _per_thread(pids, "status"):
+        for line in text.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                vol += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                invol += int(line.split()[1])
     return vol, invol
 
 
