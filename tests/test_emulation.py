@@ -137,9 +137,9 @@ def test_clean_after_killed_run(tmp_path: Path) -> None:
     proc = _cli("converge", str(snap), "--quiet", "1000000")
     run_dir = _wait_for_daemons("realfish-*", before)
     pids = _daemon_pids(run_dir)
-    proc.kill()  # no chance to clean up: daemons and the run directory stay
-    proc.wait()
-    assert any(_running(p) for p in pids)
+    proc.kill()  # no chance to clean up: the run directory stays, and daemons may too (most exit by themselves
+    proc.wait()  # once they see the controller gone; one waiting for a run slot held by a dead sibling does not)
+    assert run_dir.exists()
     out = subprocess.run([sys.executable, "-m", "realfish.cli", "clean"], capture_output=True, text=True)
     assert out.returncode == 0 and str(run_dir) in out.stdout
     time.sleep(0.2)
