@@ -84,8 +84,23 @@ def clean_run(run_dir: Path, log: list[str]) -> None:
     log.append(f"removed {run_dir}")
 
 
+def orphan_pathspaces(base: Path | None = None) -> list[Path]:
+    """FRR pathspace directories (/var/run/frr/rf<run id>-<router>) whose run directory is gone."""
+    base = base or Path(tempfile.gettempdir())
+    live = {d.name.rsplit("-", 1)[-1][:8] for d in base.glob("realfish-*")}
+    out = []
+    for d in frr.FRR_RUN.glob("rf*-*") if frr.FRR_RUN.is_dir() else []:
+        run_id = d.name[2:].split("-", 1)[0]
+        if len(run_id) == 8 and run_id not in live:
+            out.append(d)
+    return out
+
+
 def clean(base: Path | None = None) -> list[str]:
     log: list[str] = []
     for d in stale_runs(base):
         clean_run(d, log)
+    for d in orphan_pathspaces(base):
+        shutil.rmtree(d, ignore_errors=True)
+        log.append(f"removed {d} (its run is gone)")
     return log

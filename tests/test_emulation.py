@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -165,3 +166,24 @@ def test_snapshot_directory_converges_from_cli(tmp_path: Path) -> None:
     assert doc["memory"]["peak_pss_bytes"] > 0 and doc["cpu"]["daemon_s"] > 0
     assert isinstance(load_snapshot(snap), Network)
 
+
+
+def test_clean_removes_orphan_pathspaces(tmp_path: Path) -> None:
+    from realfish import frr
+    from realfish.clean import clean
+
+    orphan = frr.FRR_RUN / "rfzz0rph4n-r1"
+    live_run = tmp_path / "realfish-ab12cd34xyz"
+    live = frr.FRR_RUN / "rfab12cd34-r1"
+    for d in (orphan, live_run, live):
+        d.mkdir(parents=True, exist_ok=True)
+    (live_run / "owner.pid").write_text(str(os.getpid()))  # a run that is still going: keep its pathspace
+    try:
+        log = clean(tmp_path)
+        assert not orphan.exists() and any(str(orphan) in line for line in log)
+        assert live.exists()
+    finally:
+        import shutil
+
+        for d in (orphan, live):
+            shutil.rmtree(d, ignore_errors=True)
