@@ -7,8 +7,6 @@ under libreal with no namespaces, so a failure is a fidelity bug of the emulatio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from compat_tests.topotests import Check, TopotestRuns, json_cmp, load_checks, topotests_dir
@@ -28,15 +26,6 @@ def _cases(tests: list[str]) -> list[tuple[str, Check]]:
         for check in load_checks(topotests_dir() / name):
             out.append((name, check))
     return out
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TopotestRuns]:
-    r = TopotestRuns(tmp_path_factory.mktemp("topotests"))
-    try:
-        yield r
-    finally:
-        r.close()
 
 
 @pytest.mark.parametrize("test,check", _cases(RUNTIME_CORE_TESTS),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -63,15 +62,6 @@ def _cases() -> list[Any]:
             ident = f"{test}:{check.index}:{check.router}:{check.command}"
             out.append(pytest.param(test, check, marks=marks, id=ident))
     return out
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TopotestRuns]:
-    r = TopotestRuns(tmp_path_factory.mktemp("ospf-topotests"))
-    try:
-        yield r
-    finally:
-        r.close()
 
 
 def _ospf6_matter(problem: str) -> bool:
