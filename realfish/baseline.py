@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from realfish import frr
+from realfish import frr, ospf
 from realfish.report import FibEntry, NextHop, RouterReport
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.topology import Interface, Network, Router
@@ -550,7 +550,7 @@ class Baseline(Runner):
             try:
                 if "bgpd" in daemons:
                     with frr.Vty(rdir / "bgpd.vty", timeout=10.0) as vty:
-                        bgp = _json(vty.command("show bgp vrf all summary json"))
+                        bgp = frr.json_object(vty.command("show bgp vrf all summary json"))
                     peers: dict[str, str] = {}
                     for vrf in bgp.values():
                         for afi in vrf.values() if isinstance(vrf, dict) else []:
@@ -561,28 +561,16 @@ class Baseline(Runner):
                                 peers[addr] = state
                     down += [f"{name}: BGP {a} {st}" for a, st in peers.items() if st != "Established"]
                 if "ospfd" in daemons:
-                    with frr.Vty(rdir / "ospfd.vty", timeout=10.0) as vty:
-                        ifaces = _json(vty.command("show ip ospf interface json")).get("interfaces", {})
-                        nbrs = _json(vty.command("show ip ospf neighbor json")).get("neighbors", {})
-                    moving += [f"{name}: OSPF {i} Waiting" for i, v in ifaces.items()
-                               if isinstance(v, dict) and v.get("state") == "Waiting"]
-                    for rid, entries in nbrs.items():
-                        for n in entries if isinstance(entries, list) else [entries]:
-                            state = str(n.get("converged") or n.get("state", "?").split("/")[0])
-                            ifname = str(n.get("ifaceName", "?")).split(":")[0]
-                            what = f"{name}: OSPF neighbour {rid} on {ifname} {state}"
-                            # 2-Way is final only between two DROthers; otherwise an adjacency is coming.
-                            final = state == "Full" or (state == "2-Way" and n.get("role") == "DROther"
-                                                        and ifaces.get(ifname, {}).get("state") == "DROther")
-                            if final and (n.get("linkStateRequestListCounter", 0)
-                                          or n.get("linkStateRetransmissionListCounter", 0)):
-                                final, what = False, what + " (LSAs to request or retransmit)"
-                            if final:
-                                shortest = min(shortest, n.get("upTimeInMsec", 0) / 1000.0)
-                            elif now - self._moving_since.setdefault(what, now) >= stuck:
-                                down.append(what)  # e.g. ExStart forever: an MTU mismatch
-                            else:
-                                moving.append(what)
+                    st = ospf.state(rdir)
+                    moving += [f"{name}: OSPF interface {i} Waiting" for i in st.waiting]
+                    for what, final, uptime in st.neighbours:
+                        what = f"{name}: OSPF {what}"
+                        if final:
+                            shortest = min(shortest, uptime)
+                        elif now - self._moving_since.setdefault(what, now) >= stuck:
+                            down.append(what)  # e.g. ExStart forever: an MTU mismatch
+                        else:
+                            moving.append(what)
             except (OSError, ConnectionError) as e:
                 moving.append(f"{name}: a daemon does not answer its vty ({e})")
             if stop_early and (moving or down):
@@ -730,14 +718,6 @@ class Baseline(Runner):
             if left:
                 print(f"realfish baseline: could not delete namespaces {left}: {proc.stderr.strip()}",
                       file=sys.stderr)
-
-
-def _json(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _reap(pid: int, timeout: float = 2.0) -> None:

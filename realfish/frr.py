@@ -8,6 +8,7 @@ live in its own directory; FRR's `-N` pathspace keeps anything else it creates a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 FRR_SBIN = Path("/usr/lib/frr")
 VTYSH = "vtysh"
@@ -106,6 +108,15 @@ def vtysh(rdir: Path, command: str, timeout: float = 30.0, wrap: list[str] | Non
     cmd = (wrap or []) + [VTYSH, "--vty_socket", str(rdir), "-c", command]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     return proc.stdout
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A daemon's `... json` output as a dict; {} for no output, bad JSON or anything that is not an object."""
+    try:
+        doc = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 class Vty:

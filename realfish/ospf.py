@@ -10,10 +10,9 @@ stop counting one after it has been seen in the same state for a while.
 
 from __future__ import annotations
 
-import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from realfish import frr
 
@@ -26,29 +25,34 @@ def ospf6_lines(config: str) -> list[tuple[int, str]]:
     return [(n, line.strip()) for n, line in enumerate(config.splitlines(), start=1) if _OSPF6.match(line)]
 
 
-def unsettled(rdir: Path, timeout: float = 10.0) -> list[str]:
-    """What in this router's OSPF is still moving, as "<interface or neighbour> <state>" (empty: settled)."""
+@dataclass
+class OspfState:
+    waiting: list[str]  # interfaces still in Waiting
+    neighbours: list[tuple[str, bool, float]]  # ("neighbour RID on IF STATE[ (LSAs ...)]", final, uptime s)
+
+
+def state(rdir: Path, timeout: float = 10.0) -> OspfState:
+    """This router's OSPF interfaces and neighbours, read from ospfd's vty. A neighbour is final when Full, or
+    2-Way between two DROthers, and has no LSA left to request or retransmit."""
     with frr.Vty(rdir / "ospfd.vty", timeout=timeout) as vty:
-        ifaces = _json(vty.command("show ip ospf interface json")).get("interfaces", {})
-        nbrs = _json(vty.command("show ip ospf neighbor json")).get("neighbors", {})
-    out = [f"interface {name} Waiting" for name, i in ifaces.items()
-           if isinstance(i, dict) and i.get("state") == "Waiting"]
+        ifaces = frr.json_object(vty.command("show ip ospf interface json")).get("interfaces", {})
+        nbrs = frr.json_object(vty.command("show ip ospf neighbor json")).get("neighbors", {})
+    waiting = [name for name, i in ifaces.items() if isinstance(i, dict) and i.get("state") == "Waiting"]
+    out = []
     for rid, entries in nbrs.items():
         for n in entries if isinstance(entries, list) else [entries]:
-            state = str(n.get("converged") or str(n.get("state", "?")).split("/")[0])
+            st = str(n.get("converged") or str(n.get("state", "?")).split("/")[0])
             ifname = str(n.get("ifaceName", "?")).split(":")[0]
-            final = state == "Full" or (state == "2-Way" and n.get("role") == "DROther"
-                                        and ifaces.get(ifname, {}).get("state") == "DROther")
-            if not final:
-                out.append(f"neighbour {rid} on {ifname} {state}")
-            elif n.get("linkStateRequestListCounter") or n.get("linkStateRetransmissionListCounter"):
-                out.append(f"neighbour {rid} on {ifname} {state} (LSAs to request or retransmit)")
-    return out
+            what = f"neighbour {rid} on {ifname} {st}"
+            final = st == "Full" or (st == "2-Way" and n.get("role") == "DROther"
+                                     and ifaces.get(ifname, {}).get("state") == "DROther")
+            if final and (n.get("linkStateRequestListCounter") or n.get("linkStateRetransmissionListCounter")):
+                final, what = False, what + " (LSAs to request or retransmit)"
+            out.append((what, final, n.get("upTimeInMsec", 0) / 1000.0))
+    return OspfState(waiting, out)
 
 
-def _json(text: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
+def unsettled(rdir: Path, timeout: float = 10.0) -> list[str]:
+    """What in this router's OSPF is still moving, as "<interface or neighbour> <state>" (empty: settled)."""
+    st = state(rdir, timeout)
+    return [f"interface {name} Waiting" for name in st.waiting] + [w for w, final, _ in st.neighbours if not final]

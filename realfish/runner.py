@@ -8,7 +8,6 @@ and removes its run directory (and namespaces, for the baseline).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -111,13 +110,7 @@ class Runner(ABC):
         with frr.Vty(self.router_dir(router) / "zebra.vty") as vty:
             text = vty.command("show ip route json")
             text6 = vty.command("show ipv6 route json")
-        routes: dict[str, Any] = {}
-        for t in (text, text6):
-            try:
-                routes.update(json.loads(t) if t.strip() else {})
-            except json.JSONDecodeError:
-                pass
-        return routes
+        return {**frr.json_object(text), **frr.json_object(text6)}
 
     def sessions_down(self) -> list[str]:
         """BGP sessions configured but not Established, as "router->peer" (read from each bgpd's vty)."""
@@ -127,8 +120,8 @@ class Runner(ABC):
                 continue
             try:
                 with frr.Vty(self.router_dir(name) / "bgpd.vty", timeout=10) as vty:
-                    summary = json.loads(vty.command("show bgp summary json") or "{}")
-            except (OSError, ConnectionError, json.JSONDecodeError):
+                    summary = frr.json_object(vty.command("show bgp summary json"))
+            except (OSError, ConnectionError):
                 continue  # a dead bgpd is reported by the runtime's own daemon check
             for family in summary.values():
                 for peer, state in (family.get("peers") or {}).items() if isinstance(family, dict) else []:

@@ -117,14 +117,19 @@ def _daemon_pids(run_dir: Path) -> list[int]:
     return [int(p.read_text()) for p in run_dir.glob("*/*.pid") if p.read_text().strip()]
 
 
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_run_leaves_nothing(tmp_path: Path, how: int) -> None:
+def _long_run(tmp_path: Path, routers: int) -> tuple[subprocess.Popen[str], Path, list[int]]:
+    """`realfish converge` on a chain that will not end by itself (a huge quiet period), once its daemons run."""
     snap = tmp_path / "snap"
-    topogen.chain(3, snap)
+    topogen.chain(routers, snap)
     before = set(Path("/tmp").glob("realfish-*"))
     proc = _cli("converge", str(snap), "--quiet", "1000000")
     run_dir = _wait_for_daemons("realfish-*", before)
-    pids = _daemon_pids(run_dir)
+    return proc, run_dir, _daemon_pids(run_dir)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_nothing(tmp_path: Path, how: int) -> None:
+    proc, run_dir, pids = _long_run(tmp_path, 3)
     proc.send_signal(how)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -132,12 +137,7 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, how: int) -> None:
 
 
 def test_clean_after_killed_run(tmp_path: Path) -> None:
-    snap = tmp_path / "snap"
-    topogen.chain(2, snap)
-    before = set(Path("/tmp").glob("realfish-*"))
-    proc = _cli("converge", str(snap), "--quiet", "1000000")
-    run_dir = _wait_for_daemons("realfish-*", before)
-    pids = _daemon_pids(run_dir)
+    proc, run_dir, pids = _long_run(tmp_path, 2)
     proc.kill()  # no chance to clean up: the run directory stays, and daemons may too (most exit by themselves
     proc.wait()  # once they see the controller gone; one waiting for a run slot held by a dead sibling does not)
     assert run_dir.exists()
