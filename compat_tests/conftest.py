@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from compat_tests.topotests import TopotestRuns
+from compat_tests.topotests import TopotestRuns, shared_dir
+from realfish.answers.state import SnapshotState, build
 
 
 @pytest.fixture(scope="module")
@@ -17,3 +21,30 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TopotestRuns]:
         yield r
     finally:
         r.close()
+
+
+# -- Batfish's example networks, converged once per test session (the routers are stopped right after) ------
+
+EXAMPLE = shared_dir() / "compat" / "batfish-example"
+DC_AS_REUSE = shared_dir() / "compat" / "batfish-dc-as-reuse"
+
+
+def load_ref(path: Path) -> dict[str, Any]:
+    """A Batfish .ref answer file: a list holding one TableAnswerElement."""
+    doc = json.loads(path.read_text())
+    return doc[0] if isinstance(doc, list) else doc
+
+
+@pytest.fixture(scope="session")
+def example_live() -> SnapshotState:
+    return build(EXAMPLE / "snapshots" / "example-live", "example-live")
+
+
+@pytest.fixture(scope="session")
+def example_candidate() -> SnapshotState:
+    return build(EXAMPLE / "snapshots" / "example-candidate", "example-candidate")
+
+
+@pytest.fixture(scope="session")
+def dc_as_reuse() -> SnapshotState:
+    return build(DC_AS_REUSE / "snapshot", "dc-as-reuse")

@@ -1,0 +1,81 @@
+"""Answerers: Batfish questions answered from the routers' own tables (`realfish.dataplane`) and the parsed
+configs (`realfish.model`).
+
+`answer(question, snapshot, reference)` takes the question JSON exactly as pybatfish uploads it and returns the
+Answer JSON. Each answerer module registers itself for a Batfish question class (and, for the classes Batfish
+reuses, the fixed top-level field that tells them apart: `rib`, `edgeType`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from realfish.answers.state import SnapshotState
+
+Answerer = Callable[[dict[str, Any], SnapshotState, "SnapshotState | None"], dict[str, Any]]
+
+_REGISTRY: dict[tuple[str, str | None], Answerer] = {}
+_MODULES = ("routes", "bgp", "properties", "ospf", "traceroute")
+PREFIX = "org.batfish.question."
+
+
+class UnsupportedQuestion(ValueError):
+    """A question realfish does not answer (or a parameter value it does not support)."""
+
+
+def answerer(cls: str, variant: str | None = None) -> Callable[[Answerer], Answerer]:
+    """Register for question class `cls` (without the org.batfish.question. prefix) and, optionally, the value
+    of the class's discriminating field (rib for RoutesQuestion, edgeType for EdgesQuestion)."""
+
+    def deco(fn: Answerer) -> Answerer:
+        _REGISTRY[(cls, variant)] = fn
+        return fn
+
+    return deco
+
+
+def _load() -> None:
+    if _REGISTRY:
+        return
+    for m in _MODULES:
+        try:
+            importlib.import_module(f"realfish.answers.{m}")
+        except ModuleNotFoundError as e:
+            if e.name != f"realfish.answers.{m}":
+                raise
+
+
+# class -> (discriminating field, its value when absent)
+_VARIANT_FIELD = {"routes.RoutesQuestion": ("rib", "main"), "edges.EdgesQuestion": ("edgeType", "layer3")}
+
+
+def variable(question: dict[str, Any], name: str, default: Any = None) -> Any:
+    """A parameter's value as pybatfish sent it: instance.variables.<name>.value, else the default."""
+    var = (question.get("instance") or {}).get("variables", {}).get(name)
+    if isinstance(var, dict) and var.get("value") is not None:
+        return var["value"]
+    top = question.get(name)
+    if top is not None and not (isinstance(top, str) and top.startswith("${")):
+        return top
+    return default
+
+
+def answer(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None = None) -> dict[str, Any]:
+    _load()
+    cls = str(question.get("class", ""))
+    short = cls[len(PREFIX):] if cls.startswith(PREFIX) else cls
+    field, default = _VARIANT_FIELD.get(short, (None, None))
+    variant = str(variable(question, field) or default).lower() if field else None
+    fn = _REGISTRY.get((short, variant))
+    if fn is None:
+        name = (question.get("instance") or {}).get("instanceName", cls)
+        raise UnsupportedQuestion(f"realfish does not answer this question: {name} (class {cls}"
+                                  f"{f', {field}={variant}' if field else ''}); supported: {', '.join(supported())}")
+    return fn(question, snapshot, reference)
+
+
+def supported() -> list[str]:
+    _load()
+    return sorted(f"{c}{f'[{v}]' if v else ''}" for c, v in _REGISTRY)

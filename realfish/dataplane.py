@@ -1,0 +1,117 @@
+"""What the routers computed, read once from their own daemons after convergence and kept as plain JSON.
+
+The emulation does not stay resident: once the network has converged, `collect` asks every daemon for its
+tables (zebra's RIB and interfaces, bgpd's RIB and neighbors, ospfd's neighbors and interfaces) and the FIB the
+runtime saw, then the routers are stopped. Every answerer works from this `Dataplane` and the parsed configs;
+nothing else of the run is needed, so a snapshot's answers survive the run and can be stored on disk.
+
+Interface names in the daemons' output are the Linux names the renderer chose (`gi0-0`); `name_map` turns
+them back into the user's (`GigabitEthernet0/0`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from realfish import frr
+from realfish.runner import Runner
+
+# key -> (daemon whose vty answers it, command). One vty connection per daemon, JSON output only.
+SHOWS: dict[str, tuple[str, str]] = {
+    "routes": ("zebra", "show ip route vrf all json"),
+    "interfaces": ("zebra", "show interface vrf all json"),
+    "bgp_routes": ("bgpd", "show bgp vrf all ipv4 unicast json"),
+    "bgp_summary": ("bgpd", "show bgp vrf all summary json"),
+    "bgp_neighbors": ("bgpd", "show bgp vrf all neighbors json"),
+    "ospf_neighbors": ("ospfd", "show ip ospf neighbor detail json"),
+    "ospf_interfaces": ("ospfd", "show ip ospf interface json"),
+}
+
+
+@dataclass
+class RouterTables:
+    kind: str  # "router" or "host"
+    name_map: dict[str, str]  # Linux interface name -> the user's name
+    fib: list[dict[str, Any]] = field(default_factory=list)  # FibEntry.to_json() rows, Linux names
+    show: dict[str, Any] = field(default_factory=dict)  # SHOWS key -> parsed JSON ({} if the daemon is absent)
+    errors: list[str] = field(default_factory=list)
+
+    def user_ifname(self, linux: str) -> str:
+        return self.name_map.get(linux, linux)
+
+
+@dataclass
+class Dataplane:
+    converged: bool
+    routers: dict[str, RouterTables] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # daemon crashes, rejected config lines, timeouts
+    sessions_down: list[str] = field(default_factory=list)  # "router->peer"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"converged": self.converged, "problems": self.problems, "sessions_down": self.sessions_down,
+                "routers": {n: vars(r) for n, r in self.routers.items()}}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Dataplane:
+        return cls(doc["converged"], {n: RouterTables(**r) for n, r in doc["routers"].items()},
+                   doc.get("problems", []), doc.get("sessions_down", []))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Dataplane:
+        return cls.from_json(json.loads(Path(path).read_text()))
+
+
+def read_tables(runner: Runner, name: str) -> RouterTables:
+    router = runner.network.routers[name]
+    tables = RouterTables(router.kind, router.name_map)
+    try:
+        tables.fib = [e.to_json() for e in runner.fib(name)]
+    except (OSError, ConnectionError) as e:
+        tables.errors.append(f"cannot read the FIB: {e}")
+    daemons = set(router.daemons())
+    by_daemon: dict[str, list[tuple[str, str]]] = {}
+    for key, (daemon, cmd) in SHOWS.items():
+        tables.show[key] = {}
+        if daemon in daemons:
+            by_daemon.setdefault(daemon, []).append((key, cmd))
+    for daemon, cmds in by_daemon.items():
+        sock = runner.router_dir(name) / f"{daemon}.vty"
+        try:
+            with frr.Vty(sock, timeout=30) as vty:
+                for key, cmd in cmds:
+                    tables.show[key] = frr.json_object(vty.command(cmd))
+        except (OSError, ConnectionError, ValueError) as e:
+            tables.errors.append(f"{daemon}: cannot read its tables ({e}); see {runner.router_dir(name)}/"
+                                 f"{daemon}.log")
+    return tables
+
+
+def collect(runner: Runner, converged: bool = True) -> Dataplane:
+    """Read every router's tables from a converged runner (the emulation or the namespace baseline)."""
+    dp = Dataplane(converged, problems=list(runner.report.problems))
+    for name in runner.network.routers:
+        dp.routers[name] = read_tables(runner, name)
+        dp.problems.extend(f"{name}: {e}" for e in dp.routers[name].errors)
+    dp.sessions_down = runner.sessions_down()
+    return dp
+
+
+def compute(network: Any, timeout: float = 600.0, **kw: Any) -> Dataplane:
+    """Converge `network` under the emulation, read its tables, stop it (nothing stays running)."""
+    from realfish.runner import ConvergeTimeout
+    from realfish.runtime import Emulation
+
+    with Emulation(network, **kw) as emu:
+        try:
+            emu.converge(timeout=timeout)
+            converged = True
+        except ConvergeTimeout as e:
+            emu.report.problems.append(str(e))
+            converged = False
+        return collect(emu, converged)
