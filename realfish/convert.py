@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from realfish.model import Device
+from realfish.model import Interface as DeviceInterface
 from realfish.parsers import parse_config
 from realfish.parsers.detect import looks_like_frr
 from realfish.parsers.host import parse_host, parse_iptables
@@ -333,6 +334,7 @@ def _other_inputs(conv: ConvertedSnapshot) -> None:
         if text is not None:
             _runtime_data(conv, text, st)
         conv.other.append(st)
+    _blacklists(conv)
     for rel, why in (("external_bgp_announcements.json", "external BGP announcements are not emulated yet"),
                      ("batfish/external_bgp_announcements.json", "external BGP announcements are not emulated yet"),
                      ("batfish/isp_config.json", "ISP modelling is not emulated yet")):
@@ -364,11 +366,78 @@ def _runtime_data(conv: ConvertedSnapshot, text: str, st: FileStatus) -> None:
                 st.note(None, "warning", f"{host} {name}", "no such interface: ignored")
                 continue
             if attrs.get("lineUp") is False:
-                iface.shutdown = True
+                _deactivate(dev, iface)
             bw = attrs.get("bandwidth")
             if isinstance(bw, int | float) and bw > 0:
                 iface.bandwidth_kbps = max(1, int(bw // 1000))
             st.note(None, "translated", f"{host} {name}")
+
+
+def _blacklists(conv: ConvertedSnapshot) -> None:
+    """Batfish's deactivations (what `fork_snapshot(deactivate_nodes=..., deactivate_interfaces=...)` writes):
+    `node_blacklist` (a JSON list of hostnames) takes every interface of those nodes down, as Batfish's
+    processNodeBlacklist does (the node stays in the snapshot, dark); the legacy `interface_blacklist` (a JSON
+    list of {"hostname", "interface"}) takes those interfaces down, like runtime_data.json's lineUp false.
+    Batfish reads either file from batfish/ first, then from the snapshot's top folder."""
+    for name in ("node_blacklist", "interface_blacklist"):
+        path = next((p for p in (conv.root / "batfish" / name, conv.root / name) if p.is_file()), None)
+        if path is None:
+            continue
+        st = FileStatus(_rel(conv.root, path), "JSON")
+        conv.other.append(st)
+        text = _read(path, st)
+        try:
+            items = json.loads(text) if text is not None else None
+        except json.JSONDecodeError as e:
+            st.fail(f"invalid JSON: {e.msg} (column {e.colno})", e.lineno)
+            continue
+        if not isinstance(items, list):
+            if text is not None:
+                st.fail("expected a JSON list of " + ("hostnames" if name == "node_blacklist" else
+                                                      '{"hostname", "interface"} pairs'))
+            continue
+        for item in items:
+            if name == "node_blacklist":
+                dev = conv.devices.get(str(item).lower())
+                if dev is None:
+                    st.note(None, "warning", str(item), "no such node: ignored")
+                    continue
+                for each in dev.interfaces.values():
+                    _deactivate(dev, each)
+                st.note(None, "translated", str(item), "node deactivated: all its interfaces are down")
+                continue
+            pair = item if isinstance(item, dict) else {}
+            host = str(pair.get("hostname", "")).lower()
+            dev = conv.devices.get(host)
+            iface = dev.find_interface(str(pair.get("interface"))) if dev is not None else None
+            if dev is None or iface is None:
+                st.note(None, "warning", json.dumps(item), "no such node interface: ignored")
+                continue
+            _deactivate(dev, iface)
+            st.note(None, "translated", f"{host} {iface.name}", "interface deactivated")
+
+
+_ADDRESS_LINE = re.compile(r"^\s*(?:ip|ipv6)\s+address\s", re.I)
+_BLOCK_END = re.compile(r"^\s*(?:!|exit\b|end\b|router\s|route-map\s|line\s|vrf\s|ip\s+route\s)", re.I)
+
+
+def _deactivate(dev: Device, iface: DeviceInterface) -> None:
+    """Take an interface down: no addresses, no routing on it (the renderer's meaning of shutdown). An FRR
+    device runs its own frr.conf as written, so its address lines for that interface are dropped there too."""
+    iface.shutdown = True
+    if dev.frr_passthrough is None:
+        return
+    out, current = [], None
+    for line in dev.frr_passthrough.splitlines(keepends=True):
+        words = line.split()
+        if words and words[0].lower() in ("interface", "int") and len(words) >= 2:
+            current = dev.find_interface(words[1])
+        elif _BLOCK_END.match(line):
+            current = None
+        elif current is iface and _ADDRESS_LINE.match(line):
+            continue
+        out.append(line)
+    dev.frr_passthrough = "".join(out)
 
 
 def _check_addresses(conv: ConvertedSnapshot) -> None:
