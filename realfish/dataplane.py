@@ -28,6 +28,7 @@ SHOWS: dict[str, tuple[str, str]] = {
     "bgp_neighbors": ("bgpd", "show bgp vrf all neighbors json"),
     "ospf_neighbors": ("ospfd", "show ip ospf neighbor detail json"),
     "ospf_interfaces": ("ospfd", "show ip ospf interface json"),
+    "ospf_routes": ("ospfd", "show ip ospf vrf all route json"),  # route types (intra/inter-area, E1/E2)
 }
 
 
@@ -86,10 +87,20 @@ def read_tables(runner: Runner, name: str) -> RouterTables:
             with frr.Vty(sock, timeout=30) as vty:
                 for key, cmd in cmds:
                     tables.show[key] = frr.json_object(vty.command(cmd))
+                if daemon == "bgpd":
+                    tables.show["bgp_detail"] = bgp_detail(vty, tables.show.get("bgp_summary") or {})
         except (OSError, ConnectionError, ValueError) as e:
             tables.errors.append(f"{daemon}: cannot read its tables ({e}); see {runner.router_dir(name)}/"
                                  f"{daemon}.log")
     return tables
+
+
+def bgp_detail(vty: frr.Vty, summary: dict[str, Any]) -> dict[str, Any]:
+    """bgpd's per-path attributes (communities, originator, cluster list, aggregate flag), per VRF of the
+    summary. FRR 8.4 prints them only with `json detail` and ignores the detail for `vrf all`, hence one command
+    per VRF (not one per prefix)."""
+    return {vrf: frr.json_object(vty.command(f"show bgp vrf {vrf} ipv4 unicast json detail"))
+            for vrf, body in summary.items() if isinstance(body, dict)}
 
 
 def collect(runner: Runner, converged: bool = True) -> Dataplane:
