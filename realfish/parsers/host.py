@@ -60,7 +60,7 @@ def parse_host(text: str, file: str, fallback_name: str) -> tuple[Device | None,
                 gw = ipaddress.IPv4Address(str(spec["gateway"]))
                 if dev.default_gateway is None:
                     dev.default_gateway = gw
-                    dev.static_routes.append(StaticRoute(ipaddress.IPv4Network("0.0.0.0/0"), gw, line=line))
+                    dev.static_routes.append(StaticRoute(ipaddress.IPv4Network("0.0.0.0/0"), gw, iname, line=line))
             st.note(line, "translated", f"interface {iname}")
         except ValueError as e:
             st.note(line, "error", f"interface {iname}", f"invalid value, skipped: {e}")
