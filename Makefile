@@ -1,5 +1,7 @@
 # The README's two commands:
-#   make demo   converge the bundled default snapshot under the emulation and print what the routers computed
+#   make demo   converge the bundled default snapshot under the emulation and print what the routers computed,
+#               then ask it what a pybatfish script asks Batfish (routes, BGP sessions, a traceroute), through
+#               pybatfish's own Session served by realfish in-process (realfish.demo)
 #   make test   the whole test suite
 # Both install what they need first (as root): FRR and iproute2 from Debian, then the package, with its native
 # library libreal, into .venv.
@@ -14,6 +16,7 @@ STAMP := $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/realfish converge $(SNAPSHOT) --json demo-report.json --show "show bgp summary json"
 	$(PY) -m realfish.summary demo-report.json
+	$(PY) -m realfish.demo $(SNAPSHOT)
 
 test: setup
 	$(PY) -m pytest -q -ra tests compat_tests

@@ -97,6 +97,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from realfish.service import serve
+
+    serve(args.host, args.port, args.data_dir, args.api_key)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="realfish", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -125,6 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("size", type=int, help="k for fattree, router count for ring/chain")
     t.add_argument("dir")
     t.set_defaults(fn=cmd_topo)
+    s = sub.add_parser("serve", help="serve Batfish's v2 API (what pybatfish speaks) with realfish's answers")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=9996, help="port (default: 9996, Batfish's)")
+    s.add_argument("--data-dir", default=None,
+                   help="keep networks, snapshots and answers here (default: a temporary directory removed on exit)")
+    s.add_argument("--api-key", default=None,
+                   help="require this X-Batfish-Apikey header on every request but /v2/version")
+    s.set_defaults(fn=cmd_serve)
     k = sub.add_parser("clean", help="stop daemons and remove run directories and namespaces a killed run left")
     k.set_defaults(fn=cmd_clean)
     args = ap.parse_args(argv)
