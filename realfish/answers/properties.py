@@ -1,0 +1,611 @@
+"""Configuration questions: fileParseStatus, initIssues, ipOwners, nodeProperties, interfaceProperties and
+layer3Edges, answered from the parsed configs (`realfish.model`, `realfish.status`) and, for whether an
+interface is up, from the routers' own interface table (zebra's `show interface`).
+
+Values follow Batfish's vendor-independent model: its defaults per vendor where the config says nothing
+(IOS bandwidth and speed by interface name, proxy-ARP on for IOS, `PERMIT` default actions, the `default`
+VRF), its names (`filter::INPUT` for a host's iptables chains), its sorting (properties in Java string order).
+
+What the device model does not carry is never guessed. A set-valued property the model lacks (NTP, DNS,
+logging, SNMP-trap and TACACS servers, key chains, IKE/IPsec, PBR policies, zones; an interface's HSRP/VRRP
+groups, DHCP relays) is `[]` when the config has no line that would set it, and null (unknown) when it does:
+the parse status keeps every line's text, so realfish knows such a line exists even though no field holds
+it. String-valued ones (domain name, source interfaces, channel group, PBR policy name) are always null, which
+is also Batfish's value when they are not configured. Switchport details (mode, VLANs) are null on switchports.
+
+Where realfish differs from Batfish by design: Routing_Policies lists the user's route-maps only (Batfish adds
+its generated `~BGP_...~`/`~OSPF_EXPORT_POLICY~` policies); a deactivated interface (node_blacklist,
+interface_blacklist, runtime lineUp false) reads as administratively down, because the model keeps one
+`shutdown` flag for all of them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import table as tbl
+from realfish.answers.specifiers import SpecifierError, enum_set, interfaces, nodes
+from realfish.answers.state import SnapshotState
+from realfish.answers.table import Column
+from realfish.model import Device, Interface, canonical_ifname
+from realfish.status import file_parse_status_rows, init_issues_rows
+
+Row = dict[str, Any]
+Rows = Callable[[SnapshotState], list[Row]]
+
+
+def respond(question: dict[str, Any], columns: list[Column], rows: Rows, snapshot: SnapshotState,
+             reference: SnapshotState | None, text_desc: str = "") -> dict[str, Any]:
+    """The answer, or Batfish's generic table diff when a reference snapshot is given."""
+    if reference is not None:
+        return tbl.answer(question, tbl.differential(columns, rows(snapshot), rows(reference), text_desc))
+    return tbl.answer(question, tbl.table(columns, rows(snapshot), text_desc))
+
+
+def node_set(question: dict[str, Any], name: str, snapshot: SnapshotState) -> set[str]:
+    try:
+        return nodes(variable(question, name), snapshot)
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"{name}: {e}") from None
+
+
+def _v4(iface: Interface) -> list[ipaddress.IPv4Interface]:
+    return [a for a in iface.addresses if isinstance(a, ipaddress.IPv4Interface)]
+
+
+def _vrf(iface: Interface) -> str:
+    return iface.vrf or "default"
+
+
+# -- fileParseStatus, initIssues ----------------------------------------------------------------------------
+
+FILE_PARSE_COLUMNS = [
+    Column("File_Name", "String", "The file that was parsed", True, False),
+    Column("Status", "String", "The status of the parsing operation", False, True),
+    Column("File_Format", "String", "The detected format of the file", False, True),
+    Column("Nodes", "List<Node>", "Names of nodes produced from this file", False, True),
+]
+
+INIT_ISSUES_COLUMNS = [
+    Column("Nodes", "List<String>", "The nodes that were converted (if applicable)", True, False),
+    Column("Source_Lines", "List<FileLines>", "The files and lines that caused the issues (if applicable)", True,
+           False),
+    Column("Type", "String", "The type of issues identified", True, False),
+    Column("Details", "String", "Details about the issues identified", False, True),
+    Column("Line_Text", "String", "The text of the input files that caused the issues (if applicable)", False,
+           True),
+    Column("Parser_Context", "String", "Batfish parser state when issues were encountered (if applicable)", False,
+           True),
+]
+
+
+@answerer("initialization.FileParseStatusQuestion")
+def file_parse_status(question: dict[str, Any], snapshot: SnapshotState,
+                      reference: SnapshotState | None) -> dict[str, Any]:
+    return respond(question, FILE_PARSE_COLUMNS, lambda s: file_parse_status_rows(s.conv.statuses), snapshot,
+                    reference, "File ${File_Name} detected as format ${File_Format} and parsed with status "
+                               "${Status} and produced nodes ${Nodes}")
+
+
+@answerer("initialization.InitIssuesQuestion")
+def init_issues(question: dict[str, Any], snapshot: SnapshotState,
+                reference: SnapshotState | None) -> dict[str, Any]:
+    # The other inputs (runtime data, layer-1 topology, blacklists) have issues too, as Batfish reports them.
+    return respond(question, INIT_ISSUES_COLUMNS, lambda s: init_issues_rows(s.conv.statuses + s.conv.other),
+                    snapshot, reference)
+
+
+# -- whether an interface is up -----------------------------------------------------------------------------
+
+ADMIN_DOWN = "Administratively down"
+LINK_DOWN = "Operationally down on the running router"
+
+
+def interface_state(snapshot: SnapshotState, node: str, iface: Interface) -> tuple[bool, str]:
+    """(active, Batfish's Inactive_Reason or "") from the config and the router's own interface table.
+
+    A shut interface runs in the emulation without addresses (zebra still calls it up), so the config decides
+    that case; zebra can only add that an interface the config brings up is operationally down."""
+    if iface.shutdown:
+        return False, ADMIN_DOWN
+    dp = snapshot.dataplane
+    tables = dp.routers.get(node) if dp is not None else None
+    if tables is not None:
+        linux = next((k for k, v in tables.name_map.items() if v == iface.name), None)
+        zebra = (tables.show.get("interfaces") or {}).get(linux or "")
+        if isinstance(zebra, dict) and zebra.get("operationalStatus") not in (None, "up"):
+            return False, LINK_DOWN
+    return True, ""
+
+
+# -- ipOwners -----------------------------------------------------------------------------------------------
+
+IP_OWNERS_COLUMNS = [  # Batfish's 3-argument ColumnMetadata: every column is both key and value
+    Column("Node", "Node", "Node hostname", True, True),
+    Column("VRF", "String", "VRF name", True, True),
+    Column("Interface", "String", "Interface name", True, True),
+    Column("IP", "Ip", "IP address", True, True),
+    Column("Mask", "Integer", "Network mask length", True, True),
+    Column("Active", "Boolean", "Whether the interface is active", True, True),
+]
+
+_IP_TERM = re.compile(r"^(\d+\.\d+\.\d+\.\d+)(?:/(\d+)|\s*-\s*(\d+\.\d+\.\d+\.\d+)|:(\d+\.\d+\.\d+\.\d+))?$")
+
+
+def ip_space(spec: Any) -> Callable[[ipaddress.IPv4Address], bool]:
+    """ipSpaceSpec: comma-separated addresses, prefixes, ranges `a-b` and wildcards `ip:wildcard`, with `\\`
+    for "but not" (`1.0.0.0/8 \\ 1.1.1.1`). None or "" is every address."""
+    if spec is None or not str(spec).strip():
+        return lambda _ip: True
+
+    def terms(text: str) -> list[tuple[int, int, int]]:
+        """(low, high, care mask): an address matches when low <= address & care <= high."""
+        out = []
+        for raw in (t.strip() for t in text.split(",")):
+            if not raw:
+                continue
+            m = _IP_TERM.match(raw)
+            if m is None:
+                raise UnsupportedQuestion(f"ips: {raw!r} is not an address, prefix, range or wildcard "
+                                          "(location specifiers are not supported)")
+            base = int(ipaddress.IPv4Address(m.group(1)))
+            if m.group(2) is not None:
+                net = ipaddress.IPv4Network(f"{m.group(1)}/{m.group(2)}", strict=False)
+                out.append((int(net.network_address), int(net.broadcast_address), 0xFFFFFFFF))
+            elif m.group(3) is not None:
+                out.append((base, int(ipaddress.IPv4Address(m.group(3))), 0xFFFFFFFF))
+            elif m.group(4) is not None:
+                care = ~int(ipaddress.IPv4Address(m.group(4))) & 0xFFFFFFFF
+                out.append((base & care, base & care, care))
+            else:
+                out.append((base, base, 0xFFFFFFFF))
+        return out
+
+    def hit(ip: ipaddress.IPv4Address, ts: list[tuple[int, int, int]]) -> bool:
+        return any(lo <= int(ip) & care <= hi for lo, hi, care in ts)
+
+    include, _, exclude = str(spec).partition("\\")
+    inc, exc = terms(include), terms(exclude)
+    return lambda ip: hit(ip, inc) and not hit(ip, exc)
+
+
+def ip_owners_rows(snapshot: SnapshotState, duplicates_only: bool = False,
+                   wanted: Callable[[ipaddress.IPv4Address], bool] = lambda _ip: True) -> list[Row]:
+    """Every IPv4 address of every interface, shut or not (Batfish's IpOwnersAnswerer). An address is a
+    duplicate when interfaces of more than one node own it."""
+    owners: dict[ipaddress.IPv4Address, set[str]] = {}
+    for name, dev in snapshot.devices.items():
+        for iface in dev.interfaces.values():
+            for a in _v4(iface):
+                owners.setdefault(a.ip, set()).add(name)
+    rows: list[Row] = []
+    for name, dev in snapshot.devices.items():
+        for iface in dev.interfaces.values():
+            active = interface_state(snapshot, name, iface)[0]
+            for a in _v4(iface):
+                if (duplicates_only and len(owners[a.ip]) < 2) or not wanted(a.ip):
+                    continue
+                rows.append({"Node": tbl.node(name), "VRF": _vrf(iface), "Interface": iface.name,
+                             "IP": str(a.ip), "Mask": a.network.prefixlen, "Active": active})
+    rows.sort(key=lambda r: (r["Node"]["name"], r["VRF"], r["Interface"], ipaddress.IPv4Address(r["IP"])))
+    return rows
+
+
+@answerer("ipowners.IpOwnersQuestion")
+def ip_owners(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
+    dup = variable(question, "duplicatesOnly", False)
+    duplicates_only = dup is True or str(dup).lower() == "true"
+    wanted = ip_space(variable(question, "ips"))
+    return respond(question, IP_OWNERS_COLUMNS, lambda s: ip_owners_rows(s, duplicates_only, wanted), snapshot,
+                    reference, "On node ${Node} in VRF ${VRF}, interface ${Interface} has IP ${IP}.")
+
+
+# -- layer3Edges --------------------------------------------------------------------------------------------
+
+LAYER3_COLUMNS = [
+    Column("Interface", "Interface", "Interface from which the edge originates", True, False),
+    Column("IPs", "Set<Ip>", "IPs", False, True),
+    Column("Remote_Interface", "Interface", "Interface at which the edge terminates", True, False),
+    Column("Remote_IPs", "Set<Ip>", "Remote IPs", False, True),
+]
+
+
+def _ips(snapshot: SnapshotState, node: str, name: str) -> list[str]:
+    iface = snapshot.devices[node].interfaces.get(name)
+    return [str(a.ip) for a in sorted(_v4(iface), key=lambda a: a.ip)] if iface else []
+
+
+def layer3_rows(snapshot: SnapshotState, node_set: set[str] | None = None,
+                remote_set: set[str] | None = None) -> list[Row]:
+    """Batfish's layer-3 topology (realfish.convert: shared subnets, or the layer-1 file), both directions."""
+    return [{"Interface": tbl.interface(n1, i1), "IPs": _ips(snapshot, n1, i1),
+             "Remote_Interface": tbl.interface(n2, i2), "Remote_IPs": _ips(snapshot, n2, i2)}
+            for n1, i1, n2, i2 in sorted(snapshot.conv.edges)
+            if (node_set is None or n1 in node_set) and (remote_set is None or n2 in remote_set)]
+
+
+@answerer("edges.EdgesQuestion", "layer3")
+def layer3_edges(question: dict[str, Any], snapshot: SnapshotState,
+                 reference: SnapshotState | None) -> dict[str, Any]:
+    def rows(s: SnapshotState) -> list[Row]:
+        return layer3_rows(s, node_set(question, "nodes", s), node_set(question, "remoteNodes", s))
+
+    return respond(question, LAYER3_COLUMNS, rows, snapshot, reference, "Display Edges")
+
+
+# -- what the config says that the model does not hold ------------------------------------------------------
+
+# Property -> the lines that would set it (lower-cased, matched at the start of a line's text).
+_UNREAD_NODE = {
+    "NTP_Servers": r"ntp server\b",
+    "DNS_Servers": r"(ip )?name-server\b|ip name server\b|dns server\b",
+    "Logging_Servers": r"logging (host |server )?\d|logging (host|server)\b",
+    "SNMP_Trap_Servers": r"snmp-server host\b",
+    "TACACS_Servers": r"tacacs-server host\b|tacacs server\b",
+    "Authentication_Key_Chains": r"key chain\b",
+    "IKE_Phase1_Keys": r"crypto (isakmp|ikev2|keyring)\b",
+    "IKE_Phase1_Policies": r"crypto (isakmp|ikev2)\b",
+    "IKE_Phase1_Proposals": r"crypto (isakmp|ikev2)\b",
+    "IPsec_Peer_Configs": r"crypto (map|ipsec)\b|tunnel protection\b",
+    "IPsec_Phase2_Policies": r"crypto (map|ipsec)\b",
+    "IPsec_Phase2_Proposals": r"crypto ipsec\b",
+    "PBR_Policies": r"ip policy route-map\b",
+    "Zones": r"zone security\b|zone-member security\b",
+}
+_UNREAD_IFACE = {
+    "HSRP_Groups": r"standby\b",
+    "VRRP_Groups": r"vrrp\b",
+    "DHCP_Relay_Addresses": r"ip helper-address\b|ip dhcp relay\b|dhcp relay\b",
+}
+
+
+class _Lines:
+    """A device's config lines as the parse status recorded them, whole-device and per interface."""
+
+    def __init__(self, snapshot: SnapshotState, dev: Device):
+        st = snapshot.conv.status_of(dev.source)
+        self.device: list[str] = []
+        self.by_iface: dict[str, list[str]] = {}
+        for n in st.notes if st is not None else []:
+            text = " ".join(n.text.lower().split())
+            self.device.append(text)
+            words = n.context.split()
+            if len(words) >= 2 and words[0].lower() == "interface":
+                iface = dev.find_interface(canonical_ifname(words[1]))
+                if iface is not None:
+                    self.by_iface.setdefault(iface.name, []).append(text)
+        self.messages = [n.message.lower() for n in st.notes] if st is not None else []
+
+    def has(self, pattern: str, iface: str | None = None) -> bool:
+        lines = self.device if iface is None else self.by_iface.get(iface, [])
+        rx = re.compile(pattern)
+        return any(rx.match(t) for t in lines)
+
+
+# -- nodeProperties -----------------------------------------------------------------------------------------
+
+_NODE_PROPERTIES: dict[str, tuple[str, str]] = {  # name -> (schema, Batfish's description)
+    "AS_Path_Access_Lists": ("Set<String>", "Names of AS path access lists"),
+    "Authentication_Key_Chains": ("Set<String>", "Names of authentication keychains"),
+    "Community_Match_Exprs": ("Set<String>", "Names of expressions for matching a community"),
+    "Community_Set_Exprs": ("Set<String>", "Names of expressions representing a community-set"),
+    "Community_Set_Match_Exprs": ("Set<String>", "Names of expressions for matching a ommunity-set"),
+    "Community_Sets": ("Set<String>", "Names of community-sets"),
+    "Configuration_Format": ("String", "Configuration format of the node"),
+    "DNS_Servers": ("Set<String>", "Configured DNS servers"),
+    "DNS_Source_Interface": ("String", "Source interface to use for communicating with DNS servers"),
+    "Default_Cross_Zone_Action": ("String", "Default action (PERMIT, DENY) for traffic that traverses firewall "
+                                            "zones (null for non-firewall nodes)"),
+    "Default_Inbound_Action": ("String", "Default action (PERMIT, DENY) for traffic destined for this node"),
+    "Domain_Name": ("String", "Domain name of the node"),
+    "Hostname": ("String", "Hostname of the node"),
+    "IKE_Phase1_Keys": ("Set<String>", "Names of IKE Phase 1 keys"),
+    "IKE_Phase1_Policies": ("Set<String>", "Names of IKE Phase 1 policies"),
+    "IKE_Phase1_Proposals": ("Set<String>", "Names of IKE Phase 1 proposals"),
+    "IP6_Access_Lists": ("Set<String>", "(Deprecated) Names of IPv6 filters (ACLs, firewall rule sets)"),
+    "IP_Access_Lists": ("Set<String>", "Names of IPv4 filters (ACLs, firewall rule sets)"),
+    "IPsec_Peer_Configs": ("Set<String>", "Names of IPSec peers"),
+    "IPsec_Phase2_Policies": ("Set<String>", "Names of IPSec Phase 2 policies"),
+    "IPsec_Phase2_Proposals": ("Set<String>", "Names of IPSec Phase 2 proposals"),
+    "Interfaces": ("Set<String>", "Names of interfaces"),
+    "Logging_Servers": ("Set<String>", "Configured logging servers"),
+    "Logging_Source_Interface": ("String", "Source interface for communicating with logging servers"),
+    "NTP_Servers": ("Set<String>", "Configured NTP servers"),
+    "NTP_Source_Interface": ("String", "Source interface for communicating with NTP servers"),
+    "PBR_Policies": ("Set<String>", "Names of policy-based routing (PBR) policies"),
+    "Route6_Filter_Lists": ("Set<String>", "(Deprecated) Names of structures that filter IPv6 routes (e.g., "
+                                           "prefix lists)"),
+    "Route_Filter_Lists": ("Set<String>", "Names of structures that filter IPv4 routes (e.g., prefix lists)"),
+    "Routing_Policies": ("Set<String>", "Names of policies that manipulate routes (e.g., route maps)"),
+    "SNMP_Source_Interface": ("String", "Source interface to use for communicating with SNMP servers"),
+    "SNMP_Trap_Servers": ("Set<String>", "Configured SNMP trap servers"),
+    "TACACS_Servers": ("Set<String>", "Configured TACACS servers"),
+    "TACACS_Source_Interface": ("String", "Source interface to use for communicating with TACACS servers"),
+    "VRFs": ("Set<String>", "Names of VRFs present on the node"),
+    "Zones": ("Set<String>", "Names of firewall zones on the node"),
+}
+
+
+def _host_acls(dev: Device) -> list[str]:
+    """A host's iptables chains as Batfish names its filters (`table::CHAIN`)."""
+    return sorted({f"{r.table}::{r.chain}" for r in dev.iptables})
+
+
+def node_properties(snapshot: SnapshotState, name: str) -> Row:
+    """Every nodeProperties value of one node (all 36 properties)."""
+    dev = snapshot.devices[name]
+    lines = _Lines(snapshot, dev)
+    # IOS (and EOS, FRR) community lists are both match expressions (route-map match community) and set match
+    # expressions (comm-list delete) in Batfish; no named community *sets* come from these vendors.
+    communities = sorted(dev.community_lists)
+    # ACLs used as route filters (route-map `match ip address ACL`) are route filter lists too (Batfish's
+    # isAclUsedForRouting), next to the IPv4 prefix lists.
+    acl_filters = {a for rm in dev.route_maps.values() for c in rm.clauses for m in c.matches if m.kind == "acl"
+                   for a in m.args if a in dev.acls}
+    row: Row = {
+        "AS_Path_Access_Lists": sorted(dev.as_path_lists),
+        "Community_Match_Exprs": communities,
+        "Community_Set_Exprs": [],
+        "Community_Set_Match_Exprs": communities,
+        "Community_Sets": [],
+        "Configuration_Format": dev.format,
+        "Default_Cross_Zone_Action": "PERMIT",
+        "Default_Inbound_Action": "PERMIT",
+        "Hostname": dev.hostname,
+        "IP6_Access_Lists": [],  # deprecated in Batfish: always empty
+        "IP_Access_Lists": _host_acls(dev) if dev.kind == "host" else sorted(
+            n for n, a in dev.acls.items() if not a.ipv6),
+        "Interfaces": sorted(dev.interfaces),
+        "Route6_Filter_Lists": [],  # deprecated in Batfish: always empty
+        "Route_Filter_Lists": sorted({n for n, p in dev.prefix_lists.items() if not p.ipv6} | acl_filters),
+        "Routing_Policies": sorted(dev.route_maps),
+        "VRFs": sorted({"default"} | dev.vrfs),
+    }
+    for prop, pattern in _UNREAD_NODE.items():
+        row[prop] = None if lines.has(pattern) else []
+    for prop in ("DNS_Source_Interface", "Domain_Name", "Logging_Source_Interface", "NTP_Source_Interface",
+                 "SNMP_Source_Interface", "TACACS_Source_Interface"):
+        row[prop] = None
+    return row
+
+
+def _selected(spec: Any, names: Iterable[str], default: set[str]) -> list[str]:
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return sorted(default)
+    try:
+        return sorted(enum_set(spec, names))
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"properties: {e}") from None
+
+
+@answerer("nodeproperties.NodePropertiesQuestion")
+def node_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
+                           reference: SnapshotState | None) -> dict[str, Any]:
+    props = _selected(variable(question, "properties"), _NODE_PROPERTIES, set(_NODE_PROPERTIES))
+    columns = [Column("Node", "Node", "Node", True, False)] + [
+        Column(p, _NODE_PROPERTIES[p][0], _NODE_PROPERTIES[p][1], False, True) for p in props]
+
+    def rows(s: SnapshotState) -> list[Row]:
+        out = []
+        for name in sorted(node_set(question, "nodes", s)):
+            values = node_properties(s, name)
+            out.append({"Node": tbl.node(name), **{p: values[p] for p in props}})
+        return out
+
+    return respond(question, columns, rows, snapshot, reference, "Properties of node ${Node}.")
+
+
+# -- interfaceProperties ------------------------------------------------------------------------------------
+
+_IFACE_PROPERTIES: dict[str, tuple[str, str]] = {
+    "Access_VLAN": ("Integer", "VLAN number when the switchport mode is access (null otherwise)"),
+    "Active": ("Boolean", "Whether the interface is active"),
+    "Admin_Up": ("Boolean", "Whether the interface is administratively enabled"),
+    "All_Prefixes": ("List<String>", "All IPv4 addresses assigned to the interface"),
+    "Allowed_VLANs": ("String", "Allowed VLAN numbers when the switchport mode is trunk"),
+    "Auto_State_VLAN": ("Boolean", "For VLAN interfaces, whether the operational status depends on member "
+                                   "switchports"),
+    "Bandwidth": ("Double", "Nominal bandwidth in bits/sec, used for protocol cost calculations"),
+    "Blacklisted": ("Boolean", "Whether the interface is considered down for maintenance"),
+    "Channel_Group": ("String", "Name of the aggregated interface (e.g., a port channel) to which this interface "
+                                "belongs"),
+    "Channel_Group_Members": ("List<String>", "For aggregated interfaces (e.g., a port channel), names of "
+                                              "constituent interfaces"),
+    "DHCP_Relay_Addresses": ("List<Ip>", "IPv4 addresses to which incoming DHCP requests are relayed"),
+    "Declared_Names": ("List<String>", "Any aliases explicitly defined for this interface"),
+    "Description": ("String", "Configured interface description"),
+    "Encapsulation_VLAN": ("Integer", "Number for VLAN encapsulation"),
+    "HSRP_Groups": ("Set<String>", "HSRP group identifiers"),
+    "HSRP_Version": ("String", "HSRP version that will be used"),
+    "Inactive_Reason": ("String", "Reason why interface is inactive"),
+    "Incoming_Filter_Name": ("String", "Name of the input IPv4 filter"),
+    "Interface_Type": ("String", "Interface type"),
+    "MLAG_ID": ("Integer", "MLAG identifier of the interface"),
+    "MTU": ("Integer", "Layer3 MTU of the interface"),
+    "Native_VLAN": ("Integer", "Native VLAN when switchport mode is trunk"),
+    "Outgoing_Filter_Name": ("String", "Name of the output IPv4 filter"),
+    "PBR_Policy_Name": ("String", "Name of policy-based routing (PBR) policy"),
+    "Primary_Address": ("String", "Primary IPv4 address along with the prefix length"),
+    "Primary_Network": ("String", "Primary IPv4 subnet, in canonical form"),
+    "Proxy_ARP": ("Boolean", "Whether proxy ARP is enabled"),
+    "Rip_Enabled": ("Boolean", "Whether RIP is enabled"),
+    "Rip_Passive": ("Boolean", "Whether interface is in RIP passive mode"),
+    "Spanning_Tree_Portfast": ("Boolean", "Whether spanning-tree portfast feature is enabled"),
+    "Speed": ("Double", "Link speed in bits/sec"),
+    "Switchport": ("Boolean", "Whether the interface is configured as switchport"),
+    "Switchport_Mode": ("String", "Switchport mode (NONE, ACCESS, TRUNK, DYNAMIC_AUTO, DYNAMIC_DESIRABLE, "
+                                  "FEX_FABRIC, TAP, TOOL, MONITOR) for switchport interfaces"),
+    "Switchport_Trunk_Encapsulation": ("String", "Encapsulation type (DOT1Q, ISL, NEGOTIATE) for switchport "
+                                                 "trunk interfaces"),
+    "VRF": ("String", "Name of the VRF to which the interface belongs"),
+    "VRRP_Groups": ("List<Integer>", "All VRRP groups to which the interface belongs"),
+    "Zone_Name": ("String", "Name of the firewall zone to which the interface belongs"),
+}
+
+_INTERFACE_TYPE = {"physical": "PHYSICAL", "loopback": "LOOPBACK", "subinterface": "LOGICAL", "vlan": "VLAN",
+                   "aggregate": "AGGREGATED", "tunnel": "TUNNEL", "null": "NULL", "other": "UNKNOWN"}
+
+# Batfish's default link speeds by interface name (representation/cisco/Interface.getDefaultSpeed).
+_IOS_SPEED = [("Ethernet", 1e7), ("FastEthernet", 100e6), ("FiftyGig", 50e9), ("FiveGigabit", 5e9),
+              ("FortyGig", 40e9), ("GigabitEthernet", 1e9), ("HundredGig", 100e9), ("LongReachEthernet", 10e6),
+              ("TenGigabitEthernet", 10e9), ("TwentyFiveGigE", 25e9), ("TwoGigabitEthernet", 2.5e9),
+              ("Wlan-GigabitEthernet", 1e9)]
+_FRR_FAMILY = ("FRR", "CUMULUS_CONCATENATED", "SONIC")
+
+
+def _default_speed(dev: Device, name: str) -> float | None:
+    if dev.format == "CISCO_IOS":
+        return next((s for p, s in _IOS_SPEED if name.startswith(p)), None)
+    if dev.format == "ARISTA":
+        return 1e9 if name.startswith("Ethernet") else None
+    return None
+
+
+def _default_bandwidth(dev: Device, iface: Interface, speed: float | None) -> float | None:
+    """Batfish's bandwidth when the config sets none: the speed, else a per-vendor default by name."""
+    if speed is not None:
+        return speed
+    name = iface.name
+    if dev.format == "HOST":
+        return 1e9
+    if dev.format in _FRR_FAMILY:
+        return 8e9 if iface.loopback else 10e9  # Batfish's FrrConversions / CumulusConversions defaults
+    if dev.format not in ("CISCO_IOS", "ARISTA"):
+        return None  # no verified default for this vendor
+    if name.startswith("Loopback"):
+        return 8e9
+    if name.lower().startswith("port-channel"):
+        return None  # the sum of the members' bandwidths, which the model does not know
+    if name.startswith("Vlan"):
+        return 1e9
+    if dev.format == "CISCO_IOS" and name.startswith("Tunnel"):
+        return 100e3
+    return 1e12
+
+
+def _host_filters(dev: Device) -> tuple[str | None, str | None]:
+    """Batfish applies a host's filter::INPUT / filter::OUTPUT to its interfaces only when the other chains
+    are simple: no dropping rule or policy and no rule that matches anything (HostConfiguration.simple())."""
+    chains = {f"{r.table}::{r.chain}" for r in dev.iptables}
+    complex_chains = {"raw::PREROUTING", "mangle::PREROUTING", "nat::PREROUTING", "mangle::INPUT", "raw::OUTPUT",
+                      "mangle::OUTPUT", "nat::OUTPUT", "mangle::FORWARD", "filter::FORWARD",
+                      "mangle::POSTROUTING"}
+    for r in dev.iptables:
+        if f"{r.table}::{r.chain}" not in complex_chains:
+            continue
+        words = r.text.split()
+        if any(w in ("DROP", "REJECT") for w in words):
+            return None, None
+        if words[:1] == ["-A"] and [w for w in words[2:] if w not in ("-j", "ACCEPT")]:
+            return None, None
+    return ("filter::INPUT" if "filter::INPUT" in chains else None,
+            "filter::OUTPUT" if "filter::OUTPUT" in chains else None)
+
+
+def _speed(dev: Device, iface: Interface, lines: _Lines) -> tuple[bool, float | None]:
+    """(known, speed): an IOS `speed N` line (Mb/s) is read here, any other speed line leaves it unknown."""
+    for text in lines.by_iface.get(iface.name, []):
+        m = re.match(r"speed (\S+)$", text)
+        if m is None and text.startswith("speed"):
+            return False, None
+        if m is not None and m.group(1) != "auto":
+            if dev.format == "CISCO_IOS" and m.group(1).isdigit():
+                return True, int(m.group(1)) * 1e6
+            return False, None
+    return True, _default_speed(dev, iface.name)
+
+
+def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, lines: _Lines) -> Row:
+    """Every interfaceProperties value of one interface."""
+    dev = snapshot.devices[node]
+    v4 = _v4(iface)
+    active, reason = interface_state(snapshot, node, iface)
+    known_speed, speed = _speed(dev, iface, lines)
+    if iface.bandwidth_kbps:
+        bandwidth: float | None = iface.bandwidth_kbps * 1000.0
+    elif not known_speed or (dev.format == "HOST" and any("bandwidth" in m for m in lines.messages)):
+        bandwidth = None
+    else:
+        bandwidth = _default_bandwidth(dev, iface, speed)
+    host_in, host_out = _host_filters(dev) if dev.kind == "host" else (None, None)
+    if dev.format == "CISCO_IOS":
+        proxy_arp = not lines.has(r"no ip proxy-arp\b", iface.name)
+    else:
+        proxy_arp = dev.kind != "host" and lines.has(r"ip proxy-arp\b", iface.name)
+    rip = None if lines.has(r"router rip\b") else False
+    sw = iface.switchport
+    mtu = iface.mtu or (65536 if iface.loopback and dev.format in _FRR_FAMILY else 1500)
+    row: Row = {
+        "Access_VLAN": None,
+        "Active": active,
+        "Admin_Up": not iface.shutdown,
+        "All_Prefixes": [str(a) for a in v4],
+        "Allowed_VLANs": None if sw else "",
+        "Auto_State_VLAN": True,
+        "Bandwidth": bandwidth,
+        "Blacklisted": False,
+        "Channel_Group": None,
+        "Channel_Group_Members": None if iface.kind == "aggregate" else [],
+        "Declared_Names": [iface.name],
+        "Description": iface.description or None,
+        "Encapsulation_VLAN": iface.encapsulation_vlan,
+        "HSRP_Version": None,
+        "Inactive_Reason": reason,
+        "Incoming_Filter_Name": iface.acl_in or host_in,
+        "Interface_Type": _INTERFACE_TYPE.get(iface.kind, "UNKNOWN"),
+        "MLAG_ID": None,
+        "MTU": mtu,
+        "Native_VLAN": None,
+        "Outgoing_Filter_Name": iface.acl_out or host_out,
+        "PBR_Policy_Name": None,
+        "Primary_Address": str(v4[0]) if v4 else None,
+        "Primary_Network": str(v4[0].network) if v4 else None,
+        "Proxy_ARP": proxy_arp,
+        "Rip_Enabled": rip,
+        "Rip_Passive": rip,
+        "Spanning_Tree_Portfast": lines.has(r"spanning-tree portfast\b(?! disable)", iface.name),
+        "Speed": speed,
+        "Switchport": sw,
+        "Switchport_Mode": None if sw else "NONE",
+        "Switchport_Trunk_Encapsulation": "DOT1Q",
+        "VRF": _vrf(iface),
+        "Zone_Name": None,
+    }
+    for prop, pattern in _UNREAD_IFACE.items():
+        row[prop] = None if lines.has(pattern, iface.name) else []
+    return row
+
+
+@answerer("interfaceproperties.InterfacePropertiesQuestion")
+def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
+                                reference: SnapshotState | None) -> dict[str, Any]:
+    # Interface_Type only when asked for (InterfacePropertySpecifier.create leaves it out by default)
+    props = _selected(variable(question, "properties"), _IFACE_PROPERTIES, set(_IFACE_PROPERTIES) - {"Interface_Type"})
+    columns = [Column("Interface", "Interface", "Interface", True, False)] + [
+        Column(p, _IFACE_PROPERTIES[p][0], _IFACE_PROPERTIES[p][1], False, True) for p in props]
+    exclude = variable(question, "excludeShutInterfaces", False)
+    exclude_shut = exclude is True or str(exclude).lower() == "true"
+
+    def rows(s: SnapshotState) -> list[Row]:
+        wanted = node_set(question, "nodes", s)
+        try:
+            pairs = interfaces(variable(question, "interfaces"), s, wanted)
+        except SpecifierError as e:
+            raise UnsupportedQuestion(f"interfaces: {e}") from None
+        out, lines = [], {}
+        for node, name in sorted(pairs):
+            dev = s.devices[node]
+            iface = dev.interfaces[name]
+            if node not in lines:
+                lines[node] = _Lines(s, dev)
+            values = interface_properties(s, node, iface, lines[node])
+            if exclude_shut and not values["Active"]:
+                continue
+            out.append({"Interface": tbl.interface(node, name), **{p: values[p] for p in props}})
+        return out
+
+    return respond(question, columns, rows, snapshot, reference, "Properties of interface ${Interface}.")
