@@ -1,0 +1,614 @@
+"""routes (main RIB), bgpRib and lpmRoutes, read from the routers' own tables.
+
+The main RIB is zebra's (`show ip route vrf all json`, selected routes only), one row per next hop as Batfish
+keeps one route per next hop. Batfish's protocol labels need more than zebra says:
+
+* OSPF route types (intra/inter-area, E1/E2) come from ospfd's route table (`show ip ospf vrf all route json`);
+* iBGP vs eBGP, and whether a BGP route is a local aggregate, come from bgpd's best path for the prefix;
+* `local` /32 routes: FRR 8.4's zebra has none, but the router's Linux kernel does (its `local` table holds one
+  per interface address), so they are derived from the addresses zebra reports on up interfaces. Like Batfish,
+  none for a /32 address (its connected route is already the host route).
+
+Next hops follow Batfish: connected/local/OSPF name the interface (OSPF with the neighbour's IP), BGP gives the
+BGP next hop as an IP (not zebra's recursive resolution), an aggregate is a discard, a static route is what its
+configuration says (interface and/or IP, Null0 = discard).
+
+bgpRib lists bgpd's paths: the best (and multipath) ones as BEST, the other valid ones as BACKUP, with their
+attributes from bgpd's per-path detail (`show bgp vrf V ipv4 unicast json detail`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import table as tbl
+from realfish.answers.specifiers import SpecifierError, enum_set, nodes
+from realfish.answers.state import SnapshotState
+from realfish.answers.table import Column
+
+Row = dict[str, Any]
+Net = ipaddress.IPv4Network
+
+MAIN_COLUMNS = [
+    Column("Node", "Node", "Node", True, False),
+    Column("VRF", "String", "VRF name", True, False),
+    Column("Network", "Prefix", "Network for this route", True, True),
+    Column("Next_Hop", "NextHop", "Route's Next Hop", False, True),
+    Column("Protocol", "String", "Route's Protocol", False, True),
+    Column("Metric", "Long", "Route's Metric", False, True),
+    Column("Admin_Distance", "Long", "Route's Admin distance", False, True),
+    Column("Tag", "Long", "Tag for this route", False, True),
+]
+
+BGP_COLUMNS = [
+    Column("Node", "Node", "Node", True, False),
+    Column("VRF", "String", "VRF name", True, False),
+    Column("Network", "Prefix", "Network for this route", True, True),
+    Column("Status", "List<String>", "Route's statuses", False, True),
+    Column("Next_Hop", "NextHop", "Route's Next Hop", False, True),
+    Column("Protocol", "String", "Route's Protocol", False, True),
+    Column("AS_Path", "String", "Route's AS path", False, True),
+    Column("Metric", "Long", "Route's Metric", False, True),
+    Column("Local_Pref", "Long", "Route's Local Preference", False, True),
+    Column("Communities", "List<String>", "Route's List of communities", False, True),
+    Column("Origin_Protocol", "String", "Route's Origin protocol", False, True),
+    Column("Origin_Type", "String", "Route's Origin type", False, True),
+    Column("Originator_Id", "String", "Route's Originator ID", False, True),
+    Column("Received_From_IP", "Ip", "IP of the neighbor who sent this route", True, True),
+    Column("Received_Path_Id", "Integer", "Route's Received Path ID", True, True),
+    Column("Cluster_List", "Set<Long>", "Route's Cluster List", False, True),
+    Column("Tunnel_Encapsulation_Attribute", "String", "Route's BGP Tunnel Encapsulation Attribute", False, True),
+    Column("Weight", "Integer", "Route's BGP Weight", False, True),
+    Column("Tag", "Long", "Tag for this route", False, True),
+]
+
+LPM_COLUMNS = [
+    Column("Node", "Node", "Node where the route is present", True, False),
+    Column("VRF", "String", "VRF where the route is present", True, False),
+    Column("Ip", "Ip", "IP that was being matched on", True, False),
+    Column("Network", "Prefix", "The longest-prefix network that matched", False, True),
+    Column("Num_Routes", "Integer", "Number of routes that matched (in case of ECMP)", False, True),
+]
+
+# Batfish's routingProtocolSpec names (RoutingProtocolSpecifier) -> the protocol labels they cover.
+_PROTOCOL_GROUPS: dict[str, set[str]] = {
+    "aggregate": {"aggregate"}, "connected": {"connected"}, "local": {"local"}, "static": {"static"},
+    "ebgp": {"bgp"}, "ibgp": {"ibgp"}, "bgp": {"bgp", "ibgp"},
+    "ospf-intra": {"ospf"}, "ospf-inter": {"ospfIA"}, "ospf-int": {"ospf", "ospfIA"},
+    "ospf-ext1": {"ospfE1"}, "ospf-ext2": {"ospfE2"}, "ospf-ext": {"ospfE1", "ospfE2"},
+    "ospf": {"ospf", "ospfIA", "ospfE1", "ospfE2"},
+    "isis-l1": {"isisL1"}, "isis-l2": {"isisL2"}, "isis": {"isisL1", "isisL2"},
+    "eigrp-int": {"eigrp"}, "eigrp-ext": {"eigrpEX"}, "eigrp": {"eigrp", "eigrpEX"}, "rip": {"rip"},
+}
+_PROTOCOL_GROUPS["igp"] = set().union(*(_PROTOCOL_GROUPS[k] for k in ("ospf", "isis", "eigrp", "rip")))
+_ALL_PROTOCOLS = "all"
+
+# ospfd's routeType -> Batfish's protocol
+_OSPF_TYPES = {"N": "ospf", "N IA": "ospfIA", "N E1": "ospfE1", "N E2": "ospfE2", "D IA": "ospfIA"}
+
+_ORIGIN = {"IGP": "igp", "EGP": "egp", "incomplete": "incomplete", "?": "incomplete", "i": "igp", "e": "egp"}
+
+
+# -- specifiers ----------------------------------------------------------------------------------------------
+
+
+def protocols(spec: Any) -> set[str] | None:
+    """routingProtocolSpec -> Batfish protocol labels; None = no filter (all protocols, `kernel` included)."""
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return None
+    names = [*_PROTOCOL_GROUPS, _ALL_PROTOCOLS]
+    try:
+        chosen = enum_set(spec, names)
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"protocols: {e}") from None
+    if _ALL_PROTOCOLS in chosen:
+        return None
+    return set().union(*(_PROTOCOL_GROUPS[c] for c in chosen)) if chosen else set()
+
+
+def vrf_matcher(spec: Any, whole: bool = False) -> Callable[[str], bool]:
+    """The `vrfs` regex. Batfish's routes answer uses find semantics (`asPredicate`), its diff and lpmRoutes a
+    whole-string match."""
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return lambda _v: True
+    try:
+        rx = re.compile(str(spec))
+    except re.error as e:
+        raise UnsupportedQuestion(f"vrfs: bad regex {spec!r}: {e}") from None
+    return (lambda v: rx.fullmatch(v) is not None) if whole else (lambda v: rx.search(v) is not None)
+
+
+def parse_network(text: Any) -> Net | None:
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        return ipaddress.IPv4Network(str(text).strip(), strict=False)
+    except ValueError:
+        raise UnsupportedQuestion(f"network: not an IPv4 prefix: {text!r}") from None
+
+
+def prefix_match(kind: str, network: Net | None, nets: Iterable[Net]) -> set[Net]:
+    """The networks a `network` + `prefixMatchType` filter keeps (RoutesAnswererUtil.getMatchingPrefixRoutes)."""
+    nets = set(nets)
+    if network is None:
+        return nets
+    kind = (kind or "EXACT").upper()
+    if kind == "EXACT":
+        return {n for n in nets if n == network}
+    if kind == "LONGER_PREFIXES":
+        return {n for n in nets if n.subnet_of(network)}
+    if kind == "SHORTER_PREFIXES":
+        return {n for n in nets if network.subnet_of(n)}
+    if kind == "LONGEST_PREFIX_MATCH":
+        covering = [n for n in nets if network.subnet_of(n)]
+        return {max(covering, key=lambda n: n.prefixlen)} if covering else set()
+    raise UnsupportedQuestion(f"prefixMatchType {kind!r}: expected EXACT, LONGEST_PREFIX_MATCH, LONGER_PREFIXES "
+                              "or SHORTER_PREFIXES")
+
+
+# -- sorting like Batfish ------------------------------------------------------------------------------------
+
+
+def _ifname_key(name: str) -> tuple[Any, ...]:
+    """Interface names in natural order (Batfish's InterfaceNameComparator compares the digit runs as numbers)."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p)
+
+
+_NH_CLASS = {"discard": "NextHopDiscard", "interface": "NextHopInterface", "ip": "NextHopIp", "vrf": "NextHopVrf"}
+
+
+def next_hop_key(nh: dict[str, Any] | None) -> tuple[Any, ...]:
+    """Batfish's NextHopComparator: by class name, then IP (absent first), then interface name."""
+    if nh is None:
+        return ("",)
+    ip = nh.get("ip")
+    ip_key = (0, 0) if ip is None else (1, int(ipaddress.IPv4Address(ip)))
+    return (_NH_CLASS.get(nh["type"], nh["type"]), ip_key, _ifname_key(nh.get("interface") or ""))
+
+
+def _net_key(text: str) -> tuple[int, int]:
+    n = ipaddress.IPv4Network(text)
+    return int(n.network_address), n.prefixlen
+
+
+def main_sort_key(r: Row) -> tuple[Any, ...]:
+    return (r["Node"]["name"], r["VRF"], _net_key(r["Network"]), next_hop_key(r["Next_Hop"]))
+
+
+# -- zebra's RIB ---------------------------------------------------------------------------------------------
+
+
+def _zebra_entries(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Route entries of `show ip route vrf all json`: {prefix: [entry]} (one VRF) or {vrf: {prefix: [entry]}}."""
+    for value in doc.values():
+        if isinstance(value, list):
+            yield from (e for e in value if isinstance(e, dict))
+        elif isinstance(value, dict):
+            yield from _zebra_entries(value)
+
+
+def _by_vrf(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """bgpd's and ospfd's `vrf all` JSON: {vrf: body}; a body without the VRF level is the default VRF's."""
+    if "vrfName" in doc or "routes" in doc:
+        return {str(doc.get("vrfName") or "default"): doc}
+    return {k: v for k, v in doc.items() if isinstance(v, dict)}
+
+
+def ospf_route_types(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(vrf, prefix) -> Batfish's OSPF protocol label, from ospfd's route table."""
+    out = {}
+    for vrf, body in _by_vrf(doc).items():
+        for prefix, route in body.items():
+            if isinstance(route, dict) and "/" in prefix:
+                label = _OSPF_TYPES.get(str(route.get("routeType", "")).strip())
+                if label:
+                    out[(vrf, prefix)] = label
+    return out
+
+
+def _best_paths(snapshot: SnapshotState, router: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(vrf, prefix) -> bgpd's selected paths (best and multipath), from its table."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for vrf, body in _by_vrf(snapshot.show(router, "bgp_routes")).items():
+        for prefix, paths in (body.get("routes") or {}).items():
+            out[(vrf, prefix)] = [p for p in paths if isinstance(p, dict) and (p.get("bestpath") or p.get("multipath"))]
+    return out
+
+
+def _static_next_hop(snapshot: SnapshotState, router: str, vrf: str, prefix: str,
+                     hop: dict[str, Any]) -> dict[str, Any]:
+    """A static route's next hop as its configuration gives it (Batfish keeps interface and IP as configured)."""
+    device = snapshot.devices.get(router)
+    ip = hop.get("ip")
+    if hop.get("blackhole"):
+        return {"type": "discard"}
+    for route in device.static_routes if device else []:
+        if str(route.prefix) != prefix or (route.vrf or "default") != vrf:
+            continue
+        if route.discard:
+            return {"type": "discard"}
+        if ip is not None and route.next_hop is not None and str(route.next_hop) != ip:
+            continue
+        if route.interface is not None:
+            nh = {"type": "interface", "interface": route.interface}
+            return {**nh, "ip": str(route.next_hop)} if route.next_hop is not None else nh
+        if route.next_hop is not None:
+            return {"type": "ip", "ip": str(route.next_hop)}
+    if ip is not None:
+        return {"type": "ip", "ip": ip}
+    return {"type": "interface", "interface": snapshot.user_ifname(router, hop.get("interfaceName", ""))}
+
+
+def _hops(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """A route's own next hops: the active ones, without the resolving hops of a recursive next hop."""
+    return [h for h in entry.get("nexthops") or [] if h.get("active") and not h.get("resolver")
+            and not h.get("duplicate")]
+
+
+def main_rib(snapshot: SnapshotState, router: str) -> list[Row]:
+    """One router's main RIB as Batfish rows (unsorted): zebra's selected routes plus the kernel's local ones."""
+    ospf_types = ospf_route_types(snapshot.show(router, "ospf_routes"))
+    best = _best_paths(snapshot, router)
+    rows: list[Row] = []
+    for e in _zebra_entries(snapshot.show(router, "routes")):
+        if not e.get("selected") or ":" in str(e.get("prefix", "")):
+            continue
+        vrf, prefix, proto = str(e.get("vrfName") or "default"), str(e["prefix"]), str(e.get("protocol"))
+        tag = e.get("tag") or None
+        seen: set[str] = set()
+        for h in _hops(e):
+            label, nh = _classify(snapshot, router, vrf, prefix, proto, h, ospf_types, best)
+            key = repr(sorted(nh.items()))
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append({"Node": tbl.node(router), "VRF": vrf, "Network": prefix, "Next_Hop": nh,
+                         "Protocol": label, "Metric": int(e.get("metric", 0)),
+                         "Admin_Distance": int(e.get("distance", 0)), "Tag": tag})
+    rows.extend(local_routes(snapshot, router))
+    return rows
+
+
+def _classify(snapshot: SnapshotState, router: str, vrf: str, prefix: str, proto: str, hop: dict[str, Any],
+              ospf_types: dict[tuple[str, str], str],
+              best: dict[tuple[str, str], list[dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """Batfish's protocol label and next hop for one zebra next hop."""
+    ifname = snapshot.user_ifname(router, hop["interfaceName"]) if hop.get("interfaceName") else None
+    ip = hop.get("ip")
+    if proto == "connected":
+        return "connected", {"type": "interface", "interface": ifname}
+    if proto == "static":
+        return "static", _static_next_hop(snapshot, router, vrf, prefix, hop)
+    if proto == "ospf":
+        nh: dict[str, Any] = {"type": "interface", "interface": ifname}
+        return ospf_types.get((vrf, prefix), "ospf"), ({**nh, "ip": ip} if ip else nh)
+    if proto == "bgp":
+        paths = best.get((vrf, prefix), [])
+        local = any(p.get("peerId") in ("(unspec)", "0.0.0.0", "::") for p in paths)
+        if hop.get("blackhole") or (local and ip is None):
+            # bgpd's own aggregate-address route: zebra holds it as a blackhole
+            return "aggregate", {"type": "discard"}
+        internal = any(p.get("pathFrom") == "internal" for p in paths)
+        return ("ibgp" if internal else "bgp"), ({"type": "ip", "ip": ip} if ip else {"type": "interface",
+                                                                                       "interface": ifname})
+    # kernel and anything else: as zebra has it
+    if ip and ifname:
+        return proto, {"type": "interface", "interface": ifname, "ip": ip}
+    if ip:
+        return proto, {"type": "ip", "ip": ip}
+    return proto, ({"type": "interface", "interface": ifname} if ifname else {"type": "discard"})
+
+
+def _interfaces(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(Linux name, body) of `show interface vrf all json`, with or without a VRF level."""
+    for name, body in doc.items():
+        if not isinstance(body, dict):
+            continue
+        if "ipAddresses" in body or "operationalStatus" in body:
+            yield name, body
+        else:
+            yield from _interfaces(body)
+
+
+def local_routes(snapshot: SnapshotState, router: str) -> list[Row]:
+    """The kernel's local routes, one /32 per IPv4 interface address (not for /32 addresses), on up interfaces."""
+    rows = []
+    for linux, body in _interfaces(snapshot.show(router, "interfaces")):
+        if body.get("operationalStatus") != "up":
+            continue
+        for a in body.get("ipAddresses") or []:
+            try:
+                addr = ipaddress.ip_interface(a["address"])
+            except (KeyError, ValueError):
+                continue
+            if addr.version != 4 or addr.network.prefixlen >= 32:
+                continue
+            rows.append({"Node": tbl.node(router), "VRF": str(body.get("vrfName") or "default"),
+                         "Network": f"{addr.ip}/32",
+                         "Next_Hop": {"type": "interface", "interface": snapshot.user_ifname(router, linux)},
+                         "Protocol": "local", "Metric": 0, "Admin_Distance": 0, "Tag": None})
+    return rows
+
+
+def _routers(question: dict[str, Any], snapshot: SnapshotState) -> list[str]:
+    """Nodes the question names that have tables (hosts included: they run zebra)."""
+    try:
+        chosen = nodes(variable(question, "nodes"), snapshot)
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"nodes: {e}") from None
+    dp = snapshot.tables()
+    return sorted(n for n in chosen if n in dp.routers)
+
+
+def main_rows(question: dict[str, Any], snapshot: SnapshotState, whole_vrf: bool = False,
+              exact_only: bool = False) -> list[Row]:
+    """The main-RIB rows a routes question selects (nodes, vrfs, network + prefixMatchType, protocols)."""
+    vrf_ok = vrf_matcher(variable(question, "vrfs"), whole_vrf)
+    network = parse_network(variable(question, "network"))
+    kind = "EXACT" if exact_only else str(variable(question, "prefixMatchType", "EXACT"))
+    protos = protocols(variable(question, "protocols"))
+    out: list[Row] = []
+    for router in _routers(question, snapshot):
+        rows = [r for r in main_rib(snapshot, router) if vrf_ok(r["VRF"])
+                and (protos is None or r["Protocol"] in protos)]
+        by_vrf: dict[str, list[Row]] = {}
+        for r in rows:
+            by_vrf.setdefault(r["VRF"], []).append(r)
+        for vrf_rows in by_vrf.values():
+            keep = {str(n) for n in prefix_match(kind, network, (Net(r["Network"]) for r in vrf_rows))}
+            out.extend(r for r in vrf_rows if r["Network"] in keep)
+    return out
+
+
+# -- the differential routes answer (RoutesAnswererUtil.getRoutesDiff) ----------------------------------------
+
+_DIFF_VALUES = [("Next_Hop", "NextHop", "Route's Next Hop"), ("Protocol", "String", "Route's Protocol"),
+                ("Metric", "Long", "Route's Metric"), ("Admin_Distance", "Long", "Route's Admin distance"),
+                ("Tag", "Long", "Tag for this route")]
+DIFF_COLUMNS = [
+    *MAIN_COLUMNS[:3],
+    Column("Entry_Presence", "String", "Presence of a Route for the given Network (Prefix)", False, True),
+    *[Column(f"{side}_{name}", schema, desc, False, True)
+      for name, schema, desc in _DIFF_VALUES for side in ("Snapshot", "Reference")],
+]
+
+
+def _group(rows: list[Row]) -> dict[tuple[str, str, str], dict[str, tuple[Row, list[tuple[Any, ...]]]]]:
+    """(node, vrf, network) -> secondary key (next hop, protocol) -> (a row, sorted attribute tuples)."""
+    out: dict[tuple[str, str, str], dict[str, tuple[Row, list[tuple[Any, ...]]]]] = {}
+    for r in rows:
+        key = (r["Node"]["name"], r["VRF"], r["Network"])
+        sec = repr((sorted(r["Next_Hop"].items()), r["Protocol"]))
+        attrs = (r["Admin_Distance"], r["Metric"], -1 if r["Tag"] is None else r["Tag"])
+        entry = out.setdefault(key, {}).setdefault(sec, (r, []))
+        entry[1].append(attrs)
+    for groups in out.values():  # Batfish keeps them in a TreeSet: sorted, no duplicates
+        for sec, (r, found) in groups.items():
+            groups[sec] = (r, sorted(set(found)))
+    return out
+
+
+def _align(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> list[tuple[Any, Any]]:
+    """Batfish's alignRouteRowAttributes: two sorted lists merged, equal elements paired."""
+    i = j = 0
+    out: list[tuple[Any, Any]] = []
+    while i < len(a) and j < len(b):
+        if a[i] < b[j]:
+            out.append((a[i], None))
+            i += 1
+        elif a[i] > b[j]:
+            out.append((None, b[j]))
+            j += 1
+        else:
+            out.append((a[i], b[j]))
+            i, j = i + 1, j + 1
+    out.extend((x, None) for x in a[i:])
+    out.extend((None, y) for y in b[j:])
+    return out
+
+
+def diff_rows(snap_rows: list[Row], ref_rows: list[Row]) -> list[Row]:
+    """Batfish's routes diff: for every network whose routes differ, one row per (next hop, protocol) and per
+    aligned attribute pair, marked Only in Snapshot / Only in Reference / Changed / Unchanged."""
+    snap, ref = _group(snap_rows), _group(ref_rows)
+    rows: list[Row] = []
+    for key in set(snap) | set(ref):
+        a, b = snap.get(key, {}), ref.get(key, {})
+        if a and b and {k: v[1] for k, v in a.items()} == {k: v[1] for k, v in b.items()}:
+            continue
+        for sec in set(a) | set(b):
+            ra, rb = a.get(sec), b.get(sec)
+            if ra and rb:
+                pairs = _align(ra[1], rb[1])
+            elif ra:
+                pairs = [(x, None) for x in ra[1]]
+            else:
+                assert rb is not None
+                pairs = [(None, y) for y in rb[1]]
+            base = (ra or rb)[0]  # type: ignore[index]
+            for x, y in pairs:
+                if ra and rb and x is not None and y is not None:
+                    presence = "Unchanged" if x == y else "Changed"
+                elif ra and rb:
+                    presence = "Only in Snapshot" if x is not None else "Only in Reference"
+                else:
+                    presence = "Only in Snapshot" if ra else "Only in Reference"
+                row: Row = {"Node": base["Node"], "VRF": base["VRF"], "Network": base["Network"],
+                            "Entry_Presence": presence}
+                for side, present, attrs in (("Snapshot", ra, x), ("Reference", rb, y)):
+                    row[f"{side}_Next_Hop"] = base["Next_Hop"] if present else None
+                    row[f"{side}_Protocol"] = base["Protocol"] if present else None
+                    row[f"{side}_Admin_Distance"] = attrs[0] if attrs else None
+                    row[f"{side}_Metric"] = attrs[1] if attrs else None
+                    row[f"{side}_Tag"] = (None if attrs[2] == -1 else attrs[2]) if attrs else None
+                rows.append(row)
+    rows.sort(key=lambda r: (r["Node"]["name"], r["VRF"], _net_key(r["Network"]), r["Entry_Presence"],
+                             next_hop_key(r["Snapshot_Next_Hop"] or r["Reference_Next_Hop"])))
+    return rows
+
+
+# -- bgpd's table ----------------------------------------------------------------------------------------------
+
+
+def _peer_ip(path: dict[str, Any]) -> str:
+    pid = str(path.get("peerId") or "")
+    return "0.0.0.0" if pid in ("", "(unspec)", "::") else pid
+
+
+def _community_strings(detail: dict[str, Any]) -> list[str]:
+    """Standard, large and extended communities as Batfish prints them, sorted like Batfish (by value)."""
+    std = list((detail.get("community") or {}).get("list") or [])
+    large = str((detail.get("largeCommunity") or {}).get("string") or "").split()
+    ext = str((detail.get("extendedCommunity") or {}).get("string") or "").split()
+
+    def key(c: str) -> tuple[int, ...]:
+        parts = c.split(":")
+        return tuple(int(p) for p in parts if p.isdigit())
+
+    return sorted(std, key=key) + sorted(large, key=key) + ext
+
+
+def _cluster_list(detail: dict[str, Any]) -> list[int] | None:
+    ids = (detail.get("clusterList") or {}).get("list") or []
+    return sorted(int(ipaddress.IPv4Address(c)) for c in ids) or None
+
+
+def _origin_protocol(path: dict[str, Any], detail: dict[str, Any], internal: bool, local: bool) -> str | None:
+    """Batfish's source protocol: the peer type for learned routes; for local ones, what bgpd originated from."""
+    if not local:
+        return "ibgp" if internal else "bgp"
+    if detail.get("aggregated"):
+        return "aggregate"
+    return None
+
+
+def bgp_rib(snapshot: SnapshotState, router: str, statuses: set[str]) -> list[Row]:
+    """One router's BGP paths as bgpRib rows: best/multipath = BEST, other valid paths = BACKUP."""
+    detail_doc = _by_vrf(snapshot.show(router, "bgp_detail"))
+    rows: list[Row] = []
+    for vrf, body in _by_vrf(snapshot.show(router, "bgp_routes")).items():
+        details = ((detail_doc.get(vrf) or {}).get("routes")) or {}
+        for prefix, paths in (body.get("routes") or {}).items():
+            if ":" in prefix:
+                continue
+            extra = [d for d in details.get(prefix, []) if isinstance(d, dict) and "aspath" in d]
+            for i, p in enumerate(p for p in paths if isinstance(p, dict)):
+                if not p.get("valid"):
+                    continue
+                status = "BEST" if p.get("bestpath") or p.get("multipath") else "BACKUP"
+                if status not in statuses:
+                    continue
+                d = extra[i] if i < len(extra) else {}
+                rows.append(_bgp_row(router, vrf, prefix, p, d))
+    return rows
+
+
+def _bgp_row(router: str, vrf: str, prefix: str, p: dict[str, Any], d: dict[str, Any]) -> Row:
+    local = _peer_ip(p) == "0.0.0.0"
+    internal = p.get("pathFrom") == "internal" and not local
+    hops = [h for h in p.get("nexthops") or [] if h.get("afi", "ipv4") == "ipv4"]
+    ip = hops[0]["ip"] if hops else None
+    nh = {"type": "discard"} if d.get("aggregated") else ({"type": "ip", "ip": ip} if ip and ip != "0.0.0.0"
+                                                          else {"type": "discard"} if local else None)
+    aspath = d.get("aspath") or {}
+    path_text = str(p.get("path", aspath.get("string", "")))
+    return {
+        "Node": tbl.node(router), "VRF": vrf, "Network": prefix,
+        "Status": ["BEST" if p.get("bestpath") or p.get("multipath") else "BACKUP"],
+        "Next_Hop": nh, "Protocol": "aggregate" if d.get("aggregated") else ("ibgp" if internal else "bgp"),
+        "AS_Path": "" if path_text == "Local" else path_text,
+        "Metric": int(p.get("metric", d.get("metric", 0)) or 0),
+        "Local_Pref": int(p.get("locPrf", d.get("locPrf", 100))),
+        "Communities": _community_strings(d),
+        "Origin_Protocol": _origin_protocol(p, d, internal, local),
+        "Origin_Type": _ORIGIN.get(str(p.get("origin", d.get("origin", ""))), None),
+        "Originator_Id": d.get("originatorId") or (None if local else str((d.get("peer") or {}).get("routerId")
+                                                                           or _peer_ip(p))),
+        "Received_From_IP": _peer_ip(p),
+        "Received_Path_Id": None,
+        "Cluster_List": _cluster_list(d),
+        "Tunnel_Encapsulation_Attribute": None,
+        "Weight": int(p.get("weight", 0)),
+        "Tag": None,
+    }
+
+
+def bgp_sort_key(r: Row) -> tuple[Any, ...]:
+    return (*main_sort_key(r), int(ipaddress.IPv4Address(r["Received_From_IP"])),
+            -1 if r["Received_Path_Id"] is None else r["Received_Path_Id"])
+
+
+# -- answerers -------------------------------------------------------------------------------------------------
+
+
+@answerer("routes.RoutesQuestion", "main")
+def routes(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
+    if reference is not None:
+        # Batfish's diff matches networks exactly and VRF names as a whole (groupRoutes)
+        snap = main_rows(question, snapshot, whole_vrf=True, exact_only=True)
+        ref = main_rows(question, reference, whole_vrf=True, exact_only=True)
+        return tbl.answer(question, tbl.table(DIFF_COLUMNS, diff_rows(snap, ref), "Display diff of RIB routes"))
+    rows = sorted(main_rows(question, snapshot), key=main_sort_key)
+    return tbl.answer(question, tbl.table(MAIN_COLUMNS, rows, "Display RIB routes"))
+
+
+def _route_statuses(question: dict[str, Any]) -> set[str]:
+    spec = variable(question, "status", variable(question, "bgpRouteStatus"))
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return {"BEST"}
+    try:
+        return enum_set(spec, ["BEST", "BACKUP"])
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"status: {e}") from None
+
+
+@answerer("routes.RoutesQuestion", "bgp")
+def bgp_rib_answer(question: dict[str, Any], snapshot: SnapshotState,
+                   reference: SnapshotState | None) -> dict[str, Any]:
+    if reference is not None:
+        raise UnsupportedQuestion("bgpRib: the differential answer is not supported")
+    statuses = _route_statuses(question)
+    vrf_ok = vrf_matcher(variable(question, "vrfs"))
+    network = parse_network(variable(question, "network"))
+    kind = str(variable(question, "prefixMatchType", "EXACT"))
+    protos = protocols(variable(question, "protocols"))
+    out: list[Row] = []
+    for router in _routers(question, snapshot):
+        rows = [r for r in bgp_rib(snapshot, router, {"BEST", "BACKUP"}) if vrf_ok(r["VRF"])
+                and (protos is None or r["Protocol"] in protos)]
+        for vrf in {r["VRF"] for r in rows}:
+            vrows = [r for r in rows if r["VRF"] == vrf]
+            # LPM is decided on the best routes only (RoutesAnswererUtil.getMatchingRoutes)
+            pool = [r for r in vrows if r["Status"] == ["BEST"]] if kind.upper() == "LONGEST_PREFIX_MATCH" else vrows
+            keep = {str(n) for n in prefix_match(kind, network, (Net(r["Network"]) for r in pool))}
+            out.extend(r for r in vrows if r["Network"] in keep and r["Status"][0] in statuses)
+    out.sort(key=bgp_sort_key)
+    return tbl.answer(question, tbl.table(BGP_COLUMNS, out, "Display RIB routes"))
+
+
+@answerer("lpmroutes.LpmRoutesQuestion")
+def lpm_routes(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
+    if reference is not None:
+        raise UnsupportedQuestion("lpmRoutes: the differential answer is not supported")
+    ip_text = variable(question, "ip")
+    try:
+        ip = ipaddress.IPv4Address(str(ip_text).strip())
+    except ValueError:
+        raise UnsupportedQuestion(f"lpmRoutes: ip must be an IPv4 address, got {ip_text!r}") from None
+    vrf_ok = vrf_matcher(variable(question, "vrfs", ".*"), whole=True)
+    out: list[Row] = []
+    for router in _routers(question, snapshot):
+        by_vrf: dict[str, list[Row]] = {}
+        for r in main_rib(snapshot, router):
+            if vrf_ok(r["VRF"]) and ip in Net(r["Network"]):
+                by_vrf.setdefault(r["VRF"], []).append(r)
+        for vrf in sorted(by_vrf):
+            longest = max(Net(r["Network"]).prefixlen for r in by_vrf[vrf])
+            hits = [r for r in by_vrf[vrf] if Net(r["Network"]).prefixlen == longest]
+            out.append({"Node": tbl.node(router), "VRF": vrf, "Ip": str(ip), "Network": hits[0]["Network"],
+                        "Num_Routes": len(hits)})
+    return tbl.answer(question, tbl.table(LPM_COLUMNS, out))
