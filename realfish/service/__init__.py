@@ -63,7 +63,7 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, data_dir: str | Non
 
     with Service(data_dir, api_key) as svc:
         server = create_server(svc.app, host=host, port=port, threads=threads)
-        where = "a temporary data directory" if data_dir is None else f"data directory {svc.data_dir}"
+        where = f"data directory {svc.data_dir}" + (", temporary: removed on exit" if data_dir is None else "")
         print(f"realfish: serving Batfish's v2 API on http://{host}:{server.effective_port}/v2 ({where}"
               f"{', API key required' if api_key else ''}); Ctrl-C stops", file=sys.stderr, flush=True)
         try:

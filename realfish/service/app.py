@@ -351,7 +351,8 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
                         "querymetadata": {"numResults": len(matches)}})
 
     # -- question settings -------------------------------------------------------------------------------------
-    @app.route("/v2/networks/<network>/settings/questions/<question_class>", methods=["GET", "PUT"])
+    @app.route("/v2/networks/<network>/settings/questions/<question_class>", methods=["GET", "PUT"],
+               strict_slashes=False)  # pybatfish sends .../CLASS/ when there is no JSON path
     @app.route("/v2/networks/<network>/settings/questions/<question_class>/<path:json_path>",
                methods=["GET", "PUT"])
     def question_settings(network: str, question_class: str, json_path: str = "") -> Response:

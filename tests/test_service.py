@@ -1,0 +1,466 @@
+"""`realfish serve` driven by the real pybatfish client, as a user's script drives Batfish.
+
+One server (a `realfish serve` subprocess on a free loopback port, stopped by PID at the end) serves the module.
+The snapshots are small (three FRR routers in a chain, eBGP), so each converges in a second or two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from pybatfish.client import restv2helper
+from pybatfish.client.session import Session
+from pybatfish.datamodel import Interface
+from pybatfish.datamodel.primitives import VariableType
+from pybatfish.datamodel.referencelibrary import (
+    AddressGroup,
+    NodeRolesData,
+    ReferenceBook,
+    RoleMapping,
+)
+from pybatfish.exception import BatfishException
+from requests import HTTPError
+
+from realfish.answers import supported
+
+# r1 (AS 65001) -- r2 (AS 65002) -- r3 (AS 65003); each originates its loopback /32 over eBGP.
+CHAIN = {
+    "r1": ("10.0.12.1/30", None, "1.1.1.1", 65001, [("10.0.12.2", 65002)]),
+    "r2": ("10.0.12.2/30", "10.0.23.1/30", "2.2.2.2", 65002, [("10.0.12.1", 65001), ("10.0.23.2", 65003)]),
+    "r3": ("10.0.23.2/30", None, "3.3.3.3", 65003, [("10.0.23.1", 65002)]),
+}
+
+
+def frr_config(name: str) -> str:
+    eth0, eth1, lo, asn, peers = CHAIN[name]
+    lines = [f"hostname {name}", "!", "interface eth0", f" ip address {eth0}", "!"]
+    if eth1:
+        lines += ["interface eth1", f" ip address {eth1}", "!"]
+    lines += ["interface lo", f" ip address {lo}/32", "!", f"router bgp {asn}", f" bgp router-id {lo}",
+              " no bgp ebgp-requires-policy"]
+    lines += [f" neighbor {ip} remote-as {peer}" for ip, peer in peers]
+    lines += [" address-family ipv4 unicast", f"  network {lo}/32", " exit-address-family", "!"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def chain_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("snap") / "chain"
+    (root / "configs").mkdir(parents=True)
+    for name in CHAIN:
+        (root / "configs" / f"{name}.cfg").write_text(frr_config(name))
+    (root / "other_dir").mkdir()
+    (root / "other_dir" / "other_file").write_text("hello")
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(port: int, proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"realfish serve exited: {proc.stderr.read() if proc.stderr else ''}"
+        try:
+            requests.get(f"http://127.0.0.1:{port}/v2/version", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("realfish serve did not come up")
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "realfish.cli", "serve", "--port", str(port), *args],
+                            stderr=subprocess.PIPE, text=True)
+    wait_up(port, proc)
+    return proc, port
+
+
+def stop_server(proc: subprocess.Popen[str]) -> str:
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return err
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    data = tmp_path_factory.mktemp("data")
+    proc, port = start_server("--data-dir", str(data))
+    try:
+        yield port, data
+    finally:
+        err = stop_server(proc)
+        assert proc.returncode == 0, err
+
+
+@pytest.fixture()
+def bf(server: tuple[int, Path]) -> Iterator[Any]:
+    session: Any = Session(host="127.0.0.1", port=server[0])
+    yield session
+    if session.network and session.network != SHARED_NETWORK:
+        try:
+            session.delete_network(session.network)
+        except HTTPError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def chain(server: tuple[int, Path], chain_dir: Path) -> Iterator[tuple[str, str]]:
+    """One network with the chain snapshot initialized once, shared by the read-only tests."""
+    session: Any = Session(host="127.0.0.1", port=server[0])
+    session.set_network(SHARED_NETWORK)
+    session.init_snapshot(str(chain_dir), name="chain")
+    yield SHARED_NETWORK, "chain"
+    session.delete_network(SHARED_NETWORK)
+
+
+SHARED_NETWORK = "chain-net"  # the `chain` fixture's; tests only read it
+
+
+def on(bf: Any, chain: tuple[str, str]) -> Any:
+    bf.set_network(chain[0])
+    bf.set_snapshot(chain[1])
+    return bf
+
+
+def rows(answer: Any) -> list[dict[str, Any]]:
+    return list(answer.frame().to_dict("records"))
+
+
+# -- service basics --------------------------------------------------------------------------------------------
+
+
+def test_version_and_templates(bf: Any) -> None:
+    versions = bf.get_component_versions()
+    assert all(part.isdigit() for part in versions["Batfish"].split("."))
+    assert versions["api_version"] == "2.1.0"
+    for q in ("routes", "bgpRib", "lpmRoutes", "bgpSessionStatus", "bgpSessionCompatibility", "bgpEdges",
+              "layer3Edges", "edges", "ospfSessionCompatibility", "ospfEdges", "ipOwners", "nodeProperties",
+              "interfaceProperties", "fileParseStatus", "initIssues", "traceroute", "bidirectionalTraceroute"):
+        assert hasattr(bf.q, q), q
+
+
+def test_networks(bf: Any) -> None:
+    auto = bf.set_network()
+    assert auto.startswith("pcp")
+    name = f"net-{uuid.uuid4().hex[:8]}"
+    assert bf.set_network(name) == name
+    assert bf.set_network(name) == name  # existing: reused
+    listed = bf.list_networks()
+    assert auto in listed and name in listed
+    bf.delete_network(auto)
+    bf.delete_network(name)
+    assert name not in bf.list_networks()
+    with pytest.raises(HTTPError, match="404"):
+        bf.delete_network(name)
+    bf.network = None
+
+
+def test_snapshots_init_list_delete(bf: Any, chain_dir: Path) -> None:
+    bf.set_network(f"snaps-{uuid.uuid4().hex[:8]}")
+    assert bf.list_snapshots() == [] and bf.list_snapshots(verbose=True) == []
+    bf.init_snapshot(str(chain_dir), name="first")
+    bf.init_snapshot_from_text(frr_config("r1"), filename="r1.cfg", snapshot_name="second")
+    assert bf.list_snapshots() == ["second", "first"]  # newest first
+    verbose = bf.list_snapshots(verbose=True)
+    assert [v["name"] for v in verbose] == ["second", "first"]
+    init = verbose[1]["metadata"]["initializationMetadata"]
+    assert init["currentStatus"] == "DATAPLANED" and init["statusHistory"][0] == "UNINITIALIZED"
+    assert verbose[1]["metadata"]["creationTimestamp"].endswith("Z")
+    with pytest.raises(ValueError, match="already exists"):
+        bf.init_snapshot(str(chain_dir), name="first")
+    bf.init_snapshot(str(chain_dir), name="first", overwrite=True)
+    assert bf.list_snapshots() == ["first", "second"]
+    bf.delete_snapshot("second")
+    assert bf.list_snapshots() == ["first"]
+    with pytest.raises(HTTPError, match="404"):
+        bf.delete_snapshot("second")
+
+
+def test_bad_zip_is_a_400_with_a_message(bf: Any, tmp_path: Path) -> None:
+    bf.set_network(f"bad-{uuid.uuid4().hex[:8]}")
+    two_tops = tmp_path / "two.zip"
+    import zipfile
+
+    with zipfile.ZipFile(two_tops, "w") as z:
+        z.writestr("a/configs/r1.cfg", "hostname r1\n")
+        z.writestr("b/configs/r2.cfg", "hostname r2\n")
+    with pytest.raises(HTTPError, match="400.*one top-level folder"):
+        bf.init_snapshot(str(two_tops), name="two")
+    no_configs = tmp_path / "noconf.zip"
+    with zipfile.ZipFile(no_configs, "w") as z:
+        z.writestr("snap/stuff/r1.cfg", "hostname r1\n")
+    with pytest.raises(HTTPError, match="400.*configs"):
+        bf.init_snapshot(str(no_configs), name="noconf")
+    port = bf.port_v2
+    r = requests.post(f"http://127.0.0.1:{port}/v2/networks/{bf.network}/snapshots/junk", data=b"not a zip")
+    assert r.status_code == 400 and "not a zip" in r.text
+    assert bf.list_snapshots() == []
+
+
+def test_empty_config_snapshot_parses(bf: Any) -> None:
+    bf.set_network(f"empty-{uuid.uuid4().hex[:8]}")
+    bf.init_snapshot_from_text("", filename="empty.cfg", snapshot_name="empty")
+    assert bf.generate_dataplane() == "TERMINATEDNORMALLY"
+    assert bf.get_node_roles(inferred=True).roleMappings == []
+
+
+def test_input_and_snapshot_objects(bf: Any, chain: tuple[str, str]) -> None:
+    on(bf, chain)
+    assert bf.get_snapshot_input_object_text("other_dir/other_file") == "hello"
+    assert bf.get_snapshot_input_object_text("configs/r2.cfg") == frr_config("r2")
+    for missing in ("missing_object", "../metadata.json", "configs"):
+        with pytest.raises(HTTPError, match="404"):
+            bf.get_snapshot_input_object_text(missing)
+    with pytest.raises(HTTPError, match="404"):
+        bf.get_snapshot_object_text("new_object")
+    bf.put_snapshot_object("new_object", "goodbye")
+    assert bf.get_snapshot_object_text("new_object") == "goodbye"
+    bf.delete_snapshot_object("new_object")
+    with pytest.raises(HTTPError, match="404"):
+        bf.get_snapshot_object_text("new_object")
+
+
+def test_network_objects(bf: Any) -> None:
+    bf.set_network(f"objs-{uuid.uuid4().hex[:8]}")
+    with pytest.raises(HTTPError, match="404"):
+        bf.get_network_object_text("k/with/slashes")
+    bf.put_network_object("k/with/slashes", "value")
+    assert bf.get_network_object_text("k/with/slashes") == "value"
+    bf.delete_network_object("k/with/slashes")
+    with pytest.raises(HTTPError, match="404"):
+        bf.get_network_object_text("k/with/slashes")
+
+
+def test_node_roles(bf: Any) -> None:
+    bf.set_network(f"roles-{uuid.uuid4().hex[:8]}")
+    for name in ("h1", "h2", "r1", "r2"):
+        bf.init_snapshot_from_text(f"hostname {name}\n", filename=f"{name}.cfg", snapshot_name=f"s-{name}",
+                                   platform="cisco")
+    inferred = bf.get_node_roles(inferred=True)
+    assert inferred.roleMappings, "inferred roles must not be empty"
+    assert restv2helper.get_snapshot_inferred_node_role_dimension(bf, inferred.defaultDimension)["roles"]
+    roles = NodeRolesData(defaultDimension="dim1", roleDimensionOrder=["dim1"],
+                          roleMappings=[RoleMapping("m1", "(\\D+)\\d+", {"dim1": [1]}, {})])
+    bf.put_node_roles(roles)
+    assert bf.get_node_roles() == roles
+    snap_dim = restv2helper.get_snapshot_node_role_dimension(bf, "dim1")
+    assert snap_dim["roles"] == [{"name": "r", "nodes": ["r2"]}]  # this snapshot holds r2 only
+    bf.delete_node_role_dimension("dim1")
+    assert bf.get_node_roles().roleMappings == []
+    with pytest.raises(HTTPError, match="404"):
+        bf.delete_node_role_dimension("dim1")
+
+
+def test_reference_library(bf: Any) -> None:
+    bf.set_network(f"refs-{uuid.uuid4().hex[:8]}")
+    book = ReferenceBook("book1", addressGroups=[AddressGroup("ag1", addresses=["1.1.1.1/32"])])
+    bf.put_reference_book(book)
+    bf.put_reference_book(book)  # idempotent
+    assert bf.get_reference_book("book1") == book
+    assert bf.get_reference_library().books == [book]
+    restv2helper.delete_reference_book(bf, "book1")
+    with pytest.raises(HTTPError, match="404"):
+        bf.get_reference_book("book1")
+
+
+def test_autocomplete(bf: Any, chain: tuple[str, str]) -> None:
+    on(bf, chain)
+    assert [s.text for s in bf.auto_complete(VariableType.NODE_NAME, "r")] == ["r1", "r2", "r3"]
+    assert len(bf.auto_complete(VariableType.NODE_NAME, "", max_suggestions=2)) == 2
+    assert [s.text for s in bf.auto_complete(VariableType.INTERFACE, "r2[eth1")] == ["r2[eth1]"]
+    assert bf.auto_complete(VariableType.BGP_SESSION_STATUS_SPEC, "") == []  # nothing to suggest: a valid answer
+
+
+def test_question_settings(bf: Any) -> None:
+    bf.set_network(f"settings-{uuid.uuid4().hex[:8]}")
+    restv2helper.write_question_settings(bf, {"a": {"b": 1}}, "MyQuestion", None)
+    restv2helper.write_question_settings(bf, 2, "MyQuestion", ["a", "c"])  # type: ignore[arg-type]
+    assert restv2helper.read_question_settings(bf, "MyQuestion", None) == {"a": {"b": 1, "c": 2}}
+    assert restv2helper.read_question_settings(bf, "MyQuestion", ["a"]) == {"b": 1, "c": 2}
+    with pytest.raises(HTTPError, match="404"):
+        restv2helper.read_question_settings(bf, "Other", None)
+
+
+def test_api_key_and_unknown_paths(server: tuple[int, Path]) -> None:
+    from realfish.service import Service
+
+    with Service(api_key="secret") as svc:
+        client = svc.app.test_client()
+        assert client.get("/v2/version").status_code == 200
+        r = client.get("/v2/networks")
+        assert r.status_code == 401 and "API key" in r.get_data(as_text=True)
+        assert client.get("/v2/networks", headers={"X-Batfish-Apikey": "secret"}).status_code == 200
+        assert client.get("/v2/nothing/here", headers={"X-Batfish-Apikey": "secret"}).status_code == 404
+    missing = requests.get(f"http://127.0.0.1:{server[0]}/v2/networks/none-such")
+    assert missing.status_code == 404 and "does not exist" in missing.text
+
+
+# -- answers ---------------------------------------------------------------------------------------------------
+
+
+def needs(*classes: str) -> None:
+    missing = [c for c in classes if c not in supported()]
+    if missing:
+        pytest.skip(f"answerer not registered yet: {missing}")
+
+
+def test_answer_foreground_and_background(bf: Any, chain: tuple[str, str]) -> None:
+    needs("initialization.FileParseStatusQuestion", "initialization.InitIssuesQuestion")
+    on(bf, chain)
+    status = rows(bf.q.fileParseStatus().answer())
+    assert {r["File_Name"]: r["Status"] for r in status} == {f"configs/{n}.cfg": "PASSED" for n in CHAIN}
+    question = bf.q.initIssues()
+    work_id = question.answer(background=True)
+    deadline = time.monotonic() + 60
+    while (st := bf.get_work_status(work_id))["workstatus"] not in ("TERMINATEDNORMALLY", "TERMINATEDABNORMALLY"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert st["workstatus"] == "TERMINATEDNORMALLY", st
+    assert json.loads(st["taskstatus"])["batches"]
+    assert bf.get_answer(question.get_name(), chain[1]).frame().empty  # three clean FRR configs
+    assert bf.list_incomplete_works()["worklist"] == "[]"
+
+
+def test_unsupported_question_ends_abnormally(bf: Any, chain: tuple[str, str]) -> None:
+    on(bf, chain)
+    question = {"class": "org.batfish.question.searchfilters.SearchFiltersQuestion", "differential": False,
+                "filters": "undefined", "instance": {"instanceName": "mySearch", "variables": {}}}
+    with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*realfish does not answer"):
+        bf.answer_question(json.dumps(question), "mySearch", background=False, snapshot=chain[1],
+                           reference_snapshot=None, extra_args=None)
+    with pytest.raises(HTTPError, match="404"):
+        bf.get_answer("mySearch", chain[1])
+    with pytest.raises(HTTPError, match="404"):  # a question never uploaded
+        bf.get_answer("never-asked", chain[1])
+
+
+# -- fork ------------------------------------------------------------------------------------------------------
+
+
+def test_fork_failures(bf: Any, chain: tuple[str, str]) -> None:
+    on(bf, chain)
+    with pytest.raises(HTTPError, match="404"):
+        bf.fork_snapshot("bogus", name="from-bogus")
+    with pytest.raises(HTTPError, match="400.*restore"):
+        bf.fork_snapshot(chain[1], name="bad-restore", restore_nodes=["r1"])
+    assert "bad-restore" not in bf.list_snapshots()
+
+
+def test_fork_deactivates_nodes_and_interfaces(bf: Any, chain_dir: Path, tmp_path: Path) -> None:
+    needs("routes.RoutesQuestion[main]")
+    bf.set_network(f"fork-{uuid.uuid4().hex[:8]}")
+    bf.init_snapshot(str(chain_dir), name="base")
+    extra = tmp_path / "extra"
+    (extra / "notes").mkdir(parents=True)
+    (extra / "notes" / "readme.txt").write_text("added by the fork")
+    bf.fork_snapshot("base", name="cut", deactivate_nodes=["r3"],
+                     deactivate_interfaces=[Interface(hostname="r1", interface="lo")], add_files=str(extra))
+    assert bf.list_snapshots(verbose=True)[0]["metadata"]["parentSnapshotId"] == "base"
+    assert json.loads(bf.get_snapshot_input_object_text("node_blacklist", snapshot="cut")) == ["r3"]
+    runtime = json.loads(bf.get_snapshot_input_object_text("batfish/runtime_data.json", snapshot="cut"))
+    assert runtime == {"runtimeData": {"r1": {"interfaces": {"lo": {"lineUp": False}}}}}
+    assert bf.get_snapshot_input_object_text("notes/readme.txt", snapshot="cut") == "added by the fork"
+
+    def networks(snapshot: str, node: str) -> set[str]:
+        return {r["Network"] for r in rows(bf.q.routes(nodes=node).answer(snapshot=snapshot))}
+
+    assert {"1.1.1.1/32", "3.3.3.3/32", "10.0.23.0/30"} <= networks("base", "r2")
+    cut = networks("cut", "r2")
+    assert "3.3.3.3/32" not in cut  # r3 is down: nothing learned from it
+    assert "10.0.23.0/30" in cut  # r2's own side of the link to r3 is still up
+    assert "1.1.1.1/32" not in cut  # r1's loopback is down
+    assert "10.0.12.0/30" in cut  # r1's eth0 is still up
+    assert networks("cut", "r3") == set()  # the node is still there, with nothing up
+
+    bf.fork_snapshot("cut", name="back", restore_nodes=["r3"],
+                     restore_interfaces=[Interface(hostname="r1", interface="lo")])
+    assert json.loads(bf.get_snapshot_input_object_text("node_blacklist", snapshot="back")) == []
+    assert {"1.1.1.1/32", "3.3.3.3/32"} <= networks("back", "r2")
+
+
+def test_differential_answer_carries_the_reference(bf: Any, chain_dir: Path) -> None:
+    needs("routes.RoutesQuestion[main]")
+    bf.set_network(f"diff-{uuid.uuid4().hex[:8]}")
+    bf.init_snapshot(str(chain_dir), name="base")
+    bf.fork_snapshot("base", name="cut", deactivate_nodes=["r3"])
+    answer = bf.q.routes(nodes="r2").answer(snapshot="cut", reference_snapshot="base")
+    frame = answer.frame()
+    assert any(c.startswith("Snapshot_") or c.startswith("Reference_") for c in frame.columns), frame.columns
+    with pytest.raises(HTTPError, match="404"):  # the same question without a reference was never answered
+        bf.get_answer(answer.question_name(), "cut")
+
+
+# -- stopping --------------------------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(d.name))
+    return out
+
+
+def test_sigterm_during_convergence_leaves_nothing(chain_dir: Path) -> None:
+    """Stopping the server while a snapshot converges stops the emulation's daemons and removes the temporary
+    data directory."""
+    proc, port = start_server()
+    session: Any = Session(host="127.0.0.1", port=port)
+    session.set_network("stop")
+    # init_snapshot polls until the parse ends; here the server stops first, so the client sees an error.
+    client = threading.Thread(target=_init_quietly, args=(session, chain_dir), daemon=True)
+    client.start()
+    deadline = time.monotonic() + 30
+    daemons: set[int] = set()
+    while not daemons and time.monotonic() < deadline:
+        daemons = {p for p in _children(proc.pid) if "frr" in _cmdline(p)}
+        time.sleep(0.05)
+    err = stop_server(proc)
+    assert proc.returncode == 0, err
+    assert daemons, "no daemon was seen running"
+    alive = [p for p in daemons if Path(f"/proc/{p}").exists()]
+    assert not alive, f"daemons left running: {alive}"
+    data_dir = Path(err.split("data directory ", 1)[1].split(",", 1)[0])
+    assert data_dir.name.startswith("realfish-data-") and not data_dir.exists()
+
+
+def _init_quietly(session: Any, snapshot: Path) -> None:
+    try:
+        session.init_snapshot(str(snapshot), name="s")
+    except (requests.RequestException, BatfishException):
+        pass
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
