@@ -169,3 +169,68 @@ def interfaces(spec: Any, state: Any, node_set: set[str] | None = None) -> set[t
         else:
             out |= by_name.get(term.strip('"').lower(), set())
     return {keys[k] for k in out}
+
+
+# -- locations (locationSpec) --------------------------------------------------------------------------------
+
+Location = tuple[str, str, str]  # (kind, node, interface); kind "interface" (InterfaceLocation) or "link"
+
+
+def locations(spec: Any, state: Any) -> set[Location]:
+    """locationSpec: a nodeTerm (every interface of those nodes), `node[iface]`, `@vrf(v)`, `@connectedTo(ip)`,
+    each an InterfaceLocation, or `@enter(...)` of one of those for the InterfaceLinkLocations (packets about to
+    enter the interface); with `,` `&` `\\` and parentheses."""
+    toks = _tokens(str(spec))
+    pos = 0
+
+    def interface_term(term: str) -> set[tuple[str, str]]:
+        low = term.lower()
+        if low.startswith("@vrf("):
+            want = term[term.index("(") + 1:-1].strip().strip('"').lower()
+            return {(n, i) for n, d in state.devices.items() for i, f in d.interfaces.items()
+                    if (f.vrf or "default").lower() == want}
+        if low.startswith("@connectedto("):
+            import ipaddress
+
+            net = ipaddress.ip_network(term[term.index("(") + 1:-1].strip(), strict=False)
+            return {(n, i) for n, d in state.devices.items() for i, f in d.interfaces.items()
+                    if any(a.network.overlaps(net) for a in f.addresses if a.version == net.version)}
+        if term.startswith("@"):
+            raise SpecifierError(f"unsupported location function {term}")
+        if "[" in term:
+            return interfaces(term, state)
+        return {(n, i) for n in nodes(term, state) for i in state.devices[n].interfaces}
+
+    def term_locations(term: str) -> set[Location]:
+        if term.lower().startswith("@enter(") and term.endswith(")"):
+            return {("link", n, i) for n, i in interface_term(term[len("@enter("):-1].strip())}
+        return {("interface", n, i) for n, i in interface_term(term)}
+
+    def expr() -> set[Location]:
+        nonlocal pos
+        acc = atom()
+        while pos < len(toks) and toks[pos] in (",", "&", "\\"):
+            op = toks[pos]
+            pos += 1
+            rhs = atom()
+            acc = acc | rhs if op == "," else acc & rhs if op == "&" else acc - rhs
+        return acc
+
+    def atom() -> set[Location]:
+        nonlocal pos
+        if pos >= len(toks):
+            raise SpecifierError(f"location specifier {spec!r} ends early")
+        t = toks[pos]
+        pos += 1
+        if t == "(":
+            inner = expr()
+            if pos >= len(toks) or toks[pos] != ")":
+                raise SpecifierError(f"location specifier {spec!r}: missing )")
+            pos += 1
+            return inner
+        return term_locations(t)
+
+    out = expr()
+    if pos != len(toks):
+        raise SpecifierError(f"cannot parse location specifier {spec!r} near {' '.join(toks[pos:])!r}")
+    return out
