@@ -11,6 +11,9 @@ Refs used (../shared/compat/batfish-example/refs; `commands` says which question
 - ospfStatus.ref (`interfaces="Loopback.*", status=".*passive"`): the OSPF-enabled passive loopbacks, read
   here from ospfd's own interface table (what ospfSessionCompatibility and ospfEdges start from).
 
+There is no ref for ospfSessionCompatibility or ospfEdges; one test states Batfish's static verdict on this
+network (every candidate pair ESTABLISHED) and checks that realfish departs from it only where FRR does.
+
 Every difference must be listed, with its reason, in batfish_properties_expected.json; a difference not
 listed, or an entry that no longer matches, fails the test.
 """
@@ -188,3 +191,22 @@ def test_ospf_passive_loopbacks_equal_ospf_status_ref(example_live: SnapshotStat
     got = {k for k, oi in ospf_interfaces(example_live).items() if re.match("Loopback", k[1]) and oi.passive}
     assert expected == {("as1border1", "Loopback0")}
     assert got == expected
+
+
+def test_ospf_sessions_differ_from_batfish_only_on_mtu(example_live: SnapshotState) -> None:
+    """No ref: Batfish's static verdict on example-live is ESTABLISHED for every candidate pair, since every
+    OSPF interface there has the same area, timers and network type and Batfish does not compare MTUs. FRR keeps
+    the three as2core2 links whose MTU differs (1600/1700/1800 against 1500) in ExStart/Exchange, so realfish
+    reports those, in both directions, as MTU_MISMATCH; the established ones are exactly ospfEdges' edges."""
+    element = ask(example_live, "ospfsession.OspfSessionCompatibilityQuestion")
+    ends = {(r["Interface"]["hostname"], r["Interface"]["interface"], r["Remote_Interface"]["hostname"],
+             r["Remote_Interface"]["interface"]): r["Session_Status"] for r in element["rows"]}
+    mtu = {k for k, status in ends.items() if status != "ESTABLISHED"}
+    as2core2 = {("as2core2", "GigabitEthernet0/0", "as2border2", "GigabitEthernet1/0"),
+                ("as2core2", "GigabitEthernet1/0", "as2border1", "GigabitEthernet2/0"),
+                ("as2core2", "GigabitEthernet2/0", "as2dist2", "GigabitEthernet0/0")}
+    assert mtu == as2core2 | {(c, d, a, b) for a, b, c, d in as2core2}
+    assert {ends[k] for k in mtu} == {"MTU_MISMATCH"}
+    edges = ask(example_live, "edges.EdgesQuestion", edgeType="ospf")["rows"]
+    assert {(r["Interface"]["hostname"], r["Interface"]["interface"], r["Remote_Interface"]["hostname"],
+             r["Remote_Interface"]["interface"]) for r in edges} == set(ends) - mtu
