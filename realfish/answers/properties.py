@@ -12,6 +12,8 @@ groups, DHCP relays) is `[]` when the config has no line that would set it, and 
 the parse status keeps every line's text, so realfish knows such a line exists even though no field holds
 it. String-valued ones (domain name, source interfaces, channel group, PBR policy name) are always null, which
 is also Batfish's value when they are not configured. Switchport details (mode, VLANs) are null on switchports.
+Three interface lines the model keeps only as text decide a value here outright: IOS `speed N`, `[no] ip
+proxy-arp` and `spanning-tree portfast`; any other speed line leaves Speed (and a default Bandwidth) unknown.
 
 Where realfish differs from Batfish by design: Routing_Policies lists the user's route-maps only (Batfish adds
 its generated `~BGP_...~`/`~OSPF_EXPORT_POLICY~` policies); a deactivated interface (node_blacklist,
