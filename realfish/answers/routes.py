@@ -477,21 +477,16 @@ def _cluster_list(detail: dict[str, Any]) -> list[int] | None:
     return sorted(int(ipaddress.IPv4Address(c)) for c in ids) or None
 
 
-def _origin_protocol(path: dict[str, Any], detail: dict[str, Any], internal: bool, local: bool) -> str | None:
-    """Batfish's source protocol: the peer type for learned routes; for local ones, what bgpd originated from."""
-    if not local:
-        return "ibgp" if internal else "bgp"
-    if detail.get("aggregated"):
-        return "aggregate"
-    return None
-
-
 def bgp_rib(snapshot: SnapshotState, router: str, statuses: set[str]) -> list[Row]:
     """One router's BGP paths as bgpRib rows: best/multipath = BEST, other valid paths = BACKUP."""
     detail_doc = _by_vrf(snapshot.show(router, "bgp_detail"))
+    # what a locally originated route (network statement, redistribution) was taken from: the main RIB's route
+    rib = {(r["VRF"], r["Network"]): r["Protocol"] for r in main_rib(snapshot, router)
+           if r["Protocol"] not in ("bgp", "ibgp", "aggregate")}
     rows: list[Row] = []
     for vrf, body in _by_vrf(snapshot.show(router, "bgp_routes")).items():
         details = ((detail_doc.get(vrf) or {}).get("routes")) or {}
+        router_id = str(body.get("routerId") or "") or None
         for prefix, paths in (body.get("routes") or {}).items():
             if ":" in prefix:
                 continue
@@ -503,7 +498,12 @@ def bgp_rib(snapshot: SnapshotState, router: str, statuses: set[str]) -> list[Ro
                 if status not in statuses:
                     continue
                 d = extra[i] if i < len(extra) else {}
-                rows.append(_bgp_row(router, vrf, prefix, p, d))
+                row = _bgp_row(router, vrf, prefix, p, d)
+                if row["Received_From_IP"] == "0.0.0.0":  # originated here
+                    row["Originator_Id"] = router_id
+                    if row["Origin_Protocol"] is None:
+                        row["Origin_Protocol"] = rib.get((vrf, prefix))
+                rows.append(row)
     return rows
 
 
@@ -524,10 +524,10 @@ def _bgp_row(router: str, vrf: str, prefix: str, p: dict[str, Any], d: dict[str,
         "Metric": int(p.get("metric", d.get("metric", 0)) or 0),
         "Local_Pref": int(p.get("locPrf", d.get("locPrf", 100))),
         "Communities": _community_strings(d),
-        "Origin_Protocol": _origin_protocol(p, d, internal, local),
+        "Origin_Protocol": "aggregate" if d.get("aggregated") else None if local else "ibgp" if internal else "bgp",
         "Origin_Type": _ORIGIN.get(str(p.get("origin", d.get("origin", ""))), None),
-        "Originator_Id": d.get("originatorId") or (None if local else str((d.get("peer") or {}).get("routerId")
-                                                                           or _peer_ip(p))),
+        # the route's originator: the ORIGINATOR_ID of a reflected route, else the router that sent it
+        "Originator_Id": d.get("originatorId") or str((d.get("peer") or {}).get("routerId") or _peer_ip(p)),
         "Received_From_IP": _peer_ip(p),
         "Received_Path_Id": None,
         "Cluster_List": _cluster_list(d),

@@ -1,0 +1,494 @@
+"""bgpSessionStatus, bgpSessionCompatibility and bgpEdges.
+
+The configured sessions come from the parsed configs (`model.BgpProcess` peers), as Batfish's do; for devices
+whose FRR config runs as written (no BGP in the model) they come from bgpd's own neighbor list. Whether a
+session came up, and with which addresses and ASes, is bgpd's (`show bgp vrf all neighbors json`).
+
+bgpSessionCompatibility follows Batfish's ConfiguredSessionStatus checks (BgpSessionAnswererUtils,
+BgpTopologyUtils.initBgpTopology without reachability): a peer's local IP is its update-source's address, else
+the address of the interface whose subnet holds the peer address; a configured edge joins two peers whose
+addresses point at each other with compatible ASes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import table as tbl
+from realfish.answers.specifiers import SpecifierError, enum_set, nodes
+from realfish.answers.state import SnapshotState
+from realfish.answers.table import Column
+from realfish.model import BgpPeer, BgpProcess, Device
+
+Row = dict[str, Any]
+
+
+def _session_columns(last: Column) -> list[Column]:
+    return [
+        Column("Node", "Node", "The node where this session is configured", True, False),
+        Column("VRF", "String", "The VRF in which this session is configured", True, False),
+        Column("Session_VRF", "String",
+               "The VRF in which this session's TCP connection takes place, if different from VRF", False, False),
+        Column("Local_AS", "Long", "The local AS of the session", False, False),
+        Column("Local_Interface", "Interface", "Local interface of the session", False, True),
+        Column("Local_IP", "Ip", "The local IP of the session", False, False),
+        Column("Remote_AS", "String", "The remote AS or list of ASes of the session", False, False),
+        Column("Remote_Node", "Node", "Remote node for this session", False, False),
+        Column("Remote_Interface", "Interface", "Remote interface for this session", False, False),
+        Column("Remote_IP", "SelfDescribing", "Remote IP or prefix for this session", True, False),
+        Column("Address_Families", "Set<String>", "Address Families participating in this session", False, True),
+        Column("Session_Type", "String", "The type of this session", False, False),
+        last,
+    ]
+
+
+STATUS_COLUMNS = _session_columns(Column("Established_Status", "String", "Established status", False, True))
+COMPAT_COLUMNS = _session_columns(Column("Configured_Status", "String", "Configured status", False, True))
+EDGE_COLUMNS = [
+    Column("Node", "Node", "Node from which the edge originates", True, False),
+    Column("IP", "Ip", "IP at the side of originator", True, False),
+    Column("Interface", "String", "Interface at which the edge originates", False, True),
+    Column("AS_Number", "String", "AS Number at the side of originator", False, True),
+    Column("Remote_Node", "Node", "Node at which the edge terminates", True, False),
+    Column("Remote_IP", "Ip", "IP at the side of the responder", True, False),
+    Column("Remote_Interface", "String", "Interface at which the edge terminates", False, True),
+    Column("Remote_AS_Number", "String", "AS Number at the side of responder", False, True),
+]
+
+SESSION_STATUSES = ["ESTABLISHED", "NOT_ESTABLISHED", "NOT_COMPATIBLE"]
+SESSION_TYPES = ["IBGP", "EBGP_SINGLEHOP", "EBGP_MULTIHOP", "EBGP_UNNUMBERED", "IBGP_UNNUMBERED", "UNSET"]
+CONFIGURED_STATUSES = ["LOCAL_IP_UNKNOWN_STATICALLY", "NO_LOCAL_IP", "NO_LOCAL_AS", "NO_REMOTE_IP",
+                       "NO_REMOTE_PREFIX", "NO_REMOTE_AS", "INVALID_LOCAL_IP", "UNKNOWN_REMOTE", "HALF_OPEN",
+                       "MULTIPLE_REMOTES", "UNIQUE_MATCH", "DYNAMIC_MATCH", "NO_MATCH_FOUND"]
+_AFI = {"ipv4Unicast": "IPV4_UNICAST", "l2VpnEvpn": "EVPN"}
+
+
+@dataclass
+class Peer:
+    """One configured BGP neighbor, by address (or, unnumbered, by interface)."""
+
+    node: str
+    vrf: str
+    ip: str | None  # peer address; None for an unnumbered (interface) peer
+    interface: str | None  # unnumbered: the user's interface name
+    local_as: int | None
+    remote_as: str | None  # a number, "internal" or "external" (FRR), None if unset
+    local_ip: str | None  # as Batfish determines it statically
+    multihop: bool = False
+    families: set[str] = field(default_factory=lambda: {"IPV4_UNICAST"})
+
+    def remote_ok(self, asn: int | None) -> bool:
+        """Does this peer's remote-as accept `asn`?"""
+        if asn is None or self.remote_as is None:
+            return False
+        if self.remote_as == "internal":
+            return asn == self.local_as
+        if self.remote_as == "external":
+            return asn != self.local_as
+        return _asn(self.remote_as) == asn
+
+    @property
+    def remote_as_text(self) -> str | None:
+        if self.remote_as in ("internal", "external"):
+            return str(self.local_as) if self.remote_as == "internal" else None
+        return str(_asn(self.remote_as)) if self.remote_as is not None and _asn(self.remote_as) is not None else None
+
+    @property
+    def session_type(self) -> str:
+        """BgpSessionProperties.getSessionType: from the configuration alone."""
+        if self.local_as is None or self.remote_as is None:
+            return "UNSET"
+        internal = self.remote_ok(self.local_as)
+        if self.ip is None:
+            return "IBGP_UNNUMBERED" if internal else "EBGP_UNNUMBERED"
+        if internal:
+            return "IBGP"
+        return "EBGP_MULTIHOP" if self.multihop else "EBGP_SINGLEHOP"
+
+
+def _asn(text: str | None) -> int | None:
+    """An AS number from asplain or asdot text."""
+    if text is None:
+        return None
+    try:
+        if "." in text:
+            hi, lo = text.split(".", 1)
+            return int(hi) * 65536 + int(lo)
+        return int(text)
+    except ValueError:
+        return None
+
+
+# -- configured sessions -------------------------------------------------------------------------------------
+
+
+def ip_owners(snapshot: SnapshotState) -> dict[str, dict[str, set[str]]]:
+    """IP -> node -> VRFs that own it (addresses of interfaces that are not shut down)."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for name, dev in snapshot.devices.items():
+        for iface in dev.interfaces.values():
+            if iface.shutdown:
+                continue
+            for a in iface.addresses:
+                out.setdefault(str(a.ip), {}).setdefault(name, set()).add(iface.vrf or "default")
+    return out
+
+
+def _static_local_ip(dev: Device, proc: BgpProcess, peer: BgpPeer, vrf: str) -> str | None:
+    """Batfish's local IP: the update-source's address, else the address whose subnet holds the peer IP."""
+    source = proc.peer_setting(peer, "update_source")
+    if isinstance(source, str):
+        try:
+            return str(ipaddress.ip_address(source))
+        except ValueError:
+            iface = dev.find_interface(source)
+            return str(iface.addresses[0].ip) if iface is not None and iface.addresses else None
+    try:
+        addr = ipaddress.ip_address(peer.key)
+    except ValueError:
+        return None
+    for iface in dev.interfaces.values():
+        if (iface.vrf or "default") != vrf or iface.shutdown:
+            continue
+        for a in iface.addresses:
+            if a.version == addr.version and addr in a.network:
+                return str(a.ip)
+    return None
+
+
+def _model_peers(name: str, dev: Device) -> list[Peer]:
+    proc = dev.bgp
+    if proc is None:
+        return []
+    vrf = proc.vrf or "default"
+    out = []
+    for key, peer in proc.peers.items():
+        if proc.peer_setting(peer, "shutdown") is True:
+            continue
+        local_as = _asn(str(proc.peer_setting(peer, "local_as") or proc.asn))
+        remote = proc.peer_setting(peer, "remote_as")
+        active = proc.peer_setting(peer, "activate")
+        families = {"IPV4_UNICAST"} if (active if active is not None else proc.default_ipv4_unicast) else set()
+        try:
+            ip: str | None = str(ipaddress.ip_address(key))
+            iface = None
+        except ValueError:
+            ip, iface = None, key
+        out.append(Peer(name, vrf, ip, iface, local_as, str(remote) if remote is not None else None,
+                        _static_local_ip(dev, proc, peer, vrf) if ip else None,
+                        bool(proc.peer_setting(peer, "ebgp_multihop")), families))
+    return out
+
+
+def _frr_peers(snapshot: SnapshotState, name: str) -> list[Peer]:
+    """Peers of a device whose FRR config runs as written: from bgpd's neighbor list."""
+    out = []
+    for vrf, body in _neighbors(snapshot, name).items():
+        for key, n in body.items():
+            try:
+                ip: str | None = str(ipaddress.ip_address(key))
+                iface = None
+            except ValueError:
+                ip, iface = None, snapshot.user_ifname(name, key)
+            local_as = n.get("localAs")
+            remote = n.get("remoteAs")
+            families = {_AFI[f] for f in n.get("addressFamilyInfo") or {} if f in _AFI}
+            source = n.get("updateSource")
+            local_ip = n.get("hostLocal") if n.get("bgpState") == "Established" else None
+            if local_ip is None and isinstance(source, str):
+                local_ip = source if _is_ip(source) else None
+            out.append(Peer(name, vrf, ip, iface, int(local_as) if local_as is not None else None,
+                            str(remote) if remote is not None else None, local_ip,
+                            "externalBgpNbrMaxHopsAway" in n and int(n["externalBgpNbrMaxHopsAway"]) > 1,
+                            families or {"IPV4_UNICAST"}))
+    return out
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def configured_peers(snapshot: SnapshotState) -> list[Peer]:
+    peers: list[Peer] = []
+    for name, dev in sorted(snapshot.devices.items()):
+        if dev.bgp is not None:
+            peers.extend(_model_peers(name, dev))
+        elif dev.frr_passthrough is not None and snapshot.dataplane is not None:
+            peers.extend(_frr_peers(snapshot, name))
+    return peers
+
+
+def configured_edges(peers: list[Peer], owners: dict[str, dict[str, set[str]]]) -> dict[int, set[int]]:
+    """Batfish's configured BGP topology: peer index -> compatible remote peers. Batfish adds both directions
+    whichever end initiates, so a peer's out-degree is its number of compatible remotes.
+
+    An active peer with a local IP initiates towards the owners of its peer address; a peer there answers if
+    its own peer address is that local IP and both remote-as settings accept the other's local AS.
+    """
+    by_node_vrf: dict[tuple[str, str], list[int]] = {}
+    for i, p in enumerate(peers):
+        by_node_vrf.setdefault((p.node, p.vrf), []).append(i)
+    adj: dict[int, set[int]] = {i: set() for i in range(len(peers))}
+    for i, p in enumerate(peers):
+        if p.ip is None or p.local_ip is None or p.local_as is None or p.remote_as is None:
+            continue
+        for node, vrfs in owners.get(p.ip, {}).items():
+            for vrf in vrfs:
+                if (node, vrf) == (p.node, p.vrf):
+                    continue
+                for j in by_node_vrf.get((node, vrf), []):
+                    q = peers[j]
+                    if q.ip == p.local_ip and p.remote_ok(q.local_as) and q.remote_ok(p.local_as):
+                        adj[i].add(j)
+                        adj[j].add(i)
+    return adj
+
+
+def configured_status(p: Peer, i: int, adj: dict[int, set[int]], owners: dict[str, dict[str, set[str]]]) -> str:
+    """BgpSessionAnswererUtils.getConfiguredStatus."""
+    if p.ip is None:  # unnumbered
+        if p.local_as is None:
+            return "NO_LOCAL_AS"
+        if p.remote_as is None:
+            return "NO_REMOTE_AS"
+        return "HALF_OPEN" if not adj[i] else "MULTIPLE_REMOTES" if len(adj[i]) > 1 else "UNIQUE_MATCH"
+    if p.local_ip is None:
+        return "LOCAL_IP_UNKNOWN_STATICALLY" if p.session_type in ("IBGP", "EBGP_MULTIHOP") else "NO_LOCAL_IP"
+    if p.local_as is None:
+        return "NO_LOCAL_AS"
+    if p.remote_as is None:
+        return "NO_REMOTE_AS"
+    if p.vrf not in owners.get(p.local_ip, {}).get(p.node, set()):
+        return "INVALID_LOCAL_IP"
+    if p.ip not in owners:
+        return "UNKNOWN_REMOTE"
+    if not adj[i]:
+        return "HALF_OPEN"
+    if len(adj[i]) > 1:
+        return "MULTIPLE_REMOTES"
+    return "UNIQUE_MATCH"
+
+
+@dataclass
+class Topology:
+    """Configured peers, their compatible remotes and statuses, computed once per question."""
+
+    peers: list[Peer]
+    adj: dict[int, set[int]]
+    status: list[str]
+
+    @classmethod
+    def of(cls, snapshot: SnapshotState) -> Topology:
+        peers = configured_peers(snapshot)
+        owners = ip_owners(snapshot)
+        adj = configured_edges(peers, owners)
+        return cls(peers, adj, [configured_status(p, i, adj, owners) for i, p in enumerate(peers)])
+
+    def unique_remote(self, i: int) -> Peer | None:
+        return self.peers[next(iter(self.adj[i]))] if self.status[i] == "UNIQUE_MATCH" else None
+
+
+# -- established sessions (bgpd) ------------------------------------------------------------------------------
+
+
+def _neighbors(snapshot: SnapshotState, router: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """vrf -> neighbor key (IP or Linux interface) -> bgpd's neighbor JSON."""
+    if snapshot.dataplane is None or router not in snapshot.dataplane.routers:
+        return {}
+    doc = snapshot.show(router, "bgp_neighbors")
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for vrf, body in doc.items():
+        if isinstance(body, dict):
+            out[vrf] = {k: v for k, v in body.items() if isinstance(v, dict) and "bgpState" in v}
+    return out
+
+
+def _neighbor(snapshot: SnapshotState, p: Peer) -> dict[str, Any] | None:
+    by_vrf = _neighbors(snapshot, p.node).get(p.vrf, {})
+    if p.ip is not None:
+        return by_vrf.get(p.ip)
+    for key, n in by_vrf.items():
+        if snapshot.user_ifname(p.node, key) == p.interface:
+            return n
+    return None
+
+
+def _remote_of(snapshot: SnapshotState, p: Peer, n: dict[str, Any],
+               owners: dict[str, dict[str, set[str]]]) -> tuple[str | None, str | None]:
+    """The node at the far end of an established session, and its interface (unnumbered): the router that owns
+    the remote address and holds an Established session back to our local address."""
+    local, foreign = n.get("hostLocal"), n.get("hostForeign")
+    candidates = sorted(owners.get(str(foreign), {})) if p.ip is not None else sorted(
+        snapshot.tables().routers)
+    for node in candidates:
+        for vrf_body in _neighbors(snapshot, node).values():
+            for key, m in vrf_body.items():
+                if m.get("bgpState") == "Established" and m.get("hostForeign") == local \
+                        and m.get("hostLocal") == foreign and node != p.node:
+                    return node, (snapshot.user_ifname(node, key) if p.ip is None else None)
+    hostname = n.get("hostname")
+    if p.ip is not None and len(candidates) == 1:
+        return candidates[0], None
+    return (str(hostname) if hostname in snapshot.devices else None), None
+
+
+# -- rows ---------------------------------------------------------------------------------------------------------
+
+
+def _base_row(p: Peer, remote_ip: Any) -> Row:
+    return {"Node": tbl.node(p.node), "VRF": p.vrf, "Session_VRF": None, "Local_AS": p.local_as,
+            "Local_Interface": tbl.interface(p.node, p.interface) if p.interface else None,
+            "Local_IP": p.local_ip, "Remote_AS": p.remote_as_text, "Remote_Node": None, "Remote_Interface": None,
+            "Remote_IP": remote_ip, "Address_Families": [], "Session_Type": p.session_type}
+
+
+def _remote_ip(p: Peer) -> dict[str, str] | None:
+    return {"schema": "Ip", "value": p.ip} if p.ip is not None else None
+
+
+def compatibility_rows(snapshot: SnapshotState) -> list[Row]:
+    topo = Topology.of(snapshot)
+    rows = []
+    for i, p in enumerate(topo.peers):
+        row = _base_row(p, _remote_ip(p))
+        remote = topo.unique_remote(i)
+        if remote is not None:
+            row["Remote_Node"] = tbl.node(remote.node)
+            row["Remote_AS"] = str(remote.local_as)
+            row["Address_Families"] = sorted(p.families & remote.families)
+            if p.ip is None and remote.interface:
+                row["Remote_Interface"] = tbl.interface(remote.node, remote.interface)
+        row["Configured_Status"] = topo.status[i]
+        rows.append(row)
+    return rows
+
+
+def status_rows(snapshot: SnapshotState) -> list[Row]:
+    topo = Topology.of(snapshot)
+    owners = ip_owners(snapshot)
+    rows = []
+    for i, p in enumerate(topo.peers):
+        row = _base_row(p, _remote_ip(p))
+        n = _neighbor(snapshot, p)
+        if n is not None and n.get("bgpState") == "Established":
+            remote_node, remote_if = _remote_of(snapshot, p, n, owners)
+            row.update({"Established_Status": "ESTABLISHED", "Local_AS": n.get("localAs", p.local_as),
+                        "Remote_AS": str(n.get("remoteAs")), "Local_IP": None if p.ip is None else n.get("hostLocal"),
+                        "Remote_Node": tbl.node(remote_node) if remote_node else None,
+                        "Remote_Interface": tbl.interface(remote_node, remote_if) if remote_node and remote_if
+                        else None,
+                        "Address_Families": sorted({_AFI[f] for f in n.get("addressFamilyInfo") or {}
+                                                    if f in _AFI})})
+            if p.ip is not None:
+                row["Remote_IP"] = {"schema": "Ip", "value": n.get("hostForeign", p.ip)}
+        elif topo.status[i] == "UNIQUE_MATCH":
+            remote = topo.unique_remote(i)
+            assert remote is not None
+            row.update({"Established_Status": "NOT_ESTABLISHED", "Remote_Node": tbl.node(remote.node),
+                        "Remote_AS": str(remote.local_as),
+                        "Address_Families": sorted(p.families & remote.families)})
+        else:
+            row["Established_Status"] = "NOT_COMPATIBLE"
+        rows.append(row)
+    return rows
+
+
+def edge_rows(snapshot: SnapshotState) -> list[Row]:
+    """One row per direction of each established session."""
+    rows = []
+    for r in status_rows(snapshot):
+        if r["Established_Status"] != "ESTABLISHED" or r["Remote_Node"] is None:
+            continue
+        remote_if = r["Remote_Interface"]
+        rows.append({"Node": r["Node"], "IP": r["Local_IP"],
+                     "Interface": r["Local_Interface"]["interface"] if r["Local_Interface"] else None,
+                     "AS_Number": str(r["Local_AS"]), "Remote_Node": r["Remote_Node"],
+                     "Remote_IP": r["Remote_IP"]["value"] if r["Remote_IP"] else None,
+                     "Remote_Interface": remote_if["interface"] if remote_if else None,
+                     "Remote_AS_Number": r["Remote_AS"]})
+    return rows
+
+
+# -- question filters and answerers ------------------------------------------------------------------------------
+
+
+def _node_filter(question: dict[str, Any], snapshot: SnapshotState, name: str) -> set[str] | None:
+    """None when the question does not restrict this side (Batfish: AllNodesNodeSpecifier)."""
+    spec = variable(question, name)
+    if spec is None or (isinstance(spec, str) and spec.strip() in ("", ".*")):
+        return None
+    try:
+        return nodes(spec, snapshot)
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"{name}: {e}") from None
+
+
+def _enum(question: dict[str, Any], name: str, values: list[str]) -> set[str]:
+    try:
+        return enum_set(variable(question, name), values)
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"{name}: {e}") from None
+
+
+def _filter(question: dict[str, Any], snapshot: SnapshotState, rows: list[Row], status_col: str,
+            statuses: list[str]) -> list[Row]:
+    local, remote = _node_filter(question, snapshot, "nodes"), _node_filter(question, snapshot, "remoteNodes")
+    want_status = _enum(question, "status", statuses)
+    want_type = _enum(question, "type", SESSION_TYPES)
+    out = []
+    for r in rows:
+        if local is not None and r["Node"]["name"] not in local:
+            continue
+        if remote is not None and (r["Remote_Node"] is None or r["Remote_Node"]["name"] not in remote):
+            continue
+        if r["Session_Type"] in want_type and r[status_col] in want_status:
+            out.append(r)
+    return out
+
+
+def _session_key(r: Row) -> tuple[Any, ...]:
+    ip = (r["Remote_IP"] or {}).get("value")
+    return (r["Node"]["name"], r["VRF"], int(ipaddress.ip_address(ip)) if ip else -1,
+            (r["Local_Interface"] or {}).get("interface") or "")
+
+
+@answerer("bgpsessionstatus.BgpSessionStatusQuestion")
+def bgp_session_status(question: dict[str, Any], snapshot: SnapshotState,
+                       reference: SnapshotState | None) -> dict[str, Any]:
+    if reference is not None:
+        raise UnsupportedQuestion("bgpSessionStatus: the differential answer is not supported")
+    snapshot.tables()  # a snapshot without a data plane cannot say what came up
+    rows = sorted(_filter(question, snapshot, status_rows(snapshot), "Established_Status", SESSION_STATUSES),
+                  key=_session_key)
+    return tbl.answer(question, tbl.table(STATUS_COLUMNS, rows,
+                                          "On ${Node} session ${VRF}:${Remote_IP} has status ${Established_Status}."))
+
+
+@answerer("bgpsessionstatus.BgpSessionCompatibilityQuestion")
+def bgp_session_compatibility(question: dict[str, Any], snapshot: SnapshotState,
+                              reference: SnapshotState | None) -> dict[str, Any]:
+    if reference is not None:
+        raise UnsupportedQuestion("bgpSessionCompatibility: the differential answer is not supported")
+    rows = sorted(_filter(question, snapshot, compatibility_rows(snapshot), "Configured_Status",
+                          CONFIGURED_STATUSES), key=_session_key)
+    return tbl.answer(question, tbl.table(
+        COMPAT_COLUMNS, rows, "On ${Node} session ${VRF}:${Remote_IP} has configured status ${Configured_Status}."))
+
+
+@answerer("edges.EdgesQuestion", "bgp")
+def bgp_edges(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
+    if reference is not None:
+        raise UnsupportedQuestion("bgpEdges: the differential answer is not supported")
+    snapshot.tables()
+    local, remote = _node_filter(question, snapshot, "nodes"), _node_filter(question, snapshot, "remoteNodes")
+    rows = [r for r in edge_rows(snapshot) if (local is None or r["Node"]["name"] in local)
+            and (remote is None or r["Remote_Node"]["name"] in remote)]
+    rows.sort(key=lambda r: (r["Node"]["name"], r["IP"] or "", r["Remote_Node"]["name"], r["Remote_IP"] or ""))
+    return tbl.answer(question, tbl.table(EDGE_COLUMNS, rows, "Display Edges"))
