@@ -14,7 +14,7 @@ Refs used (../shared/compat/batfish-example/refs; `commands` says which question
 There is no ref for ospfSessionCompatibility or ospfEdges; one test states Batfish's static verdict on this
 network (every candidate pair ESTABLISHED) and checks that realfish departs from it only where FRR does.
 
-Every difference must be listed, with its reason, in batfish_properties_expected.json; a difference not
+Every difference must be listed, with its reason, in expectations/properties.json; a difference not
 listed, or an entry that no longer matches, fails the test.
 """
 
@@ -34,7 +34,7 @@ from realfish.answers.ospf import ospf_interfaces
 from realfish.answers.state import SnapshotState
 
 REFS = EXAMPLE / "refs"
-EXPECTED_FILE = Path(__file__).with_name("batfish_properties_expected.json")
+EXPECTED_FILE = Path(__file__).parent / "expectations" / "properties.json"
 EXPECTED = json.loads(EXPECTED_FILE.read_text())["differences"]
 
 pytestmark = pytest.mark.skipif(not REFS.is_dir(), reason=f"Batfish's refs not found at {REFS}")
@@ -65,7 +65,7 @@ def check_explained(question: str, realfish_only: list[dict[str, Any]], batfish_
             for i in found:
                 hits[i] += 1
     stale = [(e["match"], e["count"], n) for e, n in zip(entries, hits, strict=True) if n != e["count"]]
-    assert not unexplained, f"{question}: differences from Batfish not explained in {EXPECTED_FILE.name}: {unexplained}"
+    assert not unexplained, f"{question}: differences from Batfish not explained in {EXPECTED_FILE}: {unexplained}"
     assert not stale, f"{question}: expectations that no longer match their count (match, count, seen): {stale}"
 
 
