@@ -196,6 +196,7 @@ class CiscoLikeParser:
         self.ospf_by_id: dict[str, OspfProcess] = {}
         self.switchport_default = False  # EOS: Ethernet ports are switchports unless routed
         self.routed: set[str] = set()  # interfaces with `no switchport`
+        self.policy_lines: dict[tuple[str, str], int] = {}  # (peer key, attribute) -> line that set it
 
     def ifname(self, name: str) -> str:
         """The full interface name for an abbreviation (`Gi0/0`); FRR-family names are taken as written."""
@@ -276,7 +277,8 @@ class CiscoLikeParser:
             for attr in ("route_map_in", "route_map_out"):
                 rm = getattr(peer, attr)
                 if rm and rm not in d.route_maps:
-                    self.status.note(peer.line, "warning", "", f"neighbor {peer.key}: route-map {rm} is not "
+                    line = self.policy_lines.get((peer.key, attr), peer.line)
+                    self.status.note(line, "warning", "", f"neighbor {peer.key}: route-map {rm} is not "
                                      "defined (FRR denies every route through an undefined route-map)")
 
     # -- top level -------------------------------------------------------------------------------------------
@@ -1180,6 +1182,7 @@ class CiscoLikeParser:
                 return
             attr = {"route-map": "route_map", "prefix-list": "prefix_list", "filter-list": "filter_list"}[what]
             setattr(p, f"{attr}_{'in' if direction == 'in' else 'out'}", w[3])
+            self.policy_lines[(p.key, f"{attr}_{'in' if direction == 'in' else 'out'}")] = n.line
         elif what == "password":
             p.password = w[-1]
         elif what == "timers" and len(w) >= 5:
