@@ -14,8 +14,9 @@ resolve it; the Routing step lists the routes as Batfish does, the top-level rou
 and not the IGP route that resolved it. Route labels and next hops come from the routes answerer's reading of
 zebra, bgpd and ospfd (`realfish.answers.routes`).
 
-ARP follows Batfish's model: an interface answers for its own addresses and, with proxy ARP (IOS's default;
-never on hosts), for any address its VRF routes elsewhere than out of that interface.
+ARP follows Batfish's model: an interface answers for its own addresses and, with proxy ARP (IOS's default
+unless `no ip proxy-arp`; never on hosts; as interfaceProperties reports it), for any address its VRF routes
+elsewhere than out of that interface.
 
 Traces and steps are Batfish's JSON (pybatfish asserts on key sets: RouteInfo, forwardingDetail).
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from realfish.answers import UnsupportedQuestion
+from realfish.answers import properties as props
 from realfish.answers import routes as rib
 from realfish.answers import table as tbl
 from realfish.answers.filters import Filter, interface_filters
@@ -225,12 +227,14 @@ class Network:
         self.owners: dict[Ip, set[tuple[str, str]]] = {}  # every interface address, inactive ones included
         subnets: set[Net] = set()
         for name, dev in state.devices.items():
-            proxy = dev.kind != "host" and dev.format.startswith("CISCO_IOS")
+            lines = props._Lines(state, dev)
             for iface in dev.interfaces.values():
                 addrs = [a for a in iface.addresses if isinstance(a, ipaddress.IPv4Interface)]
-                self.ifaces[(name, iface.name)] = IfaceInfo(name, iface.name, iface.vrf or "default",
-                                                            not iface.shutdown and not iface.switchport, addrs,
-                                                            proxy)
+                # active and proxy ARP exactly as interfaceProperties reports them
+                active = props.interface_state(state, name, iface)[0] and not iface.switchport
+                proxy = bool(props.interface_properties(state, name, iface, lines)["Proxy_ARP"])
+                self.ifaces[(name, iface.name)] = IfaceInfo(name, iface.name, iface.vrf or "default", active,
+                                                            addrs, proxy)
                 for a in addrs:
                     self.owners.setdefault(a.ip, set()).add((name, iface.name))
                     subnets.add(a.network)

@@ -38,6 +38,7 @@ from realfish.answers.forwarding import (
     TraceResult,
     host_ips,
 )
+from realfish.answers.properties import interface_state
 from realfish.answers.specifiers import Location, SpecifierError, locations
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
@@ -274,7 +275,7 @@ def _location_ips(state: SnapshotState, loc: Location) -> list[int]:
 
 def _active(state: SnapshotState, loc: Location) -> bool:
     iface = state.devices[loc[1]].interfaces.get(loc[2])
-    return iface is not None and not iface.shutdown and not iface.switchport
+    return iface is not None and not iface.switchport and interface_state(state, loc[1], iface)[0]
 
 
 def ip_space_min(spec: str, state: SnapshotState) -> Ip:
