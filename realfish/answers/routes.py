@@ -497,7 +497,7 @@ def bgp_rib(snapshot: SnapshotState, router: str, statuses: set[str]) -> list[Ro
                 status = "BEST" if p.get("bestpath") or p.get("multipath") else "BACKUP"
                 if status not in statuses:
                     continue
-                d = extra[i] if i < len(extra) else {}
+                d = _detail_of(p, extra, i)
                 row = _bgp_row(router, vrf, prefix, p, d)
                 if row["Received_From_IP"] == "0.0.0.0":  # originated here
                     row["Originator_Id"] = router_id
@@ -505,6 +505,23 @@ def bgp_rib(snapshot: SnapshotState, router: str, statuses: set[str]) -> list[Ro
                         row["Origin_Protocol"] = rib.get((vrf, prefix))
                 rows.append(row)
     return rows
+
+
+def _path_id(path: dict[str, Any], peer: str | None) -> tuple[str, str | None]:
+    """(peer, first IPv4 next hop) of a path, in the table's or the detail's form."""
+    hops = [h.get("ip") for h in path.get("nexthops") or [] if h.get("afi", "ipv4") == "ipv4"]
+    return _peer_ip({"peerId": peer}), hops[0] if hops else None
+
+
+def _detail_of(path: dict[str, Any], details: list[dict[str, Any]], i: int) -> dict[str, Any]:
+    """The detail entry for the i-th path of a prefix. bgpd prints both lists in the same order; the peer and
+    next hop are checked so a path never gets another's attributes."""
+    want = _path_id(path, path.get("peerId"))
+    candidates = ([details[i]] if i < len(details) else []) + details
+    for d in candidates:
+        if _path_id(d, (d.get("peer") or {}).get("peerId")) == want:
+            return d
+    return {}
 
 
 def _bgp_row(router: str, vrf: str, prefix: str, p: dict[str, Any], d: dict[str, Any]) -> Row:
