@@ -36,10 +36,15 @@ def answerer(cls: str, variant: str | None = None) -> Callable[[Answerer], Answe
     return deco
 
 
+_TRIED: set[str] = set()
+
+
 def _load() -> None:
-    if _REGISTRY:
-        return
+    # per module, not "registry non-empty": importing one answerer module directly must not hide the others
     for m in _MODULES:
+        if m in _TRIED:
+            continue
+        _TRIED.add(m)
         try:
             importlib.import_module(f"realfish.answers.{m}")
         except ModuleNotFoundError as e:
