@@ -26,7 +26,7 @@ from realfish.answers import answer
 from realfish.answers.filters import acl_permits, iptables_filters
 from realfish.answers.forwarding import Flow
 from realfish.answers.state import SnapshotState, build
-from realfish.answers.traceroute import choose_headers, int_space, prune
+from realfish.answers.traceroute import choose_headers, int_space, prune, prune_bidirectional
 from realfish.model import Acl, AclLine, Device, IptablesRule
 
 CONFIGS = {
@@ -222,6 +222,30 @@ def test_differential(snap: SnapshotState) -> None:
     assert row["Snapshot_Traces"] == row["Reference_Traces"] and row["Snapshot_TraceCount"] == 1
 
 
+def test_pybatfish_decodes_every_disposition(snap: SnapshotState) -> None:
+    from pybatfish.datamodel.answer.table import TableAnswer
+    from pybatfish.datamodel.flow import Flow as PyFlow
+    from pybatfish.datamodel.flow import Trace
+
+    seen = set()
+    for cls in ("TracerouteQuestion", "BidirectionalTracerouteQuestion"):
+        for dst in ("3.3.3.3", "10.66.1.1", "10.0.9.50", "8.8.8.8", "10.55.0.1", "10.34.0.50", "10.99.0.1",
+                    "10.77.0.1"):
+            variables = {"startLocation": {"value": "r1[Loopback0]"}, "headers": {"value": {"dstIps": dst}}}
+            q = {"class": f"org.batfish.question.traceroute.{cls}",
+                 "instance": {"instanceName": "t", "variables": variables}}
+            frame = TableAnswer(answer(q, snap)).frame()
+            col = "Traces" if cls == "TracerouteQuestion" else "Forward_Traces"
+            for _, row in frame.iterrows():
+                assert isinstance(row["Flow" if col == "Traces" else "Forward_Flow"], PyFlow)
+                for t in row[col]:
+                    assert isinstance(t, Trace) and all(s is not None for h in t.hops for s in h.steps)
+                    seen.add(t.disposition)
+                    str(t)
+    assert seen == {"DENIED_IN", "NULL_ROUTED", "DELIVERED_TO_SUBNET", "EXITS_NETWORK", "NEIGHBOR_UNREACHABLE",
+                    "INSUFFICIENT_INFO", "LOOP"}
+
+
 # -- pure parts ----------------------------------------------------------------------------------------------
 
 
@@ -292,3 +316,15 @@ def test_prune_keeps_each_disposition_then_each_node() -> None:
     assert prune(traces, 10) == [0, 1, 2, 3]
     assert prune(traces, 2) == [0, 2]
     assert prune(traces, 3) == [0, 2, 1]
+
+
+def test_prune_bidirectional_covers_flows_then_dispositions() -> None:
+    def t(disposition: str, *nodes: str) -> dict[str, Any]:
+        return {"disposition": disposition, "hops": [{"node": {"name": n}} for n in nodes]}
+
+    f1, f2 = _flow(), _flow(src_ip=ipaddress.IPv4Address("10.1.1.9"))
+    bidir: list[Any] = [(f1, t("ACCEPTED", "a", "b"), None, None), (f1, t("ACCEPTED", "a", "c"), None, None),
+                        (f2, t("ACCEPTED", "a", "b"), None, None), (f1, t("DENIED_IN", "a"), None, None)]
+    assert prune_bidirectional(bidir, 9) == [0, 1, 2, 3]
+    assert prune_bidirectional(bidir, 2) == [0, 2]  # one per forward flow first
+    assert prune_bidirectional(bidir, 3) == [0, 2, 3]  # then the missing disposition

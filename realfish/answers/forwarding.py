@@ -215,7 +215,6 @@ class IfaceInfo:
     vrf: str
     active: bool
     addresses: list[ipaddress.IPv4Interface]
-    proxy_arp: bool
 
 
 class Network:
@@ -227,14 +226,11 @@ class Network:
         self.owners: dict[Ip, set[tuple[str, str]]] = {}  # every interface address, inactive ones included
         subnets: set[Net] = set()
         for name, dev in state.devices.items():
-            lines = props._Lines(state, dev)
             for iface in dev.interfaces.values():
                 addrs = [a for a in iface.addresses if isinstance(a, ipaddress.IPv4Interface)]
-                # active and proxy ARP exactly as interfaceProperties reports them
                 active = props.interface_state(state, name, iface)[0] and not iface.switchport
-                proxy = bool(props.interface_properties(state, name, iface, lines)["Proxy_ARP"])
                 self.ifaces[(name, iface.name)] = IfaceInfo(name, iface.name, iface.vrf or "default", active,
-                                                            addrs, proxy)
+                                                            addrs)
                 for a in addrs:
                     self.owners.setdefault(a.ip, set()).add((name, iface.name))
                     subnets.add(a.network)
@@ -246,6 +242,7 @@ class Network:
             v.sort()
         self._fibs: dict[str, dict[str, Fib]] = {}
         self._filters: dict[tuple[str, str], tuple[Filter | None, Filter | None]] = {}
+        self._proxy_arp: dict[tuple[str, str], bool] = {}
 
     def fib(self, node: str, vrf: str) -> Fib:
         if node not in self._fibs:
@@ -258,6 +255,14 @@ class Network:
         if key not in self._filters:
             self._filters[key] = interface_filters(self.state.devices[node], iface)
         return self._filters[key]
+
+    def proxy_arp(self, node: str, iface: str) -> bool:
+        """Proxy ARP as interfaceProperties reports it (read from the config lines, so only when needed)."""
+        if (node, iface) not in self._proxy_arp:
+            dev = self.state.devices[node]
+            row = props.interface_properties(self.state, node, dev.interfaces[iface], props._Lines(self.state, dev))
+            self._proxy_arp[(node, iface)] = bool(row["Proxy_ARP"])
+        return self._proxy_arp[(node, iface)]
 
     def vrf_of(self, node: str, iface: str) -> str:
         info = self.ifaces.get((node, iface))
@@ -275,7 +280,7 @@ class Network:
             return False
         if any(a.ip == ip for a in info.addresses):
             return True
-        if not info.proxy_arp:
+        if not self.proxy_arp(node, iface):
             return False
         match = self.fib(node, info.vrf).lookup(ip)
         return match is not None and all(a.interface != iface for a, _ in match[1])
@@ -404,7 +409,7 @@ class Tracer:
 
         crumb = (node, vrf, ingress)
         if crumb in path.breadcrumbs:
-            steps.append(_step("Loop", "LOOP", None))
+            steps.append(_step("Loop", "LOOP", {}))
             yield self._end(node, steps, path, "LOOP")
             return
         crumbs = path.breadcrumbs | {crumb}

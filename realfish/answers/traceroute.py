@@ -391,6 +391,47 @@ def prune(traces: list[Json], max_size: int) -> list[int]:
     return used
 
 
+Bidir = tuple[Flow, Json, "Flow | None", "Json | None"]  # forward flow and trace, reverse flow and trace
+
+
+def prune_bidirectional(bidir: list[Bidir], max_size: int) -> list[int]:
+    """Indexes kept by Batfish's BidirectionalTracePruner (a Pruner over, in order: forward flow, reverse flow,
+    forward disposition, reverse disposition, forward node path, reverse node path): each round takes an
+    object with a property value not yet covered, most important property first; then input order."""
+    if len(bidir) <= max_size:
+        return list(range(len(bidir)))
+
+    def hops(t: Json | None) -> str:
+        return " ".join(h["node"]["name"] for h in t["hops"]) if t else ""
+
+    props = [lambda b: json.dumps(b[0].to_json(), sort_keys=True),
+             lambda b: json.dumps(b[2].to_json() if b[2] else None, sort_keys=True),
+             lambda b: b[1]["disposition"], lambda b: b[3]["disposition"] if b[3] else None,
+             lambda b: hops(b[1]), lambda b: hops(b[3])]
+    groups: list[dict[Any, list[int]]] = []
+    for prop in props:
+        g: dict[Any, list[int]] = {}
+        for i, b in enumerate(bidir):
+            g.setdefault(prop(b), []).append(i)
+        groups.append(g)
+    selected: set[int] = set()
+    while len(selected) < max_size:
+        picked = None
+        for g in groups:
+            while g and picked is None:
+                value = next(iter(g))
+                picked = next((i for i in g.pop(value) if i not in selected), None)
+            if picked is not None:
+                break
+        if picked is None:
+            break
+        selected.add(picked)
+        for g, prop in zip(groups, props, strict=True):
+            g.pop(prop(bidir[picked]), None)
+    rest = [i for i in range(len(bidir)) if i not in selected]
+    return sorted(selected | set(rest[: max_size - len(selected)]))
+
+
 # -- answerers -----------------------------------------------------------------------------------------------
 
 
@@ -437,7 +478,7 @@ def bidirectional_traceroute(question: Json, snapshot: SnapshotState, reference:
     tracer = Tracer(Network(snapshot), ignore)
     reverse_cache: dict[Flow, list[TraceResult]] = {}
     # (forward flow, forward trace, reverse flow, reverse trace) as BidirectionalTrace
-    bidir: list[tuple[Flow, Json, Flow | None, Json | None]] = []
+    bidir: list[Bidir] = []
     for flow in flows(question, snapshot):
         for fwd in tracer.trace(flow):
             rev = fwd.reverse_flow
@@ -447,9 +488,8 @@ def bidirectional_traceroute(question: Json, snapshot: SnapshotState, reference:
             if rev not in reverse_cache:
                 reverse_cache[rev] = tracer.trace(rev)
             bidir += [(flow, fwd.trace, rev, r.trace) for r in reverse_cache[rev]]
-    # BidirectionalTracePruner: keep the variety of forward dispositions and nodes, as TracePruner does
-    keep = prune([b[1] for b in bidir], max_traces)
-    kept = [bidir[i] for i in sorted(keep)]
+    keep = prune_bidirectional(bidir, max_traces)
+    kept = [bidir[i] for i in keep]
     groups: dict[str, tuple[Flow, Flow | None, list[Json], list[Json]]] = {}
     for fwd_flow, fwd_trace, rev_flow, rev_trace in kept:
         key = json.dumps([fwd_flow.to_json(), rev_flow.to_json() if rev_flow else None], sort_keys=True)
