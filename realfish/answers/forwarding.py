@@ -129,7 +129,7 @@ class Flow:
 # -- FIBs ----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Action:
     """A FIB action: forward out `interface` ARPing for `arp_ip` (None: for the destination itself), or, with
     no interface, discard (a null route)."""
@@ -187,8 +187,8 @@ def build_fibs(state: SnapshotState, router: str) -> dict[str, Fib]:
                 info = route_info(label, prefix, nh, int(e.get("distance", 0)), int(e.get("metric", 0)))
                 if h.get("recursive"):
                     continue
-            if info is None or not h.get("active") or not h.get("fib"):
-                continue
+            if info is None or not h.get("active") or not (h.get("fib") or h.get("duplicate")):
+                continue  # a duplicate hop forwards like its twin, for the route it resolves
             if h.get("blackhole") or h.get("unreachable") or h.get("reject"):
                 action = Action(None)
             else:
@@ -373,14 +373,19 @@ class Tracer:
                 raise UnsupportedQuestion(f"more than {MAX_TRACES} paths for flow {flow.to_json()}")
         return out
 
-    def _filter(self, flt: Filter | None, kind: str, flow: Flow, ingress: str | None) -> Json | None:
+    def _apply_filter(self, flt: Filter | None, kind: str, flow: Flow, node: str, ingress: str | None,
+                      steps: list[Json], path: _Path) -> TraceResult | None:
+        """Batfish's applyFilter: a Filter step (when there is a filter); a denial ends the trace."""
         if flt is None:
             return None
         permitted = self.ignore_filters or flt.permits(flow)
         detail: Json = {"filter": flt.name, "flow": flow.to_json(), "type": kind}
         if ingress is not None:
             detail["inputInterface"] = ingress
-        return _step("Filter", "PERMITTED" if permitted else "DENIED", detail)
+        steps.append(_step("Filter", "PERMITTED" if permitted else "DENIED", detail))
+        if permitted:
+            return None
+        return self._end(node, steps, path, "DENIED_IN" if kind == "INGRESS_FILTER" else "DENIED_OUT")
 
     def _end(self, node: str, steps: list[Json], path: _Path, disposition: str,
              reverse: Flow | None = None) -> TraceResult:
@@ -392,12 +397,11 @@ class Tracer:
         if ingress is not None:
             steps.append(_step("EnterInputInterface", "RECEIVED",
                                {"inputInterface": tbl.interface(node, ingress), "inputVrf": vrf}))
-            f = self._filter(self.net.filters(node, ingress)[0], "INGRESS_FILTER", flow, ingress)
-            if f is not None:
-                steps.append(f)
-                if f["action"] == "DENIED":
-                    yield self._end(node, steps, path, "DENIED_IN")
-                    return
+            denied = self._apply_filter(self.net.filters(node, ingress)[0], "INGRESS_FILTER", flow, node, ingress,
+                                        steps, path)
+            if denied is not None:
+                yield denied
+                return
         else:
             steps.append(_step("Originate", "ORIGINATED", {"originatingVrf": vrf}))
 
@@ -437,12 +441,10 @@ class Tracer:
                  path: _Path) -> Iterator[TraceResult]:
         out = action.interface
         assert out is not None
-        f = self._filter(self.net.filters(node, out)[1], "EGRESS_FILTER", flow, ingress)
-        if f is not None:
-            steps.append(f)
-            if f["action"] == "DENIED":
-                yield self._end(node, steps, path, "DENIED_OUT")
-                return
+        denied = self._apply_filter(self.net.filters(node, out)[1], "EGRESS_FILTER", flow, node, ingress, steps, path)
+        if denied is not None:
+            yield denied
+            return
         steps.append(_step("ExitOutputInterface", "TRANSMITTED", {"outputInterface": tbl.interface(node, out)}))
         arp_ip = action.arp_ip if action.arp_ip is not None else flow.dst_ip
         repliers = [n for n in self.net.edges.get((node, out), []) if self.net.replies_to_arp(*n, arp_ip)]
