@@ -238,10 +238,8 @@ def _interfaces(w: _Writer, d: Device) -> None:
             body.append(f" {'ip' if a.version == 4 else 'ipv6'} address {a.with_prefixlen}")
         if proc is not None and iface.name in areas:
             body.append(f" ip ospf area {areas[iface.name]}")
-            if not iface.loopback:
-                body.append(f" ip ospf cost {ospf_cost(d, iface, proc)}")
-            elif iface.ospf_cost is not None:
-                body.append(f" ip ospf cost {iface.ospf_cost}")
+            # loopbacks too: FRR's ospfd advertises a loopback's stub at cost 0 unless told (IOS: its cost, 1)
+            body.append(f" ip ospf cost {ospf_cost(d, iface, proc)}")
             passive = iface.ospf_passive
             if passive is None:
                 passive = (iface.name in proc.passive or any(d.find_interface(p) is iface for p in proc.passive)
