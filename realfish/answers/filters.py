@@ -11,7 +11,7 @@ from the parsed configs, the way Batfish does:
   `-j ACCEPT` and `-j DROP` rules count (Batfish skips the other targets), matching on `-p`, `-s`, `-d`,
   `--sport`, `--dport`; `-i`/`-o` are ignored as Batfish ignores them for hosts; the chain policy is the last
   line. When the other chains filter anything (not "simple" in Batfish's words), Batfish applies no filter at
-  all, and neither do we.
+  all, and neither do we (the same test interfaceProperties makes for its filter names).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from realfish.answers.properties import _host_filters
 from realfish.model import Acl, AclLine, Device, IptablesRule
 
 if TYPE_CHECKING:
@@ -178,11 +179,6 @@ class _Rule:
                 return False
         return True
 
-    @property
-    def unrestricted(self) -> bool:
-        return self.protocol is None and self.src is None and self.dst is None and self.src_ports is None \
-            and self.dst_ports is None
-
 
 def _port_range(text: str) -> tuple[int, int]:
     lo, _, hi = text.partition(":")
@@ -233,21 +229,13 @@ def _chains(rules: list[IptablesRule]) -> dict[str, tuple[list[_Rule], bool]]:
     return chains
 
 
-# Chains that must not filter for Batfish to apply filter::INPUT / filter::OUTPUT (HostConfiguration.simple)
-_MUST_BE_OPEN = ("raw::PREROUTING", "mangle::PREROUTING", "nat::PREROUTING", "mangle::INPUT", "raw::OUTPUT",
-                 "mangle::OUTPUT", "nat::OUTPUT", "mangle::FORWARD", "filter::FORWARD", "mangle::POSTROUTING")
-
-
 def iptables_filters(device: Device) -> tuple[Filter | None, Filter | None]:
-    """A host's (ingress, egress) filters from its iptables rules, as Batfish applies them to every interface."""
+    """A host's (ingress, egress) filters from its iptables rules, as Batfish applies them to every interface:
+    only when its other chains do not filter (decided as interfaceProperties decides it)."""
     chains = _chains(device.iptables)
-    for name in _MUST_BE_OPEN:
-        lines, policy = chains.get(name, ([], True))
-        if not policy or any(not r.accept or not r.unrestricted for r in lines):
-            return None, None
 
-    def make(name: str) -> Filter | None:
-        if name not in chains:
+    def make(name: str | None) -> Filter | None:
+        if name is None or name not in chains:
             return None
         lines, policy = chains[name]
 
@@ -259,7 +247,8 @@ def iptables_filters(device: Device) -> tuple[Filter | None, Filter | None]:
 
         return Filter(name, permits)
 
-    return make("filter::INPUT"), make("filter::OUTPUT")
+    ingress, egress = _host_filters(device)
+    return make(ingress), make(egress)
 
 
 def interface_filters(device: Device, ifname: str) -> tuple[Filter | None, Filter | None]:
