@@ -141,15 +141,13 @@ def _static_local_ip(dev: Device, proc: BgpProcess, peer: BgpPeer, vrf: str) -> 
     """Batfish's local IP: the update-source's address, else the address whose subnet holds the peer IP."""
     source = proc.peer_setting(peer, "update_source")
     if isinstance(source, str):
-        try:
-            return str(ipaddress.ip_address(source))
-        except ValueError:
-            iface = dev.find_interface(source)
-            return str(iface.addresses[0].ip) if iface is not None and iface.addresses else None
-    try:
-        addr = ipaddress.ip_address(peer.key)
-    except ValueError:
+        if _ip(source):
+            return _ip(source)
+        iface = dev.find_interface(source)
+        return str(iface.addresses[0].ip) if iface is not None and iface.addresses else None
+    if _ip(peer.key) is None:
         return None
+    addr = ipaddress.ip_address(peer.key)
     for iface in dev.interfaces.values():
         if (iface.vrf or "default") != vrf or iface.shutdown:
             continue
@@ -172,11 +170,8 @@ def _model_peers(name: str, dev: Device) -> list[Peer]:
         remote = proc.peer_setting(peer, "remote_as")
         active = proc.peer_setting(peer, "activate")
         families = {"IPV4_UNICAST"} if (active if active is not None else proc.default_ipv4_unicast) else set()
-        try:
-            ip: str | None = str(ipaddress.ip_address(key))
-            iface = None
-        except ValueError:
-            ip, iface = None, key
+        ip = _ip(key)
+        iface = None if ip else key
         out.append(Peer(name, vrf, ip, iface, local_as, str(remote) if remote is not None else None,
                         _static_local_ip(dev, proc, peer, vrf) if ip else None,
                         bool(proc.peer_setting(peer, "ebgp_multihop")), families))
@@ -188,18 +183,15 @@ def _frr_peers(snapshot: SnapshotState, name: str) -> list[Peer]:
     out = []
     for vrf, body in _neighbors(snapshot, name).items():
         for key, n in body.items():
-            try:
-                ip: str | None = str(ipaddress.ip_address(key))
-                iface = None
-            except ValueError:
-                ip, iface = None, snapshot.user_ifname(name, key)
+            ip = _ip(key)
+            iface = None if ip else snapshot.user_ifname(name, key)
             local_as = n.get("localAs")
             remote = n.get("remoteAs")
             families = {_AFI[f] for f in n.get("addressFamilyInfo") or {} if f in _AFI}
             source = n.get("updateSource")
             local_ip = n.get("hostLocal") if n.get("bgpState") == "Established" else None
             if local_ip is None and isinstance(source, str):
-                local_ip = source if _is_ip(source) else None
+                local_ip = _ip(source)
             out.append(Peer(name, vrf, ip, iface, int(local_as) if local_as is not None else None,
                             str(remote) if remote is not None else None, local_ip,
                             "externalBgpNbrMaxHopsAway" in n and int(n["externalBgpNbrMaxHopsAway"]) > 1,
@@ -207,12 +199,12 @@ def _frr_peers(snapshot: SnapshotState, name: str) -> list[Peer]:
     return out
 
 
-def _is_ip(text: str) -> bool:
+def _ip(text: str) -> str | None:
+    """`text` as an IP address (canonical form), None if it is not one (an interface name)."""
     try:
-        ipaddress.ip_address(text)
-        return True
+        return str(ipaddress.ip_address(text))
     except ValueError:
-        return False
+        return None
 
 
 def configured_peers(snapshot: SnapshotState) -> list[Peer]:

@@ -33,21 +33,24 @@ from realfish.answers.table import Column
 Row = dict[str, Any]
 Net = ipaddress.IPv4Network
 
-MAIN_COLUMNS = [
+_RIB_KEY = [  # RoutesAnswerer.addCommonTableColumnsAtStart / AtEnd
     Column("Node", "Node", "Node", True, False),
     Column("VRF", "String", "VRF name", True, False),
     Column("Network", "Prefix", "Network for this route", True, True),
+]
+_TAG = Column("Tag", "Long", "Tag for this route", False, True)
+
+MAIN_COLUMNS = [
+    *_RIB_KEY,
     Column("Next_Hop", "NextHop", "Route's Next Hop", False, True),
     Column("Protocol", "String", "Route's Protocol", False, True),
     Column("Metric", "Long", "Route's Metric", False, True),
     Column("Admin_Distance", "Long", "Route's Admin distance", False, True),
-    Column("Tag", "Long", "Tag for this route", False, True),
+    _TAG,
 ]
 
 BGP_COLUMNS = [
-    Column("Node", "Node", "Node", True, False),
-    Column("VRF", "String", "VRF name", True, False),
-    Column("Network", "Prefix", "Network for this route", True, True),
+    *_RIB_KEY,
     Column("Status", "List<String>", "Route's statuses", False, True),
     Column("Next_Hop", "NextHop", "Route's Next Hop", False, True),
     Column("Protocol", "String", "Route's Protocol", False, True),
@@ -63,7 +66,7 @@ BGP_COLUMNS = [
     Column("Cluster_List", "Set<Long>", "Route's Cluster List", False, True),
     Column("Tunnel_Encapsulation_Attribute", "String", "Route's BGP Tunnel Encapsulation Attribute", False, True),
     Column("Weight", "Integer", "Route's BGP Weight", False, True),
-    Column("Tag", "Long", "Tag for this route", False, True),
+    _TAG,
 ]
 
 LPM_COLUMNS = [
@@ -370,7 +373,7 @@ _DIFF_VALUES = [("Next_Hop", "NextHop", "Route's Next Hop"), ("Protocol", "Strin
                 ("Metric", "Long", "Route's Metric"), ("Admin_Distance", "Long", "Route's Admin distance"),
                 ("Tag", "Long", "Tag for this route")]
 DIFF_COLUMNS = [
-    *MAIN_COLUMNS[:3],
+    *_RIB_KEY,
     Column("Entry_Presence", "String", "Presence of a Route for the given Network (Prefix)", False, True),
     *[Column(f"{side}_{name}", schema, desc, False, True)
       for name, schema, desc in _DIFF_VALUES for side in ("Snapshot", "Reference")],
