@@ -1,4 +1,4 @@
-"""Row-by-row comparison of a routes answer with a Batfish .ref answer, against a checked-in list of expected
+"""Row-by-row comparison of a table answer with a Batfish .ref answer, against a checked-in list of expected
 differences (compat_tests/expectations/*.yaml): every difference must be listed with its reason, and every
 listed difference must still occur."""
 
