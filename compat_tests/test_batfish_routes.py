@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from compat_tests.conftest import DC_AS_REUSE, EXAMPLE, load_ref
-from compat_tests.table_compare import check, differences, load
+from compat_tests.routes_compare import check, differences, load
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState
 
