@@ -202,6 +202,8 @@ class Store:
             return []
         metas = []
         for d in base.iterdir():
+            if d.name.startswith("."):
+                continue  # a snapshot being created (add_snapshot's staging directory)
             try:
                 m = _read_json(d / "metadata.json")
             except (OSError, ValueError):
