@@ -4,7 +4,7 @@
 
 It uploads the snapshot (realfish converges it under the emulation, in this process), then prints what a
 pybatfish user gets: the routes (`bf.q.routes`) of one ToR, every BGP session (`bf.q.bgpSessionStatus`) and a
-traceroute from the first ToR to the prefix the last ToR originates (`bf.q.traceroute`).
+traceroute from the prefix the first ToR originates to the last ToR's (`bf.q.traceroute`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ DEFAULT_SNAPSHOT = Path(__file__).resolve().parents[1] / "snapshots" / "fattree-
 def _show(title: str, frame: pd.DataFrame) -> None:
     print(f"\n== {title} ({len(frame)} rows)")
     print(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+def _address(routes: pd.DataFrame, node: str) -> str:
+    """The first host address of the node's last connected subnet (not a /31 or /32 link address)."""
+    connected = routes[(routes["Node"] == node) & (routes["Protocol"] == "connected")]
+    nets = [ipaddress.ip_network(n) for n in connected["Network"]]
+    subnets = [n for n in nets if n.prefixlen < 31] or nets
+    return str(next(subnets[-1].hosts(), subnets[-1].network_address)) if subnets else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,19 +60,20 @@ def main(argv: list[str] | None = None) -> int:
         _show(f"bf.q.routes(), node {src}", routes[routes["Node"] == src])
         _show("bf.q.bgpSessionStatus()", bf.q.bgpSessionStatus().answer().frame())
 
-        # The destination: an address in a subnet the last ToR is connected to (e.g. the /24 it originates).
-        connected = routes[(routes["Node"] == dst) & (routes["Protocol"] == "connected")]
-        nets = [ipaddress.ip_network(n) for n in connected["Network"]]
-        subnets = [n for n in nets if n.prefixlen < 31] or nets
-        if not subnets:
-            print(f"\n{dst} has no connected subnet to trace to")
+        # From an address of the first ToR to one of the last ToR, each in a subnet it is connected to (on a
+        # ToR: the /24 it originates), so that the question names one flow.
+        src_ip, dst_ip = _address(routes, src), _address(routes, dst)
+        if not src_ip or not dst_ip:
+            print(f"\n{src} or {dst} has no connected subnet to trace between")
             return 1
-        dst_ip = str(next(subnets[-1].hosts(), subnets[-1].network_address))
-        trace = bf.q.traceroute(startLocation=src, headers=HeaderConstraints(dstIps=dst_ip)).answer().frame()
-        _show(f"bf.q.traceroute(startLocation={src!r}, headers=HeaderConstraints(dstIps={dst_ip!r}))", trace)
-        for _, row in trace.iterrows():
-            for t in row["Traces"]:
-                print(f"\n{t.disposition}:\n{t}")
+        headers = HeaderConstraints(srcIps=src_ip, dstIps=dst_ip)
+        answer = bf.q.traceroute(startLocation=src, headers=headers).answer().frame()
+        print(f"\n== bf.q.traceroute(startLocation={src!r}, headers=HeaderConstraints(srcIps={src_ip!r}, "
+              f"dstIps={dst_ip!r}))")
+        for _, row in answer.iterrows():
+            print(f"flow {row['Flow']}: {row['TraceCount']} traces")
+            for n, trace in enumerate(row["Traces"], 1):
+                print(f"-- trace {n}: {trace}")
         return 0
     finally:
         bf.close()
