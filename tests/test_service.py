@@ -464,3 +464,26 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_blacklists_in_an_uploaded_snapshot(tmp_path: Path) -> None:
+    """What fork writes is read by the conversion whatever the vendor: IOS configs here (rendered by realfish,
+    not run as written like FRR's)."""
+    from realfish.convert import convert_snapshot
+
+    (tmp_path / "configs").mkdir()
+    for name, ip in (("r1", "10.0.0.1"), ("r2", "10.0.0.2")):
+        (tmp_path / "configs" / f"{name}.cfg").write_text(
+            f"hostname {name}\n!\ninterface GigabitEthernet0/0\n ip address {ip} 255.255.255.0\n!\n"
+            f"interface Loopback0\n ip address {ip[:-1]}{ip[-1]}{ip[-1]} 255.255.255.255\n!\n")
+    (tmp_path / "node_blacklist").write_text('["R2", "nope"]')
+    (tmp_path / "interface_blacklist").write_text('[{"hostname": "r1", "interface": "Loopback0"}]')
+    conv = convert_snapshot(tmp_path)
+    assert set(conv.devices) == {"r1", "r2"}  # a deactivated node stays in the snapshot, as in Batfish
+    r1, r2 = conv.network.routers["r1"], conv.network.routers["r2"]
+    assert all(not i.addresses for i in r2.interfaces.values())
+    assert [str(a) for i in r1.interfaces.values() for a in i.addresses] == ["10.0.0.1/24"]
+    assert conv.edges == []  # no layer-3 edge to a node whose interfaces are all down
+    notes = {s.file: [(n.kind, n.text) for n in s.notes] for s in conv.other}
+    assert notes["node_blacklist"] == [("translated", "R2"), ("warning", "nope")]
+    assert notes["interface_blacklist"] == [("translated", "r1 Loopback0")]
