@@ -21,6 +21,7 @@ snapshot is then DATAPLANING_FAIL and questions that need the routers' tables fa
 from __future__ import annotations
 
 import ctypes
+import itertools
 import threading
 import time
 import traceback
@@ -56,6 +57,9 @@ class Shutdown(BaseException):
 
 class WorkFailed(Exception):
     """The work cannot be done; the message is the reason the user reads in the work log."""
+
+
+_workers = itertools.count(1)
 
 
 def _ms() -> int:
@@ -119,8 +123,11 @@ class Worker:
         self._snapshot_locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.RLock()
         self._converging = threading.Lock()
-        self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix="realfish-parse")
-        self._answer_pool = ThreadPoolExecutor(2, thread_name_prefix="realfish-answer")
+        # Thread names unique per worker: close() waits for its own threads only (in-process sessions each
+        # have a worker).
+        self._prefix = f"realfish-work{next(_workers)}"
+        self._parse_pool = ThreadPoolExecutor(1, thread_name_prefix=f"{self._prefix}-parse")
+        self._answer_pool = ThreadPoolExecutor(2, thread_name_prefix=f"{self._prefix}-answer")
         self._closed = False
 
     # -- the HTTP layer's calls --------------------------------------------------------------------------------
@@ -219,7 +226,7 @@ class Worker:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(w.thread), ctypes.py_object(Shutdown))
         deadline = time.monotonic() + timeout
         for t in threading.enumerate():
-            if t.name.startswith(("realfish-parse", "realfish-answer")):
+            if t.name.startswith(f"{self._prefix}-"):
                 t.join(max(0.0, deadline - time.monotonic()))
 
     # -- running work ------------------------------------------------------------------------------------------
