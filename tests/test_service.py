@@ -351,6 +351,10 @@ def test_unsupported_question_ends_abnormally(bf: Any, chain: tuple[str, str]) -
     with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*realfish does not answer"):
         bf.answer_question(json.dumps(question), "mySearch", background=False, snapshot=chain[1],
                            reference_snapshot=None, extra_args=None)
+    # What pybatfish's own test_answer_fail does: every Batfish template is served, so the script gets the reason
+    assert "does not answer" in bf.q.searchFilters.__doc__
+    with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*realfish does not answer"):
+        bf.q.searchFilters(filters="undefined").answer(snapshot=chain[1])
     with pytest.raises(HTTPError, match="404"):
         bf.get_answer("mySearch", chain[1])
     with pytest.raises(HTTPError, match="404"):  # a question never uploaded

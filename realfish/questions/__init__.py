@@ -1,14 +1,23 @@
-"""Batfish's question templates for the questions realfish answers (templates/*.json, Apache-2.0, see
-templates/SOURCE.txt).
+"""Batfish's question templates (templates/*.json, Apache-2.0, see templates/SOURCE.txt).
 
 pybatfish builds `bf.q.<question>` only from the templates the service returns (GET /v2/question_templates):
-a JSON object mapping the lower-cased instance name to the template file's text.
+a JSON object mapping the lower-cased instance name to the template file's text. Every Batfish template is
+served, so an existing script that asks a question realfish does not answer gets the work item's clear
+"realfish does not answer ..." instead of an AttributeError on `bf.q`; those templates' descriptions say so.
 """
 
 from __future__ import annotations
 
 import json
 from importlib import resources
+
+# The questions realfish answers (realfish.answers); `edges` answers edgeType layer3, bgp and ospf.
+ANSWERED = frozenset({
+    "bgpEdges", "bgpRib", "bgpSessionCompatibility", "bgpSessionStatus", "bidirectionalTraceroute", "edges",
+    "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
+    "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute",
+})
+NOT_ANSWERED = "[realfish does not answer this question] "
 
 
 def templates() -> dict[str, str]:
@@ -18,6 +27,10 @@ def templates() -> dict[str, str]:
         if not f.name.endswith(".json"):
             continue
         text = f.read_text(encoding="utf-8")
-        name = json.loads(text)["instance"]["instanceName"]
+        doc = json.loads(text)
+        name = doc["instance"]["instanceName"]
+        if name not in ANSWERED:
+            doc["instance"]["description"] = NOT_ANSWERED + doc["instance"]["description"]
+            text = json.dumps(doc, indent=2)
         out[name] = text
     return out
