@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 _TOKEN = re.compile(r'\s*(/(?:[^/\\]|\\.)*/|"[^"]*"|[,&\\()]|@\w+\([^)]*\)|[^,&\\()]+)')
 
@@ -64,11 +64,20 @@ def resolve(spec: Any, universe: Iterable[str], funcs: dict[str, Callable[[str],
         return set(items)
     if isinstance(spec, list):
         return set().union(*(resolve(s, items, funcs) for s in spec)) if spec else set(items)
-    toks = _tokens(str(spec))
     fx = funcs or {}
+    return _evaluate(spec, lambda t: _term_matcher(t, items, fx))
+
+
+T = TypeVar("T")
+
+
+def _evaluate(spec: Any, term: Callable[[str], set[T]]) -> set[T]:
+    """The set algebra every specifier shares: terms joined by `,` (union) `&` (intersection) `\\` (difference),
+    left to right, with parentheses."""
+    toks = _tokens(str(spec))
     pos = 0
 
-    def expr() -> set[str]:
+    def expr() -> set[T]:
         nonlocal pos
         acc = atom()
         while pos < len(toks) and toks[pos] in (",", "&", "\\"):
@@ -78,7 +87,7 @@ def resolve(spec: Any, universe: Iterable[str], funcs: dict[str, Callable[[str],
             acc = acc | rhs if op == "," else acc & rhs if op == "&" else acc - rhs
         return acc
 
-    def atom() -> set[str]:
+    def atom() -> set[T]:
         nonlocal pos
         if pos >= len(toks):
             raise SpecifierError(f"specifier {spec!r} ends early")
@@ -90,7 +99,7 @@ def resolve(spec: Any, universe: Iterable[str], funcs: dict[str, Callable[[str],
                 raise SpecifierError(f"specifier {spec!r}: missing )")
             pos += 1
             return inner
-        return _term_matcher(t, items, fx)
+        return term(t)
 
     out = expr()
     if pos != len(toks):
@@ -180,8 +189,6 @@ def locations(spec: Any, state: Any) -> set[Location]:
     """locationSpec: a nodeTerm (every interface of those nodes), `node[iface]`, `@vrf(v)`, `@connectedTo(ip)`,
     each an InterfaceLocation, or `@enter(...)` of one of those for the InterfaceLinkLocations (packets about to
     enter the interface); with `,` `&` `\\` and parentheses."""
-    toks = _tokens(str(spec))
-    pos = 0
 
     def interface_term(term: str) -> set[tuple[str, str]]:
         low = term.lower()
@@ -206,31 +213,4 @@ def locations(spec: Any, state: Any) -> set[Location]:
             return {("link", n, i) for n, i in interface_term(term[len("@enter("):-1].strip())}
         return {("interface", n, i) for n, i in interface_term(term)}
 
-    def expr() -> set[Location]:
-        nonlocal pos
-        acc = atom()
-        while pos < len(toks) and toks[pos] in (",", "&", "\\"):
-            op = toks[pos]
-            pos += 1
-            rhs = atom()
-            acc = acc | rhs if op == "," else acc & rhs if op == "&" else acc - rhs
-        return acc
-
-    def atom() -> set[Location]:
-        nonlocal pos
-        if pos >= len(toks):
-            raise SpecifierError(f"location specifier {spec!r} ends early")
-        t = toks[pos]
-        pos += 1
-        if t == "(":
-            inner = expr()
-            if pos >= len(toks) or toks[pos] != ")":
-                raise SpecifierError(f"location specifier {spec!r}: missing )")
-            pos += 1
-            return inner
-        return term_locations(t)
-
-    out = expr()
-    if pos != len(toks):
-        raise SpecifierError(f"cannot parse location specifier {spec!r} near {' '.join(toks[pos:])!r}")
-    return out
+    return _evaluate(spec, term_locations)
