@@ -87,7 +87,7 @@ class ConvertedSnapshot:
 # -- input: a directory or a zip -----------------------------------------------------------------------------
 
 
-def _extract_zip(path: Path, dest: Path, issues: FileStatus) -> None:
+def extract_zip(path: Path, dest: Path, issues: FileStatus) -> None:
     """Extract safely: no member outside `dest` (zip-slip), no links, bounded size and count."""
     try:
         zf = zipfile.ZipFile(path)
@@ -182,7 +182,7 @@ def convert_snapshot(path: str | Path) -> ConvertedSnapshot:
     if src.is_file():
         archive = FileStatus(src.name, "ZIP")
         with tempfile.TemporaryDirectory(prefix="realfish-snap-") as tmp:
-            _extract_zip(src, Path(tmp), archive)
+            extract_zip(src, Path(tmp), archive)
             conv = _convert_dir(_find_root(Path(tmp)))
             conv.root = src
             if archive.notes:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from realfish.answers.properties import _host_filters
+from realfish.answers.properties import host_filters
 from realfish.model import Acl, AclLine, Device, IptablesRule
 
 if TYPE_CHECKING:
@@ -247,7 +247,7 @@ def iptables_filters(device: Device) -> tuple[Filter | None, Filter | None]:
 
         return Filter(name, permits)
 
-    ingress, egress = _host_filters(device)
+    ingress, egress = host_filters(device)
     return make(ingress), make(egress)
 
 

@@ -170,8 +170,8 @@ def build_fibs(state: SnapshotState, router: str) -> dict[str, Fib]:
     """A router's FIBs by VRF from zebra's selected, installed routes and their FIB next hops."""
     fibs: dict[str, Fib] = {}
     ospf_types = rib.ospf_route_types(state.show(router, "ospf_routes"))
-    best = rib._best_paths(state, router)
-    for e in rib._zebra_entries(state.show(router, "routes")):
+    best = rib.best_paths(state, router)
+    for e in rib.zebra_entries(state.show(router, "routes")):
         prefix = str(e.get("prefix", ""))
         if not (e.get("selected") and e.get("installed")) or ":" in prefix:
             continue
@@ -183,7 +183,7 @@ def build_fibs(state: SnapshotState, router: str) -> dict[str, Fib]:
                 info = None
                 if not h.get("active"):
                     continue
-                label, nh = rib._classify(state, router, vrf, prefix, proto, h, ospf_types, best)
+                label, nh = rib.classify_route(state, router, vrf, prefix, proto, h, ospf_types, best)
                 info = route_info(label, prefix, nh, int(e.get("distance", 0)), int(e.get("metric", 0)))
                 if h.get("recursive"):
                     continue
@@ -260,7 +260,8 @@ class Network:
         """Proxy ARP as interfaceProperties reports it (read from the config lines, so only when needed)."""
         if (node, iface) not in self._proxy_arp:
             dev = self.state.devices[node]
-            row = props.interface_properties(self.state, node, dev.interfaces[iface], props._Lines(self.state, dev))
+            lines = props.ConfigLines(self.state, dev)
+            row = props.interface_properties(self.state, node, dev.interfaces[iface], lines)
             self._proxy_arp[(node, iface)] = bool(row["Proxy_ARP"])
         return self._proxy_arp[(node, iface)]
 

@@ -265,7 +265,7 @@ _UNREAD_IFACE = {
 }
 
 
-class _Lines:
+class ConfigLines:
     """A device's config lines as the parse status recorded them, whole-device and per interface."""
 
     def __init__(self, snapshot: SnapshotState, dev: Device):
@@ -340,7 +340,7 @@ def _host_acls(dev: Device) -> list[str]:
 def node_properties(snapshot: SnapshotState, name: str) -> Row:
     """Every nodeProperties value of one node (all 36 properties)."""
     dev = snapshot.devices[name]
-    lines = _Lines(snapshot, dev)
+    lines = ConfigLines(snapshot, dev)
     # IOS (and EOS, FRR) community lists are both match expressions (route-map match community) and set match
     # expressions (comm-list delete) in Batfish; no named community *sets* come from these vendors.
     communities = sorted(dev.community_lists)
@@ -489,7 +489,7 @@ def _default_bandwidth(dev: Device, iface: Interface, speed: float | None) -> fl
     return 1e12
 
 
-def _host_filters(dev: Device) -> tuple[str | None, str | None]:
+def host_filters(dev: Device) -> tuple[str | None, str | None]:
     """Batfish applies a host's filter::INPUT / filter::OUTPUT to its interfaces only when the other chains
     are simple: no dropping rule or policy and no rule that matches anything (HostConfiguration.simple())."""
     chains = {f"{r.table}::{r.chain}" for r in dev.iptables}
@@ -508,7 +508,7 @@ def _host_filters(dev: Device) -> tuple[str | None, str | None]:
             "filter::OUTPUT" if "filter::OUTPUT" in chains else None)
 
 
-def _speed(dev: Device, iface: Interface, lines: _Lines) -> tuple[bool, float | None]:
+def _speed(dev: Device, iface: Interface, lines: ConfigLines) -> tuple[bool, float | None]:
     """(known, speed): an IOS `speed N` line (Mb/s) is read here, any other speed line leaves it unknown."""
     for text in lines.by_iface.get(iface.name, []):
         m = re.match(r"speed (\S+)$", text)
@@ -521,7 +521,7 @@ def _speed(dev: Device, iface: Interface, lines: _Lines) -> tuple[bool, float | 
     return True, _default_speed(dev, iface.name)
 
 
-def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, lines: _Lines) -> Row:
+def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, lines: ConfigLines) -> Row:
     """Every interfaceProperties value of one interface."""
     dev = snapshot.devices[node]
     v4 = _v4(iface)
@@ -533,7 +533,7 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
         bandwidth = None
     else:
         bandwidth = _default_bandwidth(dev, iface, speed)
-    host_in, host_out = _host_filters(dev) if dev.kind == "host" else (None, None)
+    host_in, host_out = host_filters(dev) if dev.kind == "host" else (None, None)
     if dev.format == "CISCO_IOS":
         proxy_arp = not lines.has(r"no ip proxy-arp\b", iface.name)
     else:
@@ -603,7 +603,7 @@ def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotStat
             dev = s.devices[node]
             iface = dev.interfaces[name]
             if node not in lines:
-                lines[node] = _Lines(s, dev)
+                lines[node] = ConfigLines(s, dev)
             values = interface_properties(s, node, iface, lines[node])
             if exclude_shut and not values["Active"]:
                 continue

@@ -185,13 +185,13 @@ def main_sort_key(r: Row) -> tuple[Any, ...]:
 # -- zebra's RIB ---------------------------------------------------------------------------------------------
 
 
-def _zebra_entries(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def zebra_entries(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Route entries of `show ip route vrf all json`: {prefix: [entry]} (one VRF) or {vrf: {prefix: [entry]}}."""
     for value in doc.values():
         if isinstance(value, list):
             yield from (e for e in value if isinstance(e, dict))
         elif isinstance(value, dict):
-            yield from _zebra_entries(value)
+            yield from zebra_entries(value)
 
 
 def _by_vrf(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -213,7 +213,7 @@ def ospf_route_types(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
     return out
 
 
-def _best_paths(snapshot: SnapshotState, router: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def best_paths(snapshot: SnapshotState, router: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """(vrf, prefix) -> bgpd's selected paths (best and multipath), from its table."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for vrf, body in _by_vrf(snapshot.show(router, "bgp_routes")).items():
@@ -255,16 +255,16 @@ def _hops(entry: dict[str, Any]) -> list[dict[str, Any]]:
 def main_rib(snapshot: SnapshotState, router: str) -> list[Row]:
     """One router's main RIB as Batfish rows (unsorted): zebra's selected routes plus the kernel's local ones."""
     ospf_types = ospf_route_types(snapshot.show(router, "ospf_routes"))
-    best = _best_paths(snapshot, router)
+    best = best_paths(snapshot, router)
     rows: list[Row] = []
-    for e in _zebra_entries(snapshot.show(router, "routes")):
+    for e in zebra_entries(snapshot.show(router, "routes")):
         if not e.get("selected") or ":" in str(e.get("prefix", "")):
             continue
         vrf, prefix, proto = str(e.get("vrfName") or "default"), str(e["prefix"]), str(e.get("protocol"))
         tag = e.get("tag") or None
         seen: set[str] = set()
         for h in _hops(e):
-            label, nh = _classify(snapshot, router, vrf, prefix, proto, h, ospf_types, best)
+            label, nh = classify_route(snapshot, router, vrf, prefix, proto, h, ospf_types, best)
             key = repr(sorted(nh.items()))
             if key in seen:
                 continue
@@ -276,7 +276,7 @@ def main_rib(snapshot: SnapshotState, router: str) -> list[Row]:
     return rows
 
 
-def _classify(snapshot: SnapshotState, router: str, vrf: str, prefix: str, proto: str, hop: dict[str, Any],
+def classify_route(snapshot: SnapshotState, router: str, vrf: str, prefix: str, proto: str, hop: dict[str, Any],
               ospf_types: dict[tuple[str, str], str],
               best: dict[tuple[str, str], list[dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
     """Batfish's protocol label and next hop for one zebra next hop."""

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from realfish.convert import _extract_zip
+from realfish.convert import extract_zip
 from realfish.snapshot import SnapshotError
 from realfish.status import FileStatus
 
@@ -116,7 +116,7 @@ def unpack_zip(data: bytes, dest: Path, require_configs: bool = True) -> None:
         out.mkdir()
         skipped = FileStatus("upload.zip", "ZIP")
         try:
-            _extract_zip(archive, out, skipped)
+            extract_zip(archive, out, skipped)
         except SnapshotError as e:
             raise BadRequest(f"cannot unpack the snapshot zip: {e}") from None
         tops = [p for p in out.iterdir() if p.name not in _IGNORED_TOP]
