@@ -491,3 +491,48 @@ def test_blacklists_in_an_uploaded_snapshot(tmp_path: Path) -> None:
     notes = {s.file: [(n.kind, n.text) for n in s.notes] for s in conv.other}
     assert notes["node_blacklist"] == [("translated", "R2"), ("warning", "nope")]
     assert notes["interface_blacklist"] == [("translated", "r1 Loopback0")]
+
+
+# -- robustness (the app in this process, no socket) -------------------------------------------------------------
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+def _finish(client: Any, network: str, work_id: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = str(client.get(f"/v2/networks/{network}/work/{work_id}").get_json()["workstatuscode"])
+        if code.startswith("TERMINATED"):
+            return code
+        time.sleep(0.05)
+    raise AssertionError(f"work {work_id} never ended")
+
+
+def test_work_ends_even_when_its_log_cannot_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realfish.service import Service
+
+    with Service() as svc:
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        assert client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/empty.cfg": ""})).status_code == 201
+        too_long = {"id": "w" * 200, "requestParams": {"testrig": "s", "dp": ""}}
+        r = client.post("/v2/networks/n/work", data=json.dumps(too_long))
+        assert r.status_code == 400 and "work item id" in r.get_data(as_text=True)
+
+        def broken(*_args: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(svc.store, "write_log", broken)
+        item = {"id": "w1", "requestParams": {"testrig": "s", "dp": ""}}
+        assert client.post("/v2/networks/n/work", data=json.dumps(item)).status_code == 201
+        assert _finish(client, "n", "w1") == "TERMINATEDNORMALLY"
+        assert "could not be saved" in client.get("/v2/networks/n/snapshots/s/worklog/w1").get_data(as_text=True)

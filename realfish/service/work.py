@@ -41,6 +41,7 @@ from realfish.service.store import (
     BadRequest,
     NotFound,
     Store,
+    check_name,
 )
 
 UNASSIGNED, ASSIGNED = "UNASSIGNED", "ASSIGNED"
@@ -135,6 +136,7 @@ class Worker:
         """Check a posted work item as Batfish's queueWork does, then run it in the background."""
         if not isinstance(item, dict) or not item.get("id"):
             raise BadRequest("a work item is a JSON object with an id and requestParams")
+        check_name(str(item["id"]), "work item id")  # it names the work log's file
         self.store.network(network)
         params = item.get("requestParams") or {}
         if not isinstance(params, dict):
@@ -255,7 +257,10 @@ class Worker:
         finally:
             work.terminated = _ms()
             work.log("work terminated " + ("normally" if ok else "abnormally"))
-            self.store.write_log(work.network, work.snapshot, work.id, "\n".join(work.lines) + "\n")
+            try:
+                self.store.write_log(work.network, work.snapshot, work.id, "\n".join(work.lines) + "\n")
+            except Exception as e:  # noqa: BLE001 - the log is still served from memory; the poll must end
+                work.log(f"ERROR: the work log could not be saved: {type(e).__name__}: {e}")
             work.status = TERMINATEDNORMALLY if ok else TERMINATEDABNORMALLY
 
     def _run_parse(self, work: Work) -> None:
@@ -343,7 +348,7 @@ class Worker:
                 try:
                     dp = dataplane.compute(conv.network, timeout=self.converge_timeout)
                 except Exception as e:  # noqa: BLE001 - the snapshot stays usable for config questions
-                    work.log(f"convergence failed: {type(e).__name__}: {e}")
+                    work.log(f"convergence failed: {type(e).__name__}: {e}\n{traceback.format_exc()}")
                 finally:
                     work.converging = False
             if dp is not None:
