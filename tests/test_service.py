@@ -536,3 +536,16 @@ def test_work_ends_even_when_its_log_cannot_be_written(monkeypatch: pytest.Monke
         assert client.post("/v2/networks/n/work", data=json.dumps(item)).status_code == 201
         assert _finish(client, "n", "w1") == "TERMINATEDNORMALLY"
         assert "could not be saved" in client.get("/v2/networks/n/snapshots/s/worklog/w1").get_data(as_text=True)
+
+
+def test_names_too_long_to_store_are_a_400() -> None:
+    from realfish.service import Service
+
+    with Service() as svc:
+        client = svc.app.test_client()
+        r = client.post("/v2/networks", query_string={"name": "é" * 150})  # 150 characters, 900 bytes on disk
+        assert r.status_code == 400 and "too long to store" in r.get_data(as_text=True)
+        client.post("/v2/networks", query_string={"name": "n"})
+        r = client.put("/v2/networks/n/objects", query_string={"key": "/" * 100}, data=b"v")
+        assert r.status_code == 400 and "too long to store" in r.get_data(as_text=True)
+        assert client.put("/v2/networks/n/objects", query_string={"key": "a/b" * 40}, data=b"v").status_code == 200

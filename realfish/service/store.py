@@ -50,6 +50,8 @@ class BadRequest(ValueError):
 
 
 MAX_NAME = 150
+# A name's file-name form must fit in one path component (255 bytes) with the longest suffix we add (ref-*.json).
+_MAX_COMPONENT = 245
 # Batfish's WorkMgr: these never count as the snapshot's top-level folder.
 _IGNORED_TOP = {".DS_Store", ".DS_STORE", "__MACOSX", ".git", ".svn"}
 # Batfish's validateSnapshotDir: at least one of these directories holds the devices.
@@ -62,7 +64,11 @@ DATAPLANING, DATAPLANED, DATAPLANING_FAIL = "DATAPLANING", "DATAPLANED", "DATAPL
 
 def _fs(name: str) -> str:
     """`name` as one path component: percent-encoded, dots too (so never `.` or `..`)."""
-    return quote(name, safe="").replace(".", "%2E") or "%00"
+    component = quote(name, safe="").replace(".", "%2E") or "%00"
+    if len(component) > _MAX_COMPONENT:  # non-ASCII characters and punctuation take 3-12 bytes each
+        raise BadRequest(f"the name {name!r} is too long to store ({len(component)} bytes percent-encoded, at most "
+                         f"{_MAX_COMPONENT}); use a shorter or plainer name")
+    return component
 
 
 def _unfs(component: str) -> str:
