@@ -549,3 +549,23 @@ def test_names_too_long_to_store_are_a_400() -> None:
         r = client.put("/v2/networks/n/objects", query_string={"key": "/" * 100}, data=b"v")
         assert r.status_code == 400 and "too long to store" in r.get_data(as_text=True)
         assert client.put("/v2/networks/n/objects", query_string={"key": "a/b" * 40}, data=b"v").status_code == 200
+
+
+def test_a_changed_question_has_no_answer_until_asked() -> None:
+    """pybatfish's question_name= reuses a name; an answer to the old parameters must not answer the new ones."""
+    from realfish.service import Service
+
+    with Service() as svc:
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/empty.cfg": ""}))
+        question = {"class": "org.batfish.question.ipowners.IpOwnersQuestion", "differential": False,
+                    "instance": {"instanceName": "q", "variables": {"ips": {"type": "ipSpaceSpec", "value": None}}}}
+        assert client.put("/v2/networks/n/questions/q", data=json.dumps(question)).status_code == 200
+        item = {"id": "a1", "requestParams": {"answer": "", "questionname": "q", "testrig": "s"}}
+        client.post("/v2/networks/n/work", data=json.dumps(item))
+        assert _finish(client, "n", "a1") == "TERMINATEDNORMALLY"
+        assert client.get("/v2/networks/n/questions/q/answer", query_string={"snapshot": "s"}).status_code == 200
+        question["instance"]["variables"]["ips"]["value"] = "not an ip space"  # type: ignore[index]
+        assert client.put("/v2/networks/n/questions/q", data=json.dumps(question)).status_code == 200
+        assert client.get("/v2/networks/n/questions/q/answer", query_string={"snapshot": "s"}).status_code == 404

@@ -336,16 +336,19 @@ class Store:
         _write_json(self._answer_path(network, question, snapshot, reference), answer)
 
     def answer(self, network: str, question: str, snapshot: str, reference: str | None) -> dict[str, Any]:
-        self.question(network, question)
+        """The stored answer, if it answers the question as it is now: like Batfish, which keys answers by the
+        question's content, a question PUT again with other parameters has no answer until it is asked."""
+        current = self.question(network, question)
         self._snap(network, snapshot)
         if reference:
             self._snap(network, reference)
         path = self._answer_path(network, question, snapshot, reference)
-        if not path.is_file():
+        doc = dict(_read_json(path)) if path.is_file() else None
+        if doc is None or doc.get("question") != current:
             against = f" against reference snapshot {reference!r}" if reference else ""
             raise NotFound(f"question {question!r} has no answer for snapshot {snapshot!r}{against} (ask it "
                            "first; an answer that failed leaves its reason in the work log)")
-        return dict(_read_json(path))
+        return doc
 
     # -- node roles --------------------------------------------------------------------------------------------
     def node_roles(self, network: str) -> dict[str, Any] | None:
