@@ -12,6 +12,7 @@ them back into the user's (`GigabitEthernet0/0`).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,11 @@ class Dataplane:
                    doc.get("problems", []), doc.get("sessions_down", []))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json()))
+        """Write atomically: a service stopped mid-write must not leave a half file that a restart would load."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.to_json()))
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Dataplane:

@@ -569,3 +569,23 @@ def test_a_changed_question_has_no_answer_until_asked() -> None:
         question["instance"]["variables"]["ips"]["value"] = "not an ip space"  # type: ignore[index]
         assert client.put("/v2/networks/n/questions/q", data=json.dumps(question)).status_code == 200
         assert client.get("/v2/networks/n/questions/q/answer", query_string={"snapshot": "s"}).status_code == 404
+
+
+def test_a_saved_dataplane_is_never_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service reloads dataplane.json after a restart; a stop in the middle of saving must leave the old
+    file (or none), never a truncated one."""
+    from realfish.dataplane import Dataplane
+
+    path = tmp_path / "dataplane.json"
+    Dataplane(converged=True, problems=["old"]).save(path)
+
+    def interrupted(self: Path, text: str) -> None:
+        with open(self, "w") as f:
+            f.write(text[: len(text) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Dataplane(converged=True, problems=["new"] * 100).save(path)
+    monkeypatch.undo()
+    assert Dataplane.load(path).problems == ["old"]
