@@ -9,12 +9,8 @@ Never a 5xx: pybatfish retries those for minutes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
-import shutil
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -26,8 +22,7 @@ from realfish.service.store import (
     BadRequest,
     NotFound,
     Store,
-    _read_json,
-    _write_json,
+    fork_inputs,
     infer_node_roles,
     role_assignments,
     unpack_zip,
@@ -166,7 +161,7 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
         if not store.has_snapshot(network, str(base)):
             raise NotFound(f"Base snapshot with name: {base!r} does not exist")
         base_input = store.input_dir(network, str(base))
-        store.add_snapshot(network, str(new), lambda dest: _fork_inputs(base_input, dest, bean), parent=str(base))
+        store.add_snapshot(network, str(new), lambda dest: fork_inputs(base_input, dest, bean), parent=str(base))
         return _ok()
 
     @app.get("/v2/networks/<network>/snapshots/<snapshot>/input")
@@ -418,68 +413,3 @@ def _completions(var_type: str, meta: dict[str, Any]) -> list[str]:
     if var_type in ("interface", "interfacesSpec", "locationSpec"):
         return [f"{n}[{i}]" for n in nodes for i in interfaces.get(n, [])]
     return []
-
-
-def _fork_inputs(base_input: Path, dest: Path, bean: dict[str, Any]) -> None:
-    """The forked snapshot's input files, as Batfish's WorkMgr.forkSnapshot makes them: the base's files, the
-    zip's top folder over them, then the deactivations: interfaces line-down in batfish/runtime_data.json
-    (restored ones line-up; the legacy interface_blacklist moves there too), nodes in node_blacklist."""
-    shutil.copytree(base_input, dest)
-    if bean.get("zipFile"):
-        try:
-            data = base64.b64decode(bean["zipFile"], validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            raise BadRequest("zipFile is not base64") from None
-        unpack_zip(data, dest, require_configs=False)
-    runtime = dest / "batfish" / "runtime_data.json"
-    if (dest / "runtime_data.json").is_file():
-        runtime.parent.mkdir(exist_ok=True)
-        shutil.move(dest / "runtime_data.json", runtime)
-
-    def pairs(key: str) -> list[tuple[str, str]]:
-        out = []
-        for p in bean.get(key) or []:
-            if not isinstance(p, dict) or not p.get("hostname") or not p.get("interface"):
-                raise BadRequest(f"{key}: each interface is {{\"hostname\", \"interface\"}}")
-            out.append((str(p["hostname"]).lower(), str(p["interface"])))
-        return out
-
-    down, up = pairs("deactivateInterfaces"), pairs("restoreInterfaces")
-    legacy = dest / "interface_blacklist"
-    if legacy.is_file():
-        try:
-            down += [(str(p["hostname"]).lower(), str(p["interface"])) for p in _read_json(legacy)]
-        except (ValueError, KeyError, TypeError):
-            pass  # as Batfish: an unreadable legacy blacklist is dropped
-        legacy.unlink()
-    if down or up:
-        doc: Any = {}
-        if runtime.is_file():
-            try:
-                doc = _read_json(runtime)
-            except ValueError:
-                doc = {}  # as Batfish: unreadable runtime data is replaced
-        if not isinstance(doc, dict) or not isinstance(doc.get("runtimeData"), dict):
-            doc = {"runtimeData": {}}
-        for (host, name), line_up in [(p, False) for p in down] + [(p, True) for p in up]:
-            node = doc["runtimeData"].setdefault(host, {})
-            node.setdefault("interfaces", {}).setdefault(name, {})["lineUp"] = line_up
-        _write_json(runtime, doc)
-
-    blacklist = dest / "node_blacklist"
-    nodes: list[str] = []
-    if blacklist.is_file():
-        try:
-            nodes = [str(n) for n in _read_json(blacklist)]
-        except (ValueError, TypeError):
-            raise BadRequest("the base snapshot's node_blacklist is not a JSON list") from None
-    add = [str(n) for n in bean.get("deactivateNodes") or []]
-    restore = [str(n) for n in bean.get("restoreNodes") or []]
-    missing = [n for n in restore if n not in nodes]
-    if missing:
-        raise BadRequest(f"cannot restore node(s) {missing}: not deactivated in snapshot "
-                         f"{bean.get('snapshotBase')!r}")
-    if add or restore:
-        nodes = [n for n in nodes + add if n not in restore]
-        _write_json(blacklist, nodes)
-

@@ -23,6 +23,8 @@ retries for minutes.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import json
 import os
@@ -139,6 +141,70 @@ def unpack_zip(data: bytes, dest: Path, require_configs: bool = True) -> None:
                              + "; ".join(str(n) for n in skipped.notes))
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copytree(top, dest, dirs_exist_ok=True)
+
+
+def fork_inputs(base_input: Path, dest: Path, bean: dict[str, Any]) -> None:
+    """The forked snapshot's input files, as Batfish's WorkMgr.forkSnapshot makes them: the base's files, the
+    zip's top folder over them, then the deactivations: interfaces line-down in batfish/runtime_data.json
+    (restored ones line-up; the legacy interface_blacklist moves there too), nodes in node_blacklist."""
+    shutil.copytree(base_input, dest)
+    if bean.get("zipFile"):
+        try:
+            data = base64.b64decode(bean["zipFile"], validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise BadRequest("zipFile is not base64") from None
+        unpack_zip(data, dest, require_configs=False)
+    runtime = dest / "batfish" / "runtime_data.json"
+    if (dest / "runtime_data.json").is_file():
+        runtime.parent.mkdir(exist_ok=True)
+        shutil.move(dest / "runtime_data.json", runtime)
+
+    def pairs(key: str) -> list[tuple[str, str]]:
+        out = []
+        for p in bean.get(key) or []:
+            if not isinstance(p, dict) or not p.get("hostname") or not p.get("interface"):
+                raise BadRequest(f"{key}: each interface is {{\"hostname\", \"interface\"}}")
+            out.append((str(p["hostname"]).lower(), str(p["interface"])))
+        return out
+
+    down, up = pairs("deactivateInterfaces"), pairs("restoreInterfaces")
+    legacy = dest / "interface_blacklist"
+    if legacy.is_file():
+        try:
+            down += [(str(p["hostname"]).lower(), str(p["interface"])) for p in _read_json(legacy)]
+        except (ValueError, KeyError, TypeError):
+            pass  # as Batfish: an unreadable legacy blacklist is dropped
+        legacy.unlink()
+    if down or up:
+        doc: Any = {}
+        if runtime.is_file():
+            try:
+                doc = _read_json(runtime)
+            except ValueError:
+                doc = {}  # as Batfish: unreadable runtime data is replaced
+        if not isinstance(doc, dict) or not isinstance(doc.get("runtimeData"), dict):
+            doc = {"runtimeData": {}}
+        for (host, name), line_up in [(p, False) for p in down] + [(p, True) for p in up]:
+            node = doc["runtimeData"].setdefault(host, {})
+            node.setdefault("interfaces", {}).setdefault(name, {})["lineUp"] = line_up
+        _write_json(runtime, doc)
+
+    blacklist = dest / "node_blacklist"
+    nodes: list[str] = []
+    if blacklist.is_file():
+        try:
+            nodes = [str(n) for n in _read_json(blacklist)]
+        except (ValueError, TypeError):
+            raise BadRequest("the base snapshot's node_blacklist is not a JSON list") from None
+    add = [str(n) for n in bean.get("deactivateNodes") or []]
+    restore = [str(n) for n in bean.get("restoreNodes") or []]
+    missing = [n for n in restore if n not in nodes]
+    if missing:
+        raise BadRequest(f"cannot restore node(s) {missing}: not deactivated in snapshot "
+                         f"{bean.get('snapshotBase')!r}")
+    if add or restore:
+        nodes = [n for n in nodes + add if n not in restore]
+        _write_json(blacklist, nodes)
 
 
 # -- the store -------------------------------------------------------------------------------------------------
