@@ -589,3 +589,31 @@ def test_a_saved_dataplane_is_never_half_written(tmp_path: Path, monkeypatch: py
         Dataplane(converged=True, problems=["new"] * 100).save(path)
     monkeypatch.undo()
     assert Dataplane.load(path).problems == ["old"]
+
+
+def test_an_upload_being_unpacked_holds_up_no_other_request(tmp_path: Path) -> None:
+    from realfish.service.store import Store
+
+    store = Store(tmp_path)
+    store.create_network("n")
+    unpacking, release = threading.Event(), threading.Event()
+
+    def slow_fill(dest: Path) -> None:
+        unpacking.set()
+        assert release.wait(10)
+        (dest / "configs").mkdir(parents=True)
+
+    upload = threading.Thread(target=store.add_snapshot, args=("n", "big", slow_fill))
+    upload.start()
+    try:
+        assert unpacking.wait(10)
+        done = threading.Event()
+        other = threading.Thread(target=lambda: (store.create_network("m"), done.set()))
+        other.start()
+        assert done.wait(5), "creating a network waited for another network's upload"
+        assert store.snapshots("n") == []  # not listed until complete
+    finally:
+        release.set()
+        upload.join(10)
+    assert store.snapshots("n") == ["big"] and not [p for p in (tmp_path / "networks" / "n" / "snapshots").iterdir()
+                                                      if p.name.startswith(".")]

@@ -285,17 +285,24 @@ class Store:
 
     def add_snapshot(self, network: str, snapshot: str, fill: Any, parent: str | None = None) -> None:
         """Create `snapshot` from `fill(input_dir)`, which writes the input files (and raises BadRequest if it
-        cannot). The snapshot appears only once it is complete."""
-        with self.lock:
-            base = self._net(network) / "snapshots"
-            final = base / _fs(check_name(snapshot, "snapshot"))
+        cannot). The snapshot appears only once it is complete. Filling (unpacking an upload, copying a fork's
+        base) runs outside the store's lock, so a large upload holds up no other request or work item."""
+        base = self._net(network) / "snapshots"
+        final = base / _fs(check_name(snapshot, "snapshot"))
+
+        def check_new() -> None:
             if (final / "metadata.json").is_file():
                 raise BadRequest(f"snapshot {snapshot!r} already exists in network {network!r}")
-            base.mkdir(exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".new-", dir=base))
-            try:
-                fill(staging / "input")
-                (staging / "input").mkdir(exist_ok=True)
+
+        check_new()
+        base.mkdir(exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".new-", dir=base))
+        try:
+            fill(staging / "input")
+            (staging / "input").mkdir(exist_ok=True)
+            with self.lock:
+                self._net(network)  # not deleted meanwhile
+                check_new()  # nor created by another request
                 meta = {"name": snapshot, "creationTimestamp": now_iso(), "createdNs": time.time_ns(),
                         "parentSnapshotId": parent,
                         "initializationMetadata": {"currentStatus": UNINITIALIZED, "errMessage": None,
@@ -304,9 +311,9 @@ class Store:
                 _write_json(staging / "metadata.json", meta)
                 shutil.rmtree(final, ignore_errors=True)  # a half-deleted earlier snapshot of that name
                 os.replace(staging, final)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
     def delete_snapshot(self, network: str, snapshot: str) -> None:
         with self.lock:
