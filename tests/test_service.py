@@ -617,3 +617,19 @@ def test_an_upload_being_unpacked_holds_up_no_other_request(tmp_path: Path) -> N
         upload.join(10)
     assert store.snapshots("n") == ["big"] and not [p for p in (tmp_path / "networks" / "n" / "snapshots").iterdir()
                                                       if p.name.startswith(".")]
+
+
+def test_request_bodies_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from realfish.service import Service, app
+
+    monkeypatch.setattr(app, "MAX_JSON_BYTES", 1000)
+    with Service() as svc:
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        big = json.dumps({"class": "x", "padding": "p" * 2000})
+        r = client.put("/v2/networks/n/questions/q", data=big)
+        assert r.status_code == 413 and "at most 1000 bytes" in r.get_data(as_text=True)
+        assert client.get("/v2/networks/n/questions/q").status_code == 404
+        assert client.put("/v2/networks/n/questions/q", data=json.dumps({"class": "x"})).status_code == 200
+        svc.app.config["MAX_CONTENT_LENGTH"] = 100
+        assert client.post("/v2/networks/n/snapshots/s", data=b"z" * 200).status_code == 413

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from realfish import __version__
 from realfish.questions import templates
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2.1.0"  # Batfish's coordinator API version that pybatfish 2026.9 speaks
 APIKEY_HEADER = "X-Batfish-Apikey"
+# Request bodies: a snapshot zip may be as large as realfish unpacks (realfish.convert.MAX_ARCHIVE_BYTES, also
+# waitress's default); JSON (questions, work items, books, settings) is small, and parsing it costs ~10x its size.
+MAX_REQUEST_BYTES = 1 << 30
+MAX_JSON_BYTES = 16 << 20
 
 
 def _flag(name: str) -> bool:
@@ -41,8 +45,11 @@ def _flag(name: str) -> bool:
 
 
 def _json_body() -> Any:
+    data = request.stream.read(MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        raise RequestEntityTooLarge(f"a JSON body is at most {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(request.get_data() or b"null")
+        return json.loads(data or b"null")
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest(f"the request body is not JSON: {e}") from None
 
@@ -64,6 +71,7 @@ def _ok() -> Response:
 
 def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flask:
     app = Flask("realfish")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # a larger body is a 413 before it is read
     templates_text = templates()
 
     # -- errors and authentication ---------------------------------------------------------------------------
