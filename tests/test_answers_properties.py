@@ -332,7 +332,27 @@ def test_file_parse_status_and_init_issues(snap: SnapshotState) -> None:
 def test_differential_answers(snap: SnapshotState, tmp_path: Path) -> None:
     changed = dict(CONFIGS, r2=CONFIGS["r2"].replace(" ip ospf hello-interval 5\n", " mtu 9000\n"))
     ref = SnapshotState("ref", convert_snapshot(write_snapshot(tmp_path, changed)))
-    rows = frame_rows(ask(snap, "interfaceproperties.InterfacePropertiesQuestion", reference=ref, properties="MTU"))
-    assert [(pair(r["Interface"]), r["Snapshot_MTU"], r["Reference_MTU"]) for r in rows] == [
-        (("r2", "GigabitEthernet0/1"), 1500, 9000)]
+    ans = ask(snap, "interfaceproperties.InterfacePropertiesQuestion", reference=ref, properties="MTU")
+    # Batfish's TableDiff: keys, KeyPresence, Snapshot_/Reference_ per other column (neither key nor value)
+    assert list(ans.frame().columns) == ["Interface", "KeyPresence", "Snapshot_MTU", "Reference_MTU"]
+    assert [(c.name, c.isKey, c.isValue) for c in ans.metadata.column_metadata][1:] == [
+        ("KeyPresence", False, True), ("Snapshot_MTU", False, False), ("Reference_MTU", False, False)]
+    assert ans["answerElements"][0]["metadata"]["textDesc"] == "[Interface]"
+    assert [(pair(r["Interface"]), r["KeyPresence"], r["Snapshot_MTU"], r["Reference_MTU"])
+            for r in frame_rows(ans)] == [(("r2", "GigabitEthernet0/1"), "In both", 1500, 9000)]
     assert not frame_rows(ask(snap, "nodeproperties.NodePropertiesQuestion", reference=snap))
+
+
+def test_differential_rows_only_in_one_snapshot() -> None:
+    """TableDiff's order: snapshot rows (key missing from the reference, or values differ), then reference-only
+    keys; includeOneTableKeys false keeps only keys present in both."""
+    from realfish.answers import table as tbl
+
+    cols = [tbl.Column("K", "String", "key", True, False), tbl.Column("V", "Integer", "value"),
+            tbl.Column("N", "String", "neither", False, False)]
+    snap = [{"K": "b", "V": 1, "N": "x"}, {"K": "a", "V": 2, "N": "x"}, {"K": "c", "V": 3, "N": "x"}]
+    ref = [{"K": "d", "V": 4, "N": "y"}, {"K": "a", "V": 2, "N": "y"}, {"K": "c", "V": 5, "N": "y"}]
+    rows = tbl.differential(cols, snap, ref)["rows"]
+    assert [(r["K"], r["KeyPresence"], r["Snapshot_V"], r["Reference_V"], r["Reference_N"]) for r in rows] == [
+        ("b", "Only in Snapshot", 1, None, None), ("c", "In both", 3, 5, "y"), ("d", "Only in Reference", None, 4, "y")]
+    assert [r["K"] for r in tbl.differential(cols, snap, ref, include_one_table_keys=False)["rows"]] == ["c"]

@@ -44,7 +44,8 @@ def respond(question: dict[str, Any], columns: list[Column], rows: Rows, snapsho
              reference: SnapshotState | None, text_desc: str = "") -> dict[str, Any]:
     """The answer, or Batfish's generic table diff when a reference snapshot is given."""
     if reference is not None:
-        return tbl.answer(question, tbl.differential(columns, rows(snapshot), rows(reference), text_desc))
+        return tbl.answer(question, tbl.differential(columns, rows(snapshot), rows(reference),
+                                                     question.get("includeOneTableKeys") is not False))
     return tbl.answer(question, tbl.table(columns, rows(snapshot), text_desc))
 
 

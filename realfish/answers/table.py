@@ -6,6 +6,7 @@ Interface {"hostname", "interface"}, lists are JSON arrays, an absent value is n
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,33 +54,49 @@ def answer(question: dict[str, Any], element: dict[str, Any], status: str = "SUC
     return {"question": question, "status": status, "summary": element["summary"], "answerElements": [element]}
 
 
+KEY_PRESENCE = Column("KeyPresence", "String", "In which table(s) is the key present")
+
+
 def differential(columns: list[Column], snapshot_rows: list[dict[str, Any]], reference_rows: list[dict[str, Any]],
-                 text_desc: str = "") -> dict[str, Any]:
-    """Batfish's generic table diff (TableDiff): key columns, then Snapshot_X / Reference_X per value column,
-    one row per key present in either side whose values differ (or that is present in one side only)."""
+                 include_one_table_keys: bool = True) -> dict[str, Any]:
+    """Batfish's generic table diff (TableDiff.diffTables), its answer with a reference snapshot for a question
+    that has no diff of its own: the key columns, KeyPresence, then Snapshot_X and Reference_X for every other
+    column. A row per snapshot row whose key the reference lacks, per pair of rows with one key whose value
+    columns differ, then per reference row whose key the snapshot lacks; in that order, as Batfish emits them.
+    `include_one_table_keys` (the question's includeOneTableKeys) false leaves out rows of keys in one table."""
     keys = [c for c in columns if c.key]
-    values = [c for c in columns if c.value and not c.key]
-    out_cols = list(keys)
-    for c in values:
-        out_cols.append(Column(f"Snapshot_{c.name}", c.schema, c.description, False, True))
-        out_cols.append(Column(f"Reference_{c.name}", c.schema, c.description, False, True))
+    others = [c for c in columns if not c.key]
+    values = [c for c in others if c.value]
+    out_cols = [Column(c.name, c.schema, c.description, True, False) for c in keys] + [KEY_PRESENCE]
+    for c in others:
+        out_cols.append(Column(f"Snapshot_{c.name}", c.schema, c.description, False, False))
+        out_cols.append(Column(f"Reference_{c.name}", c.schema, c.description, False, False))
 
-    def index(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        import json
+    def key(r: dict[str, Any]) -> str:
+        return json.dumps([r.get(k.name) for k in keys], sort_keys=True)
 
-        return {json.dumps([r.get(k.name) for k in keys], sort_keys=True): r for r in rows}
-
-    snap, ref = index(snapshot_rows), index(reference_rows)
-    rows = []
-    for k in sorted(set(snap) | set(ref)):
-        a, b = snap.get(k), ref.get(k)
-        if a is not None and b is not None and all(a.get(c.name) == b.get(c.name) for c in values):
-            continue
-        base = a if a is not None else b
+    def diff_row(snap: dict[str, Any] | None, ref: dict[str, Any] | None) -> dict[str, Any]:
+        base = snap if snap is not None else ref
         assert base is not None
-        row = {c.name: base.get(c.name) for c in keys}
-        for c in values:
-            row[f"Snapshot_{c.name}"] = a.get(c.name) if a else None
-            row[f"Reference_{c.name}"] = b.get(c.name) if b else None
-        rows.append(row)
-    return table(out_cols, rows, text_desc)
+        row = {k.name: base.get(k.name) for k in keys}
+        row[KEY_PRESENCE.name] = "In both" if snap and ref else "Only in Snapshot" if snap else "Only in Reference"
+        for c in others:
+            row[f"Snapshot_{c.name}"] = snap.get(c.name) if snap else None
+            row[f"Reference_{c.name}"] = ref.get(c.name) if ref else None
+        return row
+
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for r in reference_rows:
+        by_key.setdefault(key(r), []).append(r)
+    rows = []
+    for a in snapshot_rows:
+        matches = by_key.get(key(a))
+        if matches is None:
+            if include_one_table_keys:
+                rows.append(diff_row(a, None))
+            continue
+        rows += [diff_row(a, b) for b in matches if any(a.get(c.name) != b.get(c.name) for c in values)]
+    if include_one_table_keys:
+        snapshot_keys = {key(a) for a in snapshot_rows}
+        rows += [diff_row(None, b) for b in reference_rows if key(b) not in snapshot_keys]
+    return table(out_cols, rows, "[" + ", ".join(k.name for k in keys) + "]")
