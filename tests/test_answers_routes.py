@@ -293,3 +293,16 @@ def test_bgp_session_not_established() -> None:
               for r in rows}
     assert status["10.0.0.2"] == ("NOT_ESTABLISHED", "r2")
     assert ask(state, "edges.EdgesQuestion", top={"edgeType": "bgp"})["rows"] == []
+
+
+def test_differential_answers_are_batfish_table_diffs() -> None:
+    """Questions without a diff of their own get Batfish's generic TableDiff (Answerer.answerDiff)."""
+    up, down = bgp_snapshot(), bgp_snapshot("Connect")
+    element = ask(up, "bgpsessionstatus.BgpSessionStatusQuestion", reference=down)
+    rows = {(r["Node"]["name"], r["Remote_IP"]["value"]): (r["KeyPresence"], r["Snapshot_Established_Status"],
+                                                          r["Reference_Established_Status"]) for r in element["rows"]}
+    assert rows == {("r1", "10.0.0.2"): ("In both", "ESTABLISHED", "NOT_ESTABLISHED"),
+                    ("r2", "10.0.0.1"): ("In both", "ESTABLISHED", "NOT_ESTABLISHED")}
+    assert ask(up, "lpmroutes.LpmRoutesQuestion", reference=up, ip="10.0.0.1")["rows"] == []
+    with pytest.raises(UnsupportedQuestion, match="differential"):  # Batfish's bgpRib diff is its own
+        ask(r1_snapshot(), "routes.RoutesQuestion", reference=r1_snapshot(), top={"rib": "bgp"})

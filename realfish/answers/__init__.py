@@ -4,6 +4,10 @@ configs (`realfish.model`).
 `answer(question, snapshot, reference)` takes the question JSON exactly as pybatfish uploads it and returns the
 Answer JSON. Each answerer module registers itself for a Batfish question class (and, for the classes Batfish
 reuses, the fixed top-level field that tells them apart: `rib`, `edgeType`).
+
+With a reference snapshot, the answer is differential as Batfish's is: Batfish's generic table diff of the
+answers on both snapshots (`table.differential`) unless the question has a diff of its own, which its answerer
+then computes from both snapshots (routes, traceroute) or realfish does not give (bgpRib).
 """
 
 from __future__ import annotations
@@ -12,11 +16,15 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from realfish.answers import table
 from realfish.answers.state import SnapshotState
+from realfish.answers.table import Column
 
 Answerer = Callable[[dict[str, Any], SnapshotState, "SnapshotState | None"], dict[str, Any]]
 
-_REGISTRY: dict[tuple[str, str | None], Answerer] = {}
+# How an answerer answers with a reference snapshot (see the module docstring)
+TABLE_DIFF, OWN_DIFF, NO_DIFF = "table", "own", "none"
+_REGISTRY: dict[tuple[str, str | None], tuple[Answerer, str]] = {}
 _MODULES = ("routes", "bgp", "properties", "ospf", "traceroute")
 PREFIX = "org.batfish.question."
 
@@ -25,12 +33,13 @@ class UnsupportedQuestion(ValueError):
     """A question realfish does not answer (or a parameter value it does not support)."""
 
 
-def answerer(cls: str, variant: str | None = None) -> Callable[[Answerer], Answerer]:
+def answerer(cls: str, variant: str | None = None, diff: str = TABLE_DIFF) -> Callable[[Answerer], Answerer]:
     """Register for question class `cls` (without the org.batfish.question. prefix) and, optionally, the value
-    of the class's discriminating field (rib for RoutesQuestion, edgeType for EdgesQuestion)."""
+    of the class's discriminating field (rib for RoutesQuestion, edgeType for EdgesQuestion). `diff`: TABLE_DIFF
+    (the answerer is only ever given reference=None), OWN_DIFF (it gets the reference) or NO_DIFF."""
 
     def deco(fn: Answerer) -> Answerer:
-        _REGISTRY[(cls, variant)] = fn
+        _REGISTRY[(cls, variant)] = (fn, diff)
         return fn
 
     return deco
@@ -73,12 +82,20 @@ def answer(question: dict[str, Any], snapshot: SnapshotState, reference: Snapsho
     short = cls[len(PREFIX):] if cls.startswith(PREFIX) else cls
     field, default = _VARIANT_FIELD.get(short, (None, None))
     variant = str(variable(question, field) or default).lower() if field else None
-    fn = _REGISTRY.get((short, variant))
-    if fn is None:
-        name = (question.get("instance") or {}).get("instanceName", cls)
+    found = _REGISTRY.get((short, variant))
+    name = (question.get("instance") or {}).get("instanceName", cls)
+    if found is None:
         raise UnsupportedQuestion(f"realfish does not answer this question: {name} (class {cls}"
                                   f"{f', {field}={variant}' if field else ''}); supported: {', '.join(supported())}")
-    return fn(question, snapshot, reference)
+    fn, diff = found
+    if reference is None or diff == OWN_DIFF:
+        return fn(question, snapshot, reference)
+    if diff == NO_DIFF:
+        raise UnsupportedQuestion(f"{name}: realfish does not give this question's differential answer")
+    ours, theirs = (fn(question, s, None)["answerElements"][0] for s in (snapshot, reference))
+    columns = [Column.from_json(c) for c in ours["metadata"]["columnMetadata"]]
+    return table.answer(question, table.differential(columns, ours["rows"], theirs["rows"],
+                                                     question.get("includeOneTableKeys") is not False))
 
 
 def supported() -> list[str]:

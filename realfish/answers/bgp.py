@@ -454,8 +454,6 @@ def _session_key(r: Row) -> tuple[Any, ...]:
 @answerer("bgpsessionstatus.BgpSessionStatusQuestion")
 def bgp_session_status(question: dict[str, Any], snapshot: SnapshotState,
                        reference: SnapshotState | None) -> dict[str, Any]:
-    if reference is not None:
-        raise UnsupportedQuestion("bgpSessionStatus: the differential answer is not supported")
     snapshot.tables()  # a snapshot without a data plane cannot say what came up
     rows = sorted(_filter(question, snapshot, status_rows(snapshot), "Established_Status", SESSION_STATUSES),
                   key=_session_key)
@@ -466,8 +464,6 @@ def bgp_session_status(question: dict[str, Any], snapshot: SnapshotState,
 @answerer("bgpsessionstatus.BgpSessionCompatibilityQuestion")
 def bgp_session_compatibility(question: dict[str, Any], snapshot: SnapshotState,
                               reference: SnapshotState | None) -> dict[str, Any]:
-    if reference is not None:
-        raise UnsupportedQuestion("bgpSessionCompatibility: the differential answer is not supported")
     rows = sorted(_filter(question, snapshot, compatibility_rows(snapshot), "Configured_Status",
                           CONFIGURED_STATUSES), key=_session_key)
     return tbl.answer(question, tbl.table(
@@ -476,8 +472,6 @@ def bgp_session_compatibility(question: dict[str, Any], snapshot: SnapshotState,
 
 @answerer("edges.EdgesQuestion", "bgp")
 def bgp_edges(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
-    if reference is not None:
-        raise UnsupportedQuestion("bgpEdges: the differential answer is not supported")
     snapshot.tables()
     local, remote = _node_filter(question, snapshot, "nodes"), _node_filter(question, snapshot, "remoteNodes")
     rows = [r for r in edge_rows(snapshot) if (local is None or r["Node"]["name"] in local)

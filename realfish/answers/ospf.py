@@ -31,7 +31,7 @@ from typing import Any
 
 from realfish.answers import UnsupportedQuestion, answerer, variable
 from realfish.answers import table as tbl
-from realfish.answers.properties import node_set, respond
+from realfish.answers.properties import node_set
 from realfish.answers.specifiers import SpecifierError, enum_set
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
@@ -114,12 +114,10 @@ EDGE_COLUMNS = [
 
 @answerer("edges.EdgesQuestion", "ospf")
 def ospf_edges(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
-    def rows(s: SnapshotState) -> list[Row]:
-        local, remote = node_set(question, "nodes", s), node_set(question, "remoteNodes", s)
-        return [{"Interface": tbl.interface(*a), "Remote_Interface": tbl.interface(*b)}
-                for a, b in sorted(adjacencies(s)) if a[0] in local and b[0] in remote]
-
-    return respond(question, EDGE_COLUMNS, rows, snapshot, reference, "Display Edges")
+    local, remote = node_set(question, "nodes", snapshot), node_set(question, "remoteNodes", snapshot)
+    rows = [{"Interface": tbl.interface(*a), "Remote_Interface": tbl.interface(*b)}
+            for a, b in sorted(adjacencies(snapshot)) if a[0] in local and b[0] in remote]
+    return tbl.answer(question, tbl.table(EDGE_COLUMNS, rows, "Display Edges"))
 
 
 # -- ospfSessionCompatibility -------------------------------------------------------------------------------
@@ -194,8 +192,6 @@ def ospf_session_compatibility(question: dict[str, Any], snapshot: SnapshotState
     except SpecifierError as e:
         raise UnsupportedQuestion(f"statuses: {e}") from None
 
-    def rows(s: SnapshotState) -> list[Row]:
-        return [r for r in session_rows(s, node_set(question, "nodes", s), node_set(question, "remoteNodes", s))
-                if r["Session_Status"] in statuses]
-
-    return respond(question, SESSION_COLUMNS, rows, snapshot, reference, "Display OSPF sessions")
+    rows = [r for r in session_rows(snapshot, node_set(question, "nodes", snapshot),
+                                    node_set(question, "remoteNodes", snapshot)) if r["Session_Status"] in statuses]
+    return tbl.answer(question, tbl.table(SESSION_COLUMNS, rows, "Display OSPF sessions"))

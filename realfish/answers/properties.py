@@ -37,16 +37,6 @@ from realfish.model import Device, Interface, canonical_ifname
 from realfish.status import file_parse_status_rows, init_issues_rows
 
 Row = dict[str, Any]
-Rows = Callable[[SnapshotState], list[Row]]
-
-
-def respond(question: dict[str, Any], columns: list[Column], rows: Rows, snapshot: SnapshotState,
-             reference: SnapshotState | None, text_desc: str = "") -> dict[str, Any]:
-    """The answer, or Batfish's generic table diff when a reference snapshot is given."""
-    if reference is not None:
-        return tbl.answer(question, tbl.differential(columns, rows(snapshot), rows(reference),
-                                                     question.get("includeOneTableKeys") is not False))
-    return tbl.answer(question, tbl.table(columns, rows(snapshot), text_desc))
 
 
 def node_set(question: dict[str, Any], name: str, snapshot: SnapshotState) -> set[str]:
@@ -89,17 +79,18 @@ INIT_ISSUES_COLUMNS = [
 @answerer("initialization.FileParseStatusQuestion")
 def file_parse_status(question: dict[str, Any], snapshot: SnapshotState,
                       reference: SnapshotState | None) -> dict[str, Any]:
-    return respond(question, FILE_PARSE_COLUMNS, lambda s: file_parse_status_rows(s.conv.statuses), snapshot,
-                    reference, "File ${File_Name} detected as format ${File_Format} and parsed with status "
-                               "${Status} and produced nodes ${Nodes}")
+    rows = file_parse_status_rows(snapshot.conv.statuses)
+    return tbl.answer(question, tbl.table(FILE_PARSE_COLUMNS, rows, "File ${File_Name} detected as format "
+                                          "${File_Format} and parsed with status ${Status} and produced nodes "
+                                          "${Nodes}"))
 
 
 @answerer("initialization.InitIssuesQuestion")
 def init_issues(question: dict[str, Any], snapshot: SnapshotState,
                 reference: SnapshotState | None) -> dict[str, Any]:
     # The other inputs (runtime data, layer-1 topology, blacklists) have issues too, as Batfish reports them.
-    return respond(question, INIT_ISSUES_COLUMNS, lambda s: init_issues_rows(s.conv.statuses + s.conv.other),
-                    snapshot, reference)
+    rows = init_issues_rows(snapshot.conv.statuses + snapshot.conv.other)
+    return tbl.answer(question, tbl.table(INIT_ISSUES_COLUMNS, rows))
 
 
 # -- whether an interface is up -----------------------------------------------------------------------------
@@ -203,8 +194,9 @@ def ip_owners(question: dict[str, Any], snapshot: SnapshotState, reference: Snap
     dup = variable(question, "duplicatesOnly", False)
     duplicates_only = dup is True or str(dup).lower() == "true"
     wanted = ip_space(variable(question, "ips"))
-    return respond(question, IP_OWNERS_COLUMNS, lambda s: ip_owners_rows(s, duplicates_only, wanted), snapshot,
-                    reference, "On node ${Node} in VRF ${VRF}, interface ${Interface} has IP ${IP}.")
+    rows = ip_owners_rows(snapshot, duplicates_only, wanted)
+    return tbl.answer(question, tbl.table(IP_OWNERS_COLUMNS, rows,
+                                          "On node ${Node} in VRF ${VRF}, interface ${Interface} has IP ${IP}."))
 
 
 # -- layer3Edges --------------------------------------------------------------------------------------------
@@ -234,10 +226,8 @@ def layer3_rows(snapshot: SnapshotState, node_set: set[str] | None = None,
 @answerer("edges.EdgesQuestion", "layer3")
 def layer3_edges(question: dict[str, Any], snapshot: SnapshotState,
                  reference: SnapshotState | None) -> dict[str, Any]:
-    def rows(s: SnapshotState) -> list[Row]:
-        return layer3_rows(s, node_set(question, "nodes", s), node_set(question, "remoteNodes", s))
-
-    return respond(question, LAYER3_COLUMNS, rows, snapshot, reference, "Display Edges")
+    rows = layer3_rows(snapshot, node_set(question, "nodes", snapshot), node_set(question, "remoteNodes", snapshot))
+    return tbl.answer(question, tbl.table(LAYER3_COLUMNS, rows, "Display Edges"))
 
 
 # -- what the config says that the model does not hold ------------------------------------------------------
@@ -392,14 +382,11 @@ def node_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
     columns = [Column("Node", "Node", "Node", True, False)] + [
         Column(p, _NODE_PROPERTIES[p][0], _NODE_PROPERTIES[p][1], False, True) for p in props]
 
-    def rows(s: SnapshotState) -> list[Row]:
-        out = []
-        for name in sorted(node_set(question, "nodes", s)):
-            values = node_properties(s, name)
-            out.append({"Node": tbl.node(name), **{p: values[p] for p in props}})
-        return out
-
-    return respond(question, columns, rows, snapshot, reference, "Properties of node ${Node}.")
+    rows = []
+    for name in sorted(node_set(question, "nodes", snapshot)):
+        values = node_properties(snapshot, name)
+        rows.append({"Node": tbl.node(name), **{p: values[p] for p in props}})
+    return tbl.answer(question, tbl.table(columns, rows, "Properties of node ${Node}."))
 
 
 # -- interfaceProperties ------------------------------------------------------------------------------------
@@ -593,22 +580,18 @@ def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotStat
     exclude = variable(question, "excludeShutInterfaces", False)
     exclude_shut = exclude is True or str(exclude).lower() == "true"
 
-    def rows(s: SnapshotState) -> list[Row]:
-        wanted = node_set(question, "nodes", s)
-        try:
-            pairs = interfaces(variable(question, "interfaces"), s, wanted)
-        except SpecifierError as e:
-            raise UnsupportedQuestion(f"interfaces: {e}") from None
-        out, lines = [], {}
-        for node, name in sorted(pairs):
-            dev = s.devices[node]
-            iface = dev.interfaces[name]
-            if node not in lines:
-                lines[node] = ConfigLines(s, dev)
-            values = interface_properties(s, node, iface, lines[node])
-            if exclude_shut and not values["Active"]:
-                continue
-            out.append({"Interface": tbl.interface(node, name), **{p: values[p] for p in props}})
-        return out
-
-    return respond(question, columns, rows, snapshot, reference, "Properties of interface ${Interface}.")
+    wanted = node_set(question, "nodes", snapshot)
+    try:
+        pairs = interfaces(variable(question, "interfaces"), snapshot, wanted)
+    except SpecifierError as e:
+        raise UnsupportedQuestion(f"interfaces: {e}") from None
+    rows, lines = [], {}
+    for node, name in sorted(pairs):
+        dev = snapshot.devices[node]
+        if node not in lines:
+            lines[node] = ConfigLines(snapshot, dev)
+        values = interface_properties(snapshot, node, dev.interfaces[name], lines[node])
+        if exclude_shut and not values["Active"]:
+            continue
+        rows.append({"Interface": tbl.interface(node, name), **{p: values[p] for p in props}})
+    return tbl.answer(question, tbl.table(columns, rows, "Properties of interface ${Interface}."))

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import NO_DIFF, OWN_DIFF, UnsupportedQuestion, answerer, variable
 from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, enum_set, nodes
 from realfish.answers.state import SnapshotState
@@ -565,7 +565,7 @@ def bgp_sort_key(r: Row) -> tuple[Any, ...]:
 # -- answerers -------------------------------------------------------------------------------------------------
 
 
-@answerer("routes.RoutesQuestion", "main")
+@answerer("routes.RoutesQuestion", "main", diff=OWN_DIFF)
 def routes(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
     if reference is not None:
         # Batfish's diff matches networks exactly and VRF names as a whole (groupRoutes)
@@ -586,11 +586,9 @@ def _route_statuses(question: dict[str, Any]) -> set[str]:
         raise UnsupportedQuestion(f"status: {e}") from None
 
 
-@answerer("routes.RoutesQuestion", "bgp")
+@answerer("routes.RoutesQuestion", "bgp", diff=NO_DIFF)  # Batfish's is its own (RoutesAnswerer.answerDiff)
 def bgp_rib_answer(question: dict[str, Any], snapshot: SnapshotState,
                    reference: SnapshotState | None) -> dict[str, Any]:
-    if reference is not None:
-        raise UnsupportedQuestion("bgpRib: the differential answer is not supported")
     statuses = _route_statuses(question)
     vrf_ok = vrf_matcher(variable(question, "vrfs"))
     network = parse_network(variable(question, "network"))
@@ -612,8 +610,6 @@ def bgp_rib_answer(question: dict[str, Any], snapshot: SnapshotState,
 
 @answerer("lpmroutes.LpmRoutesQuestion")
 def lpm_routes(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
-    if reference is not None:
-        raise UnsupportedQuestion("lpmRoutes: the differential answer is not supported")
     ip_text = variable(question, "ip")
     try:
         ip = ipaddress.IPv4Address(str(ip_text).strip())

@@ -25,6 +25,11 @@ class Column:
         return {"name": self.name, "schema": self.schema, "description": self.description,
                 "isKey": self.key, "isValue": self.value}
 
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Column:
+        return cls(doc["name"], doc["schema"], doc.get("description", ""), doc.get("isKey", True),
+                   doc.get("isValue", True))
+
 
 def node(name: str) -> dict[str, str]:
     return {"id": f"node-{name}", "name": name}

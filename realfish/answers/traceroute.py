@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, variable
 from realfish.answers import table as tbl
 from realfish.answers.forwarding import (
     PORT_PROTOCOLS,
@@ -451,7 +451,7 @@ def _pruned(results: list[TraceResult], max_traces: int) -> list[Json]:
     return [traces[i] for i in prune(traces, max_traces)]
 
 
-@answerer("traceroute.TracerouteQuestion")
+@answerer("traceroute.TracerouteQuestion", diff=OWN_DIFF)
 def traceroute(question: Json, snapshot: SnapshotState, reference: SnapshotState | None) -> Json:
     ignore, max_traces = _options(question)
     flow_list = flows(question, snapshot)
@@ -472,8 +472,6 @@ def traceroute(question: Json, snapshot: SnapshotState, reference: SnapshotState
 
 @answerer("traceroute.BidirectionalTracerouteQuestion")
 def bidirectional_traceroute(question: Json, snapshot: SnapshotState, reference: SnapshotState | None) -> Json:
-    if reference is not None:
-        raise UnsupportedQuestion("bidirectionalTraceroute has no differential form")
     ignore, max_traces = _options(question)
     tracer = Tracer(Network(snapshot), ignore)
     reverse_cache: dict[Flow, list[TraceResult]] = {}
