@@ -356,3 +356,15 @@ def test_differential_rows_only_in_one_snapshot() -> None:
     assert [(r["K"], r["KeyPresence"], r["Snapshot_V"], r["Reference_V"], r["Reference_N"]) for r in rows] == [
         ("b", "Only in Snapshot", 1, None, None), ("c", "In both", 3, 5, "y"), ("d", "Only in Reference", None, 4, "y")]
     assert [r["K"] for r in tbl.differential(cols, snap, ref, include_one_table_keys=False)["rows"]] == ["c"]
+
+
+def test_boolean_parameters() -> None:
+    """pybatfish sends JSON booleans; text is read too, and "false" is false (bool("false") is not)."""
+    from realfish.answers import flag
+
+    def q(value: Any) -> dict[str, Any]:
+        return {"instance": {"variables": {"ignoreFilters": {"value": value}}}}
+
+    assert [flag(q(v), "ignoreFilters") for v in (True, False, "true", "False", None)] == [
+        True, False, True, False, False]
+    assert flag(q(None), "ignoreFilters", default=True)

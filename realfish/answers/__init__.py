@@ -13,10 +13,10 @@ then computes from both snapshots (routes, traceroute) or realfish does not give
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from realfish.answers import table
+from realfish.answers import specifiers, table
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 
@@ -74,6 +74,32 @@ def variable(question: dict[str, Any], name: str, default: Any = None) -> Any:
     if top is not None and not (isinstance(top, str) and top.startswith("${")):
         return top
     return default
+
+
+def flag(question: dict[str, Any], name: str, default: bool = False) -> bool:
+    """A boolean parameter: a JSON boolean as pybatfish sends it, or its text."""
+    value = variable(question, name, default)
+    return value is True or str(value).strip().lower() == "true"
+
+
+def node_set(question: dict[str, Any], name: str, snapshot: SnapshotState) -> set[str]:
+    """A nodeSpec parameter's nodes (every node when it is unset)."""
+    try:
+        return specifiers.nodes(variable(question, name), snapshot)
+    except specifiers.SpecifierError as e:
+        raise UnsupportedQuestion(f"{name}: {e}") from None
+
+
+def enum_param(question: dict[str, Any], name: str, values: Iterable[str],
+               default: Iterable[str] | None = None) -> set[str]:
+    """An enumSetSpec parameter's values (`default`, else every value, when it is unset)."""
+    spec = variable(question, name)
+    if default is not None and (spec is None or (isinstance(spec, str) and not spec.strip())):
+        return set(default)
+    try:
+        return specifiers.enum_set(spec, values)
+    except specifiers.SpecifierError as e:
+        raise UnsupportedQuestion(f"{name}: {e}") from None
 
 
 def answer(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None = None) -> dict[str, Any]:

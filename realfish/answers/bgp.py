@@ -16,9 +16,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import answerer, enum_param, node_set, variable
 from realfish.answers import table as tbl
-from realfish.answers.specifiers import SpecifierError, enum_set, nodes
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 from realfish.model import BgpPeer, BgpProcess, Device
@@ -416,24 +415,14 @@ def _node_filter(question: dict[str, Any], snapshot: SnapshotState, name: str) -
     spec = variable(question, name)
     if spec is None or (isinstance(spec, str) and spec.strip() in ("", ".*")):
         return None
-    try:
-        return nodes(spec, snapshot)
-    except SpecifierError as e:
-        raise UnsupportedQuestion(f"{name}: {e}") from None
-
-
-def _enum(question: dict[str, Any], name: str, values: list[str]) -> set[str]:
-    try:
-        return enum_set(variable(question, name), values)
-    except SpecifierError as e:
-        raise UnsupportedQuestion(f"{name}: {e}") from None
+    return node_set(question, name, snapshot)
 
 
 def _filter(question: dict[str, Any], snapshot: SnapshotState, rows: list[Row], status_col: str,
             statuses: list[str]) -> list[Row]:
     local, remote = _node_filter(question, snapshot, "nodes"), _node_filter(question, snapshot, "remoteNodes")
-    want_status = _enum(question, "status", statuses)
-    want_type = _enum(question, "type", SESSION_TYPES)
+    want_status = enum_param(question, "status", statuses)
+    want_type = enum_param(question, "type", SESSION_TYPES)
     out = []
     for r in rows:
         if local is not None and r["Node"]["name"] not in local:

@@ -29,10 +29,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import answerer, enum_param, node_set
 from realfish.answers import table as tbl
-from realfish.answers.properties import node_set
-from realfish.answers.specifiers import SpecifierError, enum_set
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 
@@ -187,10 +185,7 @@ def session_rows(snapshot: SnapshotState, local_nodes: set[str] | None = None,
 @answerer("ospfsession.OspfSessionCompatibilityQuestion")
 def ospf_session_compatibility(question: dict[str, Any], snapshot: SnapshotState,
                                reference: SnapshotState | None) -> dict[str, Any]:
-    try:
-        statuses = enum_set(variable(question, "statuses"), STATUSES)
-    except SpecifierError as e:
-        raise UnsupportedQuestion(f"statuses: {e}") from None
+    statuses = enum_param(question, "statuses", STATUSES)
 
     rows = [r for r in session_rows(snapshot, node_set(question, "nodes", snapshot),
                                     node_set(question, "remoteNodes", snapshot)) if r["Session_Status"] in statuses]

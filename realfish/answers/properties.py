@@ -25,25 +25,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from realfish.answers import UnsupportedQuestion, answerer, variable
+from realfish.answers import UnsupportedQuestion, answerer, enum_param, flag, node_set, variable
 from realfish.answers import table as tbl
-from realfish.answers.specifiers import SpecifierError, enum_set, interfaces, nodes
+from realfish.answers.specifiers import SpecifierError, interfaces
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 from realfish.model import Device, Interface, canonical_ifname
 from realfish.status import file_parse_status_rows, init_issues_rows
 
 Row = dict[str, Any]
-
-
-def node_set(question: dict[str, Any], name: str, snapshot: SnapshotState) -> set[str]:
-    try:
-        return nodes(variable(question, name), snapshot)
-    except SpecifierError as e:
-        raise UnsupportedQuestion(f"{name}: {e}") from None
 
 
 def _v4(iface: Interface) -> list[ipaddress.IPv4Interface]:
@@ -191,10 +184,7 @@ def ip_owners_rows(snapshot: SnapshotState, duplicates_only: bool = False,
 
 @answerer("ipowners.IpOwnersQuestion")
 def ip_owners(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None) -> dict[str, Any]:
-    dup = variable(question, "duplicatesOnly", False)
-    duplicates_only = dup is True or str(dup).lower() == "true"
-    wanted = ip_space(variable(question, "ips"))
-    rows = ip_owners_rows(snapshot, duplicates_only, wanted)
+    rows = ip_owners_rows(snapshot, flag(question, "duplicatesOnly"), ip_space(variable(question, "ips")))
     return tbl.answer(question, tbl.table(IP_OWNERS_COLUMNS, rows,
                                           "On node ${Node} in VRF ${VRF}, interface ${Interface} has IP ${IP}."))
 
@@ -366,19 +356,10 @@ def node_properties(snapshot: SnapshotState, name: str) -> Row:
     return row
 
 
-def _selected(spec: Any, names: Iterable[str], default: set[str]) -> list[str]:
-    if spec is None or (isinstance(spec, str) and not spec.strip()):
-        return sorted(default)
-    try:
-        return sorted(enum_set(spec, names))
-    except SpecifierError as e:
-        raise UnsupportedQuestion(f"properties: {e}") from None
-
-
 @answerer("nodeproperties.NodePropertiesQuestion")
 def node_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                            reference: SnapshotState | None) -> dict[str, Any]:
-    props = _selected(variable(question, "properties"), _NODE_PROPERTIES, set(_NODE_PROPERTIES))
+    props = sorted(enum_param(question, "properties", _NODE_PROPERTIES))
     columns = [Column("Node", "Node", "Node", True, False)] + [
         Column(p, _NODE_PROPERTIES[p][0], _NODE_PROPERTIES[p][1], False, True) for p in props]
 
@@ -574,11 +555,10 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
 def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                                 reference: SnapshotState | None) -> dict[str, Any]:
     # Interface_Type only when asked for (InterfacePropertySpecifier.create leaves it out by default)
-    props = _selected(variable(question, "properties"), _IFACE_PROPERTIES, set(_IFACE_PROPERTIES) - {"Interface_Type"})
+    props = sorted(enum_param(question, "properties", _IFACE_PROPERTIES, set(_IFACE_PROPERTIES) - {"Interface_Type"}))
     columns = [Column("Interface", "Interface", "Interface", True, False)] + [
         Column(p, _IFACE_PROPERTIES[p][0], _IFACE_PROPERTIES[p][1], False, True) for p in props]
-    exclude = variable(question, "excludeShutInterfaces", False)
-    exclude_shut = exclude is True or str(exclude).lower() == "true"
+    exclude_shut = flag(question, "excludeShutInterfaces")
 
     wanted = node_set(question, "nodes", snapshot)
     try:

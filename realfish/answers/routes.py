@@ -24,9 +24,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from realfish.answers import NO_DIFF, OWN_DIFF, UnsupportedQuestion, answerer, variable
+from realfish.answers import NO_DIFF, OWN_DIFF, UnsupportedQuestion, answerer, enum_param, node_set, variable
 from realfish.answers import table as tbl
-from realfish.answers.specifiers import SpecifierError, enum_set, nodes
+from realfish.answers.specifiers import SpecifierError, enum_set
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 
@@ -339,12 +339,8 @@ def local_routes(snapshot: SnapshotState, router: str) -> list[Row]:
 
 def _routers(question: dict[str, Any], snapshot: SnapshotState) -> list[str]:
     """Nodes the question names that have tables (hosts included: they run zebra)."""
-    try:
-        chosen = nodes(variable(question, "nodes"), snapshot)
-    except SpecifierError as e:
-        raise UnsupportedQuestion(f"nodes: {e}") from None
     dp = snapshot.tables()
-    return sorted(n for n in chosen if n in dp.routers)
+    return sorted(n for n in node_set(question, "nodes", snapshot) if n in dp.routers)
 
 
 def main_rows(question: dict[str, Any], snapshot: SnapshotState, whole_vrf: bool = False,
@@ -577,13 +573,9 @@ def routes(question: dict[str, Any], snapshot: SnapshotState, reference: Snapsho
 
 
 def _route_statuses(question: dict[str, Any]) -> set[str]:
-    spec = variable(question, "status", variable(question, "bgpRouteStatus"))
-    if spec is None or (isinstance(spec, str) and not spec.strip()):
-        return {"BEST"}
-    try:
-        return enum_set(spec, ["BEST", "BACKUP"])
-    except SpecifierError as e:
-        raise UnsupportedQuestion(f"status: {e}") from None
+    # bgpRib's `status`, which its template also copies into the top-level bgpRouteStatus
+    name = "status" if variable(question, "status") is not None else "bgpRouteStatus"
+    return enum_param(question, name, ["BEST", "BACKUP"], {"BEST"})
 
 
 @answerer("routes.RoutesQuestion", "bgp", diff=NO_DIFF)  # Batfish's is its own (RoutesAnswerer.answerDiff)

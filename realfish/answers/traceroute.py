@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, variable
+from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, variable
 from realfish.answers import table as tbl
 from realfish.answers.forwarding import (
     PORT_PROTOCOLS,
@@ -436,7 +436,7 @@ def prune_bidirectional(bidir: list[Bidir], max_size: int) -> list[int]:
 
 
 def _options(question: Json) -> tuple[bool, int]:
-    ignore = bool(variable(question, "ignoreFilters", False))
+    ignore = flag(question, "ignoreFilters")
     max_traces = variable(question, "maxTraces", DEFAULT_MAX_TRACES)
     return ignore, int(max_traces) if max_traces is not None else DEFAULT_MAX_TRACES
 
