@@ -38,24 +38,21 @@ _RIB_KEY = [  # RoutesAnswerer.addCommonTableColumnsAtStart / AtEnd
     Column("VRF", "String", "VRF name", True, False),
     Column("Network", "Prefix", "Network for this route", True, True),
 ]
+_NEXT_HOP = Column("Next_Hop", "NextHop", "Route's Next Hop", False, True)
+_PROTOCOL = Column("Protocol", "String", "Route's Protocol", False, True)
+_METRIC = Column("Metric", "Long", "Route's Metric", False, True)
 _TAG = Column("Tag", "Long", "Tag for this route", False, True)
 
-MAIN_COLUMNS = [
-    *_RIB_KEY,
-    Column("Next_Hop", "NextHop", "Route's Next Hop", False, True),
-    Column("Protocol", "String", "Route's Protocol", False, True),
-    Column("Metric", "Long", "Route's Metric", False, True),
-    Column("Admin_Distance", "Long", "Route's Admin distance", False, True),
-    _TAG,
-]
+MAIN_COLUMNS = [*_RIB_KEY, _NEXT_HOP, _PROTOCOL, _METRIC,
+                Column("Admin_Distance", "Long", "Route's Admin distance", False, True), _TAG]
 
 BGP_COLUMNS = [
     *_RIB_KEY,
     Column("Status", "List<String>", "Route's statuses", False, True),
-    Column("Next_Hop", "NextHop", "Route's Next Hop", False, True),
-    Column("Protocol", "String", "Route's Protocol", False, True),
+    _NEXT_HOP,
+    _PROTOCOL,
     Column("AS_Path", "String", "Route's AS path", False, True),
-    Column("Metric", "Long", "Route's Metric", False, True),
+    _METRIC,
     Column("Local_Pref", "Long", "Route's Local Preference", False, True),
     Column("Communities", "List<String>", "Route's List of communities", False, True),
     Column("Origin_Protocol", "String", "Route's Origin protocol", False, True),
@@ -365,14 +362,11 @@ def main_rows(question: dict[str, Any], snapshot: SnapshotState, whole_vrf: bool
 
 # -- the differential routes answer (RoutesAnswererUtil.getRoutesDiff) ----------------------------------------
 
-_DIFF_VALUES = [("Next_Hop", "NextHop", "Route's Next Hop"), ("Protocol", "String", "Route's Protocol"),
-                ("Metric", "Long", "Route's Metric"), ("Admin_Distance", "Long", "Route's Admin distance"),
-                ("Tag", "Long", "Tag for this route")]
 DIFF_COLUMNS = [
     *_RIB_KEY,
     Column("Entry_Presence", "String", "Presence of a Route for the given Network (Prefix)", False, True),
-    *[Column(f"{side}_{name}", schema, desc, False, True)
-      for name, schema, desc in _DIFF_VALUES for side in ("Snapshot", "Reference")],
+    *[Column(f"{side}_{c.name}", c.schema, c.description, False, True)
+      for c in MAIN_COLUMNS[len(_RIB_KEY):] for side in ("Snapshot", "Reference")],
 ]
 
 

@@ -46,13 +46,14 @@ from realfish.answers.table import Column
 Json = dict[str, Any]
 Ip = ipaddress.IPv4Address
 
+_FLOW = Column("Flow", "Flow", "The flow", True, False)
 COLUMNS = [
-    Column("Flow", "Flow", "The flow", True, False),
+    _FLOW,
     Column("Traces", "Set<Trace>", "The traces for this flow", False, True),
     Column("TraceCount", "Integer", "The total number traces for this flow", False, True),
 ]
-DIFF_COLUMNS = [
-    Column("Flow", "Flow", "The flow", True, False),
+DIFF_COLUMNS = [  # TracerouteAnswerer.metadata(true): its own words, not TableDiff's
+    _FLOW,
     Column("Snapshot_Traces", "Set<Trace>", "The traces in the BASE snapshot", False, True),
     Column("Snapshot_TraceCount", "Integer", "The total number traces in the BASE snapshot", False, True),
     Column("Reference_Traces", "Set<Trace>", "The traces in the DELTA snapshot", False, True),
