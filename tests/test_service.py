@@ -633,3 +633,14 @@ def test_request_bodies_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert client.put("/v2/networks/n/questions/q", data=json.dumps({"class": "x"})).status_code == 200
         svc.app.config["MAX_CONTENT_LENGTH"] = 100
         assert client.post("/v2/networks/n/snapshots/s", data=b"z" * 200).status_code == 413
+
+
+def test_templates_say_which_questions_realfish_answers() -> None:
+    """Asked of the answerers' registry (not a list kept by hand): the unmarked templates are the answered ones."""
+    from realfish.questions import NOT_ANSWERED, templates
+
+    answered = {n for n, text in templates().items() if NOT_ANSWERED not in json.loads(text)["instance"]["description"]}
+    assert answered == {
+        "bgpEdges", "bgpRib", "bgpSessionCompatibility", "bgpSessionStatus", "bidirectionalTraceroute", "edges",
+        "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
+        "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute"}

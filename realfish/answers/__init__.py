@@ -102,22 +102,32 @@ def enum_param(question: dict[str, Any], name: str, values: Iterable[str],
         raise UnsupportedQuestion(f"{name}: {e}") from None
 
 
-def answer(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None = None) -> dict[str, Any]:
+def _lookup(question: dict[str, Any]) -> tuple[tuple[Answerer, str] | None, str]:
+    """The registered answerer of a question (or template) JSON, and the question as the error names it."""
     _load()
     cls = str(question.get("class", ""))
     short = cls[len(PREFIX):] if cls.startswith(PREFIX) else cls
     field, default = _VARIANT_FIELD.get(short, (None, None))
     variant = str(variable(question, field) or default).lower() if field else None
-    found = _REGISTRY.get((short, variant))
     name = (question.get("instance") or {}).get("instanceName", cls)
+    return _REGISTRY.get((short, variant)), f"{name} (class {cls}{f', {field}={variant}' if field else ''})"
+
+
+def answers_question(question: dict[str, Any]) -> bool:
+    """Whether realfish answers a question (or a question template, with its parameters' default values)."""
+    return _lookup(question)[0] is not None
+
+
+def answer(question: dict[str, Any], snapshot: SnapshotState, reference: SnapshotState | None = None) -> dict[str, Any]:
+    found, what = _lookup(question)
     if found is None:
-        raise UnsupportedQuestion(f"realfish does not answer this question: {name} (class {cls}"
-                                  f"{f', {field}={variant}' if field else ''}); supported: {', '.join(supported())}")
+        raise UnsupportedQuestion(f"realfish does not answer this question: {what}; supported: "
+                                  f"{', '.join(supported())}")
     fn, diff = found
     if reference is None or diff == OWN_DIFF:
         return fn(question, snapshot, reference)
     if diff == NO_DIFF:
-        raise UnsupportedQuestion(f"{name}: realfish does not give this question's differential answer")
+        raise UnsupportedQuestion(f"{what}: realfish does not give this question's differential answer")
     ours, theirs = (fn(question, s, None)["answerElements"][0] for s in (snapshot, reference))
     columns = [Column.from_json(c) for c in ours["metadata"]["columnMetadata"]]
     return table.answer(question, table.differential(columns, ours["rows"], theirs["rows"],

@@ -3,7 +3,8 @@
 pybatfish builds `bf.q.<question>` only from the templates the service returns (GET /v2/question_templates):
 a JSON object mapping the lower-cased instance name to the template file's text. Every Batfish template is
 served, so an existing script that asks a question realfish does not answer gets the work item's clear
-"realfish does not answer ..." instead of an AttributeError on `bf.q`; those templates' descriptions say so.
+"realfish does not answer ..." instead of an AttributeError on `bf.q`; those templates' descriptions say so
+(whether realfish answers a template is asked of the answerers' registry, `realfish.answers`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,8 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-# The questions realfish answers (realfish.answers); `edges` answers edgeType layer3, bgp and ospf.
-ANSWERED = frozenset({
-    "bgpEdges", "bgpRib", "bgpSessionCompatibility", "bgpSessionStatus", "bidirectionalTraceroute", "edges",
-    "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
-    "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute",
-})
+from realfish.answers import answers_question
+
 NOT_ANSWERED = "[realfish does not answer this question] "
 
 
@@ -29,7 +26,7 @@ def templates() -> dict[str, str]:
         text = f.read_text(encoding="utf-8")
         doc = json.loads(text)
         name = doc["instance"]["instanceName"]
-        if name not in ANSWERED:
+        if not answers_question(doc):  # with its defaults: `edges` is answered (layer3), not every edgeType
             doc["instance"]["description"] = NOT_ANSWERED + doc["instance"]["description"]
             text = json.dumps(doc, indent=2)
         out[name] = text
