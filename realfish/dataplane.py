@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,16 +119,26 @@ def collect(runner: Runner, converged: bool = True) -> Dataplane:
     return dp
 
 
-def compute(network: Any, timeout: float = 600.0, **kw: Any) -> Dataplane:
-    """Converge `network` under the emulation, read its tables, stop it (nothing stays running)."""
+def compute(network: Any, timeout: float = 600.0, interruptible: Callable[[bool], None] | None = None,
+            **kw: Any) -> Dataplane:
+    """Converge `network` under the emulation, read its tables, stop it (nothing stays running).
+
+    `interruptible(True)` is called once the emulation exists and `interruptible(False)` before it stops: a
+    caller that interrupts the computation (the service stopping) does so only in between, where the `with`
+    unwinds it cleanly, never while the emulation is being made or is stopping its daemons."""
     from realfish.runner import ConvergeTimeout
     from realfish.runtime import Emulation
 
+    window = interruptible or (lambda _on: None)
     with Emulation(network, **kw) as emu:
+        window(True)
         try:
-            emu.converge(timeout=timeout)
-            converged = True
-        except ConvergeTimeout as e:
-            emu.report.problems.append(str(e))
-            converged = False
-        return collect(emu, converged)
+            try:
+                emu.converge(timeout=timeout)
+                converged = True
+            except ConvergeTimeout as e:
+                emu.report.problems.append(str(e))
+                converged = False
+            return collect(emu, converged)
+        finally:
+            window(False)

@@ -644,3 +644,43 @@ def test_templates_say_which_questions_realfish_answers() -> None:
         "bgpEdges", "bgpRib", "bgpSessionCompatibility", "bgpSessionStatus", "bidirectionalTraceroute", "edges",
         "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
         "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute"}
+
+
+def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service interrupts a running convergence when it stops, but not the emulation's own shutdown (its
+    daemons, run directory and FRR leftovers would stay): a stop that arrives then waits for it."""
+    import types
+
+    import realfish.dataplane
+    import realfish.runtime
+    from realfish.service import Service
+
+    stopping, stopped = threading.Event(), []
+
+    class Emulation:  # converges at once, then takes a while to stop, in Python (where an interruption lands)
+        def __init__(self, network: Any, **kw: Any) -> None:
+            self.report = types.SimpleNamespace(problems=[])
+
+        def __enter__(self) -> Emulation:
+            return self
+
+        def converge(self, timeout: float) -> None:
+            pass
+
+        def __exit__(self, *exc: Any) -> None:
+            stopping.set()
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                time.sleep(0.01)
+            stopped.append(True)
+
+    monkeypatch.setattr(realfish.runtime, "Emulation", Emulation)
+    monkeypatch.setattr(realfish.dataplane, "collect", lambda _runner, ok: realfish.dataplane.Dataplane(ok))
+    svc = Service()
+    client = svc.app.test_client()
+    client.post("/v2/networks", query_string={"name": "n"})
+    client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/r1.cfg": frr_config("r1")}))
+    client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
+    assert stopping.wait(30)
+    svc.close()
+    assert stopped == [True]

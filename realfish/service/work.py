@@ -79,7 +79,7 @@ class Work:
     batches: list[dict[str, Any]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     thread: int | None = None  # ident of the thread running it
-    converging: bool = False  # inside dataplane.compute: the only place a shutdown interrupts
+    converging: bool = False  # the emulation runs (dataplane.compute's window): the only place a stop interrupts
 
     @property
     def id(self) -> str:
@@ -218,14 +218,13 @@ class Worker:
     def close(self, timeout: float = 60.0) -> None:
         """Stop: queued work is dropped, a running convergence is interrupted (its emulation closes), running
         work is waited for."""
-        with self._lock:
+        with self._lock:  # held while interrupting: a convergence cannot leave its window meanwhile
             self._closed = True
-            running = [w for w in self._works.values() if w.status == ASSIGNED]
+            for w in self._works.values():
+                if w.converging and w.thread is not None:
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(w.thread), ctypes.py_object(Shutdown))
         self._parse_pool.shutdown(wait=False, cancel_futures=True)
         self._answer_pool.shutdown(wait=False, cancel_futures=True)
-        for w in running:
-            if w.converging and w.thread is not None:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(w.thread), ctypes.py_object(Shutdown))
         deadline = time.monotonic() + timeout
         for t in threading.enumerate():
             if t.name.startswith(f"{self._prefix}-"):
@@ -344,13 +343,15 @@ class Worker:
             with self._converging:  # one emulation at a time: each uses every core while it converges
                 if self._closed:
                     raise Shutdown()
-                work.converging = True
+
+                def interruptible(on: bool) -> None:
+                    with self._lock:
+                        work.converging = on
+
                 try:
-                    dp = dataplane.compute(conv.network, timeout=self.converge_timeout)
+                    dp = dataplane.compute(conv.network, timeout=self.converge_timeout, interruptible=interruptible)
                 except Exception as e:  # noqa: BLE001 - the snapshot stays usable for config questions
                     work.log(f"convergence failed: {type(e).__name__}: {e}\n{traceback.format_exc()}")
-                finally:
-                    work.converging = False
             if dp is not None:
                 work.log(f"converged={dp.converged} in {time.monotonic() - t0:.1f} s")
                 for p in dp.problems:
