@@ -684,3 +684,27 @@ def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pyte
     assert stopping.wait(30)
     svc.close()
     assert stopped == [True]
+
+
+def test_only_recent_snapshot_states_stay_in_memory() -> None:
+    """A dropped state is rebuilt from the snapshot's input and saved dataplane when a question needs it."""
+    from realfish.service import Service
+
+    with Service() as svc:
+        svc.worker.max_states = 1
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        for snap in ("a", "b"):
+            client.post(f"/v2/networks/n/snapshots/{snap}", data=_zip({f"{snap}/configs/e.cfg": ""}))
+            client.post("/v2/networks/n/work", data=json.dumps({"id": f"p-{snap}", "requestParams": {"testrig": snap}}))
+            assert _finish(client, "n", f"p-{snap}") == "TERMINATEDNORMALLY"
+        assert list(svc.worker._states) == [("n", "b")]
+        question = {"class": "org.batfish.question.initialization.FileParseStatusQuestion", "differential": False,
+                    "instance": {"instanceName": "q", "variables": {}}}
+        client.put("/v2/networks/n/questions/q", data=json.dumps(question))
+        item = {"id": "q-a", "requestParams": {"answer": "", "questionname": "q", "testrig": "a"}}
+        client.post("/v2/networks/n/work", data=json.dumps(item))
+        assert _finish(client, "n", "q-a") == "TERMINATEDNORMALLY"
+        rows = client.get("/v2/networks/n/questions/q/answer", query_string={"snapshot": "a"}).get_json()
+        assert [r["File_Name"] for r in rows["answerElements"][0]["rows"]] == ["configs/e.cfg"]
+        assert list(svc.worker._states) == [("n", "a")]

@@ -9,8 +9,9 @@ Three kinds of work item (by their requestParams):
 
 Parse work runs on one thread, and only one convergence runs at a time (`_converging`); answers run on their own
 threads, so an answer never waits behind another snapshot's convergence, only behind its own snapshot's.
-A snapshot whose state is not in memory (the service restarted on the same data directory) is rebuilt from
-its input and its saved dataplane.json, or parsed then if it never was.
+Only the most recently used snapshots' states stay in memory (MAX_STATES); one that is not there (dropped, or
+the service restarted on the same data directory) is rebuilt from its input and its saved dataplane.json, or
+parsed then if it never was.
 
 Status codes are Batfish's WorkStatusCode values; a failure is TERMINATEDABNORMALLY with the reason in the
 work log, which pybatfish fetches and shows. A parse ends normally whenever Batfish's would: files that do not
@@ -25,6 +26,7 @@ import itertools
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -61,6 +63,9 @@ class WorkFailed(Exception):
 
 
 _workers = itertools.count(1)
+# Snapshot states kept in memory (each holds its parsed configs and routing tables; a large network's take
+# hundreds of MB); the others are rebuilt from their input and saved dataplane.json when asked for.
+MAX_STATES = 8
 
 
 def _ms() -> int:
@@ -120,7 +125,8 @@ class Worker:
         self.store = store
         self.converge_timeout = converge_timeout
         self._works: dict[str, Work] = {}
-        self._states: dict[tuple[str, str], SnapshotState] = {}
+        self._states: OrderedDict[tuple[str, str], SnapshotState] = OrderedDict()  # least recently used first
+        self.max_states = MAX_STATES
         self._snapshot_locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.RLock()
         self._converging = threading.Lock()
@@ -199,9 +205,11 @@ class Worker:
         Waits while the snapshot is being parsed."""
         key = (network, snapshot)
         with self._snapshot_lock(key):
-            st = self._states.get(key)
-            if st is not None:
-                return st
+            with self._lock:
+                st = self._states.get(key)
+                if st is not None:
+                    self._states.move_to_end(key)
+                    return st
             meta = self.store.metadata(network, snapshot)
             dp_path = self.store.snapshot_dir(network, snapshot) / "dataplane.json"
             if dp_path.is_file():
@@ -212,8 +220,16 @@ class Worker:
                 st = SnapshotState(snapshot, self._convert(network, snapshot, work), None)
             else:
                 st = self._parse(network, snapshot, work or Work({"id": "-"}, network, snapshot, "parse"))
-            self._states[key] = st
+            self._remember(key, st)
             return st
+
+    def _remember(self, key: tuple[str, str], st: SnapshotState) -> None:
+        """Keep the most recently used states only: one dropped is rebuilt from disk when asked for again."""
+        with self._lock:
+            self._states[key] = st
+            self._states.move_to_end(key)
+            while len(self._states) > self.max_states:
+                self._states.popitem(last=False)
 
     def close(self, timeout: float = 60.0) -> None:
         """Stop: queued work is dropped, a running convergence is interrupted (its emulation closes), running
@@ -265,10 +281,11 @@ class Worker:
     def _run_parse(self, work: Work) -> None:
         key = (work.network, work.snapshot)
         with self._snapshot_lock(key):
-            self._states.pop(key, None)
+            with self._lock:
+                self._states.pop(key, None)
             st = self._parse(work.network, work.snapshot, work)
             if self.store.has_snapshot(work.network, work.snapshot):
-                self._states[key] = st
+                self._remember(key, st)
 
     def _run_dp(self, work: Work) -> None:
         st = self.state(work.network, work.snapshot, work)
