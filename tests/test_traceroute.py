@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from realfish.answers import answer
+from realfish.answers import UnsupportedQuestion, answer
 from realfish.answers.filters import acl_permits, iptables_filters
 from realfish.answers.forwarding import Flow
 from realfish.answers.state import SnapshotState, build
@@ -197,6 +197,8 @@ def test_start_locations(snap: SnapshotState) -> None:
     # a node name as destination: its lowest address
     (row,) = trace(snap, "r2", dstIps="r3", ipProtocols=["TCP"])
     assert row["Flow"]["dstIp"] == "3.3.3.3"
+    with pytest.raises(UnsupportedQuestion, match="connectedTo"):  # the user's mistake, not a realfish failure
+        trace(snap, "@connectedTo(10.0.12)", dstIps="1.1.1.1")
 
 
 def test_bidirectional(snap: SnapshotState) -> None:

@@ -8,6 +8,7 @@ matched as a whole-name regex. Enum sets: `A, B`, `/re/`, `!A`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -197,9 +198,11 @@ def locations(spec: Any, state: Any) -> set[Location]:
             return {(n, i) for n, d in state.devices.items() for i, f in d.interfaces.items()
                     if (f.vrf or "default").lower() == want}
         if low.startswith("@connectedto("):
-            import ipaddress
-
-            net = ipaddress.ip_network(term[term.index("(") + 1:-1].strip(), strict=False)
+            arg = term[term.index("(") + 1:-1].strip()
+            try:
+                net = ipaddress.ip_network(arg, strict=False)
+            except ValueError:
+                raise SpecifierError(f"@connectedTo({arg}): not an IP address or prefix") from None
             return {(n, i) for n, d in state.devices.items() for i, f in d.interfaces.items()
                     if any(a.network.overlaps(net) for a in f.addresses if a.version == net.version)}
         if term.startswith("@"):
