@@ -18,7 +18,6 @@ from typing import Any
 
 from realfish.answers import specifiers, table
 from realfish.answers.state import SnapshotState
-from realfish.answers.table import Column
 
 Answerer = Callable[[dict[str, Any], SnapshotState, "SnapshotState | None"], dict[str, Any]]
 
@@ -45,20 +44,9 @@ def answerer(cls: str, variant: str | None = None, diff: str = TABLE_DIFF) -> Ca
     return deco
 
 
-_TRIED: set[str] = set()
-
-
 def _load() -> None:
-    # per module, not "registry non-empty": importing one answerer module directly must not hide the others
-    for m in _MODULES:
-        if m in _TRIED:
-            continue
-        _TRIED.add(m)
-        try:
-            importlib.import_module(f"realfish.answers.{m}")
-        except ModuleNotFoundError as e:
-            if e.name != f"realfish.answers.{m}":
-                raise
+    for m in _MODULES:  # each registers its answerers when first imported (a no-op later)
+        importlib.import_module(f"realfish.answers.{m}")
 
 
 # class -> (discriminating field, its value when absent)
@@ -129,7 +117,7 @@ def answer(question: dict[str, Any], snapshot: SnapshotState, reference: Snapsho
     if diff == NO_DIFF:
         raise UnsupportedQuestion(f"{what}: realfish does not give this question's differential answer")
     ours, theirs = (fn(question, s, None)["answerElements"][0] for s in (snapshot, reference))
-    columns = [Column.from_json(c) for c in ours["metadata"]["columnMetadata"]]
+    columns = [table.Column.from_json(c) for c in ours["metadata"]["columnMetadata"]]
     return table.answer(question, table.differential(columns, ours["rows"], theirs["rows"],
                                                      question.get("includeOneTableKeys") is not False))
 
