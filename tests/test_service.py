@@ -708,3 +708,31 @@ def test_only_recent_snapshot_states_stay_in_memory() -> None:
         rows = client.get("/v2/networks/n/questions/q/answer", query_string={"snapshot": "a"}).get_json()
         assert [r["File_Name"] for r in rows["answerElements"][0]["rows"]] == ["configs/e.cfg"]
         assert list(svc.worker._states) == [("n", "a")]
+
+
+def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The routers run, then reading their tables fails (a bug): the work ends with the traceback in its log,
+    the snapshot keeps its configs (DATAPLANING_FAIL), and no daemon or run directory stays behind."""
+    import realfish.dataplane
+    from realfish.service import Service
+
+    run_dirs: list[Path] = []
+
+    def broken(runner: Any, converged: bool) -> Any:
+        assert any("frr" in _cmdline(p) for p in _children(os.getpid())), "the routers should be running"
+        run_dirs.append(runner.run_dir)
+        raise KeyError("a table that is not there")
+
+    monkeypatch.setattr(realfish.dataplane, "collect", broken)
+    with Service() as svc:
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/r1.cfg": frr_config("r1")}))
+        client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
+        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDNORMALLY"
+        log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
+        assert "convergence failed: KeyError" in log and "Traceback" in log
+        status = client.get("/v2/networks/n/snapshots/s").get_json()["initializationMetadata"]["currentStatus"]
+        assert status == "DATAPLANING_FAIL"
+    assert not [p for p in _children(os.getpid()) if "frr" in _cmdline(p)]
+    assert len(run_dirs) == 1 and not run_dirs[0].exists()
