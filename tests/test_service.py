@@ -736,3 +736,30 @@ def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.Mo
         assert status == "DATAPLANING_FAIL"
     assert not [p for p in _children(os.getpid()) if "frr" in _cmdline(p)]
     assert len(run_dirs) == 1 and not run_dirs[0].exists()
+
+
+def test_a_crashing_answerer_ends_its_work_abnormally(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in an answerer ends its work item with the traceback in the log; the worker goes on answering."""
+    from realfish import answers
+    from realfish.answers import properties  # noqa: F401 - registers the real answerer first, to be replaced
+    from realfish.service import Service
+
+    def crash(question: Any, snapshot: Any, reference: Any) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(answers._REGISTRY, ("initialization.FileParseStatusQuestion", None),
+                        (crash, answers.TABLE_DIFF))
+    with Service() as svc:
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/e.cfg": ""}))
+        for i, cls in enumerate(("FileParseStatusQuestion", "InitIssuesQuestion")):
+            question = {"class": f"org.batfish.question.initialization.{cls}", "differential": False,
+                        "instance": {"instanceName": cls, "variables": {}}}
+            client.put(f"/v2/networks/n/questions/{cls}", data=json.dumps(question))
+            item = {"id": f"a{i}", "requestParams": {"answer": "", "questionname": cls, "testrig": "s"}}
+            client.post("/v2/networks/n/work", data=json.dumps(item))
+        assert _finish(client, "n", "a0") == "TERMINATEDABNORMALLY"
+        log = client.get("/v2/networks/n/snapshots/s/worklog/a0").get_data(as_text=True)
+        assert "ZeroDivisionError: a bug" in log and "Traceback" in log and "in crash" in log
+        assert _finish(client, "n", "a1") == "TERMINATEDNORMALLY"
