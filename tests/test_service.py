@@ -763,3 +763,28 @@ def test_a_crashing_answerer_ends_its_work_abnormally(monkeypatch: pytest.Monkey
         log = client.get("/v2/networks/n/snapshots/s/worklog/a0").get_data(as_text=True)
         assert "ZeroDivisionError: a bug" in log and "Traceback" in log and "in crash" in log
         assert _finish(client, "n", "a1") == "TERMINATEDNORMALLY"
+
+
+def test_names_never_leave_the_data_directory(tmp_path: Path) -> None:
+    """Every user-supplied name or key is one path component under the data directory, whatever it holds."""
+    from realfish.service import Service
+
+    evil = ["..", "../..", "../../escape", "/abs", ".hidden", "%2E%2E", "a\\..\\b"]
+    with Service(tmp_path / "data") as svc:
+        client = svc.app.test_client()
+        for name in evil:
+            assert client.post("/v2/networks", query_string={"name": name}).status_code == 201, name
+            assert client.put("/v2/networks/n-x/objects", query_string={"key": name}).status_code == 404
+        assert sorted(n["name"] for n in client.get("/v2/networks").get_json()) == sorted(evil)
+        net = "../.."
+        assert client.post(f"/v2/networks/{net}/snapshots/s", data=_zip({"s/configs/e.cfg": ""})).status_code == 404
+        client.post("/v2/networks", query_string={"name": "n"})
+        for key in evil:
+            assert client.put("/v2/networks/n/objects", query_string={"key": key}, data=b"v").status_code == 200
+            assert client.get("/v2/networks/n/objects", query_string={"key": key}).data == b"v"
+            if "/" not in key:  # a path segment cannot hold one
+                question = {"class": "x", "instance": {"instanceName": key}}
+                assert client.put(f"/v2/networks/n/questions/{key}", data=json.dumps(question)).status_code == 200
+                assert client.get(f"/v2/networks/n/questions/{key}").get_json() == question
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]
+    assert not [p for p in (tmp_path / "data").rglob("*") if not p.resolve().is_relative_to(tmp_path / "data")]
