@@ -93,9 +93,11 @@ class Runner(ABC):
         try:
             self.sampler.stop()
         finally:
-            self._stop()
-            if not self.keep:
-                shutil.rmtree(self.run_dir, ignore_errors=True)
+            try:
+                self._stop()
+            finally:
+                if not self.keep:
+                    shutil.rmtree(self.run_dir, ignore_errors=True)
 
     # -- queries -----------------------------------------------------------------------------------------------
     def vtysh_wrap(self, router: str) -> list[str]:

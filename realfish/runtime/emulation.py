@@ -87,8 +87,9 @@ class Emulation(Runner):
 
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
                  virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None):
+        frr.check_installed()  # before the run directory exists: a failed check leaves nothing behind
+        libreal = libreal_path()
         super().__init__(network, run_dir, keep)
-        frr.check_installed()
         self.settle = settle  # wall seconds of quiet that count as converged, without a virtual clock
         self.virtual_time = virtual_time
         self.tokens = tokens if tokens is not None else (os.cpu_count() or 1)
@@ -96,7 +97,7 @@ class Emulation(Runner):
         self.clock: VirtualClock | None = None
         self.v_ready = 0
         self._checked_at = 0.0
-        self.libreal = libreal_path()
+        self.libreal = libreal
         self.broker = Broker(network)
         self.controller: Controller | None = None
         self.procs: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
