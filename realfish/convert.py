@@ -122,8 +122,9 @@ def extract_zip(path: Path, dest: Path, issues: FileStatus) -> None:
             if not target.resolve().is_relative_to(dest.resolve()):
                 issues.note(None, "error", name, "archive member would be written outside the snapshot: skipped")
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                # a member `a` and another `a/b` cannot both exist: mkdir or open fails with an OSError below
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "wb") as out:
                     copied = 0
                     while chunk := src.read(1 << 20):
@@ -132,7 +133,8 @@ def extract_zip(path: Path, dest: Path, issues: FileStatus) -> None:
                             raise ValueError("member larger than its header says")
                         out.write(chunk)
             except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError) as e:
-                target.unlink(missing_ok=True)
+                if target.is_file():
+                    target.unlink()
                 issues.note(None, "error", name, f"archive member cannot be extracted ({e}): skipped")
 
 

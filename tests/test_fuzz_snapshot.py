@@ -170,6 +170,20 @@ def test_zip_slip_links_and_oversized_members_are_skipped(tmp_path: Path, monkey
     assert "evil.cfg" not in written and "evil2.cfg" not in written
 
 
+def test_a_member_that_is_also_a_directory_is_skipped(tmp_path: Path) -> None:
+    """`configs/x` as a file and `configs/x/y` as a member below it (either order) cannot both be written."""
+    for order in ((0, 1), (1, 0)):
+        members = [("snap/configs/x", b"hostname x\n"), ("snap/configs/x/y.cfg", b"hostname y\n")]
+        data = _zip(dict(members[i] for i in order) | {"snap/configs/r1.cfg": SEED_CONFIGS["ios"].encode()})
+        work = tmp_path / f"w{order[0]}"
+        work.mkdir()
+        (work / "s.zip").write_bytes(data)
+        conv = convert_snapshot(work / "s.zip")
+        assert "r1" in conv.network.routers
+        archive = conv.status_of("s.zip")
+        assert archive is not None and "cannot be extracted" in "\n".join(str(n) for n in archive.notes)
+
+
 @pytest.mark.parametrize("data", [b"", b"PK\x03\x04garbage", b"not a zip at all"])
 def test_broken_archives_raise_snapshot_error(tmp_path: Path, data: bytes) -> None:
     (tmp_path / "s.zip").write_bytes(data)
