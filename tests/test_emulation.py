@@ -17,10 +17,15 @@ from realfish.snapshot import load_snapshot
 from realfish.topology import Network
 
 
-def _host_view() -> dict[str, str]:
+def _host_view(net: Network) -> dict[str, object]:
+    """The host's routes, links and addresses, and any host TCP socket on a router's address or BGP's port (other
+    host sockets come and go by themselves, e.g. earlier tests' loopback connections leaving TIME-WAIT)."""
     run = lambda *a: subprocess.run(list(a), capture_output=True, text=True).stdout  # noqa: E731
+    ours = {str(a.ip) for r in net.routers.values() for i in r.interfaces.values() for a in i.addresses}
+    tcp = [line for line in run("ss", "-tan").splitlines()[1:]
+           if ":179 " in line + " " or {f.rsplit(":", 1)[0] for f in line.split()[3:5]} & ours]
     return {"route": run("ip", "route", "show", "table", "all"), "link": run("ip", "-o", "link"),
-            "addr": run("ip", "-o", "addr"), "tcp": run("ss", "-tan")}
+            "addr": run("ip", "-o", "addr"), "tcp": tcp}
 
 
 def _running(pid: int) -> bool:
@@ -43,10 +48,10 @@ def _leftovers(run_dir: Path, pids: list[int]) -> list[str]:
 
 def test_chain_routes_and_host_isolation(tmp_path: Path) -> None:
     net = topogen.chain(4, tmp_path / "snap")
-    before = _host_view()
+    before = _host_view(net)
     with Emulation(net) as emu:
         emu.converge(timeout=120)
-        during = _host_view()
+        during = _host_view(net)
         pids = emu.pids()
         fibs = {name: {e.prefix: e for e in emu.fib(name)} for name in net.routers}
         run_dir = emu.run_dir
