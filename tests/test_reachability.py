@@ -71,6 +71,10 @@ def test_transit_and_forbidden_locations(snap: SnapshotState) -> None:
     assert len(reach(snap, "r1", headers=h, paths={"forbiddenLocations": "r2"})) == 1
     assert reach(snap, "r1", headers=h, paths={"forbiddenLocations": "r1"}) == []  # r1 forwards it onwards
     assert len(reach(snap, "r1", headers=h, paths={"transitLocations": "r1"})) == 1
+    with pytest.raises(UnsupportedQuestion, match="also forbidden"):
+        reach(snap, "r1", headers=h, paths={"transitLocations": "r2", "forbiddenLocations": "r2, r3"})
+    with pytest.raises(UnsupportedQuestion, match="No final nodes"):
+        reach(snap, "r1", headers=h, paths={"endLocation": "/nomatch/"})
 
 
 def test_invert_search(snap: SnapshotState) -> None:

@@ -373,6 +373,8 @@ def _max_traces(question: Json) -> int:
 def path_test(question: Json, paths: Json, state: SnapshotState) -> TraceTest:
     """A trace's test: its disposition is in `actions`, and it meets the path constraints."""
     wanted = dispositions(variable(question, "actions", "success"))
+    if not wanted:
+        raise UnsupportedQuestion("Invalid empty set of actions specified")
 
     def nodes(name: str) -> set[str] | None:
         spec = paths.get(name)
@@ -380,7 +382,13 @@ def path_test(question: Json, paths: Json, state: SnapshotState) -> TraceTest:
             return None
         return node_set({"instance": {"variables": {name: {"value": spec}}}}, name, state)
 
-    end, transit, forbidden = nodes("endLocation"), nodes("transitLocations"), nodes("forbiddenLocations")
+    # ReachabilityParametersResolver's checks; transit and forbidden sets that name no node constrain nothing
+    end, transit, forbidden = nodes("endLocation"), nodes("transitLocations") or None, \
+        nodes("forbiddenLocations") or None
+    if end is not None and not end:
+        raise UnsupportedQuestion("No final nodes")
+    if transit and forbidden and transit <= forbidden:
+        raise UnsupportedQuestion("All required transit nodes are also forbidden")
 
     def meets(trace: Json) -> bool:
         hops = [h["node"]["name"] for h in trace["hops"]]
