@@ -77,7 +77,7 @@ def _addr_match(spec: str, ip: ipaddress.IPv4Address) -> bool:
     return ip in ipaddress.IPv4Network(spec, strict=False)
 
 
-def _port(word: str) -> int:
+def port_number(word: str) -> int:
     return int(word) if word.isdigit() else PORT_NAMES[word.lower()]
 
 
@@ -87,7 +87,7 @@ def _ports_match(spec: str, port: int | None) -> bool:
     if port is None:
         return False
     op, *args = spec.split()
-    vals = [_port(a) for a in args]
+    vals = [port_number(a) for a in args]
     if op == "eq":
         return port in vals
     if op == "neq":
@@ -213,7 +213,7 @@ def _parse_rule(text: str) -> _Rule | None:
     return rule
 
 
-def _chains(rules: list[IptablesRule]) -> dict[str, tuple[list[_Rule], bool]]:
+def iptables_chains(rules: list[IptablesRule]) -> dict[str, tuple[list[_Rule], bool]]:
     """`table::CHAIN` -> (rules, policy accepts)."""
     chains: dict[str, tuple[list[_Rule], bool]] = {}
     for r in rules:
@@ -232,7 +232,7 @@ def _chains(rules: list[IptablesRule]) -> dict[str, tuple[list[_Rule], bool]]:
 def iptables_filters(device: Device) -> tuple[Filter | None, Filter | None]:
     """A host's (ingress, egress) filters from its iptables rules, as Batfish applies them to every interface:
     only when its other chains do not filter (decided as interfaceProperties decides it)."""
-    chains = _chains(device.iptables)
+    chains = iptables_chains(device.iptables)
 
     def make(name: str | None) -> Filter | None:
         if name is None or name not in chains:

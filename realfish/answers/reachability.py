@@ -44,7 +44,7 @@ from typing import Any
 
 from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, node_set, variable
 from realfish.answers import table as tbl
-from realfish.answers.filters import ACL_PROTOCOLS, ICMP_NAMES, _chains, _port
+from realfish.answers.filters import ACL_PROTOCOLS, ICMP_NAMES, iptables_chains, port_number
 from realfish.answers.forwarding import SUCCESS, TCP_FLAGS, Flow, Network, Tracer, TraceResult
 from realfish.answers.specifiers import SpecifierError, locations
 from realfish.answers.state import SnapshotState
@@ -52,13 +52,13 @@ from realfish.answers.traceroute import (
     COLUMNS,
     DEFAULT_MAX_TRACES,
     Headers,
-    _active,
-    _application_boxes,
-    _flow_key,
-    _location_ips,
-    _protocols,
+    application_boxes,
     choose_headers,
+    flow_key,
     int_space,
+    ip_protocols,
+    location_active,
+    location_ips,
     prune,
 )
 
@@ -145,7 +145,7 @@ def ip_space(spec: Any, state: SnapshotState) -> tuple[Ranges, list[int]]:
                 locs = locations(term, state)
             except SpecifierError as e:
                 raise UnsupportedQuestion(f"cannot read IP specifier {spec!r}: {e}") from None
-            got = [(ip, ip) for loc in locs if _active(state, loc) for ip in _location_ips(state, loc)]
+            got = [(ip, ip) for loc in locs if location_active(state, loc) for ip in location_ips(state, loc)]
         if got and got[0][1] - got[0][0] != wildcard and ":" in term:  # the range has the mask's size when contiguous
             raise UnsupportedQuestion(f"non-contiguous IP wildcard {term!r} is not supported")
         got = _merge(got)
@@ -180,12 +180,12 @@ def starts(spec: Any, state: SnapshotState, src: int | None) -> list[Start]:
         raise UnsupportedQuestion(f"startLocation: {e}") from None
     groups: dict[tuple[str, str | None, str | None], list[int]] = {}
     for loc in sorted(locs):
-        if not _active(state, loc):
+        if not location_active(state, loc):
             continue
         kind, node, ifname = loc
         key = (node, state.devices[node].interfaces[ifname].vrf or "default", None) if kind == "interface" \
             else (node, None, ifname)
-        groups.setdefault(key, []).extend(_location_ips(state, loc))
+        groups.setdefault(key, []).extend(location_ips(state, loc))
     out = [Start(n, v, i, src if src is not None else min(ips)) for (n, v, i), ips in groups.items()
            if src is not None or ips]
     return sorted(out, key=lambda s: (s.node, s.vrf or "", s.interface or ""))
@@ -203,7 +203,7 @@ def _fits(h: Json, c: Headers) -> bool:
     def has(key: str) -> bool:
         return h.get(key) not in (None, "", [])
 
-    if has("ipProtocols") and not _within(c.ip_protocol, _protocols(h["ipProtocols"])):
+    if has("ipProtocols") and not _within(c.ip_protocol, ip_protocols(h["ipProtocols"])):
         return False
     for key, value, top in (("srcPorts", c.src_port, 65535), ("dstPorts", c.dst_port, 65535),
                             ("icmpTypes", c.icmp_type, 255), ("icmpCodes", c.icmp_code, 255),
@@ -213,7 +213,7 @@ def _fits(h: Json, c: Headers) -> bool:
             return False
     if has("applications"):
         pick = {"proto": c.ip_protocol, "dport": c.dst_port, "itype": c.icmp_type, "icode": c.icmp_code}
-        if not any(all(_within(pick[f], r) for f, r in box.items()) for box in _application_boxes(h["applications"])):
+        if not any(all(_within(pick[f], r) for f, r in box.items()) for box in application_boxes(h["applications"])):
             return False
     if has("tcpFlags"):
         if c.ip_protocol != 6:
@@ -231,7 +231,7 @@ def _lowest_port(spec: str) -> str | None:
     if not spec:
         return None
     op, *args = spec.split()
-    vals = [_port(a) for a in args]
+    vals = [port_number(a) for a in args]
     lowest = {"eq": vals[0], "range": vals[0], "gt": vals[0] + 1, "lt": 0, "neq": 0 if vals[0] else 1}.get(op)
     return str(lowest) if lowest is not None else None
 
@@ -254,7 +254,7 @@ def _filter_constraints(state: SnapshotState) -> list[Json]:
                 if proto == "icmp" and words and words[0] in ICMP_NAMES:
                     c["icmpTypes"] = str(ICMP_NAMES[words[0]][0])
                 out.append(c)
-        for rules, _policy in _chains(dev.iptables).values():
+        for rules, _policy in iptables_chains(dev.iptables).values():
             for r in rules:
                 if r.protocol is None:
                     continue
@@ -348,7 +348,7 @@ def search(tracer: Tracer, start_list: list[Start], headers: list[Headers], dsts
                    None)
         if hit is not None:
             found.append(hit)
-    return sorted(found, key=lambda fr: _flow_key(fr[0]))
+    return sorted(found, key=lambda fr: flow_key(fr[0]))
 
 
 def _rows(found: list[tuple[Flow, list[TraceResult]]], max_traces: int) -> list[Json]:

@@ -123,7 +123,7 @@ def int_space(spec: Any, top: int) -> Ranges:
     return out
 
 
-def _protocols(spec: Any) -> Ranges:
+def ip_protocols(spec: Any) -> Ranges:
     terms = spec if isinstance(spec, list) else str(spec).split(",")
     pos: set[int] = set()
     neg: set[int] = set()
@@ -141,7 +141,7 @@ def _protocols(spec: Any) -> Ranges:
     return [(v, v) for v in sorted(values)]
 
 
-def _application_boxes(spec: Any) -> list[Box]:
+def application_boxes(spec: Any) -> list[Box]:
     terms = spec if isinstance(spec, list) else str(spec).split(",")
     boxes: list[Box] = []
     for raw in terms:
@@ -220,7 +220,7 @@ def choose_headers(h: Json) -> Headers:
         if h.get(key) not in (None, "", []):
             cond[field] = int_space(h[key], _FIELDS[field])
     if h.get("ipProtocols") not in (None, "", []):
-        cond["proto"] = _protocols(h["ipProtocols"])
+        cond["proto"] = ip_protocols(h["ipProtocols"])
     flag_boxes: list[Box] = [{}]
     if h.get("tcpFlags"):
         flag_boxes = []
@@ -228,7 +228,7 @@ def choose_headers(h: Json) -> Headers:
             flags = m.get("tcpFlags") or {}
             flag_boxes.append({f: [(int(bool(flags.get(f))),) * 2] for f in TCP_FLAGS
                                if m.get(f"use{f.capitalize()}", True)})
-    app_boxes = _application_boxes(h["applications"]) if h.get("applications") not in (None, "", []) else [{}]
+    app_boxes = application_boxes(h["applications"]) if h.get("applications") not in (None, "", []) else [{}]
     space: list[Box] = []
     for a in app_boxes:  # a union of boxes: the applications' and the TCP flag matches' alternatives
         for f in flag_boxes:
@@ -254,7 +254,7 @@ def choose_headers(h: Json) -> Headers:
 # -- addresses -----------------------------------------------------------------------------------------------
 
 
-def _location_ips(state: SnapshotState, loc: Location) -> list[int]:
+def location_ips(state: SnapshotState, loc: Location) -> list[int]:
     """A location's source IPs (LocationInfoUtils): an interface's own addresses; for its link, the hosts of
     its subnets (/29 or shorter) that no snapshot device owns."""
     kind, node, ifname = loc
@@ -274,7 +274,7 @@ def _location_ips(state: SnapshotState, loc: Location) -> list[int]:
     return []
 
 
-def _active(state: SnapshotState, loc: Location) -> bool:
+def location_active(state: SnapshotState, loc: Location) -> bool:
     iface = state.devices[loc[1]].interfaces.get(loc[2])
     return iface is not None and not iface.switchport and interface_state(state, loc[1], iface)[0]
 
@@ -302,9 +302,9 @@ def ip_space_min(spec: str, state: SnapshotState) -> Ip:
                 locs = locations(term, state)
             except SpecifierError as e:
                 raise UnsupportedQuestion(f"cannot read IP specifier {spec!r}: {e}") from None
-            values = [ip for loc in locs if _active(state, loc)
-                      for ip in (_location_ips(state, ("interface", loc[1], loc[2]))
-                                 if loc[0] == "interface" else _location_ips(state, loc))]
+            values = [ip for loc in locs if location_active(state, loc)
+                      for ip in (location_ips(state, ("interface", loc[1], loc[2]))
+                                 if loc[0] == "interface" else location_ips(state, loc))]
         for v in values:
             best = v if best is None else min(best, v)
     if best is None:
@@ -315,7 +315,7 @@ def ip_space_min(spec: str, state: SnapshotState) -> Ip:
 # -- flows ---------------------------------------------------------------------------------------------------
 
 
-def _flow_key(f: Flow) -> tuple[Any, ...]:
+def flow_key(f: Flow) -> tuple[Any, ...]:
     return (f.ingress_node, f.ingress_vrf or "", f.ingress_interface or "", int(f.src_ip), int(f.dst_ip),
             f.ip_protocol, f.src_port or 0, f.dst_port or 0)
 
@@ -332,7 +332,7 @@ def flows(question: Json, state: SnapshotState) -> list[Flow]:
         locs = locations(start if start else "/.*/", state)
     except SpecifierError as e:
         raise UnsupportedQuestion(f"startLocation: {e}") from None
-    locs = {loc for loc in locs if _active(state, loc)}
+    locs = {loc for loc in locs if location_active(state, loc)}
     if not locs:
         raise UnsupportedQuestion(f"Found no active locations matching {start}")
     headers = choose_headers(h)
@@ -340,7 +340,7 @@ def flows(question: Json, state: SnapshotState) -> list[Flow]:
     src_fixed = ip_space_min(h["srcIps"], state) if h.get("srcIps") else None
     out: set[Flow] = set()
     for kind, node, ifname in sorted(locs):
-        ips = _location_ips(state, (kind, node, ifname))
+        ips = location_ips(state, (kind, node, ifname))
         if src_fixed is None and not ips:
             continue  # Batfish skips a location it cannot give a source IP
         src = src_fixed if src_fixed is not None else Ip(ips[0])
@@ -353,7 +353,7 @@ def flows(question: Json, state: SnapshotState) -> list[Flow]:
                      packet_length=headers.packet_length))
     if not out:
         raise UnsupportedQuestion(f"Could not construct a flow for traceroute from {start}: no source IP")
-    return sorted(out, key=_flow_key)
+    return sorted(out, key=flow_key)
 
 
 # -- pruning (TracePruner) -----------------------------------------------------------------------------------
