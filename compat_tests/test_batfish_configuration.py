@@ -2,7 +2,8 @@
 from its configs, and, for as1border1, against Batfish's own answer: its BGP section is the same as that of
 pybatfish's `tests/integration/facts/fact_snapshot/configs/basic.cfg` (bar `maximum-paths eibgp 5` for
 `maximum-paths 5`, which Batfish turns into the same multipath settings), whose bgpProcessConfiguration and
-bgpPeerConfiguration values pybatfish's `expected_facts/basic.yml` records (Batfish's output)."""
+bgpPeerConfiguration values pybatfish's `expected_facts/basic.yml` records (Batfish's output), and rows Batfish
+printed for the example network in pybatfish's configProperties doc notebook."""
 
 from __future__ import annotations
 
@@ -85,3 +86,41 @@ def test_ospf_configuration_from_the_configs(example_live: SnapshotState) -> Non
     assert (a["Process_ID"], a["Area"], a["Area_Type"], a["Active_Interfaces"], a["Passive_Interfaces"]) == (
         "1", "1", "NONE", ["GigabitEthernet0/0"], ["Loopback0"])
     assert areas["as2dist1"]["Active_Interfaces"] == ["GigabitEthernet0/0", "GigabitEthernet1/0", "Loopback0"]
+
+
+# Rows Batfish printed in pybatfish's docs/source/notebooks/configProperties.ipynb, whose snapshot is Batfish's
+# example network (the same routers, peers and OSPF networks as example-live)
+NOTEBOOK_PEER = {"Node": "as1border2", "VRF": "default", "Local_AS": 1, "Local_IP": "10.14.22.1",
+                 "Local_Interface": None, "Confederation": None, "Remote_AS": "4", "Remote_IP": "10.14.22.4",
+                 "Description": None, "Route_Reflector_Client": False, "Cluster_ID": None, "Peer_Group": "as4",
+                 "Import_Policy": ["as4_to_as1"], "Export_Policy": ["as1_to_as4"], "Send_Community": False,
+                 "Is_Passive": False}
+NOTEBOOK_OSPF_PROCESS = {"Node": "as2border1", "VRF": "default", "Process_ID": "1", "Areas": ["1"],
+                         "Reference_Bandwidth": 100000000.0, "Router_ID": "2.1.1.1", "Export_Policy_Sources": [],
+                         "Area_Border_Router": False}
+NOTEBOOK_OSPF_INTERFACE = {"VRF": "default", "Process_ID": "1", "OSPF_Area_Name": 1, "OSPF_Enabled": True,
+                           "OSPF_Passive": False, "OSPF_Cost": 1, "OSPF_Network_Type": "BROADCAST",
+                           "OSPF_Hello_Interval": 10, "OSPF_Dead_Interval": 40}  # as1core1 Gi0/0 and Gi1/0
+NOTEBOOK_AREAS = {  # Node: Active_Interfaces (area 1, NONE, no passive interface)
+    "as2dist2": ["GigabitEthernet0/0", "GigabitEthernet1/0", "Loopback0"],
+    "as2border2": ["GigabitEthernet1/0", "GigabitEthernet2/0", "Loopback0"],
+    "as3core1": ["GigabitEthernet0/0", "GigabitEthernet1/0", "Loopback0"],
+    "as2core1": ["GigabitEthernet0/0", "GigabitEthernet1/0", "GigabitEthernet2/0", "GigabitEthernet3/0", "Loopback0"],
+    "as1border2": ["GigabitEthernet1/0", "Loopback0"],
+}
+
+
+def test_rows_batfish_printed_in_the_notebook(example_live: SnapshotState) -> None:
+    peers = ask(example_live, "bgpproperties.BgpPeerConfigurationQuestion", nodes="as1border2")
+    peer = next(r for r in peers if str(r["Remote_IP"]) == "10.14.22.4")
+    assert {k: (str(peer[k]) if k == "Remote_IP" else peer[k]) for k in NOTEBOOK_PEER} == NOTEBOOK_PEER
+    [proc] = ask(example_live, "ospfprocess.OspfProcessConfigurationQuestion", nodes="as2border1")
+    assert proc == NOTEBOOK_OSPF_PROCESS
+    rows = ask(example_live, "ospfinterface.OspfInterfaceConfigurationQuestion", nodes="as1core1")
+    got = {r["Interface"].interface: {k: r[k] for k in NOTEBOOK_OSPF_INTERFACE} for r in rows}
+    assert got["GigabitEthernet0/0"] == got["GigabitEthernet1/0"] == NOTEBOOK_OSPF_INTERFACE
+    areas = {r["Node"]: r for r in ask(example_live, "ospfarea.OspfAreaConfigurationQuestion")}
+    for node, active in NOTEBOOK_AREAS.items():
+        a = areas[node]
+        assert (a["VRF"], a["Process_ID"], a["Area"], a["Area_Type"], a["Active_Interfaces"],
+                a["Passive_Interfaces"]) == ("default", "1", "1", "NONE", active, [])
