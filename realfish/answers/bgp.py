@@ -136,7 +136,7 @@ def ip_owners(snapshot: SnapshotState) -> dict[str, dict[str, set[str]]]:
     return out
 
 
-def _static_local_ip(dev: Device, proc: BgpProcess, peer: BgpPeer, vrf: str) -> str | None:
+def static_local_ip(dev: Device, proc: BgpProcess, peer: BgpPeer, vrf: str) -> str | None:
     """Batfish's local IP: the update-source's address, else the address whose subnet holds the peer IP."""
     source = proc.peer_setting(peer, "update_source")
     if isinstance(source, str):
@@ -172,7 +172,7 @@ def _model_peers(name: str, dev: Device) -> list[Peer]:
         ip = _ip(key)
         iface = None if ip else key
         out.append(Peer(name, vrf, ip, iface, local_as, str(remote) if remote is not None else None,
-                        _static_local_ip(dev, proc, peer, vrf) if ip else None,
+                        static_local_ip(dev, proc, peer, vrf) if ip else None,
                         bool(proc.peer_setting(peer, "ebgp_multihop")), families))
     return out
 

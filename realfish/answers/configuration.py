@@ -30,7 +30,7 @@ from typing import Any
 
 from realfish.answers import answerer, enum_param, node_set
 from realfish.answers import table as tbl
-from realfish.answers.bgp import _static_local_ip
+from realfish.answers.bgp import static_local_ip
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 from realfish.model import BgpPeer, BgpProcess, Device, Interface, OspfProcess
@@ -209,7 +209,7 @@ def bgp_peer_rows(snapshot: SnapshotState, node: str) -> list[Row]:
         send = s("send_community")
         rows.append({
             "Node": tbl.node(node), "VRF": vrf, "Session_VRF": None,
-            "Local_AS": local_as, "Local_IP": _static_local_ip(dev, proc, peer, vrf), "Local_Interface": None,
+            "Local_AS": local_as, "Local_IP": static_local_ip(dev, proc, peer, vrf), "Local_Interface": None,
             "Confederation": None,  # confederations are not in the model
             "Remote_AS": None if remote_as is None else str(remote_as),
             "Remote_IP": {"schema": "Ip", "value": key},
