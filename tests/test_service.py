@@ -643,7 +643,9 @@ def test_templates_say_which_questions_realfish_answers() -> None:
     assert answered == {
         "bgpEdges", "bgpRib", "bgpSessionCompatibility", "bgpSessionStatus", "bidirectionalTraceroute", "edges",
         "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
-        "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute"}
+        "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute", "reachability",
+        "detectLoops", "bgpProcessConfiguration", "bgpPeerConfiguration", "ospfProcessConfiguration",
+        "ospfInterfaceConfiguration", "ospfAreaConfiguration"}
 
 
 def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pytest.MonkeyPatch) -> None:
