@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pybatfish.client.session import Session
 from pybatfish.datamodel.answer.table import TableAnswer
-from pybatfish.datamodel.flow import HeaderConstraints
+from pybatfish.datamodel.flow import HeaderConstraints, PathConstraints
 
 from compat_tests import test_batfish_routes as routes_compat
 from compat_tests import test_batfish_traceroute as traceroute_compat
@@ -114,6 +114,14 @@ OTHERS = [
     ("initIssues", {}, "Details", 0),
     ("bidirectionalTraceroute", {"startLocation": "host2", "headers": HeaderConstraints(dstIps="1.0.1.1")},
      "Reverse_Traces", 1),
+    ("reachability", {"pathConstraints": PathConstraints(startLocation="/as2/"),
+                      "headers": HeaderConstraints(dstIps="host1")}, "TraceCount", 7),
+    ("detectLoops", {}, "Traces", 0),
+    ("bgpProcessConfiguration", {}, "Router_ID", 1),
+    ("bgpPeerConfiguration", {}, "Remote_AS", 1),
+    ("ospfProcessConfiguration", {}, "Area_Border_Router", 1),
+    ("ospfInterfaceConfiguration", {}, "OSPF_Cost", 1),
+    ("ospfAreaConfiguration", {}, "Area_Type", 1),
 ]
 
 
