@@ -87,13 +87,14 @@ class Peer:
             return asn == self.local_as
         if self.remote_as == "external":
             return asn != self.local_as
-        return _asn(self.remote_as) == asn
+        return asn_number(self.remote_as) == asn
 
     @property
     def remote_as_text(self) -> str | None:
         if self.remote_as in ("internal", "external"):
             return str(self.local_as) if self.remote_as == "internal" else None
-        return str(_asn(self.remote_as)) if self.remote_as is not None and _asn(self.remote_as) is not None else None
+        asn = asn_number(self.remote_as)
+        return str(asn) if asn is not None else None
 
     @property
     def session_type(self) -> str:
@@ -108,8 +109,8 @@ class Peer:
         return "EBGP_MULTIHOP" if self.multihop else "EBGP_SINGLEHOP"
 
 
-def _asn(text: str | None) -> int | None:
-    """An AS number from asplain or asdot text."""
+def asn_number(text: str | None) -> int | None:
+    """An AS number from asplain or asdot text; None for FRR's `internal`/`external` or garbage."""
     if text is None:
         return None
     try:
@@ -165,7 +166,7 @@ def _model_peers(name: str, dev: Device) -> list[Peer]:
     for key, peer in proc.peers.items():
         if proc.peer_setting(peer, "shutdown") is True:
             continue
-        local_as = _asn(str(proc.peer_setting(peer, "local_as") or proc.asn))
+        local_as = asn_number(str(proc.peer_setting(peer, "local_as") or proc.asn))
         remote = proc.peer_setting(peer, "remote_as")
         active = proc.peer_setting(peer, "activate")
         families = {"IPV4_UNICAST"} if (active if active is not None else proc.default_ipv4_unicast) else set()

@@ -30,7 +30,7 @@ from typing import Any
 
 from realfish.answers import answerer, enum_param, node_set
 from realfish.answers import table as tbl
-from realfish.answers.bgp import static_local_ip
+from realfish.answers.bgp import asn_number, static_local_ip
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 from realfish.model import BgpPeer, BgpProcess, Device, Interface, OspfProcess
@@ -44,19 +44,6 @@ def _ip_key(text: str) -> tuple[int, int]:
     """Batfish orders peers by address."""
     a = ipaddress.ip_address(text)
     return a.version, int(a)
-
-
-def _asn(text: str | None) -> int | None:
-    """An AS number from asplain or asdot text; None for FRR's `internal`/`external` or garbage."""
-    if text is None:
-        return None
-    try:
-        if "." in text:
-            hi, lo = text.split(".", 1)
-            return int(hi) * 65536 + int(lo)
-        return int(text)
-    except ValueError:
-        return None
 
 
 # -- BGP ----------------------------------------------------------------------------------------------------
@@ -202,9 +189,9 @@ def bgp_peer_rows(snapshot: SnapshotState, node: str) -> list[Row]:
         def s(attr: str, p: BgpPeer = peer) -> Any:
             return proc.peer_setting(p, attr)
 
-        local_as = _asn(str(s("local_as") or proc.asn))
+        local_as = asn_number(str(s("local_as") or proc.asn))
         remote = s("remote_as")
-        remote_as = _asn(str(remote)) if remote != "internal" else local_as
+        remote_as = asn_number(str(remote)) if remote != "internal" else local_as
         rr_client = _route_reflector_client(proc, peer)
         send = s("send_community")
         rows.append({
