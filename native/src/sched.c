@@ -27,6 +27,7 @@ struct sched {
 	int *tracked;
 	int ntracked, cap_tracked;
 	int last_woken;
+	int woken_slot[RF_VT_SLOTS]; /* the slots the last clock move woke, in slot order: the journal's record */
 	pthread_mutex_t lock;
 };
 
@@ -249,7 +250,7 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 			uint64_t one = 1;
 			ssize_t w = write(sc->wake_fd[i], &one, sizeof(one));
 			(void)w;
-			sc->last_woken++;
+			sc->woken_slot[sc->last_woken++] = i;
 		}
 	}
 	return 1;
@@ -258,6 +259,18 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 RF_EXPORT int rf_sched_last_woken(struct sched *sc)
 {
 	return sc->last_woken;
+}
+
+/* Who the last clock move woke: (pid, tid) per thread, at most `max`; returns how many. */
+RF_EXPORT int rf_sched_woken(struct sched *sc, int32_t *pids, int32_t *tids, int max)
+{
+	int n = sc->last_woken < max ? sc->last_woken : max;
+	for (int k = 0; k < n; k++) {
+		struct rf_vt_slot *s = &sc->shm->slots[sc->woken_slot[k]];
+		pids[k] = s->proc >= 0 && s->proc < RF_VT_PROCS ? sc->shm->procs[s->proc].pid : 0;
+		tids[k] = s->tid;
+	}
+	return n;
 }
 
 RF_EXPORT void rf_sched_counts(struct sched *sc, int *out)

@@ -171,8 +171,13 @@ class Controller:
                 # Nothing to answer: let the clock move if the whole emulation is idle.
                 r = self.clock.step(self.limit_ns)
                 if r == ADVANCED:
-                    self.journal.append((self.clock.now_ns(), f"clock: woke {self.clock.last_woken()}"))
+                    self.journal.append((self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}"))
                 self.idle_forever = r == IDLE_FOREVER
+
+    def _who(self, threads: list[tuple[int, int]]) -> str:
+        """`router/daemon:tid` for each woken thread (the pid when its daemon has not said hello yet)."""
+        names = {c.pid: f"{c.router}/{c.daemon}" for c in self.clients.values() if c.pid}
+        return " ".join(f"{names.get(pid, pid)}:{tid}" for pid, tid in threads)
 
     def _accept(self) -> None:
         try:

@@ -32,6 +32,8 @@ class VirtualClock:
         for fn in ("rf_sched_msg_done", "rf_sched_last_woken", "rf_sched_close"):
             getattr(lib, fn).argtypes = [h]
         lib.rf_sched_counts.argtypes = [h, ctypes.POINTER(i)]
+        i32p = ctypes.POINTER(ctypes.c_int32)
+        lib.rf_sched_woken.argtypes = [h, i32p, i32p, i]
         self.path = path
         self.tokens = tokens
         # Start where the real clocks are, so timestamps in logs and `show` output look ordinary.
@@ -79,6 +81,13 @@ class VirtualClock:
 
     def last_woken(self) -> int:
         return int(self.lib.rf_sched_last_woken(self.handle))
+
+    def woken_threads(self) -> list[tuple[int, int]]:
+        """(pid, tid) of every thread the last clock move woke, in slot order."""
+        n = self.last_woken()
+        pids, tids = (ctypes.c_int32 * max(n, 1))(), (ctypes.c_int32 * max(n, 1))()
+        got = self.lib.rf_sched_woken(self.handle, pids, tids, n)
+        return list(zip(pids[:got], tids[:got], strict=True))
 
     def counts(self) -> dict[str, int]:
         out = (ctypes.c_int * 5)()
