@@ -69,3 +69,34 @@ def test_users_timers_are_not_rewritten(tmp_path: Path) -> None:
         emu.converge(timeout=120)
         running = emu.show("r0", "show running-config")
     assert "timers" not in running and "coalesce" not in running
+
+
+def test_unread_bytes_nobody_polls_do_not_stop_the_clock(tmp_path: Path) -> None:
+    """Bytes in flight hold the clock (a reader is about to run), but not forever: bgpd may keep a connection it
+    no longer reads (the losing side of a collision), whose bytes would otherwise stop the emulation for good.
+    Once nothing has run and the same bytes stayed unread for a moment, the clock moves again."""
+    import socket
+
+    from realfish.runtime.emulation import libreal_path
+    from realfish.runtime.vclock import BUSY, IDLE_FOREVER, VirtualClock
+
+    clock = VirtualClock(libreal_path(), tmp_path / "vclock", tokens=2)
+    a, b = socket.socketpair()
+    try:
+        clock.track(a.fileno())
+        a.send(b"x" * 100)  # never read
+        clock.freeze(False)
+        assert clock.step() == BUSY  # at first they count as about to be read
+        start = time.monotonic()
+        results = []
+        while time.monotonic() - start < 2 and (not results or results[-1] == BUSY):
+            results.append(clock.step())
+        assert results[-1] == IDLE_FOREVER, results[-5:]
+        assert clock.counts()["parks"] == 1
+        a.send(b"y")  # new bytes: held again until they too stay unread
+        assert clock.step() == BUSY
+    finally:
+        clock.untrack(a.fileno())
+        clock.close()
+        a.close()
+        b.close()

@@ -27,6 +27,10 @@ struct sched {
 	int *tracked;
 	int ntracked, cap_tracked;
 	int last_woken;
+	long parked;             /* bytes in flight that no reader wants (see rf_sched_step), 0 if none */
+	int parks;               /* how often bytes were found parked */
+	long pending;            /* in-flight total being watched, and since when (CLOCK_MONOTONIC ns) */
+	int64_t pending_since;
 	int woken_slot[RF_VT_SLOTS]; /* the slots the last clock move woke, in slot order: the journal's record */
 	pthread_mutex_t lock;
 };
@@ -186,6 +190,36 @@ static int woken_by_kernel(struct sched *sc, int n)
 	return 0;
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Bytes in flight normally mean a reader is about to run: the kernel makes a thread polling that socket
+ * runnable as the bytes arrive. But a daemon may hold a connection it no longer reads (bgpd keeps the losing
+ * connection of a collision open without polling it), and its unread bytes would stop the clock for good, where
+ * on a real kernel they just sit in a buffer. So: when nothing has run and the in-flight total has not changed
+ * for PARK_NS of wall time, those bytes are parked and no longer hold the clock (the /proc check for a
+ * kernel-woken thread still guards every advance). */
+#define PARK_NS 20000000LL
+static int parked_now(struct sched *sc, long flight)
+{
+	int64_t t = mono_ns();
+	if (flight != sc->pending) {
+		sc->pending = flight;
+		sc->pending_since = t;
+		return 0;
+	}
+	if (t - sc->pending_since < PARK_NS)
+		return 0;
+	if (sc->parked != flight)
+		sc->parks++;
+	sc->parked = flight;
+	return 1;
+}
+
 static void wait_kick(struct sched *sc, uint32_t seen, int wait_us)
 {
 	struct timespec t = {wait_us / 1000000, (wait_us % 1000000) * 1000L};
@@ -199,17 +233,19 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 {
 	uint32_t seen = atomic_load(A(sc->shm->kick));
 	if (atomic_load(A(sc->shm->frozen)) || busy(sc)) {
+		sc->pending = -1; /* something runs: a wait for parked bytes starts over */
 		wait_kick(sc, seen, wait_us);
 		return 0;
 	}
-	if (in_flight(sc) > 0) {
+	long flight = in_flight(sc);
+	if (flight > 0 && flight != sc->parked && !parked_now(sc, flight)) {
 		usleep(200); /* a reader is about to wake (or is slow to read): no need to spin hot */
 		return 0;
 	}
 	/* A thread the kernel just woke has not yet said so: give it a moment, then look again. */
 	uint32_t gen = atomic_load(A(sc->shm->generation));
 	usleep(spin_us);
-	if (busy(sc) || atomic_load(A(sc->shm->generation)) != gen || in_flight(sc) > 0)
+	if (busy(sc) || atomic_load(A(sc->shm->generation)) != gen || in_flight(sc) != flight)
 		return 0;
 	int n = atomic_load(A(sc->shm->nslots));
 	if (n > RF_VT_SLOTS)
@@ -280,4 +316,5 @@ RF_EXPORT void rf_sched_counts(struct sched *sc, int *out)
 	out[2] = atomic_load(A(sc->shm->nslots));
 	out[3] = atomic_load(A(sc->shm->nprocs));
 	out[4] = (int)atomic_load(A(sc->shm->generation));
+	out[5] = sc->parks;
 }

@@ -229,7 +229,7 @@ class Emulation(Runner):
                     "converge_s": round((last_route - self.v_ready) / 1e9, 6),
                     "end_s": round((self.clock.now_ns() - self.v_ready) / 1e9, 3),
                     "quiet_s": self.quiet, "clock_advances": self.clock.advances, "wakeups": self.clock.woken,
-                    "tokens": self.tokens}
+                    "tokens": self.tokens, "parked_bytes_waits": self.clock.counts()["parks"]}
                 self.report.extra["sessions_down"] = self.sessions_down()
                 return
             if time.monotonic() > deadline:
