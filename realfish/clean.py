@@ -1,10 +1,11 @@
 """`realfish clean`: remove whatever a run that was killed left behind.
 
 A run directory (`/tmp/realfish-*` unless chosen) holds `owner.pid` (the realfish process) and one pid file per
-daemon. A directory whose owner is gone is stale: its daemons are stopped (after checking, by /proc, that the
-PID is still an FRR daemon of that directory; only processes realfish started are ever signalled), the
-namespaces it lists in `namespaces` (baseline runs) are deleted, FRR's pathspace leftovers are removed, and the
-directory goes.
+daemon; the service's temporary data and upload directories (`/tmp/realfish-data-*`, `/tmp/realfish-upload-*`)
+hold `owner.pid` too. A directory whose owner is gone is stale: its daemons are stopped (after checking, by
+/proc, that the PID is still an FRR daemon of that directory; only processes realfish started are ever
+signalled), the namespaces it lists in `namespaces` (baseline runs) are deleted, FRR's pathspace leftovers are
+removed, and the directory goes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ import time
 from pathlib import Path
 
 from realfish import frr
+
+
+def claim(directory: Path) -> None:
+    """Mark a temporary directory as this process's (`/tmp/realfish-*`: runs, the service's data, uploads), so
+    that `realfish clean` removes it once this process is gone, and never while it lives."""
+    (directory / "owner.pid").write_text(str(os.getpid()))
 
 
 def _alive(pid: int) -> bool:

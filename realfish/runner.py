@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from realfish import frr
+from realfish.clean import claim
 from realfish.report import (
     FibEntry,
     MemorySampler,
@@ -43,7 +44,7 @@ class Runner(ABC):
         self.keep = keep
         self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="realfish-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "owner.pid").write_text(str(os.getpid()))  # lets `realfish clean` spot a dead run
+        claim(self.run_dir)  # lets `realfish clean` spot a dead run
         self.run_id = self.run_dir.name.rsplit("-", 1)[-1][:8]
         self.report = Report(runtime=self.runtime)
         self.t_start = time.monotonic()

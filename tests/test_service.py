@@ -790,3 +790,26 @@ def test_names_never_leave_the_data_directory(tmp_path: Path) -> None:
                 assert client.get(f"/v2/networks/n/questions/{key}").get_json() == question
     assert [p.name for p in tmp_path.iterdir()] == ["data"]
     assert not [p for p in (tmp_path / "data").rglob("*") if not p.resolve().is_relative_to(tmp_path / "data")]
+
+
+def test_clean_leaves_a_live_service_alone_and_removes_a_dead_ones_data(tmp_path: Path) -> None:
+    """`realfish clean` looks at every /tmp/realfish-* directory: the service's temporary data directory is its
+    owner's while that process lives (a clean must not take it), and stale once it is gone (e.g. SIGKILLed)."""
+    import tempfile as tf
+
+    from realfish.clean import clean
+    from realfish.service import Service
+
+    service = Service()
+    try:
+        data = service.data_dir
+        assert data.parent == Path(tf.gettempdir()) and data.name.startswith("realfish-data-")
+        clean()
+        assert data.is_dir()
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout.strip()
+        (data / "owner.pid").write_text(dead)  # as after a kill: the owner is gone
+        log = clean()
+        assert not data.exists() and any(str(data) in line for line in log)
+    finally:
+        service.close()

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from realfish.clean import claim
 from realfish.service.app import create_app
 from realfish.service.store import Store
 from realfish.service.work import Worker
@@ -31,6 +32,8 @@ class Service:
     def __init__(self, data_dir: str | Path | None = None, api_key: str | None = None,
                  converge_timeout: float = 600.0):
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="realfish-data-")
+        if self._tmp is not None:
+            claim(Path(self._tmp))  # `realfish clean` removes it after a kill, never while this process lives
         self.data_dir = Path(data_dir if data_dir is not None else self._tmp)  # type: ignore[arg-type]
         self.store = Store(self.data_dir)
         self.worker = Worker(self.store, converge_timeout)

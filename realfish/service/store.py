@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from realfish.clean import claim
 from realfish.convert import extract_zip
 from realfish.snapshot import SnapshotError
 from realfish.status import FileStatus
@@ -115,6 +116,7 @@ def unpack_zip(data: bytes, dest: Path, require_configs: bool = True) -> None:
     (realfish.convert's safe extraction) and listed in `skipped.notes`.
     """
     with tempfile.TemporaryDirectory(prefix="realfish-upload-") as tmp:
+        claim(Path(tmp))  # `realfish clean` must not take it from under a live upload
         archive = Path(tmp) / "upload.zip"
         archive.write_bytes(data)
         if not zipfile.is_zipfile(archive):
