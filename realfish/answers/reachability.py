@@ -30,7 +30,8 @@ may differ from Batfish's (Batfish prefers non-private addresses and its own por
 the destination addresses only (other inverted header fields are refused). Rows are Batfish's: Flow, Traces
 (every trace of the flow, pruned to maxTraces), TraceCount. Batfish refuses reachability in differential mode,
 and so does realfish. detectLoops is the same search over every start location with no constraints, for
-traces that end in LOOP.
+traces that end in LOOP, run only for the destinations whose forwarding graph has a cycle and from the nodes
+that reach one (`loop_candidates`), since filters cannot make a flow loop.
 """
 
 from __future__ import annotations
@@ -425,10 +426,68 @@ def reachability(question: Json, snapshot: SnapshotState, reference: SnapshotSta
     return tbl.answer(question, tbl.table(COLUMNS, _rows(found, _max_traces(question)), TEXT))
 
 
+def loop_candidates(net: Network, dsts: list[Ip]) -> tuple[list[Ip], set[str]]:
+    """The destinations whose forwarding graph has a cycle, and the nodes from which one is reachable.
+
+    Per destination, each (node, VRF) forwards to the (node, VRF)s that answer ARP for its FIB actions' next hops
+    (nothing when it accepts the packet or null-routes it). A flow can only loop where that graph has a cycle:
+    filters can stop a flow, never make one loop. So the exact search (a trace per candidate flow, which takes
+    minutes on a few hundred routers) runs only for these destinations and start nodes; usually there are
+    none."""
+    looping: list[Ip] = []
+    nodes: set[str] = set()
+    vertices = [(n, v) for n, dev in net.state.devices.items() for v in sorted({i.vrf or "default"
+                                                                              for i in dev.interfaces.values()})]
+    for dst in dsts:
+        succ: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for node, vrf in vertices:
+            out: set[tuple[str, str]] = set()
+            match = net.fib(node, vrf).lookup(dst) if net.accepting_interface(node, vrf, dst) is None else None
+            for action, _route in match[1] if match else []:
+                if action.interface is None:
+                    continue
+                arp_ip = action.arp_ip if action.arp_ip is not None else dst
+                out |= {(n, net.vrf_of(n, i)) for n, i in net.edges.get((node, action.interface), [])
+                        if net.replies_to_arp(n, i, arp_ip)}
+            succ[(node, vrf)] = out
+        reaches = _reaches_cycle(succ)
+        if reaches:
+            looping.append(dst)
+            nodes |= {n for n, _v in reaches}
+    return looping, nodes
+
+
+def _reaches_cycle(succ: dict[tuple[str, str], set[tuple[str, str]]]) -> set[tuple[str, str]]:
+    """Vertices from which a cycle is reachable (iterative DFS: white/grey/black)."""
+    state: dict[tuple[str, str], int] = {}  # 1 on the stack, 2 done
+    bad: set[tuple[str, str]] = set()
+    for root in succ:
+        if root in state:
+            continue
+        stack = [(root, iter(sorted(succ.get(root, ()))))]
+        state[root] = 1
+        while stack:
+            v, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[v] = 2
+                if stack and v in bad:
+                    bad.add(stack[-1][0])
+                continue
+            seen = state.get(nxt)
+            if seen == 1 or (seen == 2 and nxt in bad):
+                bad.add(v)  # a back edge (cycle) or a vertex that reaches one
+            elif seen is None:
+                state[nxt] = 1
+                stack.append((nxt, iter(sorted(succ.get(nxt, ())))))
+    return bad
+
+
 @answerer("loop.DetectLoopsQuestion")
 def detect_loops(question: Json, snapshot: SnapshotState, reference: SnapshotState | None) -> Json:
     tracer = Tracer(Network(snapshot))
-    dsts = candidate_destinations(tracer.net, snapshot, ALL_IPS, [])
-    found = search(tracer, starts(None, snapshot, None), candidate_headers({}, snapshot), dsts,
-                   lambda t: t["disposition"] == "LOOP")
+    dsts, nodes = loop_candidates(tracer.net, candidate_destinations(tracer.net, snapshot, ALL_IPS, []))
+    start_list = [s for s in starts(None, snapshot, None) if s.node in nodes] if dsts else []
+    found = search(tracer, start_list, candidate_headers({}, snapshot), dsts, lambda t: t["disposition"] == "LOOP")
     return tbl.answer(question, tbl.table(COLUMNS, _rows(found, _max_traces(question)), TEXT))
