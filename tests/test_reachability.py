@@ -134,3 +134,14 @@ def test_dispositions_spec() -> None:
     assert "ACCEPTED" not in dispositions("failure")
     with pytest.raises(UnsupportedQuestion):
         dispositions("nowhere")
+
+
+def test_loop_precheck_finds_every_vertex_that_reaches_a_cycle() -> None:
+    from realfish.answers.reachability import _reaches_cycle
+
+    a, b, c, d, e, f = ((x, "default") for x in "abcdef")
+    # a -> b -> c -> b (cycle b, c); d -> a; e -> f (no cycle)
+    succ = {a: {b}, b: {c}, c: {b}, d: {a}, e: {f}, f: set()}
+    assert _reaches_cycle(succ) == {a, b, c, d}
+    assert _reaches_cycle({e: {f}, f: set()}) == set()
+    assert _reaches_cycle({a: {a}}) == {a}  # a self-loop
