@@ -123,18 +123,25 @@ def compute(network: Any, timeout: float = 600.0, interruptible: Callable[[bool]
             **kw: Any) -> Dataplane:
     """Converge `network` under the emulation, read its tables, stop it (nothing stays running).
 
-    `interruptible(True)` is called once the emulation exists and `interruptible(False)` before it stops: a
-    caller that interrupts the computation (the service stopping) does so only in between, where the `with`
-    unwinds it cleanly, never while the emulation is being made or is stopping its daemons."""
+    `interruptible(True)` is called once the daemons are started and configured and `interruptible(False)` before
+    they stop: a caller that interrupts the computation (the service stopping) does so only in between, where the
+    `with` unwinds it cleanly, never while the emulation starts or stops its daemons."""
     from realfish.runner import ConvergeTimeout
     from realfish.runtime import Emulation
 
     window = interruptible or (lambda _on: None)
     with Emulation(network, **kw) as emu:
+        try:
+            # Not interruptible either: an interruption inside a daemon's Popen would leave a child the
+            # emulation never recorded (it exits with its controller, but FRR's files for it would stay).
+            emu.start()
+        except ConvergeTimeout as e:
+            emu.report.problems.append(str(e))
+            return collect(emu, False)
         window(True)
         try:
             try:
-                emu.converge(timeout=timeout)
+                emu.wait_converged(timeout)
                 converged = True
             except ConvergeTimeout as e:
                 emu.report.problems.append(str(e))

@@ -452,6 +452,9 @@ def test_sigterm_during_convergence_leaves_nothing(chain_dir: Path) -> None:
     assert daemons, "no daemon was seen running"
     alive = [p for p in daemons if Path(f"/proc/{p}").exists()]
     assert not alive, f"daemons left running: {alive}"
+    crash_dirs = Path("/var/tmp/frr")  # FRR's per-daemon directory, which the emulation removes when it stops
+    left = [d.name for d in crash_dirs.glob("*.*") if d.name.rsplit(".", 1)[-1] in {str(p) for p in daemons}]
+    assert not left, f"FRR's files of stopped daemons left: {left}"
     data_dir = Path(err.split("data directory ", 1)[1].split(",", 1)[0])
     assert data_dir.name.startswith("realfish-data-") and not data_dir.exists()
 
