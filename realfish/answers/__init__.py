@@ -18,6 +18,7 @@ from typing import Any
 
 from realfish.answers import specifiers, table
 from realfish.answers.state import SnapshotState
+from realfish.answers.table import Column
 
 Answerer = Callable[[dict[str, Any], SnapshotState, "SnapshotState | None"], dict[str, Any]]
 
@@ -88,6 +89,17 @@ def enum_param(question: dict[str, Any], name: str, values: Iterable[str],
         return specifiers.enum_set(spec, values)
     except specifiers.SpecifierError as e:
         raise UnsupportedQuestion(f"{name}: {e}") from None
+
+
+def property_columns(question: dict[str, Any], properties: dict[str, tuple[str, str]], *,
+                     allowed: Iterable[str] | None = None, default: Iterable[str] | None = None,
+                     declared_order: bool = False) -> list[Column]:
+    """The value columns a `properties` parameter selects from `properties` (name -> (schema, description)):
+    sorted by name as Batfish's property specifiers sort them, or in `properties`' own order where the answerer
+    keeps a fixed one. `allowed`: the names the parameter accepts, if more than `properties`."""
+    wanted = enum_param(question, "properties", allowed if allowed is not None else properties, default)
+    names = [p for p in properties if p in wanted] if declared_order else sorted(wanted & set(properties))
+    return [Column(p, *properties[p], False, True) for p in names]
 
 
 def _lookup(question: dict[str, Any]) -> tuple[tuple[Answerer, str] | None, str]:

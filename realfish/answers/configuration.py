@@ -28,7 +28,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from realfish.answers import answerer, enum_param, node_set
+from realfish.answers import answerer, enum_param, node_set, property_columns
 from realfish.answers import table as tbl
 from realfish.answers.bgp import asn_number, static_local_ip
 from realfish.answers.state import SnapshotState
@@ -142,10 +142,9 @@ def bgp_process_row(snapshot: SnapshotState, node: str) -> Row | None:
 @answerer("bgpproperties.BgpProcessConfigurationQuestion")
 def bgp_process_configuration(question: dict[str, Any], snapshot: SnapshotState,
                               reference: SnapshotState | None) -> dict[str, Any]:
-    props = sorted(enum_param(question, "properties", BGP_PROCESS_PROPERTIES))
     columns = [Column("Node", "Node", "Node", True, False), Column("VRF", "String", "VRF", True, False),
-               Column("Router_ID", "Ip", "Router ID", True, False)] + [
-        Column(p, *BGP_PROCESS_PROPERTIES[p], False, True) for p in props]
+               Column("Router_ID", "Ip", "Router ID", True, False),
+               *property_columns(question, BGP_PROCESS_PROPERTIES)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) if (r := bgp_process_row(snapshot, n))]
     return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP process ${Node}:${VRF}:${Router_ID}."))
 
@@ -317,11 +316,10 @@ def ospf_process_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 @answerer("ospfprocess.OspfProcessConfigurationQuestion")
 def ospf_process_configuration(question: dict[str, Any], snapshot: SnapshotState,
                                reference: SnapshotState | None) -> dict[str, Any]:
-    wanted = enum_param(question, "properties", _OSPF_PROCESS_ALL)
-    props = [p for p in OSPF_PROCESS_PROPERTIES if p in wanted]
     columns = [Column("Node", "Node", "Node", True, False), Column("VRF", "String", "VRF name", True, False),
-               Column("Process_ID", "String", "Process ID", True, False)] + [
-        Column(p, *OSPF_PROCESS_PROPERTIES[p], False, True) for p in props]
+               Column("Process_ID", "String", "Process ID", True, False),
+               *property_columns(question, OSPF_PROCESS_PROPERTIES, allowed=_OSPF_PROCESS_ALL,
+                                 declared_order=True)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in ospf_process_rows(snapshot, n)]
     return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF process ${Node}:${VRF}: "
                                                          "${Process_ID}"))
@@ -395,12 +393,10 @@ def ospf_interface_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 @answerer("ospfinterface.OspfInterfaceConfigurationQuestion")
 def ospf_interface_configuration(question: dict[str, Any], snapshot: SnapshotState,
                                  reference: SnapshotState | None) -> dict[str, Any]:
-    wanted = enum_param(question, "properties", OSPF_INTERFACE_PROPERTIES)
-    props = [p for p in OSPF_INTERFACE_PROPERTIES if p in wanted]
     columns = [Column("Interface", "Interface", "Interface", True, False),
                Column("VRF", "String", "VRF name", True, False),
-               Column("Process_ID", "String", "Process ID", True, False)] + [
-        Column(p, *OSPF_INTERFACE_PROPERTIES[p], False, True) for p in props]
+               Column("Process_ID", "String", "Process ID", True, False),
+               *property_columns(question, OSPF_INTERFACE_PROPERTIES, declared_order=True)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in ospf_interface_rows(snapshot, n)]
     return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF Interface {Interface}"))
 

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from realfish.answers import UnsupportedQuestion, answerer, enum_param, flag, node_set, variable
+from realfish.answers import UnsupportedQuestion, answerer, flag, node_set, property_columns, variable
 from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, interfaces
 from realfish.answers.state import SnapshotState
@@ -359,9 +359,8 @@ def node_properties(snapshot: SnapshotState, name: str) -> Row:
 @answerer("nodeproperties.NodePropertiesQuestion")
 def node_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                            reference: SnapshotState | None) -> dict[str, Any]:
-    props = sorted(enum_param(question, "properties", _NODE_PROPERTIES))
-    columns = [Column("Node", "Node", "Node", True, False)] + [
-        Column(p, _NODE_PROPERTIES[p][0], _NODE_PROPERTIES[p][1], False, True) for p in props]
+    columns = [Column("Node", "Node", "Node", True, False), *property_columns(question, _NODE_PROPERTIES)]
+    props = [c.name for c in columns[1:]]
 
     rows = []
     for name in sorted(node_set(question, "nodes", snapshot)):
@@ -555,9 +554,9 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
 def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                                 reference: SnapshotState | None) -> dict[str, Any]:
     # Interface_Type only when asked for (InterfacePropertySpecifier.create leaves it out by default)
-    props = sorted(enum_param(question, "properties", _IFACE_PROPERTIES, set(_IFACE_PROPERTIES) - {"Interface_Type"}))
-    columns = [Column("Interface", "Interface", "Interface", True, False)] + [
-        Column(p, _IFACE_PROPERTIES[p][0], _IFACE_PROPERTIES[p][1], False, True) for p in props]
+    columns = [Column("Interface", "Interface", "Interface", True, False),
+               *property_columns(question, _IFACE_PROPERTIES, default=set(_IFACE_PROPERTIES) - {"Interface_Type"})]
+    props = [c.name for c in columns[1:]]
     exclude_shut = flag(question, "excludeShutInterfaces")
 
     wanted = node_set(question, "nodes", snapshot)
