@@ -76,8 +76,10 @@ class Runner(ABC):
         """PIDs of every daemon (and helper process) this runner started and that is still running."""
 
     def measured_pids(self) -> list[int]:
-        """What memory is measured over: the daemons, plus this process where it does runtime work."""
-        return self.pids()
+        """What memory is measured over: the daemons, plus this process, which runs the runtime in both cases
+        (realfish: the broker and the scheduler; the baseline: the netlink watch of every kernel FIB that tells
+        when it has converged)."""
+        return self.pids() + [os.getpid()]
 
     @abstractmethod
     def fib(self, router: str) -> list[FibEntry]:

@@ -16,6 +16,7 @@ IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
 # Linux interface names: at most 15 bytes, no '/', no whitespace.
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+_BGP_NEIGHBOR = re.compile(r"^\s*neighbor\s+(\S+)\s+(?:remote-as|peer-group)\b", re.M)
 
 
 def valid_ifname(name: str) -> bool:
@@ -111,6 +112,44 @@ class Network:
 
     def router_index(self, name: str) -> int:
         return list(self.routers).index(name)
+
+    def neighbours(self) -> dict[str, set[str]]:
+        """Routers that talk to each other: they share a segment, or one names the other's address as a BGP
+        neighbor (iBGP between loopbacks has no shared segment)."""
+        owner = {a.ip: r.name for r in self.routers.values() for i in r.interfaces.values() for a in i.addresses}
+        adj: dict[str, set[str]] = {n: set() for n in self.routers}
+        for seg in self.segments:
+            for name, _ in seg.members:
+                adj[name].update(o for o, _ in seg.members if o != name)
+        for router in self.routers.values():
+            for m in _BGP_NEIGHBOR.finditer(router.config):
+                try:
+                    other = owner.get(ipaddress.ip_address(m.group(1)))
+                except ValueError:
+                    continue  # a peer-group or interface name
+                if other and other != router.name:
+                    adj[router.name].add(other)
+                    adj[other].add(router.name)
+        return adj
+
+    def boot_batches(self, size: int) -> list[list[str]]:
+        """The routers in boot order, in batches of at most `size` where no two are neighbours (taken by name,
+        each into the first batch with room and no neighbour of it).
+
+        Routers that boot at the same instant open their BGP sessions to each other at the same instant, and
+        FRR then resolves a connection collision on every such session (an extra connection, OPENs refused,
+        more memory). Real networks do not boot in lockstep, and neither does the baseline, whose daemons start
+        one after another; a router booted a moment after its neighbour finds the neighbour waiting for it."""
+        adj = self.neighbours()
+        batches: list[list[str]] = []
+        for name in sorted(self.routers):
+            for batch in batches:
+                if len(batch) < size and not adj[name].intersection(batch):
+                    batch.append(name)
+                    break
+            else:
+                batches.append([name])
+        return batches
 
     def validate(self) -> None:
         """Every segment member must name an existing router interface, and appear in one segment only."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from realfish.snapshot import load_snapshot
-from realfish.topogen import chain, fattree, ring
+from realfish.topogen import chain, fattree, ospf_ibgp_grid, ring
 from realfish.topology import Network
 
 
@@ -150,3 +150,25 @@ def test_arguments_and_overwrite(tmp_path: Path) -> None:
         ring(3, tmp_path)
     ring(3, tmp_path, overwrite=True)
     assert sorted(p.name for p in (tmp_path / "configs").iterdir()) == ["r0.cfg", "r1.cfg", "r2.cfg"]
+
+
+def test_boot_batches_never_boot_neighbours_together(tmp_path: Path) -> None:
+    net = fattree(8, tmp_path)
+    batches = net.boot_batches(16)
+    assert sorted(n for b in batches for n in b) == sorted(net.routers)
+    assert all(len(b) <= 16 for b in batches)
+    adj = net.neighbours()
+    for seg in net.segments:
+        (r1, _), (r2, _) = seg.members
+        assert r2 in adj[r1] and r1 in adj[r2]
+    for b in batches:
+        assert not any(adj[n].intersection(b) for n in b), b
+    assert len(batches) == 5  # 80 routers, 16 per batch, nothing wasted: the plan packs as well as it can
+
+
+def test_neighbours_include_ibgp_peers_without_a_shared_segment(tmp_path: Path) -> None:
+    net = ospf_ibgp_grid(1, 3, tmp_path)  # r0 - r1 - r2, iBGP full mesh between loopbacks
+    linked = {frozenset(r for r, _ in seg.members) for seg in net.segments}
+    assert frozenset({"r0", "r2"}) not in linked
+    assert net.neighbours()["r0"] == {"r1", "r2"}
+    assert all(len(b) == 1 for b in net.boot_batches(16))  # everyone peers with everyone

@@ -29,6 +29,7 @@ struct sched {
 	int last_woken;
 	long parked;             /* bytes in flight that no reader wants (see rf_sched_step), 0 if none */
 	int parks;               /* how often bytes were found parked */
+	int scans;               /* how often every blocked thread's /proc state was read (woken_by_kernel) */
 	long pending;            /* in-flight total being watched, and since when (CLOCK_MONOTONIC ns) */
 	int64_t pending_since;
 	int woken_slot[RF_VT_SLOTS]; /* the slots the last clock move woke, in slot order: the journal's record */
@@ -165,11 +166,38 @@ static int busy(struct sched *sc)
 	return atomic_load(A(sc->shm->running)) > 0 || atomic_load(A(sc->shm->msgs)) > 0;
 }
 
+/* Tasks the kernel counts as runnable on the whole machine, this one included (the 4th field of
+ * /proc/loadavg, "running/total", read live from the run queues). */
+static int runnable_tasks(void)
+{
+	char buf[128];
+	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	int running = -1, total;
+	float a, b, c;
+	if (sscanf(buf, "%f %f %f %d/%d", &a, &b, &c, &running, &total) != 5)
+		return -1;
+	return running;
+}
+
 /* A thread that published "blocked" but that the kernel has woken (data on a pipe, a zserv or vty socket)
- * is runnable before it can say so. The kernel knows: its state in /proc is R (or D), not S. */
+ * is runnable before it can say so. The kernel knows: its state in /proc is R (or D), not S. Reading that
+ * for thousands of threads costs milliseconds per clock move, so first the one-read question: is anything
+ * but this thread runnable at all? Mostly nothing is (every daemon blocked, the controller's other threads
+ * asleep), and then no thread was woken. */
 static int woken_by_kernel(struct sched *sc, int n)
 {
 	char path[64], buf[256];
+	int r = runnable_tasks();
+	if (r == 1)
+		return 0;
+	sc->scans++;
 	for (int i = 0; i < n; i++) {
 		struct rf_vt_slot *s = &sc->shm->slots[i];
 		if (atomic_load(A(s->state)) != RF_SLOT_BLOCKED)
@@ -317,4 +345,5 @@ RF_EXPORT void rf_sched_counts(struct sched *sc, int *out)
 	out[3] = atomic_load(A(sc->shm->nprocs));
 	out[4] = (int)atomic_load(A(sc->shm->generation));
 	out[5] = sc->parks;
+	out[6] = sc->scans;
 }

@@ -25,6 +25,12 @@ from realfish.runtime.raw import RawInboxes
 from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
 
 SIOCOUTQ = termios.TIOCOUTQ
+SO_SNDBUFFORCE = 32
+# A UNIX stream socket charges every write as a whole buffer against SO_SNDBUF (212992 bytes by default), where
+# TCP packs small writes together and grows its buffer to tcp_wmem's maximum (4 MiB). With the default, a burst
+# of small BGP messages fills the emulated connection after a few hundred writes, and bgpd queues the rest in
+# its own heap: PSS the kernel's TCP buffers would have held on a real host.
+TCP_SNDBUF_MAX = 4 * 2**20
 
 
 @dataclass
@@ -89,6 +95,7 @@ class Controller:
         self.exited: list[Client] = []
         self._stop = threading.Event()
         self._dirty = False
+        self._retried = 0.0  # when pending attempts were last looked at
         self._draining = False
         self.thread = threading.Thread(target=self._loop, name="realfish-controller", daemon=True)
 
@@ -164,8 +171,13 @@ class Controller:
                 else:
                     self._read(key.data)
             with self.lock:
-                if self._dirty or self.attempts:
+                # Pending attempts change only with the broker's state (an event) or by expiring. Look at them
+                # once the messages waiting are handled (before the clock may move), or a few times a second
+                # under a steady stream; not once per message (hundreds wait while routers boot).
+                now = time.monotonic()
+                if (self._dirty and not ready) or (self.attempts and now - self._retried > 0.1):
                     self._dirty = False
+                    self._retried = now
                     self._retry_pending()
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle.
@@ -365,6 +377,8 @@ class Controller:
         assert v.listener is not None and v.src is not None
         sport = a.sport or self.broker.ephemeral_port(a.router)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        for sock in (mine, theirs):
+            sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, TCP_SNDBUF_MAX)
         msg = f"{a.id} {a.dst} {a.dport} {v.src} {sport}".encode()
         chan = v.listener.channel
         assert isinstance(chan, socket.socket)

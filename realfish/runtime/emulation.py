@@ -18,6 +18,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +32,12 @@ from realfish.topology import Network, Router
 
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
 LO_FLAGS = IFF_UP | IFF_LOOPBACK | IFF_RUNNING | IFF_LOWER_UP
+# Routers configured at one virtual instant, and the virtual seconds between two such batches: longer than the
+# 1 s bgpd waits after a neighbor is configured before it connects, so that the router booted first tries
+# first, finds its neighbour not there yet, and the neighbour's own connect opens the session: one connection
+# per session, as when routers boot one after another (Network.boot_batches).
+BOOT_BATCH = 16
+BOOT_GAP = 1.5
 ETH_FLAGS = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP
 
 
@@ -96,6 +103,7 @@ class Emulation(Runner):
         self.quiet = quiet if quiet is not None else quiet_period(network)
         self.clock: VirtualClock | None = None
         self.v_ready = 0
+        self.v_boot = 0  # the virtual instant the first router was configured
         self._checked_at = 0.0
         self.libreal = libreal
         self.broker = Broker(network)
@@ -161,19 +169,31 @@ class Emulation(Runner):
             self.clock.freeze(False)
 
     def apply_configs(self) -> None:
+        """vtysh applies every router's config. With the virtual clock, routers boot in batches of neighbour-free
+        routers, BOOT_GAP virtual seconds apart (Network.boot_batches says why); the order is fixed, so a run
+        repeats itself."""
         def apply(name: str) -> tuple[str, list[frr.ConfigError]]:
             rdir = self.router_dir(name)
             errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
             return name, errors
 
+        batches = self.network.boot_batches(BOOT_BATCH) if self.clock else [list(self.network.routers)]
+        if self.clock:
+            self.v_boot = self.clock.now_ns()
         with ThreadPoolExecutor(max_workers=4) as pool:
-            for name, errors in pool.map(apply, list(self.network.routers)):
-                src = self.network.routers[name].source or str(self.router_dir(name) / "frr.conf")
-                for e in errors:
-                    msg = (f"{name}: {src} line {e.line}: {e.text!r}: FRR rejected it ({e.message}); "
-                           f"see {self.router_dir(name)}/*.log")
-                    self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
-                    self.report.problems.append(msg)
+            for i, batch in enumerate(batches):
+                if i:
+                    self.run_for(BOOT_GAP)
+                self._config_errors(pool.map(apply, batch))
+
+    def _config_errors(self, results: Iterable[tuple[str, list[frr.ConfigError]]]) -> None:
+        for name, errors in results:
+            src = self.network.routers[name].source or str(self.router_dir(name) / "frr.conf")
+            for e in errors:
+                msg = (f"{name}: {src} line {e.line}: {e.text!r}: FRR rejected it ({e.message}); "
+                       f"see {self.router_dir(name)}/*.log")
+                self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
+                self.report.problems.append(msg)
 
     @staticmethod
     def _router_report():  # type: ignore[no-untyped-def]
@@ -225,11 +245,13 @@ class Emulation(Runner):
                 self.check_daemons()  # the throttled checks may not have seen a death in the last moments
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
                 last_route = max(self.controller.last_route_change_v, self.v_ready)
+                counts = self.clock.counts()
                 self.report.extra["virtual"] = {
                     "converge_s": round((last_route - self.v_ready) / 1e9, 6),
                     "end_s": round((self.clock.now_ns() - self.v_ready) / 1e9, 3),
+                    "boot_s": round((self.v_ready - self.v_boot) / 1e9, 3),
                     "quiet_s": self.quiet, "clock_advances": self.clock.advances, "wakeups": self.clock.woken,
-                    "tokens": self.tokens, "parked_bytes_waits": self.clock.counts()["parks"]}
+                    "tokens": self.tokens, "parked_bytes_waits": counts["parks"], "proc_scans": counts["proc_scans"]}
                 self.report.extra["sessions_down"] = self.sessions_down()
                 return
             if time.monotonic() > deadline:
@@ -327,9 +349,6 @@ class Emulation(Runner):
 
     def pids(self) -> list[int]:
         return [p.pid for p in list(self.procs.values()) if p.poll() is None]
-
-    def measured_pids(self) -> list[int]:
-        return self.pids() + [os.getpid()]  # the controller is part of this runtime's cost
 
     def fib(self, router: str) -> list[FibEntry]:
         with self.controller.lock if self.controller else _null():

@@ -75,9 +75,13 @@ class Fib:
     addresses: dict[int, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]] = field(default_factory=dict)
     routes: dict[IPNetwork, Route] = field(default_factory=dict)
     nexthops: dict[int, NexthopObject] = field(default_factory=dict)
+    # owns() and lookup() answers, forgotten at every update: the broker asks the same questions of the same
+    # FIBs again and again (every pending connection attempt, after every event anywhere)
+    _memo: dict[tuple[bool, IPAddress], object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- updates from libreal ----------------------------------------------------------------------------------
     def address(self, add: bool, ifindex: int, prefix: str) -> None:
+        self._memo.clear()
         iface = ipaddress.ip_interface(prefix)
         have = self.addresses.setdefault(ifindex, [])
         if add and iface not in have:
@@ -87,6 +91,7 @@ class Fib:
 
     def route(self, line: str) -> None:
         """`RT add|del PREFIX table=.. proto=.. type=.. metric=.. nhid=.. [nh=GW@OIF]...`"""
+        self._memo.clear()
         plain, kv, hops = _fields(line)
         op, prefix = plain[1], ipaddress.ip_network(plain[2], strict=False)
         if int(kv.get("table", MAIN_TABLE)) != MAIN_TABLE:
@@ -100,6 +105,7 @@ class Fib:
 
     def nexthop(self, line: str) -> None:
         """`NH add|del id=.. gw=.. oif=.. blackhole=0|1 group=ID,ID|-`"""
+        self._memo.clear()
         plain, kv, _ = _fields(line)
         nid = int(kv["id"])
         if plain[1] == "del":
@@ -142,6 +148,12 @@ class Fib:
 
     def owns(self, ip: IPAddress) -> bool:
         """Local delivery, as the kernel's local table has it: every address, and all of an IPv4 subnet on lo."""
+        key = (True, ip)
+        if key not in self._memo:
+            self._memo[key] = self._owns(ip)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _owns(self, ip: IPAddress) -> bool:
         for i, addrs in self.addresses.items():
             if i not in self.up:
                 continue
@@ -153,6 +165,12 @@ class Fib:
 
     def lookup(self, ip: IPAddress) -> tuple[str, IPNetwork, tuple[Hop, ...]] | None:
         """Longest-prefix match: ("connected"|"route"|"blackhole", prefix, hops)."""
+        key = (False, ip)
+        if key not in self._memo:
+            self._memo[key] = self._lookup(ip)
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _lookup(self, ip: IPAddress) -> tuple[str, IPNetwork, tuple[Hop, ...]] | None:
         best: tuple[int, int, str, IPNetwork, tuple[Hop, ...]] | None = None
         for net, ifindex in self.connected().items():
             if net.version == ip.version and ip in net:

@@ -90,9 +90,10 @@ class VirtualClock:
         return list(zip(pids[:got], tids[:got], strict=True))
 
     def counts(self) -> dict[str, int]:
-        out = (ctypes.c_int * 6)()
+        out = (ctypes.c_int * 7)()
         self.lib.rf_sched_counts(self.handle, out)
-        return dict(zip(("running", "messages", "threads", "processes", "generation", "parks"), out, strict=True))
+        return dict(zip(("running", "messages", "threads", "processes", "generation", "parks", "proc_scans"), out,
+                        strict=True))
 
     def close(self) -> None:
         if self.handle:
