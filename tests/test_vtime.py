@@ -19,7 +19,7 @@ def test_an_hour_of_keepalives_with_default_timers(tmp_path: Path) -> None:
     assert "timers" not in net.routers["r0"].config  # FRR defaults: keepalive 60 s, hold 180 s
     with Emulation(net) as emu:
         emu.converge(timeout=120)
-        journal = list(emu.controller.journal)  # type: ignore[union-attr]
+        journal = emu.controller.journal()  # type: ignore[union-attr]
         pids = {p.pid: key for key, p in emu.procs.items()}
         before = peers(emu, "r0")
         assert all(p["state"] == "Established" for p in before.values())

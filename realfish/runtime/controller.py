@@ -89,7 +89,10 @@ class Controller:
         self.last_route_change_v = 0
         self.idle_forever = False  # the last step found nothing running and no deadline at all
         self.limit_ns = NONE  # the clock never moves past this (virtual ns): the end of a quiet period, a run_for
-        self.journal: list[tuple[int, str]] = []  # (virtual ns, what the controller did), in order
+        # What the controller did, in order, one "virtual-ns what" line each: on disk as it happens (a long run
+        # would otherwise hold it all in memory, and a crash would lose it)
+        self.journal_path = os.path.join(os.path.dirname(path), "journal.log")
+        self._journal = open(self.journal_path, "w")
         self.events = 0
         self.log: list[str] = []
         self.exited: list[Client] = []
@@ -127,12 +130,23 @@ class Controller:
             for lst in self.broker.listeners.values():
                 if isinstance(lst.channel, socket.socket):
                     lst.channel.close()
+        self._journal.close()
         self.sel.close()
         self.server.close()
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+    # -- the journal ------------------------------------------------------------------------------------------
+    def _record(self, vtime: int, what: str) -> None:
+        self._journal.write(f"{vtime} {what}\n")
+
+    def journal(self) -> list[tuple[int, str]]:
+        """The journal so far: (virtual ns, what), in order."""
+        self._journal.flush()
+        with open(self.journal_path) as f:
+            return [(int(t), what) for t, what in (line.rstrip("\n").split(" ", 1) for line in f)]
 
     # -- bookkeeping for quiescence ---------------------------------------------------------------------------
     def in_flight(self) -> int:
@@ -183,7 +197,7 @@ class Controller:
                 # Nothing to answer: let the clock move if the whole emulation is idle.
                 r = self.clock.step(self.limit_ns)
                 if r == ADVANCED:
-                    self.journal.append((self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}"))
+                    self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
                 self.idle_forever = r == IDLE_FOREVER
 
     def _who(self, threads: list[tuple[int, int]]) -> str:
@@ -266,13 +280,13 @@ class Controller:
         elif op == "RT" and fib is not None:
             fib.route(line)
             self._event(route=True)
-            self.journal.append((self.last_event_v, f"{c.router} {line}"))
+            self._record(self.last_event_v, f"{c.router} {line}")
         elif op == "NH" and fib is not None:
             fib.nexthop(line)
         elif op == "ADDR" and fib is not None:
             fib.address(words[1] == "add", int(words[2]), words[3])
             self._event(route=True)
-            self.journal.append((self.last_event_v, f"{c.router} {line}"))
+            self._record(self.last_event_v, f"{c.router} {line}")
         elif op == "BIND":
             ok = self.broker.bind_ok(c.router, words[2])
             self._reply(c, "OK" if ok else f"ERR {errno.EADDRNOTAVAIL}")
@@ -390,7 +404,7 @@ class Controller:
         if self.clock:
             for end in ends:
                 self.clock.track(end)
-        self.journal.append((self.clock.now_ns() if self.clock else 0, f"connect {a.id} {a.router}->{a.dst}"))
+        self._record(self.clock.now_ns() if self.clock else 0, f"connect {a.id} {a.router}->{a.dst}")
         self.connections[a.id] = Connection(a.id, a.router, v.listener.router, ends,
                                             f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
                                             (a.pid, v.listener.pid))

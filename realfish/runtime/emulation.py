@@ -368,9 +368,6 @@ class Emulation(Runner):
                 p.kill()
                 p.wait()
         if self.controller:
-            if self.keep:
-                with open(self.run_dir / "journal.log", "w") as f:
-                    f.writelines(f"{t} {what}\n" for t, what in self.controller.journal)
             self.controller.stop()
             self.controller = None
         if self.clock:
