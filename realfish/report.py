@@ -157,6 +157,7 @@ class MemorySampler:
         self.peak_pss = 0
         self.peak_rss = 0
         self.peak_daemon_pss = 0
+        self.peak_runner_pss = 0  # the rest: the runner process (realfish's controller, the baseline's watcher)
         # The run's footprint on the whole machine, kernel objects included (namespaces, veths, kernel FIBs,
         # sockets), which per-process PSS does not see. Noisy on a shared machine; use it in quiet benchmarks.
         self.system_base = system_memory_used()
@@ -176,6 +177,7 @@ class MemorySampler:
         self.peak_pss = max(self.peak_pss, d_pss + o_pss)
         self.peak_rss = max(self.peak_rss, d_rss + o_rss)
         self.peak_daemon_pss = max(self.peak_daemon_pss, d_pss)
+        self.peak_runner_pss = max(self.peak_runner_pss, o_pss)
         self.peak_system = max(self.peak_system, system_memory_used() - self.system_base)
 
     def _run(self) -> None:
@@ -210,6 +212,7 @@ class Report:
     total_s: float = 0.0
     peak_pss_bytes: int = 0
     peak_daemon_pss_bytes: int = 0
+    peak_runner_pss_bytes: int = 0
     peak_system_bytes: int = 0
     peak_rss_bytes: int = 0
     daemon_cpu_s: float = 0.0
@@ -232,6 +235,7 @@ class Report:
                        "total_s": round(self.total_s, 4)},
             "memory": {"peak_pss_bytes": self.peak_pss_bytes, "peak_rss_bytes": self.peak_rss_bytes,
                        "peak_daemon_pss_bytes": self.peak_daemon_pss_bytes,
+                       "peak_runner_pss_bytes": self.peak_runner_pss_bytes,
                        "peak_system_bytes": self.peak_system_bytes},
             "cpu": {"daemon_s": round(self.daemon_cpu_s, 4), "controller_s": round(self.controller_cpu_s, 4),
                     "ctx_voluntary": self.ctx_voluntary, "ctx_involuntary": self.ctx_involuntary},

@@ -158,6 +158,7 @@ class Runner(ABC):
         self.sampler.sample()
         rep.peak_pss_bytes = self.sampler.peak_pss
         rep.peak_daemon_pss_bytes = self.sampler.peak_daemon_pss
+        rep.peak_runner_pss_bytes = self.sampler.peak_runner_pss
         rep.peak_system_bytes = self.sampler.peak_system
         rep.peak_rss_bytes = self.sampler.peak_rss
         rep.setup_s = self.t_ready - self.t_start
