@@ -20,13 +20,12 @@ def chain() -> Broker:
         net.add_router(Router(name, "", interfaces={"eth0": Interface("eth0"), "eth1": Interface("eth1")}))
     net.segments = [Segment("ab", [("a", "eth1"), ("b", "eth0")]), Segment("bc", [("b", "eth1"), ("c", "eth0")])]
     br = Broker(net)
-    fa, fb, fc = br.fibs["a"], br.fibs["b"], br.fibs["c"]
-    fa.address(True, 3, "10.0.1.1/24")
-    fb.address(True, 2, "10.0.1.2/24")
-    fb.address(True, 3, "10.0.2.2/24")
-    fc.address(True, 2, "10.0.2.3/24")
-    for i, f in enumerate((fa, fb, fc), start=1):
-        f.address(True, 1, f"1.1.1.{i}/32")
+    br.address("a", True, 3, "10.0.1.1/24")
+    br.address("b", True, 2, "10.0.1.2/24")
+    br.address("b", True, 3, "10.0.2.2/24")
+    br.address("c", True, 2, "10.0.2.3/24")
+    for i, name in enumerate("abc", start=1):
+        br.address(name, True, 1, f"1.1.1.{i}/32")
     for router in "bc":
         lid = br.next_id()
         br.listeners[lid] = Listener(lid, router, 4, None, 179, False)
@@ -97,3 +96,12 @@ def test_nexthop_objects_and_groups(chain: Broker) -> None:
     entry = next(e for e in fib.entries() if e.prefix == "10.0.2.0/24")
     assert {n.ip for n in entry.nexthops} == {"10.0.1.2", "10.0.1.9"}
     assert chain.walk("a", ipaddress.ip_address("10.0.2.3"))[0] == "c"
+
+
+def test_anyone_owns_follows_addresses_and_loopback_subnets(chain: Broker) -> None:
+    ip = ipaddress.ip_address
+    assert chain.anyone_owns(ip("10.0.2.3")) and not chain.anyone_owns(ip("10.0.2.9"))
+    chain.address("c", False, 2, "10.0.2.3/24")
+    assert not chain.anyone_owns(ip("10.0.2.3"))
+    chain.address("c", True, 1, "172.16.0.1/24")  # a subnet on lo: all of it is local
+    assert chain.anyone_owns(ip("172.16.0.77")) and chain.anyone_owns(ip("127.0.0.5"))

@@ -108,9 +108,8 @@ def test_netlink_links_addresses_and_routes(lab: tuple[Network, Controller, Path
 
 def test_tcp_connect_accept_and_names(lab: tuple[Network, Controller, Path]) -> None:
     net, ctl, tmp = lab
-    fibs = ctl.broker.fibs
-    fibs["a"].address(True, 2, "10.0.0.1/24")
-    fibs["b"].address(True, 2, "10.0.0.2/24")
+    ctl.broker.address("a", True, 2, "10.0.0.1/24")
+    ctl.broker.address("b", True, 2, "10.0.0.2/24")
     server = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent("""
             import socket, sys

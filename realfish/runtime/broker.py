@@ -11,6 +11,7 @@ TTL or the key is wrong further away.
 
 from __future__ import annotations
 
+import collections
 import errno
 import ipaddress
 import itertools
@@ -69,13 +70,16 @@ class Verdict:
 class Broker:
     def __init__(self, network: Network):
         self.fibs: dict[str, Fib] = {}
+        # Every router address, and the IPv4 subnets on loopbacks (all of which is local): whether anyone at
+        # all owns a destination, asked of every pending attempt after every batch of events
+        self.owned: collections.Counter[IPAddress] = collections.Counter()
+        self.lo_subnets: collections.Counter[ipaddress.IPv4Network] = collections.Counter()
         self.segment: dict[tuple[str, int], list[tuple[str, int]]] = {}
         for name, router in network.routers.items():
             ifnames = {i.ifindex: i.name for i in router.interfaces.values()}
-            fib = Fib(ifnames, up=set(ifnames))
-            fib.address(True, 1, "127.0.0.1/8")
-            fib.address(True, 1, "::1/128")
-            self.fibs[name] = fib
+            self.fibs[name] = Fib(ifnames, up=set(ifnames))
+            self.address(name, True, 1, "127.0.0.1/8")
+            self.address(name, True, 1, "::1/128")
         for seg in network.segments:
             members = [(r, network.routers[r].interfaces[i].ifindex) for r, i in seg.members]
             for m in members:
@@ -90,6 +94,22 @@ class Broker:
     def ephemeral_port(self, router: str) -> int:
         counter = self.ports.setdefault(router, itertools.count(32768))
         return 32768 + (next(counter) - 32768) % 28000
+
+    def address(self, router: str, add: bool, ifindex: int, prefix: str) -> None:
+        """An address zebra configured (or removed) on one of the router's interfaces."""
+        fib = self.fibs[router]
+        iface = ipaddress.ip_interface(prefix)
+        if (iface in fib.addresses.get(ifindex, [])) == add:
+            return
+        fib.address(add, ifindex, prefix)
+        delta = 1 if add else -1
+        self.owned[iface.ip] += delta
+        if fib.ifnames.get(ifindex) == "lo" and iface.version == 4 and iface.network.prefixlen < 32:
+            self.lo_subnets[iface.network] += delta  # type: ignore[index]
+
+    def anyone_owns(self, ip: IPAddress) -> bool:
+        return self.owned[ip] > 0 or (ip.version == 4 and any(n > 0 and ip in net
+                                                               for net, n in self.lo_subnets.items()))
 
     def owns(self, router: str, ip: IPAddress) -> bool:
         return self.fibs[router].owns(ip)

@@ -284,7 +284,7 @@ class Controller:
         elif op == "NH" and fib is not None:
             fib.nexthop(line)
         elif op == "ADDR" and fib is not None:
-            fib.address(words[1] == "add", int(words[2]), words[3])
+            self.broker.address(c.router, words[1] == "add", int(words[2]), words[3])
             self._event(route=True)
             self._record(self.last_event_v, f"{c.router} {line}")
         elif op == "BIND":
@@ -423,6 +423,10 @@ class Controller:
 
     def _retry_pending(self) -> None:
         for a in list(self.attempts.values()):
+            if not self.broker.anyone_owns(a.dst):  # a SYN into the void: stays so until the address appears
+                if self.broker.expired(a):
+                    self._finish(a, None, errno.ETIMEDOUT, "", 0)
+                continue
             v = self.broker.decide(a)
             if v.ok:
                 fd, laddr, lport = self._open(a, v)
