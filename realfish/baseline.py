@@ -567,6 +567,8 @@ class Baseline(Runner):
                         what = f"{name}: OSPF {what}"
                         if final:
                             shortest = min(shortest, uptime)
+                            # LSAs pending earlier and acknowledged since: a later retransmission starts afresh
+                            self._moving_since.pop(what + ospf.PENDING_LSAS, None)
                         elif now - self._moving_since.setdefault(what, now) >= stuck:
                             down.append(what)  # e.g. ExStart forever: an MTU mismatch
                         else:

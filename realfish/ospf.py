@@ -31,6 +31,9 @@ class OspfState:
     neighbours: list[tuple[str, bool, float]]  # ("neighbour RID on IF STATE[ (LSAs ...)]", final, uptime s)
 
 
+PENDING_LSAS = " (LSAs to request or retransmit)"  # a Full neighbour still exchanging: not final yet
+
+
 def state(rdir: Path, timeout: float = 10.0) -> OspfState:
     """This router's OSPF interfaces and neighbours, read from ospfd's vty. A neighbour is final when Full, or
     2-Way between two DROthers, and has no LSA left to request or retransmit."""
@@ -47,7 +50,7 @@ def state(rdir: Path, timeout: float = 10.0) -> OspfState:
             final = st == "Full" or (st == "2-Way" and n.get("role") == "DROther"
                                      and ifaces.get(ifname, {}).get("state") == "DROther")
             if final and (n.get("linkStateRequestListCounter") or n.get("linkStateRetransmissionListCounter")):
-                final, what = False, what + " (LSAs to request or retransmit)"
+                final, what = False, what + PENDING_LSAS
             out.append((what, final, n.get("upTimeInMsec", 0) / 1000.0))
     return OspfState(waiting, out)
 
