@@ -66,18 +66,21 @@ def bench(k: int, runs: int, workdir: Path) -> dict[str, Any]:
     net = topogen.fattree(k, snap, overwrite=True)
     samples: dict[str, list[dict[str, float]]] = {r: [] for r in RUNTIMES}
     diffs: list[str] = []
+    remarks: list[str] = []  # what a runtime itself reported (sessions down, problems): why FIBs may differ
     for i in range(runs):
         order = RUNTIMES if i % 2 == 0 else tuple(reversed(RUNTIMES))
         docs = {r: converge(snap, r) for r in order}
         for r, doc in docs.items():
             samples[r].append(metrics(doc))
+            remarks += [f"run {i} {r}: session down: {x}" for x in doc.get("sessions_down") or []]
+            remarks += [f"run {i} {r}: problem: {x}" for x in doc.get("problems") or []]
         d = fib_diff(fibs(docs["baseline"]), fibs(docs["real"]), ("baseline", "real"))
         diffs += [f"run {i}: {x}" for x in d]
         print(f"k={k} run {i}: " + "; ".join(f"{r} total {docs[r]['timing']['total_s']:.2f} s" for r in order)
               + f"; FIB differences {len(d)}", file=sys.stderr)
     med = {r: {m: statistics.median(s[m] for s in samples[r]) for m in samples[r][0]} for r in RUNTIMES}
     return {"k": k, "routers": len(net.routers), "runs": runs, "median": med, "samples": samples,
-            "fib_identical": not diffs, "fib_differences": diffs[:50]}
+            "fib_identical": not diffs, "fib_differences": diffs[:50], "remarks": remarks[:50]}
 
 
 def table(results: list[dict[str, Any]]) -> str:
