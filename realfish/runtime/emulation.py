@@ -34,8 +34,8 @@ IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 
 LO_FLAGS = IFF_UP | IFF_LOOPBACK | IFF_RUNNING | IFF_LOWER_UP
 # Routers configured at one virtual instant, and the virtual seconds between two such batches: longer than the
 # 1 s bgpd waits after a neighbor is configured before it connects, so that the router booted first tries
-# first, finds its neighbour not there yet, and the neighbour's own connect opens the session: one connection
-# per session, as when routers boot one after another (Network.boot_batches).
+# first and finds its neighbour not there yet: the two ends do not open at the same instant, as when routers
+# boot one after another (Network.boot_batches).
 BOOT_BATCH = 16
 BOOT_GAP = 1.5
 ETH_FLAGS = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP
