@@ -28,8 +28,8 @@ SIOCOUTQ = termios.TIOCOUTQ
 SO_SNDBUFFORCE = 32
 # A UNIX stream socket charges every write as a whole buffer against SO_SNDBUF (212992 bytes by default), where
 # TCP packs small writes together and grows its buffer to tcp_wmem's maximum (4 MiB). With the default, a burst
-# of small BGP messages fills the emulated connection after a few hundred writes, and bgpd queues the rest in
-# its own heap: PSS the kernel's TCP buffers would have held on a real host.
+# of small BGP messages can fill the emulated connection after a few hundred writes, and bgpd then queues the
+# rest in its own heap, which the kernel's TCP buffers would have held on a real host.
 TCP_SNDBUF_MAX = 4 * 2**20
 
 
@@ -392,7 +392,10 @@ class Controller:
         sport = a.sport or self.broker.ephemeral_port(a.router)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         for sock in (mine, theirs):
-            sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, TCP_SNDBUF_MAX)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, TCP_SNDBUF_MAX)
+            except PermissionError:  # not root: as much as net.core.wmem_max allows
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, TCP_SNDBUF_MAX)
         msg = f"{a.id} {a.dst} {a.dport} {v.src} {sport}".encode()
         chan = v.listener.channel
         assert isinstance(chan, socket.socket)
