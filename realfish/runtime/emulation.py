@@ -5,7 +5,8 @@ Lifecycle (`Emulation.converge` via `Runner`):
      vty and zserv sockets, pid files;
   2. the controller (broker) starts listening on run_dir/control.sock;
   3. zebra starts for every router (LD_PRELOAD=libreal, REALFISH_* environment), then staticd, bgpd, ospfd;
-  4. `vtysh -f frr.conf` applies each router's integrated config, as FRR's own boot does;
+  4. `vtysh -f frr.conf` applies each router's integrated config, as FRR's own boot does (with the virtual
+     clock: in batches of routers that are not neighbours, 1.5 virtual seconds apart);
   5. quiescence: no broker event (connection, listener, address, route) and no byte in flight on any emulated
      connection for `settle` seconds; the convergence time is that of the last route change;
   6. state is read through each router's vty; close() stops every daemon by PID and removes the run directory.
@@ -32,13 +33,13 @@ from realfish.topology import Network, Router
 
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
 LO_FLAGS = IFF_UP | IFF_LOOPBACK | IFF_RUNNING | IFF_LOWER_UP
+ETH_FLAGS = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP
 # Routers configured at one virtual instant, and the virtual seconds between two such batches: longer than the
 # 1 s bgpd waits after a neighbor is configured before it connects, so that the router booted first tries
 # first and finds its neighbour not there yet: the two ends do not open at the same instant, as when routers
 # boot one after another (Network.boot_batches).
 BOOT_BATCH = 16
 BOOT_GAP = 1.5
-ETH_FLAGS = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP
 
 
 def libreal_path() -> Path:
@@ -146,7 +147,7 @@ class Emulation(Runner):
 
     def start(self) -> None:
         if self.virtual_time:
-            # Frozen until every config is in: all sessions then start at the same virtual instant.
+            # Frozen while daemons start: the clock first moves when the routers boot (apply_configs).
             self.clock = VirtualClock(self.libreal, self.run_dir / "vclock", self.tokens)
         self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock)
         self.controller.start()
@@ -170,8 +171,7 @@ class Emulation(Runner):
 
     def apply_configs(self) -> None:
         """vtysh applies every router's config. With the virtual clock, routers boot in batches of neighbour-free
-        routers, BOOT_GAP virtual seconds apart (Network.boot_batches says why); the order is fixed, so a run
-        repeats itself."""
+        routers, BOOT_GAP virtual seconds apart, in a fixed order (Network.boot_batches says why)."""
         def apply(name: str) -> tuple[str, list[frr.ConfigError]]:
             rdir = self.router_dir(name)
             errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
