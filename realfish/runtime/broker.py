@@ -73,7 +73,8 @@ class Broker:
         # Every router address, and the IPv4 subnets on loopbacks (all of which is local): whether anyone at
         # all owns a destination, asked of every pending attempt after every batch of events
         self.owned: collections.Counter[IPAddress] = collections.Counter()
-        self.lo_subnets: collections.Counter[ipaddress.IPv4Network] = collections.Counter()
+        self.lo_subnets: collections.Counter[tuple[int, int]] = collections.Counter()  # (prefix length, network)
+        self.lo_lengths: collections.Counter[int] = collections.Counter()
         self.segment: dict[tuple[str, int], list[tuple[str, int]]] = {}
         for name, router in network.routers.items():
             ifnames = {i.ifindex: i.name for i in router.interfaces.values()}
@@ -104,12 +105,19 @@ class Broker:
         fib.address(add, ifindex, prefix)
         delta = 1 if add else -1
         self.owned[iface.ip] += delta
-        if fib.ifnames.get(ifindex) == "lo" and iface.version == 4 and iface.network.prefixlen < 32:
-            self.lo_subnets[iface.network] += delta  # type: ignore[index]
+        plen = iface.network.prefixlen
+        if fib.ifnames.get(ifindex) == "lo" and iface.version == 4 and plen < 32:
+            self.lo_subnets[(plen, int(iface.network.network_address))] += delta
+            self.lo_lengths[plen] += delta
 
     def anyone_owns(self, ip: IPAddress) -> bool:
-        return self.owned[ip] > 0 or (ip.version == 4 and any(n > 0 and ip in net
-                                                               for net, n in self.lo_subnets.items()))
+        if self.owned[ip] > 0:
+            return True
+        if ip.version != 4:
+            return False
+        x = int(ip)
+        return any(self.lo_subnets[(plen, x >> (32 - plen) << (32 - plen))] > 0
+                   for plen, n in self.lo_lengths.items() if n > 0)
 
     def owns(self, router: str, ip: IPAddress) -> bool:
         return self.fibs[router].owns(ip)
