@@ -54,6 +54,7 @@ def metrics(doc: dict[str, Any]) -> dict[str, float]:
             "peak_rss_mb": doc["memory"]["peak_rss_bytes"] / 2**20,
             "daemon_pss_mb": doc["memory"].get("peak_daemon_pss_bytes", 0) / 2**20,
             "system_mb": doc["memory"].get("peak_system_bytes", 0) / 2**20,
+            "kernel_mb": doc["memory"].get("peak_kernel_bytes", 0) / 2**20,
             "daemon_cpu_s": doc["cpu"]["daemon_s"], "controller_cpu_s": doc["cpu"].get("controller_s", 0.0),
             "ctx_voluntary": doc["cpu"].get("ctx_voluntary", 0),
             "ctx_involuntary": doc["cpu"].get("ctx_involuntary", 0),
@@ -85,14 +86,15 @@ def bench(k: int, runs: int, workdir: Path) -> dict[str, Any]:
 
 def table(results: list[dict[str, Any]]) -> str:
     rows = ["| k (routers) | runtime | setup s | converge s | total s | peak PSS MiB (daemons) | PSS/router MiB "
-            "| system MiB | daemon CPU s | controller CPU s | ctx vol / invol | total / (CPU/cores) | FIBs equal |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| system MiB | kernel slab MiB | daemon CPU s | controller CPU s | ctx vol / invol | total / (CPU/cores) "
+            "| FIBs equal |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for res in results:
         for r in RUNTIMES:
             m = res["median"][r]
             rows.append(f"| {res['k']} ({res['routers']}) | {r} | {m['setup_s']:.2f} | {m['converge_s']:.2f} | "
                         f"{m['total_s']:.2f} | {m['peak_pss_mb']:.0f} ({m['daemon_pss_mb']:.0f}) | "
-                        f"{m['peak_pss_mb'] / res['routers']:.1f} | {m['system_mb']:.0f} | "
+                        f"{m['peak_pss_mb'] / res['routers']:.1f} | {m['system_mb']:.0f} | {m['kernel_mb']:.0f} | "
                         f"{m['daemon_cpu_s']:.2f} | {m['controller_cpu_s']:.2f} | "
                         f"{m['ctx_voluntary']:.0f} / {m['ctx_involuntary']:.0f} | {m['limit_ratio']:.2f} | "
                         f"{res['fib_identical']} |")
@@ -100,6 +102,7 @@ def table(results: list[dict[str, Any]]) -> str:
         rows.append(f"| {res['k']} | baseline/real | {b['setup_s'] / e['setup_s']:.2f}x | "
                     f"{b['converge_s'] / max(e['converge_s'], 1e-3):.2f}x | {b['total_s'] / e['total_s']:.2f}x | "
                     f"{b['peak_pss_mb'] / e['peak_pss_mb']:.2f}x | | {b['system_mb'] / max(e['system_mb'], 1):.2f}x | "
+                    f"{b['kernel_mb'] / max(e['kernel_mb'], 1):.2f}x | "
                     f"{b['daemon_cpu_s'] / e['daemon_cpu_s']:.2f}x | | "
                     f"{b['ctx_involuntary'] / max(e['ctx_involuntary'], 1):.1f}x invol | | |")
     return "\n".join(rows)

@@ -126,13 +126,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / 1e9
 
 
-def system_memory_used() -> int:
-    """MemTotal - MemAvailable, in bytes: everything the machine has given out, the kernel's share included."""
+def _meminfo() -> dict[str, int]:
     info = {}
     for line in _read("/proc/meminfo").splitlines():
         key, _, rest = line.partition(":")
         info[key] = int(rest.split()[0]) * 1024 if rest.split() else 0
+    return info
+
+
+def system_memory_used() -> int:
+    """MemTotal - MemAvailable, in bytes: everything the machine has given out, the kernel's share included."""
+    info = _meminfo()
     return info.get("MemTotal", 0) - info.get("MemAvailable", 0)
+
+
+def kernel_objects_memory() -> int:
+    """Unreclaimable slab, in bytes: the kernel's own objects (namespaces, devices, sockets and their buffers,
+    routes), which no process's PSS shows. Machine-wide: a delta over a run is that run's share on a quiet host."""
+    return _meminfo().get("SUnreclaim", 0)
 
 
 def context_switches(pids: list[int]) -> tuple[int, int]:
@@ -162,6 +173,8 @@ class MemorySampler:
         # sockets), which per-process PSS does not see. Noisy on a shared machine; use it in quiet benchmarks.
         self.system_base = system_memory_used()
         self.peak_system = 0
+        self.kernel_base = kernel_objects_memory()
+        self.peak_kernel = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
@@ -179,6 +192,7 @@ class MemorySampler:
         self.peak_daemon_pss = max(self.peak_daemon_pss, d_pss)
         self.peak_runner_pss = max(self.peak_runner_pss, o_pss)
         self.peak_system = max(self.peak_system, system_memory_used() - self.system_base)
+        self.peak_kernel = max(self.peak_kernel, kernel_objects_memory() - self.kernel_base)
 
     def _run(self) -> None:
         # Reading smaps_rollup walks every mapping of every process: at hundreds of daemons one sample costs a
@@ -214,6 +228,7 @@ class Report:
     peak_daemon_pss_bytes: int = 0
     peak_runner_pss_bytes: int = 0
     peak_system_bytes: int = 0
+    peak_kernel_bytes: int = 0
     peak_rss_bytes: int = 0
     daemon_cpu_s: float = 0.0
     controller_cpu_s: float = 0.0  # this Python process: launching, configuring, brokering, measuring
@@ -236,7 +251,7 @@ class Report:
             "memory": {"peak_pss_bytes": self.peak_pss_bytes, "peak_rss_bytes": self.peak_rss_bytes,
                        "peak_daemon_pss_bytes": self.peak_daemon_pss_bytes,
                        "peak_runner_pss_bytes": self.peak_runner_pss_bytes,
-                       "peak_system_bytes": self.peak_system_bytes},
+                       "peak_system_bytes": self.peak_system_bytes, "peak_kernel_bytes": self.peak_kernel_bytes},
             "cpu": {"daemon_s": round(self.daemon_cpu_s, 4), "controller_s": round(self.controller_cpu_s, 4),
                     "ctx_voluntary": self.ctx_voluntary, "ctx_involuntary": self.ctx_involuntary},
             "problems": self.problems,

@@ -160,6 +160,7 @@ class Runner(ABC):
         rep.peak_daemon_pss_bytes = self.sampler.peak_daemon_pss
         rep.peak_runner_pss_bytes = self.sampler.peak_runner_pss
         rep.peak_system_bytes = self.sampler.peak_system
+        rep.peak_kernel_bytes = self.sampler.peak_kernel
         rep.peak_rss_bytes = self.sampler.peak_rss
         rep.setup_s = self.t_ready - self.t_start
         rep.converge_s = max(0.0, self.t_converged - self.t_ready)
