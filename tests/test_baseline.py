@@ -73,8 +73,6 @@ def test_chain_converges_and_cleans_up() -> None:
         assert len(pids) == 3 * n  # zebra, staticd, bgpd
         run_dir = runner.run_dir
     assert rep.converged and not rep.problems
-    # Three namespaces with their links, routes and sockets are kernel objects no PSS shows: the report counts them
-    assert rep.peak_kernel_bytes > 0
     for i in range(1, n + 1):
         fib = {e.prefix: e for e in rep.routers[f"r{i}"].fib}
         # a subnet on lo is "local" (table local), so only the link subnets are connected in table main
