@@ -3,10 +3,11 @@
     python bench/fattree.py [--k 4 8 12 16] [--runs 3] [--out bench/results/fattree.json]
 
 Each (k, runtime, run) is a separate `realfish converge` process, runtimes alternating so that machine noise
-hits both alike. Reported per k: medians of setup, convergence and total time, peak PSS, daemon CPU, the
-controller's CPU, context switches, realfish/baseline ratios, and realfish's total time over
-(daemon CPU / cores) -- 1.0 is the physical limit; plus whether every router's FIB was identical between the
-runtimes in every run (same prefixes, same nexthop sets).
+hits both alike. Reported per k: medians of setup, convergence and total time, peak PSS, the kernel's slab
+growth, daemon CPU, the controller's CPU, the helpers' CPU (vtysh, the baseline's `ip`), context switches,
+realfish/baseline ratios, total time over (daemon CPU / cores) -- 1.0 is the physical limit -- and over (all
+CPU / cores) -- 1.0 means every core was busy all along; plus whether every router's FIB was identical between
+the runtimes in every run (same prefixes, same nexthop sets).
 """
 
 from __future__ import annotations
@@ -56,10 +57,14 @@ def metrics(doc: dict[str, Any]) -> dict[str, float]:
             "system_mb": doc["memory"].get("peak_system_bytes", 0) / 2**20,
             "kernel_mb": doc["memory"].get("peak_kernel_bytes", 0) / 2**20,
             "daemon_cpu_s": doc["cpu"]["daemon_s"], "controller_cpu_s": doc["cpu"].get("controller_s", 0.0),
+            "helper_cpu_s": doc["cpu"].get("helpers_s", 0.0),
             "ctx_voluntary": doc["cpu"].get("ctx_voluntary", 0),
             "ctx_involuntary": doc["cpu"].get("ctx_involuntary", 0),
             "virtual_converge_s": doc.get("virtual", {}).get("converge_s", float("nan")),
-            "limit_ratio": doc["timing"]["total_s"] / (doc["cpu"]["daemon_s"] / (os.cpu_count() or 1))}
+            "limit_ratio": doc["timing"]["total_s"] / (doc["cpu"]["daemon_s"] / (os.cpu_count() or 1)),
+            # the same with every CPU consumer of the run: 1.0 means both cores were busy all along
+            "busy_ratio": doc["timing"]["total_s"] / ((doc["cpu"]["daemon_s"] + doc["cpu"].get("controller_s", 0.0)
+                                                        + doc["cpu"].get("helpers_s", 0.0)) / (os.cpu_count() or 1))}
 
 
 def bench(k: int, runs: int, workdir: Path) -> dict[str, Any]:
@@ -86,25 +91,26 @@ def bench(k: int, runs: int, workdir: Path) -> dict[str, Any]:
 
 def table(results: list[dict[str, Any]]) -> str:
     rows = ["| k (routers) | runtime | setup s | converge s | total s | peak PSS MiB (daemons) | PSS/router MiB "
-            "| system MiB | kernel slab MiB | daemon CPU s | controller CPU s | ctx vol / invol | total / (CPU/cores) "
-            "| FIBs equal |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| system MiB | kernel slab MiB | daemon CPU s | controller CPU s | helpers CPU s | ctx vol / invol "
+            "| total / (daemon CPU/cores) | total / (all CPU/cores) | FIBs equal |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for res in results:
         for r in RUNTIMES:
             m = res["median"][r]
             rows.append(f"| {res['k']} ({res['routers']}) | {r} | {m['setup_s']:.2f} | {m['converge_s']:.2f} | "
                         f"{m['total_s']:.2f} | {m['peak_pss_mb']:.0f} ({m['daemon_pss_mb']:.0f}) | "
                         f"{m['peak_pss_mb'] / res['routers']:.1f} | {m['system_mb']:.0f} | {m['kernel_mb']:.0f} | "
-                        f"{m['daemon_cpu_s']:.2f} | {m['controller_cpu_s']:.2f} | "
+                        f"{m['daemon_cpu_s']:.2f} | {m['controller_cpu_s']:.2f} | {m['helper_cpu_s']:.2f} | "
                         f"{m['ctx_voluntary']:.0f} / {m['ctx_involuntary']:.0f} | {m['limit_ratio']:.2f} | "
+                        f"{m['busy_ratio']:.2f} | "
                         f"{res['fib_identical']} |")
         b, e = res["median"]["baseline"], res["median"]["real"]
         rows.append(f"| {res['k']} | baseline/real | {b['setup_s'] / e['setup_s']:.2f}x | "
                     f"{b['converge_s'] / max(e['converge_s'], 1e-3):.2f}x | {b['total_s'] / e['total_s']:.2f}x | "
                     f"{b['peak_pss_mb'] / e['peak_pss_mb']:.2f}x | | {b['system_mb'] / max(e['system_mb'], 1):.2f}x | "
                     f"{b['kernel_mb'] / max(e['kernel_mb'], 1):.2f}x | "
-                    f"{b['daemon_cpu_s'] / e['daemon_cpu_s']:.2f}x | | "
-                    f"{b['ctx_involuntary'] / max(e['ctx_involuntary'], 1):.1f}x invol | | |")
+                    f"{b['daemon_cpu_s'] / e['daemon_cpu_s']:.2f}x | | | "
+                    f"{b['ctx_involuntary'] / max(e['ctx_involuntary'], 1):.1f}x invol | | | |")
     return "\n".join(rows)
 
 

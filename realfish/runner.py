@@ -9,6 +9,7 @@ and removes its run directory (and namespaces, for the baseline).
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -31,6 +32,12 @@ from realfish.report import (
 from realfish.topology import Network
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have exited: the helpers a run starts and waits for (vtysh
+    applying configs, the baseline's `ip` commands); running daemons are not in it."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
 class ConvergeTimeout(RuntimeError):
     pass
 
@@ -48,6 +55,7 @@ class Runner(ABC):
         self.run_id = self.run_dir.name.rsplit("-", 1)[-1][:8]
         self.report = Report(runtime=self.runtime)
         self.t_start = time.monotonic()
+        self.helpers_at_start = _children_cpu()
         self.t_ready = self.t_start  # all daemons started and configured
         self.t_converged = self.t_start  # time of the last routing change seen
         self.sampler = MemorySampler(self.measured_pids, daemons_fn=self.pids)
@@ -146,6 +154,7 @@ class Runner(ABC):
         rep.daemon_cpu_s = cpu_seconds(self.pids())
         rep.ctx_voluntary, rep.ctx_involuntary = context_switches(self.pids())
         rep.controller_cpu_s = cpu_seconds([os.getpid()])
+        rep.helper_cpu_s = _children_cpu() - self.helpers_at_start
         for name in self.network.routers:
             rr = rep.routers.setdefault(name, RouterReport())
             try:
