@@ -38,6 +38,7 @@ def _children_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
 
+
 class ConvergeTimeout(RuntimeError):
     pass
 
