@@ -83,7 +83,8 @@ def test_unread_bytes_nobody_polls_do_not_stop_the_clock(tmp_path: Path) -> None
     clock = VirtualClock(libreal_path(), tmp_path / "vclock", tokens=2)
     a, b = socket.socketpair()
     try:
-        clock.track(a.fileno())
+        for end in (a, b):  # as the controller does: both ends of a connection
+            clock.track(end.fileno())
         a.send(b"x" * 100)  # never read
         clock.freeze(False)
         assert clock.step() == BUSY  # at first they count as about to be read
@@ -96,7 +97,8 @@ def test_unread_bytes_nobody_polls_do_not_stop_the_clock(tmp_path: Path) -> None
         a.send(b"y")  # new bytes: held again until they too stay unread
         assert clock.step() == BUSY
     finally:
-        clock.untrack(a.fileno())
+        for end in (a, b):
+            clock.untrack(end.fileno())
         clock.close()
         a.close()
         b.close()

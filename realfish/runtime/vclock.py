@@ -71,6 +71,8 @@ class VirtualClock:
         self.lib.rf_sched_msg_done(self.handle)
 
     def track(self, fd: int) -> None:
+        """Watch one end of an emulated connection: bytes waiting to be read on it hold the clock. Track both
+        ends (the controller keeps a duplicate of each)."""
         self.lib.rf_sched_track(self.handle, fd)
 
     def untrack(self, fd: int) -> None:
