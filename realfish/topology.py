@@ -151,6 +151,15 @@ class Network:
                 batches.append([name])
         return batches
 
+    def part(self, names: list[str]) -> Network:
+        """The named routers alone (a replay runs them without the rest); segments keep only their members."""
+        missing = [n for n in names if n not in self.routers]
+        if missing:
+            raise ValueError(f"no router named {', '.join(map(repr, missing))} in the network")
+        keep = set(names)
+        segments = [Segment(seg.name, [m for m in seg.members if m[0] in keep]) for seg in self.segments]
+        return Network({n: r for n, r in self.routers.items() if n in keep}, [s for s in segments if s.members])
+
     def validate(self) -> None:
         """Every segment member must name an existing router interface, and appear in one segment only."""
         seen: dict[tuple[str, str], str] = {}

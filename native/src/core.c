@@ -94,6 +94,7 @@ static void do_init(void)
 	LOAD(recvmsg);
 	LOAD(ioctl);
 	LOAD(getaddrinfo);
+	LOAD(read);
 
 	const char *ctl = getenv("REALFISH_CONTROL");
 	if (!ctl || !*ctl)
@@ -116,6 +117,7 @@ static void do_init(void)
 		rf_log("controller refused HELLO: %s", resp);
 		abort();
 	}
+	rf_record_open();
 }
 
 void rf_init(void)

@@ -35,7 +35,8 @@
  *                     bgpd's keepalive thread waits on a condition: same, through the eventfd.
  *   pthread_create    a new thread counts as running until it first blocks.
  *   syscall           FRR's RCU thread waits with a raw futex: accounted as blocked while it waits.
- * read/write/writev/ppoll/fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
+ *   read              only to record what a daemon reads from an emulated connection (record.c, REALFISH_RECORD).
+ * write/writev/fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
  */
 #ifndef LIBREAL_H
 #define LIBREAL_H
@@ -77,6 +78,7 @@ struct rf_real {
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*ioctl)(int, unsigned long, void *);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+	ssize_t (*read)(int, void *, size_t);
 };
 extern struct rf_real rf_real;
 
@@ -147,6 +149,13 @@ long rf_raw_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6
 int rf_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len, int *port);
 int rf_parse_sockaddr(int family, const char *addr, int port, struct sockaddr_storage *ss);
 void rf_hex(const uint8_t *data, int len, char *out);
+
+/* record.c: the router's inputs, for replay (REALFISH_RECORD) */
+void rf_record_open(void);
+int rf_recording(void);
+void rf_record(char kind, long conn, const void *data, size_t len);
+void rf_record_text(char kind, long conn, const char *text);
+void rf_record_read(int fd, const void *buf, ssize_t n);
 
 /* iftable.c: the router's interfaces (from the run directory) and the addresses zebra installed */
 struct rf_if {

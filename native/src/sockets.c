@@ -274,6 +274,8 @@ RF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 		rf_nl_fix_source(from, fl);
 	else if (n >= 0 && s->kind == RF_TCP && from && fl)
 		rf_tcp_getname(s, 1, from, fl);
+	if (s->kind == RF_TCP && !(flags & MSG_PEEK))
+		rf_record_read(fd, buf, n);
 	return n;
 }
 
@@ -295,6 +297,24 @@ RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		rf_nl_fix_source(name, &msg->msg_namelen);
 	else if (n >= 0 && s->kind == RF_TCP && name)
 		rf_tcp_getname(s, 1, name, &msg->msg_namelen);
+	if (s->kind == RF_TCP && !(flags & MSG_PEEK) && rf_recording()) {
+		if (n <= 0 || msg->msg_iovlen == 1) {
+			rf_record_read(fd, msg->msg_iovlen ? msg->msg_iov[0].iov_base : NULL, n);
+		} else { /* scattered: gathered, so that the record is one read as the daemon made it */
+			char *all = malloc((size_t)n);
+			size_t off = 0;
+			for (size_t i = 0; all && i < msg->msg_iovlen && off < (size_t)n; i++) {
+				size_t k = msg->msg_iov[i].iov_len < (size_t)n - off ? msg->msg_iov[i].iov_len : (size_t)n - off;
+				memcpy(all + off, msg->msg_iov[i].iov_base, k);
+				off += k;
+			}
+			if (all)
+				rf_record_read(fd, all, n);
+			else
+				rf_log("recording: out of memory, a read of %zd bytes is missing", n);
+			free(all);
+		}
+	}
 	return n;
 }
 

@@ -164,6 +164,8 @@ static int resolve(struct rf_sock *s, int fd)
 	snprintf(req, sizeof(req), "RESOLVE %ld", s->id);
 	if (rf_ctl_request(req, resp, sizeof(resp), &conn) < 0)
 		return -1;
+	if (strncmp(resp, "PENDING", 7) != 0)
+		rf_record_text('r', s->id, resp);
 	if (sscanf(resp, "OK %63s %d", laddr, &lport) == 2 && conn >= 0)
 		return become_connected(s, fd, conn, laddr, lport);
 	if (conn >= 0)
@@ -204,6 +206,11 @@ int rf_tcp_connect(struct rf_sock *s, int fd, const struct sockaddr *addr, sockl
 	int got = -1;
 	if (rf_ctl_request(req, resp, sizeof(resp), &got) < 0)
 		return -1;
+	if (rf_recording()) {
+		char both[sizeof(req) + sizeof(resp) + 2];
+		snprintf(both, sizeof(both), "%s\n%s", req, resp);
+		rf_record_text('c', 0, both);
+	}
 	memcpy(&s->peer, addr, len < sizeof(s->peer) ? len : sizeof(s->peer));
 	int nonblock = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
 	long id;
@@ -281,6 +288,7 @@ int rf_tcp_accept(struct rf_sock *s, int fd, struct sockaddr *addr, socklen_t *l
 		errno = ECONNABORTED;
 		return -1;
 	}
+	rf_record_text('a', id, msg);
 	if (flags & SOCK_NONBLOCK)
 		fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK);
 	struct rf_sock *c = rf_new(conn, RF_TCP);

@@ -19,10 +19,14 @@ import termios
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from realfish.runtime.broker import Attempt, Broker, Listener, Verdict
 from realfish.runtime.raw import RawInboxes
 from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
+
+if TYPE_CHECKING:
+    from realfish.runtime.recording import Replayer
 
 SIOCOUTQ = termios.TIOCOUTQ
 SO_SNDBUFFORCE = 32
@@ -55,6 +59,17 @@ class Connection:
     pids: tuple[int, int] = (0, 0)  # the two daemons, so a crash closes the connection as a kernel would
 
 
+def stream_pair() -> tuple[socket.socket, socket.socket]:
+    """An emulated TCP connection: a UNIX stream socketpair with TCP's send buffer."""
+    pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    for sock in pair:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, TCP_SNDBUF_MAX)
+        except PermissionError:  # not root: as much as net.core.wmem_max allows
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, TCP_SNDBUF_MAX)
+    return pair
+
+
 def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
     """socket.recv_fds(), non-blocking (Python 3.11's recv_fds drops its flags argument)."""
     data, anc, _flags, _addr = sock.recvmsg(8192, socket.CMSG_SPACE(array.array("i").itemsize), socket.MSG_DONTWAIT)
@@ -66,8 +81,12 @@ def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
 
 
 class Controller:
-    def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None):
+    def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None,
+                 replayer: Replayer | None = None):
         self.broker = broker
+        # Replaying (recording.py): the replayer stands in for every peer, connects and data come from the
+        # recording, and the broker's reachability decisions are not asked.
+        self.replayer = replayer
         self.clock = clock
         self.path = path
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -175,6 +194,13 @@ class Controller:
         self.events += 1
         self._dirty = True
 
+    def changed(self) -> None:
+        """Something outside the messages changed what the broker decides: look at pending attempts again, now
+        (before the clock can move)."""
+        with self.lock:
+            if not self.replayer:
+                self._retry_pending()
+
     # -- the loop ---------------------------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -189,13 +215,20 @@ class Controller:
                 # once the messages waiting are handled (before the clock may move), or a few times a second
                 # under a steady stream; not once per message (hundreds wait while routers boot).
                 now = time.monotonic()
-                if (self._dirty and not ready) or (self.attempts and now - self._retried > 0.1):
+                # (A replay's pending attempts end when the recording says.)
+                if not self.replayer and ((self._dirty and not ready) or
+                                          (self.attempts and now - self._retried > 0.1)):
                     self._dirty = False
                     self._retried = now
                     self._retry_pending()
             if self.clock and not ready:
-                # Nothing to answer: let the clock move if the whole emulation is idle.
-                r = self.clock.step(self.limit_ns)
+                # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
+                # is a deadline too).
+                limit = self.limit_ns
+                if self.replayer:
+                    with self.lock:
+                        limit = min(limit, self.replayer.pump())
+                r = self.clock.step(limit)
                 if r == ADVANCED:
                     self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
                 self.idle_forever = r == IDLE_FOREVER
@@ -350,6 +383,9 @@ class Controller:
         src = None if laddr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(laddr)
         a = Attempt(self.broker.next_id(), c.router, family, src, lport, ipaddress.ip_address(raddr), rport, ttl,
                     None if md5 == "-" else md5, time.monotonic(), pid=c.pid)
+        if self.replayer:
+            self.replayer.connect(c, a)
+            return
         self._drain()
         v = self.broker.decide(a)
         if v.ok:
@@ -390,32 +426,33 @@ class Controller:
         """Make the connection: a socketpair, one end to the listener's accept channel. Returns the other."""
         assert v.listener is not None and v.src is not None
         sport = a.sport or self.broker.ephemeral_port(a.router)
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        for sock in (mine, theirs):
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, TCP_SNDBUF_MAX)
-            except PermissionError:  # not root: as much as net.core.wmem_max allows
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, TCP_SNDBUF_MAX)
-        msg = f"{a.id} {a.dst} {a.dport} {v.src} {sport}".encode()
-        chan = v.listener.channel
-        assert isinstance(chan, socket.socket)
-        try:
-            chan.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [theirs.fileno()]))])
-        except OSError as e:
-            self.log.append(f"accept queue of {v.listener.router} full: {e}")
-        ends = (os.dup(mine.fileno()), os.dup(theirs.fileno()))
-        if self.clock:
-            for end in ends:
-                self.clock.track(end)
-        self._record(self.clock.now_ns() if self.clock else 0, f"connect {a.id} {a.router}->{a.dst}")
-        self.connections[a.id] = Connection(a.id, a.router, v.listener.router, ends,
-                                            f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
-                                            (a.pid, v.listener.pid))
+        mine, theirs = stream_pair()
+        self.offer(v.listener, f"{a.id} {a.dst} {a.dport} {v.src} {sport}", theirs)
+        self.register(Connection(a.id, a.router, v.listener.router, (os.dup(mine.fileno()), os.dup(theirs.fileno())),
+                                 f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
+                                 (a.pid, v.listener.pid)))
         theirs.close()
         fd = os.dup(mine.fileno())
         mine.close()
-        self._event()
         return fd, str(v.src), sport
+
+    def offer(self, listener: Listener, msg: str, end: socket.socket) -> None:
+        """Put a connection's end in a listener's accept queue (libreal's accept() reads `msg` with it)."""
+        chan = listener.channel
+        assert isinstance(chan, socket.socket)
+        try:
+            chan.sendmsg([msg.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [end.fileno()]))])
+        except OSError as e:
+            self.log.append(f"accept queue of {listener.router} full: {e}")
+
+    def register(self, conn: Connection) -> None:
+        """A connection is open: its ends (the controller's duplicates) count for bytes in flight."""
+        if self.clock:
+            for end in conn.ends:
+                self.clock.track(end)
+        self._record(self.clock.now_ns() if self.clock else 0, f"connect {conn.id} {conn.description}")
+        self.connections[conn.id] = conn
+        self._event()
 
     def _finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
         self.attempts.pop(a.id, None)

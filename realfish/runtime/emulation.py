@@ -14,21 +14,23 @@ Lifecycle (`Emulation.converge` via `Runner`):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from realfish import frr, ospf
-from realfish.report import FibEntry
+from realfish.report import FibEntry, Report
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import Controller
-from realfish.runtime.vclock import VirtualClock
+from realfish.runtime.recording import Recording, Replayer, compare
+from realfish.runtime.vclock import NONE, VirtualClock
 from realfish.topology import Network, Router
 
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
@@ -94,7 +96,14 @@ class Emulation(Runner):
     runtime = "real"
 
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
-                 virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None):
+                 virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None,
+                 record: str | Path | None = None, replay: Recording | None = None):
+        """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
+        (`network` is then the part to replay, see recording.py)."""
+        if (record or replay) and not virtual_time:
+            raise ValueError("recording and replaying need the virtual clock")
+        if replay:
+            replay.check(list(network.routers), {n: r.daemons() for n, r in network.routers.items()})
         frr.check_installed()  # before the run directory exists: a failed check leaves nothing behind
         libreal = libreal_path()
         super().__init__(network, run_dir, keep)
@@ -110,6 +119,9 @@ class Emulation(Runner):
         self.broker = Broker(network)
         self.controller: Controller | None = None
         self.procs: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
+        self.record = Path(record) if record else None
+        self.replay = replay
+        self.replayer: Replayer | None = None
         self.reported_exits: set[tuple[str, str]] = set()
         os.chmod(self.run_dir, 0o755)
 
@@ -126,6 +138,8 @@ class Emulation(Runner):
         }
         if self.clock:
             env["REALFISH_VCLOCK"] = str(self.clock.path)
+        if self.record:
+            env["REALFISH_RECORD"] = str(self.record)
         log = open(rdir / f"{daemon}.log", "wb")
         argv = frr.daemon_argv(daemon, rdir, frr.pathspace(self.run_id, name))
         self.procs[(name, daemon)] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -146,14 +160,23 @@ class Emulation(Runner):
             time.sleep(0.01)
 
     def start(self) -> None:
+        meta = self.replay.meta if self.replay else {}
         if self.virtual_time:
             # Frozen while daemons start: the clock first moves when the routers boot (apply_configs).
-            self.clock = VirtualClock(self.libreal, self.run_dir / "vclock", self.tokens)
-        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock)
+            self.clock = VirtualClock(self.libreal, self.run_dir / "vclock", self.tokens, meta.get("start_ns"),
+                                      meta.get("offset_ns"))
+        if self.record and self.clock:
+            Recording.begin(self.record, self.clock.start_ns, self.clock.offset_ns, list(self.network.routers))
+        if self.replay:
+            self.replayer = Replayer(self.replay, list(self.network.routers))
+        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock, self.replayer)
+        if self.replayer:
+            self.replayer.ctl = self.controller
         self.controller.start()
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)
             frr.prepare_router_dir(rdir, router.config)
+            index = meta["index"][name] if meta else index  # the same MAC addresses as in the recorded run
             (rdir / "interfaces").write_text(interface_table(router, index, self.network))
         for name in self.network.routers:
             self._spawn(name, "zebra")
@@ -180,11 +203,36 @@ class Emulation(Runner):
         batches = self.network.boot_batches(BOOT_BATCH) if self.clock else [list(self.network.routers)]
         if self.clock:
             self.v_boot = self.clock.now_ns()
+        if self.replay:  # each router boots when it booted in the recorded run
+            at = self.replay.meta["boot"]
+            instants = sorted({at[n] for n in self.network.routers})
+            batches = [[n for n in self.network.routers if at[n] == t] for t in instants]
+            gaps = [(t - prev) / 1e9 for prev, t in zip([self.v_boot, *instants], instants, strict=False)]
+        else:
+            gaps = [BOOT_GAP if i else 0.0 for i in range(len(batches))]
+        booted: dict[str, int] = {}
         with ThreadPoolExecutor(max_workers=4) as pool:
-            for i, batch in enumerate(batches):
-                if i:
-                    self.run_for(BOOT_GAP)
-                self._config_errors(pool.map(apply, batch))
+            for batch, gap in zip(batches, gaps, strict=True):
+                if gap > 0:
+                    self.run_for(gap)
+                booted.update((n, self.clock.now_ns() if self.clock else 0) for n in batch)
+                self._configure(batch, lambda b: self._config_errors(pool.map(apply, b)))
+        if self.record:
+            Recording.update(self.record, boot=booted)
+
+    def _configure(self, batch: list[str], apply: Callable[[list[str]], None]) -> None:
+        """Apply a batch's configs with connections to its routers held until all are applied: where a
+        connection lands while vtysh is still feeding lines (before or after `neighbor` lines) would depend on
+        wall-clock timing, and runs (and replays) would differ."""
+        assert self.controller is not None
+        with self.controller.lock:
+            self.broker.booting = set(batch)
+        try:
+            apply(batch)
+        finally:
+            with self.controller.lock:
+                self.broker.booting = set()
+                self.controller.changed()
 
     def _config_errors(self, results: Iterable[tuple[str, list[frr.ConfigError]]]) -> None:
         for name, errors in results:
@@ -236,12 +284,24 @@ class Emulation(Runner):
         assert self.controller is not None and self.clock is not None
         deadline = time.monotonic() + timeout
         quiet_ns = int(self.quiet * 1e9)
+        played_out = 0.0
         while True:
             self.check_daemons(every=0.25)
             last = max(self.controller.last_event_v, self.v_ready)
-            self.controller.limit_ns = last + quiet_ns  # moves on with every event
-            if self.clock.now_ns() >= last + quiet_ns or self.controller.idle_forever:
+            end = last + quiet_ns  # moves on with every event
+            if self.replay:
+                # A replay ends where the recorded run ended, once the recording is played out (or, should the
+                # router stop reading, soon after).
+                end = self.replay.meta["end_ns"]
+                if self.clock.now_ns() >= end and not (self.replayer and self.replayer.done()):
+                    played_out = played_out or time.monotonic()
+                    if time.monotonic() - played_out < 1.0:
+                        end = NONE
+            self.controller.limit_ns = min(end, self.replay.meta["end_ns"]) if self.replay else end
+            if self.clock.now_ns() >= end or self.controller.idle_forever:
                 self.clock.freeze()
+                if self.record:
+                    Recording.update(self.record, end_ns=self.clock.now_ns())
                 self.check_daemons()  # the throttled checks may not have seen a death in the last moments
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
                 last_route = max(self.controller.last_route_change_v, self.v_ready)
@@ -253,6 +313,9 @@ class Emulation(Runner):
                     "quiet_s": self.quiet, "clock_advances": self.clock.advances, "wakeups": self.clock.woken,
                     "tokens": self.tokens, "parked_bytes_waits": counts["parks"], "proc_scans": counts["proc_scans"]}
                 self.report.extra["sessions_down"] = self.sessions_down()
+                if self.replayer:
+                    with self.controller.lock:
+                        self.report.extra["replay"] = self.replayer.summary()
                 return
             if time.monotonic() > deadline:
                 self.clock.freeze()
@@ -350,6 +413,19 @@ class Emulation(Runner):
     def pids(self) -> list[int]:
         return [p.pid for p in list(self.procs.values()) if p.poll() is None]
 
+    def collect(self, shows: list[str]) -> Report:
+        """The report; a recorded run also keeps its FIBs with the recording, a replay compares with them."""
+        rep = super().collect(shows)
+        if self.record or self.replay:
+            fibs = {name: r["fib"] for name, r in rep.to_json()["routers"].items()}
+            if self.record:
+                (self.record / "fibs.json").write_text(json.dumps(fibs))
+            if self.replay:
+                recorded = self.replay.fibs()
+                diff = {n: d for n in fibs if (d := compare(recorded.get(n, []), fibs[n]))}
+                rep.extra.setdefault("replay", {})["fib_differences"] = diff
+        return rep
+
     def fib(self, router: str) -> list[FibEntry]:
         with self.controller.lock if self.controller else _null():
             return self.broker.fibs[router].entries()
@@ -370,6 +446,8 @@ class Emulation(Runner):
         if self.controller:
             self.controller.stop()
             self.controller = None
+        if self.replayer:
+            self.replayer.close()
         if self.clock:
             self.clock.close()
         pids = [p.pid for _, p in procs]

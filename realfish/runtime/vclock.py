@@ -17,7 +17,8 @@ BUSY, ADVANCED, IDLE_UNTIL_LIMIT, IDLE_FOREVER = 0, 1, 2, 3
 
 
 class VirtualClock:
-    def __init__(self, library: Path, path: Path, tokens: int):
+    def __init__(self, library: Path, path: Path, tokens: int, start_ns: int | None = None,
+                 offset_ns: int | None = None):
         self.lib = ctypes.CDLL(str(library))
         lib = self.lib
         h, i64, i = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
@@ -36,13 +37,15 @@ class VirtualClock:
         lib.rf_sched_woken.argtypes = [h, i32p, i32p, i]
         self.path = path
         self.tokens = tokens
-        # Start where the real clocks are, so timestamps in logs and `show` output look ordinary.
-        start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - start
+        # Start where the real clocks are, so timestamps in logs and `show` output look ordinary (a replay
+        # starts where the recorded run started: FRR seeds its jitter with the time).
+        start = time.clock_gettime_ns(time.CLOCK_MONOTONIC) if start_ns is None else start_ns
+        offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - start if offset_ns is None else offset_ns
         self.handle = lib.rf_sched_create(str(path).encode(), tokens, start, offset)
         if not self.handle:
             raise OSError(f"cannot create the virtual clock {path}")
         self.start_ns = start
+        self.offset_ns = offset
         self.advances = 0
         self.woken = 0
 
