@@ -36,6 +36,10 @@ def cmd_converge(args: argparse.Namespace) -> int:
         kw["settle"] = args.settle
     if args.runtime == "real":
         kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet)
+        if args.record:
+            kw["record"] = args.record
+    elif args.record:
+        raise ValueError("--record needs the emulation (--runtime real)")
     with make_runner(network, args.runtime, **kw) as runner:
         print(f"realfish: {len(network.routers)} routers, {len(network.segments)} segments, runtime "
               f"{args.runtime}, run directory {runner.run_dir}", file=sys.stderr)
@@ -60,6 +64,40 @@ def cmd_converge(args: argparse.Namespace) -> int:
             json.dump(doc, sys.stdout, indent=1)
             print()
     return 0 if report.converged else 3
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay routers one at a time from a recorded run, and say whether each reached its recorded FIB."""
+    from realfish.convert import load_network
+    from realfish.runtime import Emulation
+    from realfish.runtime.recording import Recording
+
+    network = load_network(args.snapshot)
+    recording = Recording(args.recording)
+    names = args.router or sorted(network.routers)
+    results: dict[str, Any] = {}
+    for name in names:
+        with Emulation(network.part([name]), replay=recording, keep=args.keep) as emu:
+            try:
+                report = emu.converge(timeout=args.timeout)
+            except ConvergeTimeout as e:
+                results[name] = {"same_fib": False, "error": str(e)}
+                print(f"realfish: {name}: {e}", file=sys.stderr)
+                continue
+            replay = report.extra.get("replay", {})
+            diff = replay.get("fib_differences", {}).get(name, [])
+            results[name] = {**replay, "same_fib": not diff and not report.problems,
+                             "problems": report.problems, "sessions_down": report.extra.get("sessions_down", [])}
+            what = "same FIB as recorded" if results[name]["same_fib"] else f"{len(diff)} FIB differences"
+            more = f"; {len(replay.get('divergences', []))} divergences" if replay.get("divergences") else ""
+            print(f"realfish: {name}: {what}{more} ({replay.get('delivered', 0)} inputs, "
+                  f"{replay.get('late', 0)} late)", file=sys.stderr)
+    doc = json.dumps(results, indent=1)
+    if args.json:
+        Path(args.json).write_text(doc)
+    else:
+        print(doc)
+    return 0 if all(r["same_fib"] for r in results.values()) else 4
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -120,7 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--tokens", type=int, default=None, help="daemons that may run at once (default: cores)")
     c.add_argument("--real-time", action="store_true", help="no virtual clock: timers cost wall time")
     c.add_argument("--keep", action="store_true", help="keep the run directory (configs, logs)")
+    c.add_argument("--record", metavar="DIR", help="record what every router read, for `realfish replay`")
     c.set_defaults(fn=cmd_converge)
+    r = sub.add_parser("replay", help="replay routers alone from a recorded run; check they reach the same FIB")
+    r.add_argument("snapshot")
+    r.add_argument("recording", help="the directory of `converge --record`")
+    r.add_argument("--router", action="append", default=[], help="router to replay (default: each in turn)")
+    r.add_argument("--json", help="write the results here instead of standard output")
+    r.add_argument("--timeout", type=float, default=600.0)
+    r.add_argument("--keep", action="store_true", help="keep each replay's run directory (configs, logs)")
+    r.set_defaults(fn=cmd_replay)
     v = sub.add_parser("convert", help="convert a Batfish snapshot (dir or zip) into the FRR configs, name maps, "
                                        "topology and parse status that realfish runs")
     v.add_argument("snapshot")

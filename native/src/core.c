@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -95,6 +96,8 @@ static void do_init(void)
 	LOAD(ioctl);
 	LOAD(getaddrinfo);
 	LOAD(read);
+	LOAD(write);
+	LOAD(writev);
 
 	const char *ctl = getenv("REALFISH_CONTROL");
 	if (!ctl || !*ctl)

@@ -35,8 +35,9 @@
  *                     bgpd's keepalive thread waits on a condition: same, through the eventfd.
  *   pthread_create    a new thread counts as running until it first blocks.
  *   syscall           FRR's RCU thread waits with a raw futex: accounted as blocked while it waits.
- *   read              only to record what a daemon reads from an emulated connection (record.c, REALFISH_RECORD).
- * write/writev/fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
+ *   read write writev only to record what a daemon reads from (and how its writes to) an emulated connection
+ *                     went (record.c, REALFISH_RECORD).
+ * fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
  */
 #ifndef LIBREAL_H
 #define LIBREAL_H
@@ -55,6 +56,7 @@
 #define RF_RAW_MAX_MEMB 20 /* net.ipv4.igmp_max_memberships, the kernel's per-socket default */
 
 struct addrinfo;
+struct iovec;
 struct msghdr;
 
 /* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
@@ -79,6 +81,8 @@ struct rf_real {
 	int (*ioctl)(int, unsigned long, void *);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*writev)(int, const struct iovec *, int);
 };
 extern struct rf_real rf_real;
 
@@ -156,6 +160,7 @@ int rf_recording(void);
 void rf_record(char kind, long conn, const void *data, size_t len);
 void rf_record_text(char kind, long conn, const char *text);
 void rf_record_read(int fd, const void *buf, ssize_t n);
+void rf_record_write(int fd, ssize_t n);
 
 /* iftable.c: the router's interfaces (from the run directory) and the addresses zebra installed */
 struct rf_if {

@@ -10,6 +10,8 @@
  *   'a' an accepted connection                    payload the broker's "id laddr lport raddr rport"
  *   'd' bytes read from an emulated connection    payload the bytes, exactly as read (one record per read)
  *   'e' a read that found the connection's end    payload "0" (EOF) or the errno
+ *   'w' a write to an emulated connection         payload the bytes written, or minus the errno (the bytes
+ *                                                 themselves are the peer's input, in the peer's recording)
  * Only emulated TCP is recorded: netlink and the interface table are the router's own config, zserv is
  * between the router's own daemons. The header is written with the payload in one writev on an O_APPEND file,
  * so two threads of a daemon never interleave their records.
@@ -67,7 +69,8 @@ void rf_record(char kind, long conn, const void *data, size_t len)
 	struct rec_head h = {.vtime = rf_vt_active() ? rf_vt_now() : 0, .kind = (uint8_t)kind, .len = (uint32_t)len,
 			     .conn = conn};
 	struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof(h)}, {.iov_base = (void *)data, .iov_len = len}};
-	if (writev(rec_fd, iov, len ? 2 : 1) != (ssize_t)(sizeof(h) + len))
+	ssize_t (*wv)(int, const struct iovec *, int) = rf_real.writev ? rf_real.writev : writev;
+	if (wv(rec_fd, iov, len ? 2 : 1) != (ssize_t)(sizeof(h) + len))
 		rf_log("recording: short write (%s)", strerror(errno));
 	errno = saved;
 }
@@ -94,7 +97,23 @@ void rf_record_read(int fd, const void *buf, ssize_t n)
 	}
 }
 
-/* bgpd reads its peers with read(); it is hooked only for the recording. */
+/* After a write on fd returned n: record how it went, if fd is a connected emulated socket. A replay needs it
+ * to close a connection where the peer closed it: after the writes that went through, before one that failed. */
+void rf_record_write(int fd, ssize_t n)
+{
+	if (rec_fd < 0)
+		return;
+	struct rf_sock *s = rf_get(fd);
+	if (!s || s->kind != RF_TCP || s->state != RF_T_CONNECTED)
+		return;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	char w[24];
+	snprintf(w, sizeof(w), "%zd", n < 0 ? -(ssize_t)errno : n);
+	rf_record_text('w', s->id, w);
+}
+
+/* bgpd reads its peers with read() and writes with writev(); they are hooked only for the recording. */
 RF_EXPORT ssize_t read(int fd, void *buf, size_t count)
 {
 	if (!rf_real.read)
@@ -102,5 +121,25 @@ RF_EXPORT ssize_t read(int fd, void *buf, size_t count)
 	ssize_t n = rf_real.read(fd, buf, count);
 	if (rec_fd >= 0)
 		rf_record_read(fd, buf, n);
+	return n;
+}
+
+RF_EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	if (!rf_real.write)
+		return rf_raw_syscall(SYS_write, fd, (long)buf, (long)count, 0, 0, 0);
+	ssize_t n = rf_real.write(fd, buf, count);
+	if (rec_fd >= 0)
+		rf_record_write(fd, n);
+	return n;
+}
+
+RF_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (!rf_real.writev)
+		return rf_raw_syscall(SYS_writev, fd, (long)iov, iovcnt, 0, 0, 0);
+	ssize_t n = rf_real.writev(fd, iov, iovcnt);
+	if (rec_fd >= 0)
+		rf_record_write(fd, n);
 	return n;
 }

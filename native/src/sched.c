@@ -278,9 +278,12 @@ static void wait_kick(struct sched *sc, uint32_t seen, int wait_us)
 
 /* One scheduling decision. Returns 0: something can still run (waited up to wait_us for that to change);
  * 1: the clock moved and threads were woken (rf_sched_last_woken() tells how many); 2: idle, and no deadline
- * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all. */
-RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, int wait_us, int spin_us)
+ * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all.
+ * With `hold`, threads due exactly at `limit` are not woken yet: the clock stops at `limit` first (a replay
+ * delivers what the router read at that instant before the router's own timers of the same instant fire). */
+RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t quantum, int wait_us, int spin_us)
 {
+	int64_t wake_limit = hold && limit != RF_VT_NONE ? limit - 1 : limit;
 	uint32_t seen = atomic_load(A(sc->shm->kick));
 	if (atomic_load(A(sc->shm->frozen)) || busy(sc)) {
 		sc->pending = -1; /* something runs: a wait for parked bytes starts over */
@@ -309,7 +312,7 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 			first = s->deadline;
 	}
 	int64_t now = atomic_load(A(sc->shm->now));
-	if (first == RF_VT_NONE || first > limit) {
+	if (first == RF_VT_NONE || first > wake_limit) {
 		if (limit != RF_VT_NONE && limit > now)
 			atomic_store(A(sc->shm->now), limit);
 		return first == RF_VT_NONE ? 3 : 2;
@@ -319,7 +322,7 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 	for (int i = 0; i < n; i++) {
 		struct rf_vt_slot *s = &sc->shm->slots[i];
 		if (atomic_load(A(s->state)) == RF_SLOT_BLOCKED && s->deadline <= first + quantum &&
-		    s->deadline > target && s->deadline <= limit)
+		    s->deadline > target && s->deadline <= wake_limit)
 			target = s->deadline;
 	}
 	if (target > now)

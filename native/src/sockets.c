@@ -217,7 +217,10 @@ RF_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 		errno = EDESTADDRREQ; /* an emulated raw socket is never connected */
 		return -1;
 	}
-	return rf_real.send(fd, buf, len, flags);
+	ssize_t n = rf_real.send(fd, buf, len, flags);
+	if (s && s->kind == RF_TCP)
+		rf_record_write(fd, n);
+	return n;
 }
 
 RF_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tl)
@@ -227,8 +230,11 @@ RF_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
 		return rf_nl_send(s, buf, len);
 	if (s && s->kind == RF_INERT)
 		return inert_send(s);
-	if (s && s->kind == RF_TCP)
-		return rf_real.send(fd, buf, len, flags);
+	if (s && s->kind == RF_TCP) {
+		ssize_t n = rf_real.send(fd, buf, len, flags);
+		rf_record_write(fd, n);
+		return n;
+	}
 	if (s && s->kind == RF_RAW) {
 		struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 		struct msghdr msg = {.msg_name = (void *)to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1};
@@ -246,11 +252,13 @@ RF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return inert_send(s);
 	if (s && s->kind == RF_RAW)
 		return rf_raw_sendmsg(s, msg, flags);
-	if (s && s->kind == RF_TCP && msg->msg_name) {
+	if (s && s->kind == RF_TCP) {
 		struct msghdr copy = *msg;
 		copy.msg_name = NULL;
 		copy.msg_namelen = 0;
-		return rf_real.sendmsg(fd, &copy, flags);
+		ssize_t n = rf_real.sendmsg(fd, &copy, flags);
+		rf_record_write(fd, n);
+		return n;
 	}
 	return rf_real.sendmsg(fd, msg, flags);
 }

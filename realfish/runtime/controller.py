@@ -54,7 +54,7 @@ class Connection:
     id: int
     client_router: str
     server_router: str
-    ends: tuple[int, int]  # controller's duplicates, for the in-flight count
+    ends: tuple[int, ...]  # controller's duplicates of both ends, for the in-flight count
     description: str
     pids: tuple[int, int] = (0, 0)  # the two daemons, so a crash closes the connection as a kernel would
 
@@ -224,11 +224,12 @@ class Controller:
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
                 # is a deadline too).
-                limit = self.limit_ns
+                limit, hold = self.limit_ns, False
                 if self.replayer:
                     with self.lock:
-                        limit = min(limit, self.replayer.pump())
-                r = self.clock.step(limit)
+                        due = self.replayer.pump()
+                    limit, hold = min(limit, due), due <= limit
+                r = self.clock.step(limit, hold)
                 if r == ADVANCED:
                     self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
                 self.idle_forever = r == IDLE_FOREVER
@@ -505,10 +506,23 @@ class Controller:
         else:
             self.raw.close(int(w[1]))
 
+    def drop_end(self, cid: int) -> None:
+        """The peer's end of a connection is gone (a replay's peer closed it): stop watching our duplicate of it,
+        and close that, so that the router reads the end."""
+        conn = self.connections.get(cid)
+        if conn is None or len(conn.ends) < 2:
+            return
+        if self.clock:
+            self.clock.untrack(conn.ends[1])
+        os.close(conn.ends[1])
+        conn.ends = conn.ends[:1]
+        self._event()
+
     def _close(self, cid: int) -> None:
         a = self.attempts.pop(cid, None)
         if a and a.wake_fd >= 0:
             os.close(a.wake_fd)
+            a.wake_fd = -1
         res = self.resolved.pop(cid, None)
         if res and res[0] is not None:
             os.close(res[0])

@@ -29,7 +29,7 @@ from realfish.report import FibEntry, Report
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import Controller
-from realfish.runtime.recording import Recording, Replayer, compare
+from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, Replayer, compare
 from realfish.runtime.vclock import NONE, VirtualClock
 from realfish.topology import Network, Router
 
@@ -138,7 +138,7 @@ class Emulation(Runner):
         }
         if self.clock:
             env["REALFISH_VCLOCK"] = str(self.clock.path)
-        if self.record:
+        if self.record and daemon in REPLAYED_DAEMONS:
             env["REALFISH_RECORD"] = str(self.record)
         log = open(rdir / f"{daemon}.log", "wb")
         argv = frr.daemon_argv(daemon, rdir, frr.pathspace(self.run_id, name))
@@ -432,6 +432,9 @@ class Emulation(Runner):
 
     # -- stop -------------------------------------------------------------------------------------------------
     def _stop(self) -> None:
+        if self.record and (self.record / "meta.json").exists():
+            # What the daemons read up to now is the run; what they read while the others stop is not.
+            Recording.update(self.record, lengths={p.name: p.stat().st_size for p in self.record.glob("*.rec")})
         procs = list(self.procs.items())
         for _, p in procs:
             if p.poll() is None:

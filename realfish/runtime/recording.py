@@ -27,6 +27,7 @@ import os
 import socket
 import struct
 import termios
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
 
 HEAD = struct.Struct("<qIIq")  # struct rec_head in record.c: vtime, kind, len, conn
 FIONREAD = termios.FIONREAD
-REPLAYED_DAEMONS = ("bgpd",)  # the daemons with emulated TCP; the rest read only their own router's state
+SIOCOUTQ = termios.TIOCOUTQ
+REPLAYED_DAEMONS = ("bgpd",)
+ACCEPT_WAIT_S = 1.0  # the daemons with emulated TCP; the rest read only their own router's state
 
 
 class RecordingError(ValueError):
@@ -56,15 +59,16 @@ class Event:
     data: bytes
 
 
-def read_events(path: Path) -> list[Event]:
-    raw = path.read_bytes()
+def read_events(path: Path, length: int | None = None) -> list[Event]:
+    """The records of one file (up to `length` bytes: where the run ended)."""
+    raw = path.read_bytes()[:length]
     out, off = [], 0
     while off < len(raw):
         if off + HEAD.size > len(raw):
             raise RecordingError(f"{path}: truncated record header at byte {off}")
         vtime, kind, n, conn = HEAD.unpack_from(raw, off)
         off += HEAD.size
-        if off + n > len(raw) or chr(kind) not in "cradel":
+        if off + n > len(raw) or chr(kind) not in "cradew":
             raise RecordingError(f"{path}: bad record at byte {off - HEAD.size} (kind {kind}, length {n})")
         out.append(Event(vtime, chr(kind), conn, raw[off:off + n]))
         off += n
@@ -105,7 +109,7 @@ class Recording:
 
     def events(self, router: str, daemon: str) -> list[Event]:
         path = self.dir / f"{router}.{daemon}.rec"
-        return read_events(path) if path.exists() else []
+        return read_events(path, self.meta.get("lengths", {}).get(path.name)) if path.exists() else []
 
     def fibs(self) -> dict[str, list[dict[str, Any]]]:
         path = self.dir / "fibs.json"
@@ -136,14 +140,59 @@ def compare(recorded: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> l
 
 
 @dataclass(slots=True)
+class _Close:
+    """Where the peer closed a connection, as the router's recording shows it: not before `vtime` (when the
+    router met the end: a read of it, or a write that failed), after the router had read the connection's bytes
+    up to stream position `after` and written `written` bytes to it (so the writes that went through then go
+    through now, and the one that failed fails)."""
+
+    vtime: int
+    written: int
+    after: int
+    reset: bool = False  # the peer closed with the router's bytes unread: the router reads ECONNRESET
+
+
+@dataclass(slots=True)
 class _Stream:
     """One daemon's recorded inputs and how far the replay is."""
 
-    events: list[Event]  # in the order the daemon met them, without its connects
-    connects: deque[Event]  # its connect() calls, answered in order
+    events: list[Event] = field(default_factory=list)  # what it read (accepts, outcomes, bytes, ends), in order
+    need: list[int] = field(default_factory=list)  # per event: bytes the daemon had written on that connection
+    calls: list[int] = field(default_factory=list)  # per event: connect()s the daemon had made before it
+    made: int = 0  # connect()s it has made in the replay
+    connects: dict[tuple[str, int], deque[Event]] = field(default_factory=dict)  # its connect()s by destination
+    closes: dict[int, _Close] = field(default_factory=dict)  # by recorded connection id
     pos: int = 0
     last_written: int = -1  # the connection written last: the next event waits until the daemon read it
     unsent: bytes = b""  # what did not fit in that connection's buffer yet
+
+
+def _stream(events: list[Event]) -> _Stream:
+    s = _Stream()
+    written: dict[int, int] = {}
+    last_read: dict[int, int] = {}
+    calls = 0
+    for e in events:
+        if e.kind == "c":
+            w = e.data.split(b"\n", 1)[0].split()  # CONNECT fam laddr lport raddr rport ...
+            s.connects.setdefault((w[4].decode(), int(w[5])), deque()).append(e)
+            calls += 1
+        elif e.kind == "w":
+            n = int(e.data)
+            if n >= 0:
+                written[e.conn] = written.get(e.conn, 0) + n
+            elif e.conn not in s.closes:
+                s.closes[e.conn] = _Close(e.vtime, written.get(e.conn, 0), last_read.get(e.conn, -1))
+        else:
+            if e.kind == "e":
+                c = s.closes.setdefault(e.conn, _Close(e.vtime, written.get(e.conn, 0), last_read.get(e.conn, -1)))
+                c.reset = c.reset or e.data != b"0"
+            elif e.kind == "d":
+                last_read[e.conn] = len(s.events)
+            s.need.append(written.get(e.conn, 0))
+            s.calls.append(calls)
+            s.events.append(e)
+    return s
 
 
 @dataclass
@@ -157,19 +206,21 @@ class Replayer:
     conns: dict[tuple[str, str, int], int] = field(default_factory=dict)  # recorded id -> replay connection id
     waiting: dict[tuple[str, str, int], Attempt] = field(default_factory=dict)  # pending connects, recorded id
     ends: dict[int, socket.socket] = field(default_factory=dict)  # the peers' ends, by replay connection id
+    unread: set[int] = field(default_factory=set)  # connections the peer resets: what the router sends stays
+    offered: dict[int, Listener] = field(default_factory=dict)  # connections in a listener's queue, not accepted
+    drained: dict[int, int] = field(default_factory=dict)  # bytes read from the router, per connection
     divergences: list[str] = field(default_factory=list)
     delivered: int = 0
     late: int = 0
     bytes_in: int = 0  # written to the routers
-    bytes_out: int = 0  # read from them (and dropped)
     total: int = 0
+    holding_since: float = 0.0  # wall time the clock has been held for an accept (-1: gave up on it)
 
     def __post_init__(self) -> None:
         for r in self.routers:
             for d in REPLAYED_DAEMONS:
                 evs = self.recording.events(r, d)
-                self.streams[(r, d)] = _Stream([e for e in evs if e.kind != "c"],
-                                               deque(e for e in evs if e.kind == "c"))
+                self.streams[(r, d)] = _stream(evs)
                 self.total += len(evs)
 
     # -- what the controller asks -----------------------------------------------------------------------------
@@ -177,19 +228,20 @@ class Replayer:
         """A connect() of a replayed daemon: the answer it got in the recorded run."""
         assert self.ctl is not None
         s = self.streams.get((c.router, c.daemon))
-        ev = s.connects.popleft() if s and s.connects else None
-        if ev is None:
+        waiting = s.connects.get((str(a.dst), a.dport)) if s else None
+        ev = waiting.popleft() if waiting else None
+        if s:
+            s.made += 1
+        if s is None or ev is None:
             self._diverged(f"{c.router}/{c.daemon}: connect to {a.dst}:{a.dport} that the recorded run did not make")
             self.ctl._reply(c, f"ERR {errno.ETIMEDOUT}")
             return
-        request, _, reply = ev.data.decode().partition("\n")
-        rw, w = request.split(), reply.split()
-        if (rw[4], int(rw[5])) != (str(a.dst), a.dport):
-            self._diverged(f"{c.router}/{c.daemon}: connect to {a.dst}:{a.dport} where the recorded run "
-                           f"connected to {rw[4]}:{rw[5]}")
+        w = ev.data.decode().partition("\n")[2].split()
         key = (c.router, c.daemon, int(w[1]) if len(w) > 1 and w[0] in ("OK", "PENDING") else -1)
         if w[0] == "OK":
             fd = self._open(key, a.id, f"{c.router} {w[2]}:{w[3]} -> {a.dst}:{a.dport}", (a.pid, -1))
+            if key[2] in s.closes:  # the peer closed it at once
+                self._close_due(c.router, c.daemon, s, key[2], self.ctl.clock.now_ns() if self.ctl.clock else 0)
             self.ctl._reply(c, f"OK {a.id} {w[2]} {w[3]}", fd)
             os.close(fd)
         elif w[0] == "PENDING":
@@ -199,7 +251,7 @@ class Replayer:
             self.ctl._reply(c, f"PENDING {a.id}", r)
             os.close(r)
         else:
-            self.ctl._reply(c, reply)
+            self.ctl._reply(c, " ".join(w))
 
     def pump(self) -> int:
         """Deliver what is due; return the virtual instant of the next event (NONE when none is left)."""
@@ -208,27 +260,56 @@ class Replayer:
         now = self.ctl.clock.now_ns()
         nxt = NONE
         for (router, daemon), s in self.streams.items():
+            for conn in list(s.closes):
+                nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
             while s.pos < len(s.events):
                 ev = s.events[s.pos]
+                # The clock stops at the event's instant before it wakes the router's timers due then (the
+                # controller steps with `hold`): when a peer's message and the router's own timer came at the
+                # same instant, the router read the message first, unless the recording shows the timer's doing
+                # (a connect) before it (_ready waits for that).
                 if ev.vtime > now:
                     nxt = min(nxt, ev.vtime)
                     break
                 if not self._ready(router, daemon, s, ev):
-                    break  # the daemon has not come to it yet (bytes it has not read hold the clock)
+                    # The daemon has not come to it yet. While it runs (or has bytes to read) the clock waits
+                    # anyway; once it is idle and still not there, it has diverged: time goes on (the event
+                    # is delivered late, and counted so), or a daemon waiting for time would wait forever.
+                    break
                 self.late += ev.vtime < now
                 self._deliver(router, daemon, s, ev)
                 s.pos += 1
                 self.delivered += 1
-        return nxt
+                for conn in list(s.closes):  # a close may be due right after (a connect refused at once)
+                    nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
+        return min(nxt, self._hold_for_accepts(now))
+
+    def _hold_for_accepts(self, now: int) -> int:
+        """Keep the clock (and the router's timers due now) until the router has accepted what was offered: in
+        the recorded run the connection came while the router waited, and the scheduler does not see a
+        listener's queue (a wakeup by the kernel could lose the race with a timer). Not forever: a router that
+        does not accept has diverged."""
+        pending = [cid for cid in list(self.offered) if not self._taken(cid)]
+        if not pending:
+            self.holding_since = 0.0
+            return NONE
+        self.holding_since = self.holding_since or time.monotonic()
+        if time.monotonic() - self.holding_since > ACCEPT_WAIT_S:
+            if self.holding_since > 0:
+                self._diverged(f"connections {pending} not accepted within {ACCEPT_WAIT_S} s of wall time")
+            self.holding_since = -1.0
+            return NONE
+        return now
 
     def done(self) -> bool:
         return all(s.pos == len(s.events) and not s.unsent for s in self.streams.values())
 
     def summary(self) -> dict[str, Any]:
-        return {"events": self.total, "connects_unasked": sum(len(s.connects) for s in self.streams.values()),
-                "delivered": self.delivered, "undelivered": sum(len(s.events) - s.pos for s in self.streams.values()),
-                "late": self.late, "bytes_in": self.bytes_in,
-                "bytes_out": self.bytes_out, "divergences": self.divergences[:50]}
+        unasked = sum(len(q) for s in self.streams.values() for q in s.connects.values())
+        return {"events": self.total, "connects_unasked": unasked, "delivered": self.delivered,
+                "undelivered": sum(len(s.events) - s.pos for s in self.streams.values()), "late": self.late,
+                "bytes_in": self.bytes_in, "bytes_out": sum(self.drained.values()),
+                "divergences": self.divergences[:50]}
 
     def close(self) -> None:
         for sock in self.ends.values():
@@ -244,24 +325,48 @@ class Replayer:
         elif ev.kind == "r":
             a = self.waiting.pop(key, None)
             w = ev.data.decode().split()
-            if a is None:
+            if a is None or a.id not in self.ctl.attempts:
                 self._diverged(f"{router}/{daemon}: no pending connect for recorded connection {ev.conn}")
             elif w[0] == "OK":
                 fd = self._open(key, a.id, f"{router} {w[1]}:{w[2]} -> {a.dst}:{a.dport}", (a.pid, -1))
                 self.ctl._finish(a, fd, 0, w[1], int(w[2]))
             else:
                 self.ctl._finish(a, None, int(w[1]), "", 0)
-        elif ev.kind in "de":
-            cid = self.conns.get(key, -1)
-            sock = self.ends.get(cid)
-            if sock is None or cid not in self.ctl.connections:
-                self._diverged(f"{router}/{daemon}: recorded connection {ev.conn} is not open to take "
-                               f"{'bytes' if ev.kind == 'd' else 'its end'}")
-            elif ev.kind == "e":
-                sock.shutdown(socket.SHUT_WR)
+        elif ev.kind == "d":
+            cid = self.conns[key]
+            if cid not in self.ends or cid not in self.ctl.connections:
+                self._diverged(f"{router}/{daemon}: recorded connection {ev.conn} is not open to take bytes")
             else:
                 s.last_written, s.unsent = cid, ev.data
                 self._write(s)
+        # 'e': the router reads the end its peer made (_close_due)
+
+    def _close_due(self, router: str, daemon: str, s: _Stream, conn: int, now: int) -> int:
+        """Close the peer's end of a connection if the recording says it is time; else when to look again."""
+        assert self.ctl is not None
+        c = s.closes[conn]
+        cid = self.conns.get((router, daemon, conn), -1)
+        if cid not in self.ends:
+            return NONE  # not open yet (or closed by the router)
+        if c.vtime > now:
+            return c.vtime
+        if s.pos <= c.after or self._router_wrote(cid) < c.written:
+            return NONE  # the router has not got that far
+        sock = self.ends.pop(cid)
+        if not c.reset:  # a clean close: what the router sent was read
+            self._drain_one(cid, sock)
+        self.ctl.drop_end(cid)
+        sock.close()
+        del s.closes[conn]
+        return NONE
+
+    def _router_wrote(self, cid: int) -> int:
+        """Bytes the router has written on a connection so far (read by us, or waiting to be)."""
+        sock = self.ends.get(cid)
+        buf = bytearray(4)
+        if sock is not None:
+            fcntl.ioctl(sock.fileno(), FIONREAD, buf)
+        return self.drained.get(cid, 0) + int.from_bytes(buf, "little")
 
     def _accept(self, key: tuple[str, str, int], ev: Event) -> None:
         """A peer connects: the connection goes into the router's listener, as the broker put it then."""
@@ -276,6 +381,7 @@ class Replayer:
         cid = self.ctl.broker.next_id()
         mine, theirs = stream_pair()
         self.ctl.offer(lst, f"{cid} {' '.join(w[1:])}", theirs)
+        self.offered[cid] = lst
         self._keep(key, cid, mine, theirs, f"{w[3]}:{w[4]} -> {router} {w[1]}:{w[2]}", (-1, lst.pid))
         theirs.close()
 
@@ -300,6 +406,9 @@ class Replayer:
         mine.setblocking(False)
         self.ends[cid] = mine
         self.conns[key] = cid
+        close = self.streams[(key[0], key[1])].closes.get(key[2])
+        if close and close.reset:  # the peer will reset it: what the router sends stays unread
+            self.unread.add(cid)
         self.ctl.register(Connection(cid, key[0], "(recording)", (os.dup(theirs.fileno()), os.dup(mine.fileno())),
                                      description, pids))
 
@@ -323,15 +432,34 @@ class Replayer:
         got to where the event can happen: listening (and configured) for a peer's connection, waiting for a
         connect's outcome, holding the connection the bytes are for."""
         assert self.ctl is not None
-        if not self._read_by_router(s):
-            return False
+        if s.made < s.calls[s.pos] or not self._read_by_router(s):
+            return False  # the router connected somewhere first (a timer at the same instant, say)
         key = (router, daemon, ev.conn)
         if ev.kind == "a":
             w = ev.data.decode().split()
             return router not in self.ctl.broker.booting and self._listener(router, w[1], int(w[2])) is not None
         if ev.kind == "r":
             return key in self.waiting
-        return key in self.conns
+        cid = self.conns.get(key)
+        if cid is None:
+            return False
+        if ev.kind == "e":  # the router meets the end once the peer has closed
+            return ev.conn not in s.closes
+        # Bytes: the peer sent them once it had the router's (it answers the router's OPEN, say).
+        return self._taken(cid) and self._router_wrote(cid) >= s.need[s.pos]
+
+    def _taken(self, cid: int) -> bool:
+        """Has the daemon taken the connection: accepted it, or asked how its connect ended?"""
+        assert self.ctl is not None
+        lst = self.offered.get(cid)
+        if lst is not None:
+            buf = bytearray(4)
+            if isinstance(lst.channel, socket.socket) and lst.channel.fileno() >= 0:
+                fcntl.ioctl(lst.channel.fileno(), SIOCOUTQ, buf)
+            if int.from_bytes(buf, "little"):
+                return False  # still in the queue
+            del self.offered[cid]
+        return cid not in self.ctl.resolved
 
     def _read_by_router(self, s: _Stream) -> bool:
         """Has the daemon read everything written to it so far?"""
@@ -358,14 +486,19 @@ class Replayer:
                 sock.close()
                 del self.ends[cid]
                 continue
-            while True:
-                try:
-                    data = sock.recv(1 << 16)
-                except (BlockingIOError, ConnectionResetError):
-                    break
-                if not data:
-                    break
-                self.bytes_out += len(data)
+            if cid not in self.unread:
+                self._drain_one(cid, sock)
+
+    def _drain_one(self, cid: int, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(1 << 16)
+            except (BlockingIOError, ConnectionResetError):
+                return
+            if not data:
+                return
+            self.drained[cid] = self.drained.get(cid, 0) + len(data)
 
     def _diverged(self, what: str) -> None:
-        self.divergences.append(what)
+        assert self.ctl is not None and self.ctl.clock is not None
+        self.divergences.append(f"at {self.ctl.clock.now_ns() - self.recording.meta['start_ns']} ns: {what}")

@@ -24,7 +24,7 @@ class VirtualClock:
         h, i64, i = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
         lib.rf_sched_create.argtypes = [ctypes.c_char_p, i, i64, i64]
         lib.rf_sched_create.restype = h
-        lib.rf_sched_step.argtypes = [h, i64, i64, i, i]
+        lib.rf_sched_step.argtypes = [h, i64, i, i64, i, i]
         lib.rf_sched_now.argtypes = [h]
         lib.rf_sched_now.restype = i64
         lib.rf_sched_set_wake.argtypes = [h, i, i]
@@ -59,8 +59,11 @@ class VirtualClock:
     def freeze(self, frozen: bool = True) -> None:
         self.lib.rf_sched_set_frozen(self.handle, 1 if frozen else 0)
 
-    def step(self, limit_ns: int = NONE, quantum_ns: int = 1_000_000, wait_us: int = 2000, spin_us: int = 30) -> int:
-        r = int(self.lib.rf_sched_step(self.handle, limit_ns, quantum_ns, wait_us, spin_us))
+    def step(self, limit_ns: int = NONE, hold: bool = False, quantum_ns: int = 1_000_000, wait_us: int = 2000,
+             spin_us: int = 30) -> int:
+        """Move the clock if nothing can run (not past `limit_ns`; with `hold`, stop at `limit_ns` before
+        waking the threads due exactly then)."""
+        r = int(self.lib.rf_sched_step(self.handle, limit_ns, 1 if hold else 0, quantum_ns, wait_us, spin_us))
         if r == ADVANCED:
             self.advances += 1
             self.woken += self.last_woken()
