@@ -163,8 +163,7 @@ class _Stream:
     connects: dict[tuple[str, int], deque[Event]] = field(default_factory=dict)  # its connect()s by destination
     closes: dict[int, _Close] = field(default_factory=dict)  # by recorded connection id
     pos: int = 0
-    last_written: int = -1  # the connection written last: the next event waits until the daemon read it
-    unsent: bytes = b""  # what did not fit in that connection's buffer yet
+    unsent: dict[int, bytes] = field(default_factory=dict)  # per connection: what did not fit in its buffer yet
 
 
 def _stream(events: list[Event]) -> _Stream:
@@ -212,6 +211,7 @@ class Replayer:
     divergences: list[str] = field(default_factory=list)
     delivered: int = 0
     late: int = 0
+    late_max_ns: int = 0  # the most an input came after its recorded instant
     bytes_in: int = 0  # written to the routers
     total: int = 0
     holding_since: float = 0.0  # wall time the clock has been held for an accept (-1: gave up on it)
@@ -276,7 +276,9 @@ class Replayer:
                     # anyway; once it is idle and still not there, it has diverged: time goes on (the event
                     # is delivered late, and counted so), or a daemon waiting for time would wait forever.
                     break
-                self.late += ev.vtime < now
+                if ev.vtime < now:
+                    self.late += 1
+                    self.late_max_ns = max(self.late_max_ns, now - ev.vtime)
                 self._deliver(router, daemon, s, ev)
                 s.pos += 1
                 self.delivered += 1
@@ -302,12 +304,13 @@ class Replayer:
         return now
 
     def done(self) -> bool:
-        return all(s.pos == len(s.events) and not s.unsent for s in self.streams.values())
+        return all(s.pos == len(s.events) and not any(s.unsent.values()) for s in self.streams.values())
 
     def summary(self) -> dict[str, Any]:
         unasked = sum(len(q) for s in self.streams.values() for q in s.connects.values())
         return {"events": self.total, "connects_unasked": unasked, "delivered": self.delivered,
                 "undelivered": sum(len(s.events) - s.pos for s in self.streams.values()), "late": self.late,
+                "late_max_s": self.late_max_ns / 1e9,
                 "bytes_in": self.bytes_in, "bytes_out": sum(self.drained.values()),
                 "divergences": self.divergences[:50]}
 
@@ -337,8 +340,8 @@ class Replayer:
             if cid not in self.ends or cid not in self.ctl.connections:
                 self._diverged(f"{router}/{daemon}: recorded connection {ev.conn} is not open to take bytes")
             else:
-                s.last_written, s.unsent = cid, ev.data
-                self._write(s)
+                s.unsent[cid] = ev.data
+                self._write(s, cid)
         # 'e': the router reads the end its peer made (_close_due)
 
     def _close_due(self, router: str, daemon: str, s: _Stream, conn: int, now: int) -> int:
@@ -412,27 +415,27 @@ class Replayer:
         self.ctl.register(Connection(cid, key[0], "(recording)", (os.dup(theirs.fileno()), os.dup(mine.fileno())),
                                      description, pids))
 
-    def _write(self, s: _Stream) -> None:
-        sock = self.ends.get(s.last_written)
-        if sock is None:
-            s.unsent = b""
+    def _write(self, s: _Stream, cid: int) -> None:
+        sock, data = self.ends.get(cid), s.unsent.get(cid, b"")
+        if sock is None or not data:
+            s.unsent.pop(cid, None)
             return
         try:
-            n = sock.send(s.unsent)
+            n = sock.send(data)
         except BlockingIOError:
             return
         except OSError as e:  # the router closed it while its bytes were on the way
-            self._diverged(f"connection {s.last_written}: {len(s.unsent)} recorded bytes not delivered: {e}")
-            n = len(s.unsent)
+            self._diverged(f"connection {cid}: {len(data)} recorded bytes not delivered: {e}")
+            n = len(data)
         self.bytes_in += n
-        s.unsent = s.unsent[n:]
+        s.unsent[cid] = data[n:]
 
     def _ready(self, router: str, daemon: str, s: _Stream, ev: Event) -> bool:
         """May the event be delivered now? Only once the daemon has read all that was written to it, and has
         got to where the event can happen: listening (and configured) for a peer's connection, waiting for a
         connect's outcome, holding the connection the bytes are for."""
         assert self.ctl is not None
-        if s.made < s.calls[s.pos] or not self._read_by_router(s):
+        if s.made < s.calls[s.pos]:
             return False  # the router connected somewhere first (a timer at the same instant, say)
         key = (router, daemon, ev.conn)
         if ev.kind == "a":
@@ -445,8 +448,10 @@ class Replayer:
             return False
         if ev.kind == "e":  # the router meets the end once the peer has closed
             return ev.conn not in s.closes
-        # Bytes: the peer sent them once it had the router's (it answers the router's OPEN, say).
-        return self._taken(cid) and self._router_wrote(cid) >= s.need[s.pos]
+        # Bytes: after the bytes before them on that connection were read (so the router reads them in the same
+        # pieces), and once the router had sent what the peer answers (its OPEN, say). Bytes on different
+        # connections do not wait for each other: at one virtual instant, every peer's message is there.
+        return self._read_by_router(s, cid) and self._taken(cid) and self._router_wrote(cid) >= s.need[s.pos]
 
     def _taken(self, cid: int) -> bool:
         """Has the daemon taken the connection: accepted it, or asked how its connect ended?"""
@@ -461,14 +466,14 @@ class Replayer:
             del self.offered[cid]
         return cid not in self.ctl.resolved
 
-    def _read_by_router(self, s: _Stream) -> bool:
-        """Has the daemon read everything written to it so far?"""
+    def _read_by_router(self, s: _Stream, cid: int) -> bool:
+        """Has the daemon read everything written to it on the connection so far?"""
         assert self.ctl is not None
-        if s.unsent:
-            self._write(s)
-            if s.unsent:
+        if s.unsent.get(cid):
+            self._write(s, cid)
+            if s.unsent.get(cid):
                 return False
-        conn = self.ctl.connections.get(s.last_written)
+        conn = self.ctl.connections.get(cid)
         if conn is None:
             return True
         buf = bytearray(4)
