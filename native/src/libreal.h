@@ -35,6 +35,8 @@
  *                     bgpd's keepalive thread waits on a condition: same, through the eventfd.
  *   pthread_create    a new thread counts as running until it first blocks.
  *   syscall           FRR's RCU thread waits with a raw futex: accounted as blocked while it waits.
+ *   pipe pipe2        the read end is shown to the controller (track.c): bytes waiting on it hold the clock;
+ *                     so are UNIX stream sockets a daemon connects or accepts (zserv, vty).
  *   read write writev only to record what a daemon reads from (and how its writes to) an emulated connection
  *                     went (record.c, REALFISH_RECORD).
  * fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
@@ -161,6 +163,11 @@ void rf_record(char kind, long conn, const void *data, size_t len);
 void rf_record_text(char kind, long conn, const char *text);
 void rf_record_read(int fd, const void *buf, ssize_t n);
 void rf_record_write(int fd, ssize_t n);
+
+/* track.c: pipes and UNIX stream sockets shown to the controller (bytes on them hold the virtual clock) */
+void rf_track(int fd);
+void rf_untrack(int fd);
+void rf_track_if_local_stream(int fd);
 
 /* iftable.c: the router's interfaces (from the run directory) and the addresses zebra installed */
 struct rf_if {

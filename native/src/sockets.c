@@ -79,8 +79,12 @@ RF_EXPORT int listen(int fd, int backlog)
 RF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct rf_sock *s = rf_get(fd);
-	if (!s)
-		return rf_real.connect(fd, addr, len);
+	if (!s) {
+		int r = rf_real.connect(fd, addr, len);
+		if (r == 0 && addr && addr->sa_family == AF_UNIX)
+			rf_track_if_local_stream(fd);
+		return r;
+	}
 	if (s->kind == RF_TCP)
 		return rf_tcp_connect(s, fd, addr, len);
 	rf_log("connect() on an inert socket refused");
@@ -93,7 +97,10 @@ RF_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_TCP)
 		return rf_tcp_accept(s, fd, addr, len, flags);
-	return rf_real.accept4(fd, addr, len, flags);
+	int c = rf_real.accept4(fd, addr, len, flags);
+	if (c >= 0)
+		rf_track_if_local_stream(c);
+	return c;
 }
 
 RF_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -101,7 +108,10 @@ RF_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_TCP)
 		return rf_tcp_accept(s, fd, addr, len, 0);
-	return rf_real.accept(fd, addr, len);
+	int c = rf_real.accept(fd, addr, len);
+	if (c >= 0)
+		rf_track_if_local_stream(c);
+	return c;
 }
 
 RF_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
@@ -171,6 +181,8 @@ RF_EXPORT int close(int fd)
 		else if (s->kind == RF_RAW)
 			rf_raw_close(s);
 		rf_forget(fd);
+	} else {
+		rf_untrack(fd);
 	}
 	if (!rf_real.close)
 		rf_init();

@@ -13,6 +13,7 @@ import errno
 import fcntl
 import ipaddress
 import os
+import resource
 import selectors
 import socket
 import termios
@@ -83,6 +84,11 @@ def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
 class Controller:
     def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None,
                  replayer: Replayer | None = None):
+        # The controller holds duplicates of both ends of every emulated connection and of every daemon's pipes
+        # and UNIX sockets (about 22 per router): all the descriptors the hard limit allows.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         self.broker = broker
         # Replaying (recording.py): the replayer stands in for every peer, connects and data come from the
         # recording, and the broker's reachability decisions are not asked.
@@ -101,6 +107,7 @@ class Controller:
         self.attempts: dict[int, Attempt] = {}  # pending ones
         self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
         self.connections: dict[int, Connection] = {}
+        self.local: dict[tuple[int, int], int] = {}  # (pid, id) -> our duplicate of a daemon's pipe or UNIX socket
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
         self.last_route_change = time.monotonic()
@@ -138,6 +145,8 @@ class Controller:
                     os.close(fd)
             self.connections.clear()
             self.raw.close_all()
+            for pid, tid in list(self.local):
+                self._untrack(pid, tid)
             for a in self.attempts.values():
                 if a.wake_fd >= 0:
                     os.close(a.wake_fd)
@@ -273,6 +282,19 @@ class Controller:
                 if self.clock:
                     self.clock.message_done()
 
+    def _track(self, c: Client, tid: int, fd: int) -> None:
+        """A daemon's pipe or UNIX stream socket (libreal's track.c): bytes waiting on it hold the clock."""
+        assert self.clock is not None
+        self.local[(c.pid, tid)] = fd
+        self.clock.track(fd)
+
+    def _untrack(self, pid: int, tid: int) -> None:
+        fd = self.local.pop((pid, tid), None)
+        if fd is not None:
+            if self.clock:
+                self.clock.untrack(fd)
+            os.close(fd)
+
     def _gone(self, client: Client) -> None:
         self.sel.unregister(client.sock)
         self.clients.pop(client.sock.fileno(), None)
@@ -284,6 +306,8 @@ class Controller:
                 if client.pid in conn.pids:
                     self._close(cid)
             self.raw.gone(client.pid)
+            for pid, tid in [k for k in self.local if k[0] == client.pid]:
+                self._untrack(pid, tid)
             if self.clock and client.proc >= 0:
                 self.clock.process_gone(client.proc)
             self.exited.append(client)
@@ -303,9 +327,14 @@ class Controller:
         fib = self.broker.fibs.get(c.router)
         if op == "THREAD" and self.clock and fd >= 0:
             self.clock.set_wake(int(words[1]), fd)
+        elif op == "TRACK" and self.clock and fd >= 0:
+            self._track(c, int(words[1]), fd)
         elif fd >= 0:
             os.close(fd)
-        if op == "THREAD":
+        if op in ("THREAD", "TRACK"):
+            return
+        if op == "UNTRACK":
+            self._untrack(c.pid, int(words[1]))
             return
         if op == "HELLO":
             c.router, c.daemon, c.pid = words[1], words[2], int(words[3])
