@@ -216,7 +216,7 @@ static int runnable_tasks(void)
 static int woken_by_kernel(struct sched *sc, int n)
 {
 	char path[64], buf[256];
-	int r = getenv("RF_NOFAST") ? 2 : runnable_tasks();
+	int r = runnable_tasks();
 	if (r == 1)
 		return 0;
 	sc->scans++;
