@@ -86,7 +86,7 @@ class Broker:
             for m in members:
                 self.segment[m] = [o for o in members if o != m]
         self.listeners: dict[int, Listener] = {}
-        self.booting: set[str] = set()  # routers being configured: connections to them wait
+        self.booting: set[str] = set()  # routers being configured: connections to them are refused
         self.ports: dict[str, itertools.count[int]] = {}
         self._ids = itertools.count(1)
 
@@ -168,8 +168,8 @@ class Broker:
         owner, hops, why = self.walk(a.router, a.dst)
         if owner is None:
             return Verdict(pending=True, why=why)
-        if owner in self.booting:
-            return Verdict(pending=True, why=f"{owner} is being configured")
+        if owner in self.booting:  # as a router not yet up would: a RST, whatever vtysh has fed it so far
+            return Verdict(err=errno.ECONNREFUSED, src=src, why=f"{owner} is being configured")
         if hops > a.ttl:
             return Verdict(pending=True, why=f"{a.dst} is {hops} hops away, beyond TTL {a.ttl}")
         back, _, why_back = self.walk(owner, src)

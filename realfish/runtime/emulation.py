@@ -221,9 +221,11 @@ class Emulation(Runner):
             Recording.update(self.record, boot=booted)
 
     def _configure(self, batch: list[str], apply: Callable[[list[str]], None]) -> None:
-        """Apply a batch's configs with connections to its routers held until all are applied: where a
-        connection lands while vtysh is still feeding lines (before or after `neighbor` lines) would depend on
-        wall-clock timing, and runs (and replays) would differ."""
+        """Apply a batch's configs with connections to its routers refused until all are applied, as by routers
+        not up yet: where a connection landed while vtysh was still feeding lines (before or after the `neighbor`
+        lines) would depend on wall-clock timing, and runs (and replays) would differ. (Holding them instead, to
+        let them in once the configs are there, made both ends of more sessions open at once, and FRR resolved
+        collisions: 3 routers of 80 had refused OPENs in a k=8 run.)"""
         assert self.controller is not None
         with self.controller.lock:
             self.broker.booting = set(batch)
