@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import ipaddress
 import json
 import os
 import socket
@@ -390,10 +391,8 @@ class Replayer:
 
     def _listener(self, router: str, addr: str, port: int) -> Listener | None:
         assert self.ctl is not None
-        for lst in self.ctl.broker.listeners.values():
-            if lst.router == router and lst.port == port and (lst.addr is None or str(lst.addr) == addr):
-                return lst
-        return None
+        ip = ipaddress.ip_address(addr)
+        return self.ctl.broker.find_listener(router, ip.version, ip, port)
 
     def _open(self, key: tuple[str, str, int], cid: int, description: str, pids: tuple[int, int]) -> int:
         """A connection the router opened; returns the router's end (a descriptor to pass on)."""
