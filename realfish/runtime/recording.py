@@ -48,6 +48,17 @@ REPLAYED_DAEMONS = ("bgpd",)
 ACCEPT_WAIT_S = 1.0  # the daemons with emulated TCP; the rest read only their own router's state
 
 
+def _queued(fd: int, request: int) -> int:
+    """Bytes waiting on a socket: to be read (FIONREAD), or not yet read by the other end (SIOCOUTQ); 0 for a
+    descriptor already closed."""
+    buf = bytearray(4)
+    try:
+        fcntl.ioctl(fd, request, buf)
+    except OSError:
+        return 0
+    return int.from_bytes(buf, "little")
+
+
 class RecordingError(ValueError):
     pass
 
@@ -367,10 +378,7 @@ class Replayer:
     def _router_wrote(self, cid: int) -> int:
         """Bytes the router has written on a connection so far (read by us, or waiting to be)."""
         sock = self.ends.get(cid)
-        buf = bytearray(4)
-        if sock is not None:
-            fcntl.ioctl(sock.fileno(), FIONREAD, buf)
-        return self.drained.get(cid, 0) + int.from_bytes(buf, "little")
+        return self.drained.get(cid, 0) + (_queued(sock.fileno(), FIONREAD) if sock is not None else 0)
 
     def _accept(self, key: tuple[str, str, int], ev: Event) -> None:
         """A peer connects: the connection goes into the router's listener, as the broker put it then."""
@@ -457,10 +465,7 @@ class Replayer:
         assert self.ctl is not None
         lst = self.offered.get(cid)
         if lst is not None:
-            buf = bytearray(4)
-            if isinstance(lst.channel, socket.socket) and lst.channel.fileno() >= 0:
-                fcntl.ioctl(lst.channel.fileno(), SIOCOUTQ, buf)
-            if int.from_bytes(buf, "little"):
+            if isinstance(lst.channel, socket.socket) and _queued(lst.channel.fileno(), SIOCOUTQ):
                 return False  # still in the queue
             del self.offered[cid]
         return cid not in self.ctl.resolved
@@ -475,12 +480,7 @@ class Replayer:
         conn = self.ctl.connections.get(cid)
         if conn is None:
             return True
-        buf = bytearray(4)
-        try:
-            fcntl.ioctl(conn.ends[0], FIONREAD, buf)
-        except OSError:
-            return True
-        return int.from_bytes(buf, "little") == 0
+        return _queued(conn.ends[0], FIONREAD) == 0
 
     def _drain(self) -> None:
         """Read and drop what the routers sent; forget the connections they closed."""
