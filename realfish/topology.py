@@ -96,6 +96,8 @@ class Segment:
 class Network:
     routers: dict[str, Router] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
+    # A part's whole network (part()): where the part's raw packets go in a replay, to the recording's stand-ins
+    whole: Network | None = field(default=None, repr=False, compare=False)
 
     def add_router(self, router: Router) -> Router:
         if router.name in self.routers:
@@ -158,7 +160,8 @@ class Network:
             raise ValueError(f"no router named {', '.join(map(repr, missing))} in the network")
         keep = set(names)
         segments = [Segment(seg.name, [m for m in seg.members if m[0] in keep]) for seg in self.segments]
-        return Network({n: r for n, r in self.routers.items() if n in keep}, [s for s in segments if s.members])
+        return Network({n: r for n, r in self.routers.items() if n in keep}, [s for s in segments if s.members],
+                       self.whole or self)
 
     def validate(self) -> None:
         """Every segment member must name an existing router interface, and appear in one segment only."""

@@ -110,6 +110,8 @@ static void proc_running(int delta)
 			sem_post(&vt->tokens);
 		}
 	}
+	while (delta > 0 && now == delta && atomic_load(A(p->held)))
+		rf_raw_syscall(SYS_futex, (long)&p->held, FUTEX_WAIT, 1, 0, 0, 0);
 	pthread_mutex_unlock(&proc_lock);
 }
 

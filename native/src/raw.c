@@ -47,7 +47,7 @@ struct raw_hdr {
 	uint32_t magic;
 	int32_t ifindex; /* the receiver's interface the packet arrives on */
 	uint32_t judged; /* already accepted (see judge_queue) */
-	uint32_t pad;
+	uint32_t looped; /* sent by the router itself (multicast loop, broadcast, its own address) */
 };
 
 /* Inboxes of other routers (and our own), by (router, IP protocol). One lock serialises a packet's whole
@@ -537,6 +537,7 @@ static int peer_fd_locked(const char *router, int proto)
 static void deliver_locked(const char *router, int proto, int ifindex, struct iovec *iov, int iovcnt)
 {
 	((struct raw_hdr *)iov[0].iov_base)->ifindex = ifindex;
+	((struct raw_hdr *)iov[0].iov_base)->looped = strcmp(router, rf_router()) == 0;
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = iovcnt};
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = peer_fd_locked(router, proto);
@@ -681,18 +682,26 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 		skip = 0;
 	}
 
+	int others = 0;
 	pthread_mutex_lock(&send_lock);
 	if (local) {
 		deliver_locked(rf_router(), proto, 1, iov, n);
 	} else {
 		const struct rf_member *m;
 		int count = rf_if_members(ifindex, &m);
-		for (int i = 0; i < count; i++)
+		for (int i = 0; i < count; i++) {
 			deliver_locked(m[i].router, proto, m[i].ifindex, iov, n);
+			others += strcmp(m[i].router, rf_router()) != 0;
+		}
 		if ((mc && s->raw_mc_loop) || bc)
 			deliver_locked(rf_router(), proto, ifindex, iov, n);
 	}
 	pthread_mutex_unlock(&send_lock);
+	if (rf_recording()) { /* how many copies went to other routers: a replay waits for them (recording.py) */
+		char copies[16];
+		snprintf(copies, sizeof(copies), "%d", others);
+		rf_record_text('s', proto, copies);
+	}
 	if (iov != stack)
 		free(iov);
 	return (ssize_t)total;
@@ -797,6 +806,25 @@ static void put_pktinfo(struct rf_sock *s, struct msghdr *msg, const struct peek
 	msg->msg_controllen = CMSG_SPACE(sizeof(pi));
 }
 
+/* A packet from another router as the daemon read it, inbox header included, for a replay to put back into the
+ * inbox at the same instant (record.c). The router's own packets come back by themselves in a replay. */
+static void record_packet(struct rf_sock *s, const struct raw_hdr *h, const struct msghdr *msg, size_t len)
+{
+	uint8_t *buf = malloc(sizeof(*h) + len);
+	if (!buf) {
+		rf_log("recording: no memory for a %zu-byte packet", len);
+		abort(); /* a recording with holes would replay to another state */
+	}
+	size_t room = 0;
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		room += msg->msg_iov[i].iov_len;
+	len = len < room ? len : room; /* MSG_TRUNC: what the daemon got */
+	memcpy(buf, h, sizeof(*h));
+	gather(msg, buf + sizeof(*h), len);
+	rf_record('p', s->protocol, buf, sizeof(*h) + len);
+	free(buf);
+}
+
 ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
 {
 	for (;;) {
@@ -828,6 +856,8 @@ ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
 			return -1;
 		r = r > (ssize_t)sizeof(h) ? r - (ssize_t)sizeof(h) : 0;
 		msg->msg_flags = m.msg_flags & MSG_TRUNC;
+		if (rf_recording() && !(flags & MSG_PEEK) && !h.looped)
+			record_packet(s, &h, msg, (size_t)r);
 		if (msg->msg_name && msg->msg_namelen) {
 			struct sockaddr_in from = {.sin_family = AF_INET};
 			memcpy(&from.sin_addr, p.ip + 12, 4);

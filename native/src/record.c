@@ -12,8 +12,11 @@
  *   'e' a read that found the connection's end    payload "0" (EOF) or the errno
  *   'w' a write to an emulated connection         payload the bytes written, or minus the errno (the bytes
  *                                                 themselves are the peer's input, in the peer's recording)
- * Only emulated TCP is recorded: netlink and the interface table are the router's own config, zserv is
- * between the router's own daemons. The header is written with the payload in one writev on an O_APPEND file,
+ *   'p' a raw IP packet from another router      payload the inbox datagram as read (raw.c's header, then the
+ *       (conn: the IP protocol)                  IP packet)
+ *   's' a raw IP packet sent                     payload how many other routers it went to
+ * Only emulated TCP and raw IP are recorded: netlink and the interface table are the router's own config, zserv
+ * is between the router's own daemons. The header is written with the payload in one writev on an O_APPEND file,
  * so two threads of a daemon never interleave their records.
  */
 #include "libreal.h"

@@ -34,6 +34,8 @@ struct sched {
 	long pending;            /* in-flight total being watched, and since when (CLOCK_MONOTONIC ns) */
 	int64_t pending_since;
 	int woken_slot[RF_VT_SLOTS]; /* the slots the last clock move woke, in slot order: the journal's record */
+	int64_t *instants;       /* a replay: the instants the recorded run's clock moved to, ascending */
+	long ninstants;
 	pthread_mutex_t lock;
 };
 
@@ -79,8 +81,37 @@ RF_EXPORT void rf_sched_close(struct sched *sc)
 	if (sc->epfd >= 0)
 		close(sc->epfd);
 	free(sc->tracked);
+	free(sc->instants);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
+}
+
+/* A replay's clock moves where the recorded run's did (see rf_sched_step). */
+RF_EXPORT int rf_sched_set_instants(struct sched *sc, const int64_t *instants, long n)
+{
+	int64_t *copy = n > 0 ? malloc((size_t)n * sizeof(*copy)) : NULL;
+	if (n > 0 && !copy)
+		return -1;
+	if (n > 0)
+		memcpy(copy, instants, (size_t)n * sizeof(*copy));
+	free(sc->instants);
+	sc->instants = copy;
+	sc->ninstants = n;
+	return 0;
+}
+
+/* The first recorded instant at or after t, RF_VT_NONE past the last. */
+static int64_t instant_from(struct sched *sc, int64_t t)
+{
+	long lo = 0, hi = sc->ninstants;
+	while (lo < hi) {
+		long mid = (lo + hi) / 2;
+		if (sc->instants[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sc->ninstants ? sc->instants[lo] : RF_VT_NONE;
 }
 
 RF_EXPORT void rf_sched_set_frozen(struct sched *sc, int frozen)
@@ -157,6 +188,26 @@ RF_EXPORT void rf_sched_proc_gone(struct sched *sc, int proc)
 	atomic_fetch_sub(A(sc->shm->running), n);
 	if (sc->shm->tokens_enabled && atomic_exchange(A(p->has_token), 0))
 		sem_post(&sc->shm->tokens);
+}
+
+/* 1 if every thread of the process is blocked in a wait (its run slot given back), 0 if one runs or is woken. */
+RF_EXPORT int rf_sched_proc_idle(struct sched *sc, int proc)
+{
+	if (proc < 0 || proc >= RF_VT_PROCS)
+		return 1;
+	struct rf_vt_proc *p = &sc->shm->procs[proc];
+	return atomic_load(A(p->running)) == 0 && !atomic_load(A(p->has_token));
+}
+
+/* Keep an idle process from resuming (its first thread to wake waits), or let it go. */
+RF_EXPORT void rf_sched_hold_proc(struct sched *sc, int proc, int held)
+{
+	if (proc < 0 || proc >= RF_VT_PROCS)
+		return;
+	struct rf_vt_proc *p = &sc->shm->procs[proc];
+	atomic_store(A(p->held), held ? 1 : 0);
+	if (!held)
+		syscall(SYS_futex, &p->held, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
 /* Bytes written on emulated connections and not yet read: the sum of what waits to be read at every end
@@ -278,12 +329,9 @@ static void wait_kick(struct sched *sc, uint32_t seen, int wait_us)
 
 /* One scheduling decision. Returns 0: something can still run (waited up to wait_us for that to change);
  * 1: the clock moved and threads were woken (rf_sched_last_woken() tells how many); 2: idle, and no deadline
- * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all.
- * With `hold`, threads due exactly at `limit` are not woken yet: the clock stops at `limit` first (a replay
- * delivers what the router read at that instant before the router's own timers of the same instant fire). */
-RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t quantum, int wait_us, int spin_us)
+ * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all. */
+RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, int wait_us, int spin_us)
 {
-	int64_t wake_limit = hold && limit != RF_VT_NONE ? limit - 1 : limit;
 	uint32_t seen = atomic_load(A(sc->shm->kick));
 	if (atomic_load(A(sc->shm->frozen)) || busy(sc)) {
 		sc->pending = -1; /* something runs: a wait for parked bytes starts over */
@@ -312,18 +360,29 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 			first = s->deadline;
 	}
 	int64_t now = atomic_load(A(sc->shm->now));
-	if (first == RF_VT_NONE || first > wake_limit) {
+	if (first == RF_VT_NONE || first > limit) {
 		if (limit != RF_VT_NONE && limit > now)
 			atomic_store(A(sc->shm->now), limit);
 		return first == RF_VT_NONE ? 3 : 2;
 	}
-	/* Timers within `quantum` of the first fire together (the kernel's timer slack does the same). */
-	int64_t target = first;
-	for (int i = 0; i < n; i++) {
-		struct rf_vt_slot *s = &sc->shm->slots[i];
-		if (atomic_load(A(s->state)) == RF_SLOT_BLOCKED && s->deadline <= first + quantum &&
-		    s->deadline > target && s->deadline <= wake_limit)
-			target = s->deadline;
+	/* Timers within `quantum` of the first fire together (the kernel's timer slack does the same). A replay
+	 * fires them where the recorded run did: at its first clock move not before the deadline (the recorded
+	 * run's other routers' timers decided where the quantum fell). */
+	int64_t target = first, recorded = sc->ninstants ? instant_from(sc, first) : RF_VT_NONE;
+	if (recorded != RF_VT_NONE) {
+		if (recorded > limit) {
+			if (limit > now)
+				atomic_store(A(sc->shm->now), limit);
+			return 2;
+		}
+		target = recorded;
+	} else {
+		for (int i = 0; i < n; i++) {
+			struct rf_vt_slot *s = &sc->shm->slots[i];
+			if (atomic_load(A(s->state)) == RF_SLOT_BLOCKED && s->deadline <= first + quantum &&
+			    s->deadline > target && s->deadline <= limit)
+				target = s->deadline;
+		}
 	}
 	if (target > now)
 		atomic_store(A(sc->shm->now), target);

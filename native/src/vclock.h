@@ -35,7 +35,8 @@ struct rf_vt_proc {
 	int32_t pid;
 	int32_t running; /* threads of this process not blocked, atomic */
 	int32_t has_token;
-	int32_t pad;
+	int32_t held;    /* futex word: 1 while the controller keeps an idle process from resuming (a replay
+			  * putting several messages in at once), atomic */
 };
 
 struct rf_vt_shm {

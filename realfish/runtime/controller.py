@@ -233,12 +233,11 @@ class Controller:
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
                 # is a deadline too).
-                limit, hold = self.limit_ns, False
+                limit = self.limit_ns
                 if self.replayer:
                     with self.lock:
-                        due = self.replayer.pump()
-                    limit, hold = min(limit, due), due <= limit
-                r = self.clock.step(limit, hold)
+                        limit = min(limit, self.replayer.pump(limit))
+                r = self.clock.step(limit)
                 if r == ADVANCED:
                     self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
                 self.idle_forever = r == IDLE_FOREVER
@@ -526,7 +525,11 @@ class Controller:
             self._reply(c, f"OK {inbox_id}", theirs.fileno())
             theirs.close()
         elif w[0] == "RAWPEER":
-            fd = self.raw.writer(w[1], int(w[2]))
+            # A replay's routers send to sinks, even to each other: their peers are the recording's.
+            if self.replayer and w[1] != c.router:
+                fd: int | None = self.replayer.sink(c.router, c.daemon)
+            else:
+                fd = self.raw.writer(w[1], int(w[2]))
             if fd is None:
                 self._reply(c, f"ERR {errno.ENOENT}")
             else:

@@ -167,6 +167,9 @@ class Emulation(Runner):
                                       meta.get("offset_ns"))
         if self.record and self.clock:
             Recording.begin(self.record, self.clock.start_ns, self.clock.offset_ns, list(self.network.routers))
+            self.clock.moves = []
+        if self.replay and self.clock:
+            self.clock.follow(self.replay.instants())
         if self.replay:
             self.replayer = Replayer(self.replay, list(self.network.routers))
         self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock, self.replayer)
@@ -177,7 +180,8 @@ class Emulation(Runner):
             rdir = self.router_dir(name)
             frr.prepare_router_dir(rdir, router.config)
             index = meta["index"][name] if meta else index  # the same MAC addresses as in the recorded run
-            (rdir / "interfaces").write_text(interface_table(router, index, self.network))
+            # A replayed part sends its raw packets where the whole network would (the replayer's sinks)
+            (rdir / "interfaces").write_text(interface_table(router, index, self.network.whole or self.network))
         for name in self.network.routers:
             self._spawn(name, "zebra")
         self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
@@ -302,8 +306,11 @@ class Emulation(Runner):
             self.controller.limit_ns = min(end, self.replay.meta["end_ns"]) if self.replay else end
             if self.clock.now_ns() >= end or self.controller.idle_forever:
                 self.clock.freeze()
+                if self.replayer:
+                    with self.controller.lock:
+                        self.replayer.release()
                 if self.record:
-                    Recording.update(self.record, end_ns=self.clock.now_ns())
+                    Recording.end(self.record, self.clock.now_ns(), self.clock.moves or [])
                 self.check_daemons()  # the throttled checks may not have seen a death in the last moments
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
                 last_route = max(self.controller.last_route_change_v, self.v_ready)
@@ -434,6 +441,9 @@ class Emulation(Runner):
 
     # -- stop -------------------------------------------------------------------------------------------------
     def _stop(self) -> None:
+        if self.replayer and self.controller:
+            with self.controller.lock:
+                self.replayer.release()  # a held daemon would not stop
         if self.record and (self.record / "meta.json").exists():
             # What the daemons read up to now is the run; what they read while the others stop is not.
             Recording.update(self.record, lengths={p.name: p.stat().st_size for p in self.record.glob("*.rec")})

@@ -1,9 +1,11 @@
 """Record a run, and replay a router from it: the router alone, fed what it read, reaches the state it had.
 
 A recorded run (`Emulation(record=DIR)`, `realfish converge --record DIR`) leaves in DIR:
-  ROUTER.DAEMON.rec   what each daemon read from its emulated TCP connections, and when, in virtual ns
-                      (native/src/record.c writes it: connects and their outcomes, accepts, every read's bytes);
+  ROUTER.DAEMON.rec   what each daemon read from its emulated TCP connections and raw IP sockets, and when, in
+                      virtual ns (native/src/record.c writes it: connects and their outcomes, accepts, every
+                      read's bytes, every packet from another router; and how its writes and sends went);
   meta.json           where the virtual clock started, each router's index and boot instant;
+  clock               every instant the virtual clock moved to (int64 ns), where a replay fires timers;
   fibs.json           each router's FIB at the end of the run: the state a replay must reach.
 
 A replay (`Emulation(network.part(routers), replay=Recording(DIR))`, `realfish replay`) starts only the given
@@ -11,15 +13,17 @@ routers, on a clock that starts where the recorded one did, and boots each at it
 `Replayer`, inside the controller, stands in for every peer: a connect() gets the answer it got then, a
 pending one ends when it ended then, a peer's connection is offered to the router's listener when it was then,
 and every read's bytes are written for the router to read at the virtual instant it read them, each read's
-bytes only once the router has read the previous ones (so it reads them in the same pieces and order). What
-the router sends is read and dropped. The router runs unmodified: the same inputs at the same instants make
-it compute the same state, which `compare` checks against fibs.json.
-
-Not recorded: ospfd's raw IP packets (a router with ospfd cannot be replayed yet).
+bytes only once the router has read the previous ones (so it reads them in the same pieces and order). A
+packet another router sent (OSPF) goes into the router's raw inbox at the instant the router read it, once the
+router has sent as many packets to other routers as it had then (the answer after the question). What the
+router sends is read and dropped: its raw packets to any router go into sinks the replayer holds. The router
+runs unmodified: the same inputs at the same instants make it compute the same state, which `compare` checks
+against fibs.json.
 """
 
 from __future__ import annotations
 
+import array
 import errno
 import fcntl
 import ipaddress
@@ -44,8 +48,10 @@ if TYPE_CHECKING:
 HEAD = struct.Struct("<qIIq")  # struct rec_head in record.c: vtime, kind, len, conn
 FIONREAD = termios.FIONREAD
 SIOCOUTQ = termios.TIOCOUTQ
-REPLAYED_DAEMONS = ("bgpd",)
-ACCEPT_WAIT_S = 1.0  # the daemons with emulated TCP; the rest read only their own router's state
+REPLAYED_DAEMONS = ("bgpd", "ospfd")  # the daemons with inputs from other routers; the rest read their own
+ACCEPT_WAIT_S = 1.0
+SO_SNDBUFFORCE = 32
+SINK_BYTES = 8 << 20  # a sink's buffer, as an inbox's (raw.py): the replayer empties it at every step
 
 
 def _queued(fd: int, request: int) -> int:
@@ -66,7 +72,7 @@ class RecordingError(ValueError):
 @dataclass(slots=True)
 class Event:
     vtime: int
-    kind: str  # c r a d e (record.c)
+    kind: str  # c r a d e w p s (record.c)
     conn: int
     data: bytes
 
@@ -80,7 +86,7 @@ def read_events(path: Path, length: int | None = None) -> list[Event]:
             raise RecordingError(f"{path}: truncated record header at byte {off}")
         vtime, kind, n, conn = HEAD.unpack_from(raw, off)
         off += HEAD.size
-        if off + n > len(raw) or chr(kind) not in "cradew":
+        if off + n > len(raw) or chr(kind) not in "cradewps":
             raise RecordingError(f"{path}: bad record at byte {off - HEAD.size} (kind {kind}, length {n})")
         out.append(Event(vtime, chr(kind), conn, raw[off:off + n]))
         off += n
@@ -106,7 +112,7 @@ class Recording:
         d.mkdir(parents=True, exist_ok=True)
         for old in d.glob("*.rec"):
             old.unlink()
-        for name in ("fibs.json", "meta.json"):
+        for name in ("fibs.json", "meta.json", "clock"):
             (d / name).unlink(missing_ok=True)
         meta = {"start_ns": start_ns, "offset_ns": offset_ns, "index": {r: i for i, r in enumerate(routers)}}
         (d / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -123,6 +129,16 @@ class Recording:
         path = self.dir / f"{router}.{daemon}.rec"
         return read_events(path, self.meta.get("lengths", {}).get(path.name)) if path.exists() else []
 
+    @staticmethod
+    def end(directory: str | Path, end_ns: int, moves: list[int]) -> None:
+        """The recorded run ends: its last instant, and where its clock moved up to there."""
+        Recording.update(directory, end_ns=end_ns)
+        (Path(directory) / "clock").write_bytes(array.array("q", [m for m in moves if m <= end_ns]).tobytes())
+
+    def instants(self) -> list[int]:
+        path = self.dir / "clock"
+        return array.array("q", path.read_bytes()).tolist() if path.exists() else []
+
     def fibs(self) -> dict[str, list[dict[str, Any]]]:
         path = self.dir / "fibs.json"
         if not path.exists():
@@ -134,9 +150,6 @@ class Recording:
         for r in routers:
             if r not in self.meta["index"]:
                 raise RecordingError(f"{self.dir}: router {r!r} was not in the recorded run")
-            if "ospfd" in daemons.get(r, []):
-                raise RecordingError(f"{r}: runs ospfd, whose raw IP packets are not recorded; only routers "
-                                     "whose neighbours are all BGP can be replayed")
 
 
 def compare(recorded: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> list[str]:
@@ -168,9 +181,12 @@ class _Close:
 class _Stream:
     """One daemon's recorded inputs and how far the replay is."""
 
-    events: list[Event] = field(default_factory=list)  # what it read (accepts, outcomes, bytes, ends), in order
-    need: list[int] = field(default_factory=list)  # per event: bytes the daemon had written on that connection
+    events: list[Event] = field(default_factory=list)  # what it read (accepts, outcomes, bytes, ends, packets)
+    # per event, what the daemon had sent before it: bytes on that connection ('d'), or copies of raw packets
+    # to other routers ('p')
+    need: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)  # per event: connect()s the daemon had made before it
+    early: list[bool] = field(default_factory=list)  # per event: read before the daemon sent anything at its instant
     made: int = 0  # connect()s it has made in the replay
     connects: dict[tuple[str, int], deque[Event]] = field(default_factory=dict)  # its connect()s by destination
     closes: dict[int, _Close] = field(default_factory=dict)  # by recorded connection id
@@ -182,9 +198,14 @@ def _stream(events: list[Event]) -> _Stream:
     s = _Stream()
     written: dict[int, int] = {}
     last_read: dict[int, int] = {}
-    calls = 0
+    calls = copies = 0
+    sent_at = -1  # the instant of the daemon's last output
     for e in events:
-        if e.kind == "c":
+        if e.kind in "swc":
+            sent_at = e.vtime
+        if e.kind == "s":
+            copies += int(e.data)
+        elif e.kind == "c":
             w = e.data.split(b"\n", 1)[0].split()  # CONNECT fam laddr lport raddr rport ...
             s.connects.setdefault((w[4].decode(), int(w[5])), deque()).append(e)
             calls += 1
@@ -200,7 +221,8 @@ def _stream(events: list[Event]) -> _Stream:
                 c.reset = c.reset or e.data != b"0"
             elif e.kind == "d":
                 last_read[e.conn] = len(s.events)
-            s.need.append(written.get(e.conn, 0))
+            s.need.append(copies if e.kind == "p" else written.get(e.conn, 0))
+            s.early.append(sent_at != e.vtime)
             s.calls.append(calls)
             s.events.append(e)
     return s
@@ -220,6 +242,8 @@ class Replayer:
     unread: set[int] = field(default_factory=set)  # connections the peer resets: what the router sends stays
     offered: dict[int, Listener] = field(default_factory=dict)  # connections in a listener's queue, not accepted
     drained: dict[int, int] = field(default_factory=dict)  # bytes read from the router, per connection
+    sinks: dict[tuple[str, str], list[socket.socket]] = field(default_factory=dict)  # raw packets' sinks, by sender
+    copies: dict[tuple[str, str], int] = field(default_factory=dict)  # raw packets read from them, by sender
     divergences: list[str] = field(default_factory=list)
     delivered: int = 0
     late: int = 0
@@ -227,6 +251,8 @@ class Replayer:
     bytes_in: int = 0  # written to the routers
     total: int = 0
     holding_since: float = 0.0  # wall time the clock has been held for an accept (-1: gave up on it)
+    preheld: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # daemons held through a clock move
+    ended: bool = False
 
     def __post_init__(self) -> None:
         for r in self.routers:
@@ -248,6 +274,7 @@ class Replayer:
             self._diverged(f"{c.router}/{c.daemon}: connect to {a.dst}:{a.dport} that the recorded run did not make")
             self.ctl._reply(c, f"ERR {errno.ETIMEDOUT}")
             return
+        self._accepts_after_connect(c.router, c.daemon, s)
         w = ev.data.decode().partition("\n")[2].split()
         key = (c.router, c.daemon, int(w[1]) if len(w) > 1 and w[0] in ("OK", "PENDING") else -1)
         if w[0] == "OK":
@@ -265,8 +292,9 @@ class Replayer:
         else:
             self.ctl._reply(c, " ".join(w))
 
-    def pump(self) -> int:
-        """Deliver what is due; return the virtual instant of the next event (NONE when none is left)."""
+    def pump(self, limit: int = NONE) -> int:
+        """Deliver what is due; return the virtual instant of the next event (NONE when none is left). The
+        clock moves next, up to `limit` at most."""
         assert self.ctl is not None and self.ctl.clock is not None
         self._drain()
         now = self.ctl.clock.now_ns()
@@ -274,29 +302,92 @@ class Replayer:
         for (router, daemon), s in self.streams.items():
             for conn in list(s.closes):
                 nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
-            while s.pos < len(s.events):
-                ev = s.events[s.pos]
-                # The clock stops at the event's instant before it wakes the router's timers due then (the
-                # controller steps with `hold`): when a peer's message and the router's own timer came at the
-                # same instant, the router read the message first, unless the recording shows the timer's doing
-                # (a connect) before it (_ready waits for that).
-                if ev.vtime > now:
-                    nxt = min(nxt, ev.vtime)
-                    break
-                if not self._ready(router, daemon, s, ev):
-                    # The daemon has not come to it yet. While it runs (or has bytes to read) the clock waits
-                    # anyway; once it is idle and still not there, it has diverged: time goes on (the event
-                    # is delivered late, and counted so), or a daemon waiting for time would wait forever.
-                    break
-                if ev.vtime < now:
-                    self.late += 1
-                    self.late_max_ns = max(self.late_max_ns, now - ev.vtime)
-                self._deliver(router, daemon, s, ev)
-                s.pos += 1
-                self.delivered += 1
-                for conn in list(s.closes):  # a close may be due right after (a connect refused at once)
-                    nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
+            held = self.preheld.pop((router, daemon), [])
+            try:
+                due = self._play(router, daemon, s, now, held)
+            finally:
+                for proc in held:
+                    self.ctl.clock.hold(proc, False)
+            nxt = min(nxt, due)
+            # What the daemon read at an instant before it sent anything then came while its timers of the
+            # instant were at work (the clock had woken it and the peers at once): it is held through the
+            # clock's move, the event goes in, and it finds the event at the poll after its timers' work.
+            if (s.pos < len(s.events) and s.events[s.pos].vtime == due and now < due <= limit and s.early[s.pos]
+                    and not self.ctl.clock.frozen and not self.ended):
+                held = []
+                if self._hold(router, daemon, held):
+                    self.preheld[(router, daemon)] = held
         return min(nxt, self._hold_for_accepts(now))
+
+    def release(self) -> None:
+        """Hold no daemon any more (the replay ends)."""
+        assert self.ctl is not None and self.ctl.clock is not None
+        self.ended = True
+        for procs in self.preheld.values():
+            for proc in procs:
+                self.ctl.clock.hold(proc, False)
+        self.preheld.clear()
+
+    def _play(self, router: str, daemon: str, s: _Stream, now: int, held: list[int]) -> int:
+        """Deliver the daemon's events due now, in order; return when to look again. They go in while the
+        daemon waits, all that are ready at once, and it is held until they are all there: what it finds at its
+        next poll decides whether it reads another one or first sends what it has queued."""
+        assert self.ctl is not None and self.ctl.clock is not None
+        nxt = NONE
+        while s.pos < len(s.events):
+            ev = s.events[s.pos]
+            # The clock stops at the event's instant, where the router's timers due then fire first: in the
+            # recorded run the clock moved only with nothing in flight, so what the router read at an instant
+            # came from peers woken at that instant too, mostly while it was at its own timers' work. (Which of
+            # the two went first was a race there; delivering before the timers instead replays worse.)
+            if ev.vtime > now:
+                return min(nxt, ev.vtime)
+            if not self._ready(router, daemon, s, ev):
+                # The daemon has not come to it yet. While it runs (or has bytes to read) the clock waits
+                # anyway; once it is idle and still not there, it has diverged: time goes on (the event
+                # is delivered late, and counted so), or a daemon waiting for time would wait forever.
+                return nxt
+            if not held and not self._hold(router, daemon, held):
+                return min(nxt, now)  # the clock waits until the daemon is idle
+            self._take(router, daemon, s, ev, now)
+            for conn in list(s.closes):  # a close may be due right after (a connect refused at once)
+                nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
+        return nxt
+
+    def _hold(self, router: str, daemon: str, held: list[int]) -> bool:
+        """Keep the daemon from resuming, if every thread of it is blocked (else let it be and say no)."""
+        assert self.ctl is not None and self.ctl.clock is not None
+        clock = self.ctl.clock
+        procs = [c.proc for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon) and c.proc >= 0]
+        for proc in procs:
+            clock.hold(proc, True)
+        held += procs
+        if all(clock.proc_idle(proc) for proc in procs):  # after the hold: a thread waking now waits for it
+            return True
+        for proc in procs:
+            clock.hold(proc, False)
+        held.clear()
+        return False
+
+    def _take(self, router: str, daemon: str, s: _Stream, ev: Event, now: int) -> None:
+        if ev.vtime < now:
+            self.late += 1
+            self.late_max_ns = max(self.late_max_ns, now - ev.vtime)
+        self._deliver(router, daemon, s, ev)
+        s.pos += 1
+        self.delivered += 1
+
+    def _accepts_after_connect(self, router: str, daemon: str, s: _Stream) -> None:
+        """Peers' connections that the recording has right after this connect() go into the listener's queue
+        before the daemon hears back: there when it next polls, as they were then (bgpd's full mesh at boot
+        interleaves its connects with its peers' connections)."""
+        assert self.ctl is not None and self.ctl.clock is not None
+        now = self.ctl.clock.now_ns()
+        while s.pos < len(s.events):
+            ev = s.events[s.pos]
+            if ev.kind != "a" or ev.vtime > now or s.calls[s.pos] != s.made or not self._ready(router, daemon, s, ev):
+                return
+            self._take(router, daemon, s, ev, now)
 
     def _hold_for_accepts(self, now: int) -> int:
         """Keep the clock (and the router's timers due now) until the router has accepted what was offered: in
@@ -324,12 +415,34 @@ class Replayer:
                 "undelivered": sum(len(s.events) - s.pos for s in self.streams.values()), "late": self.late,
                 "late_max_s": self.late_max_ns / 1e9,
                 "bytes_in": self.bytes_in, "bytes_out": sum(self.drained.values()),
-                "divergences": self.divergences[:50]}
+                "packets_out": sum(self.copies.values()), "divergences": self.divergences[:50]}
+
+    def sink(self, router: str, daemon: str) -> int:
+        """A descriptor for a replayed daemon's raw packets to another router (the caller passes it on and
+        closes it): they go nowhere, but are counted, since the recorded peers' answers wait for them."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            theirs.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, SINK_BYTES)
+        except OSError:
+            theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SINK_BYTES)
+        ours.setblocking(False)
+        assert self.ctl is not None and self.ctl.clock is not None
+        self.ctl.clock.track(ours.fileno())  # the clock waits until its packets are counted
+        self.sinks.setdefault((router, daemon), []).append(ours)
+        fd = os.dup(theirs.fileno())
+        theirs.close()
+        return fd
 
     def close(self) -> None:
+        for socks in self.sinks.values():
+            for sock in socks:
+                if self.ctl and self.ctl.clock:
+                    self.ctl.clock.untrack(sock.fileno())
+                sock.close()
         for sock in self.ends.values():
             sock.close()
         self.ends.clear()
+        self.sinks.clear()
 
     # -- delivery ---------------------------------------------------------------------------------------------
     def _deliver(self, router: str, daemon: str, s: _Stream, ev: Event) -> None:
@@ -354,6 +467,14 @@ class Replayer:
             else:
                 s.unsent[cid] = ev.data
                 self._write(s, cid)
+        elif ev.kind == "p":
+            inbox = self.ctl.raw.current.get((router, ev.conn))
+            try:
+                assert inbox is not None  # _ready
+                inbox.writer.send(ev.data, socket.MSG_DONTWAIT)
+                self.bytes_in += len(ev.data)
+            except OSError as e:
+                self._diverged(f"{router}/{daemon}: recorded packet (protocol {ev.conn}) not delivered: {e}")
         # 'e': the router reads the end its peer made (_close_due)
 
     def _close_due(self, router: str, daemon: str, s: _Stream, conn: int, now: int) -> int:
@@ -450,6 +571,8 @@ class Replayer:
             return router not in self.ctl.broker.booting and self._listener(router, w[1], int(w[2])) is not None
         if ev.kind == "r":
             return key in self.waiting
+        if ev.kind == "p":  # a raw socket to take it, and the router's packets it answers sent
+            return (router, ev.conn) in self.ctl.raw.current and self._copies(router, daemon) >= s.need[s.pos]
         cid = self.conns.get(key)
         if cid is None:
             return False
@@ -482,9 +605,24 @@ class Replayer:
             return True
         return _queued(conn.ends[0], FIONREAD) == 0
 
+    def _copies(self, router: str, daemon: str) -> int:
+        """Raw packets the daemon has sent to other routers so far (one per receiving router)."""
+        n = self.copies.get((router, daemon), 0)
+        for sock in self.sinks.get((router, daemon), []):
+            while True:
+                try:
+                    sock.recv(1)
+                except OSError:  # empty (BlockingIOError), or the daemon's end closed
+                    break
+                n += 1
+        self.copies[(router, daemon)] = n
+        return n
+
     def _drain(self) -> None:
         """Read and drop what the routers sent; forget the connections they closed."""
         assert self.ctl is not None
+        for router, daemon in self.sinks:
+            self._copies(router, daemon)
         for cid, sock in list(self.ends.items()):
             if cid not in self.ctl.connections:
                 sock.close()

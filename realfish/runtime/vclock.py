@@ -24,15 +24,18 @@ class VirtualClock:
         h, i64, i = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
         lib.rf_sched_create.argtypes = [ctypes.c_char_p, i, i64, i64]
         lib.rf_sched_create.restype = h
-        lib.rf_sched_step.argtypes = [h, i64, i, i64, i, i]
+        lib.rf_sched_step.argtypes = [h, i64, i64, i, i]
         lib.rf_sched_now.argtypes = [h]
         lib.rf_sched_now.restype = i64
         lib.rf_sched_set_wake.argtypes = [h, i, i]
-        for fn in ("rf_sched_set_frozen", "rf_sched_track", "rf_sched_untrack", "rf_sched_proc_gone"):
+        for fn in ("rf_sched_set_frozen", "rf_sched_track", "rf_sched_untrack", "rf_sched_proc_gone",
+                   "rf_sched_proc_idle"):
             getattr(lib, fn).argtypes = [h, i]
         for fn in ("rf_sched_msg_done", "rf_sched_last_woken", "rf_sched_close"):
             getattr(lib, fn).argtypes = [h]
         lib.rf_sched_counts.argtypes = [h, ctypes.POINTER(i)]
+        lib.rf_sched_set_instants.argtypes = [h, ctypes.POINTER(i64), ctypes.c_long]
+        lib.rf_sched_hold_proc.argtypes = [h, i, i]
         i32p = ctypes.POINTER(ctypes.c_int32)
         lib.rf_sched_woken.argtypes = [h, i32p, i32p, i]
         self.path = path
@@ -48,6 +51,8 @@ class VirtualClock:
         self.offset_ns = offset
         self.advances = 0
         self.woken = 0
+        self.frozen = True  # rf_sched_create starts it frozen
+        self.moves: list[int] | None = None  # a list to keep where each clock move went (a recording)
 
     def now_ns(self) -> int:
         return int(self.lib.rf_sched_now(self.handle))
@@ -57,17 +62,26 @@ class VirtualClock:
         return (self.now_ns() - self.start_ns) / 1e9
 
     def freeze(self, frozen: bool = True) -> None:
+        self.frozen = frozen
         self.lib.rf_sched_set_frozen(self.handle, 1 if frozen else 0)
 
-    def step(self, limit_ns: int = NONE, hold: bool = False, quantum_ns: int = 1_000_000, wait_us: int = 2000,
+    def step(self, limit_ns: int = NONE, quantum_ns: int = 1_000_000, wait_us: int = 2000,
              spin_us: int = 30) -> int:
-        """Move the clock if nothing can run (not past `limit_ns`; with `hold`, stop at `limit_ns` before
-        waking the threads due exactly then)."""
-        r = int(self.lib.rf_sched_step(self.handle, limit_ns, 1 if hold else 0, quantum_ns, wait_us, spin_us))
+        """Move the clock if nothing can run (not past `limit_ns`)."""
+        r = int(self.lib.rf_sched_step(self.handle, limit_ns, quantum_ns, wait_us, spin_us))
         if r == ADVANCED:
             self.advances += 1
             self.woken += self.last_woken()
+            if self.moves is not None:
+                self.moves.append(self.now_ns())
         return r
+
+    def follow(self, instants: list[int]) -> None:
+        """Move where a recorded run's clock moved: a thread's deadline fires at the first of `instants` not
+        before it, not at the deadline (nor where the quantum would put it)."""
+        arr = (ctypes.c_int64 * max(len(instants), 1))(*sorted(instants))
+        if self.lib.rf_sched_set_instants(self.handle, arr, len(instants)) < 0:
+            raise MemoryError("no memory for the recorded clock moves")
 
     def set_wake(self, slot: int, fd: int) -> None:
         """The eventfd that wakes a daemon thread (the clock takes ownership of the descriptor)."""
@@ -86,6 +100,14 @@ class VirtualClock:
 
     def process_gone(self, proc: int) -> None:
         self.lib.rf_sched_proc_gone(self.handle, proc)
+
+    def proc_idle(self, proc: int) -> bool:
+        """Is every thread of the process blocked (none running, none woken)?"""
+        return bool(self.lib.rf_sched_proc_idle(self.handle, proc))
+
+    def hold(self, proc: int, held: bool) -> None:
+        """Keep an idle process from resuming until released (its first thread to wake waits)."""
+        self.lib.rf_sched_hold_proc(self.handle, proc, 1 if held else 0)
 
     def last_woken(self) -> int:
         return int(self.lib.rf_sched_last_woken(self.handle))
