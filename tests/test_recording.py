@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from realfish import topogen
 from realfish.runtime import Emulation
 from realfish.runtime.recording import HEAD, Event, Recording, RecordingError, _stream, compare, read_events
+from realfish.topology import Network
 
 
 def record(kind: str, conn: int, data: bytes, vtime: int = 1000) -> bytes:
@@ -51,6 +51,18 @@ def test_where_a_peer_closed_comes_from_the_routers_reads_and_writes() -> None:
     close5, close6 = s.closes[5], s.closes[6]
     assert (close5.vtime, close5.written, close5.reset) == (2, 99, True)
     assert (close6.vtime, close6.written, close6.after, close6.reset) == (3, 0, 2, False)
+
+
+def test_a_packet_waits_for_the_copies_the_router_had_sent_and_says_if_it_came_before_them() -> None:
+    ev = [Event(1, "s", 89, b"2"),  # a hello out of a two-neighbour link
+          Event(2, "p", 89, b"hello"),  # read at 2 before anything was sent at 2: came while its timers worked
+          Event(2, "s", 89, b"1"),
+          Event(2, "p", 89, b"dd"),  # read after its DD went out at 2
+          Event(3, "p", 89, b"lsu")]
+    s = _stream(ev)
+    assert [e.kind for e in s.events] == ["p", "p", "p"]
+    assert s.need == [2, 3, 3]
+    assert s.early == [True, False, True]
 
 
 def test_compare_names_each_difference() -> None:
@@ -126,13 +138,39 @@ def test_a_changed_config_replayed_against_the_recorded_peers_shows_what_changed
     assert report.extra["replay"]["divergences"], "its connects and the recorded ones no longer match"
 
 
-def test_a_router_with_ospf_is_refused_with_the_reason(tmp_path: Path) -> None:
-    net = topogen.chain(2, tmp_path / "snap")
+def ospf_chain(n: int, outdir: Path) -> Network:
+    """n routers in a line running OSPF alone (the iBGP grid without its BGP)."""
+    net = topogen.ospf_ibgp_grid(1, n, outdir)
+    for router in net.routers.values():
+        router.config = router.config[:router.config.index("router bgp")]
+    return net
+
+
+def test_routers_running_ospf_replay_alone_to_their_recorded_fibs(tmp_path: Path) -> None:
+    net = ospf_chain(3, tmp_path / "snap")
     rec_dir = tmp_path / "rec"
     with Emulation(net, record=rec_dir) as emu:
         emu.converge(timeout=120)
-    part = net.part(["r0"])
-    part.routers["r0"].config += "router ospf\n network 10.0.0.0/8 area 0\n"
-    with pytest.raises(RecordingError, match="r0: runs ospfd"):
-        Emulation(part, replay=Recording(rec_dir))
-    shutil.rmtree(rec_dir)
+        learned = {name: [e for e in emu.fib(name) if e.protocol == "ospf"] for name in net.routers}
+    assert all(learned.values()), learned
+    assert {p.name.split(".")[1] for p in rec_dir.glob("*.rec")} == {"ospfd"}
+    recording = Recording(rec_dir)
+    for name in net.routers:
+        events = recording.events(name, "ospfd")
+        packets = [e for e in events if e.kind == "p"]
+        # Hellos, DDs, LS updates from its neighbours, as read: the inbox header (not looped back) and the IP
+        # packet of protocol 89; what it sent is counted, one copy per neighbour on the link.
+        assert packets and all(struct.unpack_from("<IiII", e.data)[3] == 0 for e in packets), name
+        assert {e.data[16 + 9] for e in packets} == {89} and any(e.kind == "s" for e in events)
+    for name in sorted(net.routers):
+        with Emulation(net.part([name]), replay=recording) as emu:
+            report = emu.converge(timeout=120)
+        replay = report.extra["replay"]
+        assert replay["fib_differences"] == {} and not report.problems, (name, replay, report.problems)
+        # Every recorded packet went in, and the router sent to its absent neighbours as in the run.
+        assert replay["undelivered"] == 0 and replay["packets_out"] > 0, (name, replay)
+        print(name, {k: replay[k] for k in ("delivered", "late", "late_max_s", "packets_out")})
+    # Not asserted: late inputs. Which of two things at one virtual instant a daemon met first (its timers'
+    # work or a neighbour's packet) was a race in the recorded run that the recording shows only in part. In
+    # 90 replays of this chain (30 recordings) every FIB was equal and every packet delivered; 2 of the last 45
+    # had packets late.

@@ -141,3 +141,70 @@ def test_daemons_pipes_and_zserv_sockets_hold_the_clock_until_read(tmp_path: Pat
         start = emu.clock.elapsed()  # type: ignore[union-attr]
         emu.run_for(3600)
         assert emu.clock.elapsed() - start >= 3600  # type: ignore[union-attr]
+
+
+def test_a_replays_clock_fires_a_timer_where_the_recorded_clock_moved(tmp_path: Path) -> None:
+    """A replay runs one router without the others whose timers decided where the recorded clock stopped (the
+    1 ms quantum fires timers together at the latest of them): its timers fire at the first recorded instant not
+    before their deadline. Here the scheduler's shared table is written directly: one thread (a sleeping process,
+    as the kernel sees it) blocked until 5 ms."""
+    import ctypes
+    import mmap
+    import os
+    import subprocess
+
+    from realfish.runtime.emulation import libreal_path
+    from realfish.runtime.vclock import ADVANCED, VirtualClock
+
+    class Slot(ctypes.Structure):  # struct rf_vt_slot (native/src/vclock.h)
+        _fields_ = [("state", ctypes.c_int32), ("proc", ctypes.c_int32), ("tid", ctypes.c_int32),
+                    ("pad", ctypes.c_int32), ("deadline", ctypes.c_int64)]
+
+    class Shm(ctypes.Structure):  # struct rf_vt_shm, up to the first slot
+        _fields_ = [("magic", ctypes.c_uint32), ("frozen", ctypes.c_int32), ("now", ctypes.c_int64),
+                    ("realtime_offset", ctypes.c_int64), ("running", ctypes.c_int32), ("msgs", ctypes.c_int32),
+                    ("generation", ctypes.c_uint32), ("kick", ctypes.c_uint32), ("nslots", ctypes.c_int32),
+                    ("nprocs", ctypes.c_int32), ("tokens_enabled", ctypes.c_int32), ("pad", ctypes.c_int32),
+                    ("tokens", ctypes.c_byte * 32), ("procs", ctypes.c_int32 * (4 * 8192)), ("slot0", Slot)]
+
+    start, ms = 10**12, 10**6
+    clock = VirtualClock(libreal_path(), tmp_path / "vclock", tokens=2, start_ns=start, offset_ns=0)
+    sleeper = subprocess.Popen(["sleep", "60"])
+    efd = os.eventfd(0, os.EFD_NONBLOCK)
+    with open(clock.path, "r+b") as f:
+        mem = mmap.mmap(f.fileno(), 0)
+    shm = Shm.from_buffer(mem)
+    try:
+        clock.set_wake(0, os.dup(efd))
+
+        def fire(shm: Shm, deadline: int) -> int:
+            shm.running = 0
+            shm.slot0.tid, shm.slot0.deadline, shm.slot0.state = sleeper.pid, deadline, 2  # RF_SLOT_BLOCKED
+            shm.nslots = 1
+            t = time.monotonic()
+            while clock.step(quantum_ns=ms) != ADVANCED:
+                assert time.monotonic() - t < 5, "the clock never moved"
+            assert os.eventfd_read(efd) == 1  # the thread was woken
+            return clock.now_ns() - start
+
+        clock.freeze(False)
+        clock.follow([start + 2 * ms, start + 7 * ms, start + 9 * ms])
+        assert fire(shm, start + 5 * ms) == 7 * ms  # not at its deadline: where the recorded run's clock went
+        clock.follow([])
+        assert fire(shm, start + 12 * ms) == 12 * ms  # no recording: at the deadline
+        # A replay holds an idle daemon while it puts several inputs in (struct rf_vt_proc: pid, running,
+        # has_token, held): libreal's first thread to resume waits on the held word.
+        assert clock.proc_idle(0)
+        clock.hold(0, True)
+        assert shm.procs[3] == 1
+        shm.procs[1] = 1  # a thread of it running
+        assert not clock.proc_idle(0)
+        clock.hold(0, False)
+        assert shm.procs[3] == 0
+    finally:
+        del shm
+        mem.close()
+        clock.close()
+        os.close(efd)
+        sleeper.kill()
+        sleeper.wait()

@@ -103,7 +103,7 @@ class Emulation(Runner):
         if (record or replay) and not virtual_time:
             raise ValueError("recording and replaying need the virtual clock")
         if replay:
-            replay.check(list(network.routers), {n: r.daemons() for n, r in network.routers.items()})
+            replay.check(list(network.routers))
         frr.check_installed()  # before the run directory exists: a failed check leaves nothing behind
         libreal = libreal_path()
         super().__init__(network, run_dir, keep)

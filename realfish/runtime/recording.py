@@ -16,9 +16,11 @@ and every read's bytes are written for the router to read at the virtual instant
 bytes only once the router has read the previous ones (so it reads them in the same pieces and order). A
 packet another router sent (OSPF) goes into the router's raw inbox at the instant the router read it, once the
 router has sent as many packets to other routers as it had then (the answer after the question). What the
-router sends is read and dropped: its raw packets to any router go into sinks the replayer holds. The router
-runs unmodified: the same inputs at the same instants make it compute the same state, which `compare` checks
-against fibs.json.
+router sends is read and dropped: its raw packets to any router go into sinks the replayer holds. Inputs go in
+while the daemon is idle, all that are ready at once, with the daemon held until they are there (`_play`); the
+clock fires the router's timers where the recorded clock moved (`VirtualClock.follow`). The router runs
+unmodified: the same inputs at the same instants and in the same places make it compute the same state, which
+`compare` checks against fibs.json. (The README's "Record and replay" says what the recording cannot pin down.)
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class Recording:
         data: dict[str, list[dict[str, Any]]] = json.loads(path.read_text())
         return data
 
-    def check(self, routers: list[str], daemons: dict[str, list[str]]) -> None:
+    def check(self, routers: list[str]) -> None:
         for r in routers:
             if r not in self.meta["index"]:
                 raise RecordingError(f"{self.dir}: router {r!r} was not in the recorded run")
@@ -354,15 +356,23 @@ class Replayer:
                 nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
         return nxt
 
+    def _procs(self, router: str, daemon: str) -> list[int]:
+        assert self.ctl is not None
+        return [c.proc for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon) and c.proc >= 0]
+
+    def _idle(self, router: str, daemon: str) -> bool:
+        assert self.ctl is not None and self.ctl.clock is not None
+        return all(self.ctl.clock.proc_idle(proc) for proc in self._procs(router, daemon))
+
     def _hold(self, router: str, daemon: str, held: list[int]) -> bool:
         """Keep the daemon from resuming, if every thread of it is blocked (else let it be and say no)."""
         assert self.ctl is not None and self.ctl.clock is not None
         clock = self.ctl.clock
-        procs = [c.proc for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon) and c.proc >= 0]
+        procs = self._procs(router, daemon)
         for proc in procs:
             clock.hold(proc, True)
         held += procs
-        if all(clock.proc_idle(proc) for proc in procs):  # after the hold: a thread waking now waits for it
+        if self._idle(router, daemon):  # after the hold: a thread waking now waits for it
             return True
         for proc in procs:
             clock.hold(proc, False)
