@@ -208,3 +208,30 @@ def test_a_replays_clock_fires_a_timer_where_the_recorded_clock_moved(tmp_path: 
         os.close(efd)
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_connect_nobody_answers_times_out_after_127_virtual_seconds(tmp_path: Path) -> None:
+    """A SYN to an address on a connected subnet that no router owns is never answered; Linux gives up after
+    127 s (tcp_syn_retries=6). On the virtual clock that is 127 virtual seconds, to the nanosecond, and the clock
+    stops there even when nothing else is due (bgpd's connect-retry here is longer)."""
+    from realfish.convert import load_network
+
+    topogen.chain(1, tmp_path / "snap")
+    cfg = tmp_path / "snap" / "configs" / "r0.cfg"
+    cfg.write_text(cfg.read_text().replace(
+        "!\nrouter bgp 4200000000\n",
+        "!\ninterface eth0\n ip address 10.50.0.1/24\n!\nrouter bgp 4200000000\n"
+        " neighbor 10.50.0.2 remote-as 65099\n neighbor 10.50.0.2 timers connect 300\n"))
+    net = load_network(tmp_path / "snap")
+    with Emulation(net) as emu:
+        emu.converge(timeout=120)
+        emu.run_for(130)
+        assert emu.controller is not None
+        journal = emu.controller.journal()
+    pending = [(t, w.split()[1]) for t, w in journal if w.startswith("pending") and "-> 10.50.0.2:179" in w]
+    failed = {w.split()[1]: (t, w) for t, w in journal if w.startswith("failed")}
+    assert pending, journal[-20:]
+    t0, aid = pending[0]
+    assert aid in failed, failed
+    t1, what = failed[aid]
+    assert what.endswith("ETIMEDOUT") and t1 - t0 == 127 * 10**9, (t0, t1, what)

@@ -15,13 +15,12 @@ import collections
 import errno
 import ipaddress
 import itertools
-import time
 from dataclasses import dataclass, field
 
 from realfish.runtime.fib import Fib, IPAddress
 from realfish.topology import Network
 
-SYN_GIVE_UP_S = 127.0  # Linux: tcp_syn_retries=6 -> 1+2+4+8+16+32+64 s
+SYN_GIVE_UP_NS = 127 * 10**9  # Linux: tcp_syn_retries=6 -> 1+2+4+8+16+32+64 s
 MAX_HOPS = 64
 
 
@@ -52,7 +51,7 @@ class Attempt:
     dport: int
     ttl: int
     md5: str | None
-    started: float
+    started: int  # ns: virtual with the virtual clock, else wall (CLOCK_MONOTONIC)
     wake_fd: int = -1  # write end of the pipe the connecting daemon waits on
     pid: int = 0
 
@@ -203,5 +202,6 @@ class Broker:
         return self.owns(router, ipaddress.ip_address(addr))
 
     @staticmethod
-    def expired(a: Attempt) -> bool:
-        return time.monotonic() - a.started > SYN_GIVE_UP_S
+    def expired(a: Attempt, now_ns: int) -> bool:
+        """Has the kernel given up on its SYNs? `now_ns` on the clock `a.started` is on (virtual or wall)."""
+        return now_ns - a.started >= SYN_GIVE_UP_NS

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from realfish.runtime.broker import Attempt, Broker, Listener, Verdict
+from realfish.runtime.broker import SYN_GIVE_UP_NS, Attempt, Broker, Listener, Verdict
 from realfish.runtime.raw import RawInboxes
 from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
 
@@ -225,17 +225,19 @@ class Controller:
                 # under a steady stream; not once per message (hundreds wait while routers boot).
                 now = time.monotonic()
                 # (A replay's pending attempts end when the recording says.)
+                give_up = self._give_up_ns()
                 if not self.replayer and ((self._dirty and not ready) or
-                                          (self.attempts and now - self._retried > 0.1)):
+                                          (self.attempts and now - self._retried > 0.1) or
+                                          (self.clock and give_up <= self.clock.now_ns())):
                     self._dirty = False
                     self._retried = now
                     self._retry_pending()
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
                 # is a deadline too).
-                limit = self.limit_ns
-                if self.replayer:
-                    with self.lock:
+                with self.lock:
+                    limit = min(self.limit_ns, self._give_up_ns())  # a connect's give-up is a deadline too
+                    if self.replayer:
                         limit = min(limit, self.replayer.pump(limit))
                 r = self.clock.step(limit)
                 if r == ADVANCED:
@@ -411,7 +413,7 @@ class Controller:
         family, laddr, lport, raddr, rport, ttl, md5 = int(w[1]), w[2], int(w[3]), w[4], int(w[5]), int(w[6]), w[7]
         src = None if laddr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(laddr)
         a = Attempt(self.broker.next_id(), c.router, family, src, lport, ipaddress.ip_address(raddr), rport, ttl,
-                    None if md5 == "-" else md5, time.monotonic(), pid=c.pid)
+                    None if md5 == "-" else md5, self._now_ns(), pid=c.pid)
         if self.replayer:
             self.replayer.connect(c, a)
             return
@@ -427,6 +429,7 @@ class Controller:
             r, wfd = os.pipe()
             a.wake_fd = wfd
             self.attempts[a.id] = a
+            self._record(self.clock.now_ns() if self.clock else 0, f"pending {a.id} {a.router} -> {a.dst}:{a.dport}")
             self._reply(c, f"PENDING {a.id}", r)
             os.close(r)
             if v.err:  # refused: the RST comes straight back
@@ -484,16 +487,30 @@ class Controller:
         self._event()
 
     def _finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
+        if err:
+            self._record(self.clock.now_ns() if self.clock else 0,
+                         f"failed {a.id} {a.router} -> {a.dst}:{a.dport} {errno.errorcode.get(err, err)}")
         self.attempts.pop(a.id, None)
         self.resolved[a.id] = (fd, err, laddr, lport)
         if a.wake_fd >= 0:
             os.close(a.wake_fd)  # POLLHUP on the daemon's pipe: its SO_ERROR check asks us for the outcome
             a.wake_fd = -1
 
+    def _now_ns(self) -> int:
+        """Now, on the clock that times pending connects: the virtual one if there is one."""
+        return self.clock.now_ns() if self.clock else time.monotonic_ns()
+
+    def _give_up_ns(self) -> int:
+        """The virtual instant the first pending connect times out (the clock stops there), or NONE."""
+        if not self.clock or not self.attempts or self.replayer:
+            return NONE
+        return min(a.started for a in self.attempts.values()) + SYN_GIVE_UP_NS
+
     def _retry_pending(self) -> None:
+        now = self._now_ns()
         for a in list(self.attempts.values()):
             if not self.broker.anyone_owns(a.dst):  # a SYN into the void: stays so until the address appears
-                if self.broker.expired(a):
+                if self.broker.expired(a, now):
                     self._finish(a, None, errno.ETIMEDOUT, "", 0)
                 continue
             v = self.broker.decide(a)
@@ -502,7 +519,7 @@ class Controller:
                 self._finish(a, fd, 0, laddr, lport)
             elif v.err and v.err != errno.ENETUNREACH:
                 self._finish(a, None, v.err, "", 0)
-            elif self.broker.expired(a):
+            elif self.broker.expired(a, now):
                 self._finish(a, None, errno.ETIMEDOUT, "", 0)
 
     def _resolve(self, c: Client, aid: int) -> None:
