@@ -102,6 +102,25 @@ def test_dead_daemon_is_reported_and_run_goes_on(tmp_path: Path) -> None:
     assert _leftovers(run_dir, pids) == []
 
 
+def test_a_controller_that_dies_ends_the_run_with_its_traceback(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing would answer the daemons or move the clock: the run stops at once, says why, leaves nothing."""
+    from realfish.runtime import controller
+
+    def broken(self: controller.Controller) -> None:
+        raise ZeroDivisionError("a bug in the controller")
+
+    monkeypatch.setattr(controller.Controller, "_loop", broken)
+    net = topogen.chain(2, tmp_path / "snap")
+    start = time.monotonic()
+    with pytest.raises(controller.ControllerFailed, match="ZeroDivisionError: a bug in the controller"):
+        with Emulation(net) as emu:
+            run_dir = emu.run_dir
+            emu.converge(timeout=120)
+    assert time.monotonic() - start < 60
+    assert _leftovers(run_dir, [p.pid for p in emu.procs.values()]) == []
+
+
 def _cli(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "realfish.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -110,6 +110,7 @@ static void proc_running(int delta)
 			sem_post(&vt->tokens);
 		}
 	}
+	/* A replay putting several inputs in at once keeps an idle process from resuming until all are there. */
 	while (delta > 0 && now == delta && atomic_load(A(p->held)))
 		rf_raw_syscall(SYS_futex, (long)&p->held, FUTEX_WAIT, 1, 0, 0, 0);
 	pthread_mutex_unlock(&proc_lock);

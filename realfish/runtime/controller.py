@@ -19,6 +19,7 @@ import socket
 import termios
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,10 @@ SO_SNDBUFFORCE = 32
 # of small BGP messages can fill the emulated connection after a few hundred writes, and bgpd then queues the
 # rest in its own heap, which the kernel's TCP buffers would have held on a real host.
 TCP_SNDBUF_MAX = 4 * 2**20
+
+
+class ControllerFailed(RuntimeError):
+    """The controller's thread died: nothing answers the daemons or moves the clock."""
 
 
 @dataclass
@@ -126,7 +131,8 @@ class Controller:
         self._dirty = False
         self._retried = 0.0  # when pending attempts were last looked at
         self._draining = False
-        self.thread = threading.Thread(target=self._loop, name="realfish-controller", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="realfish-controller", daemon=True)
+        self.failure: str | None = None  # the controller's own crash, with its traceback
 
     def start(self) -> None:
         self.thread.start()
@@ -211,6 +217,14 @@ class Controller:
                 self._retry_pending()
 
     # -- the loop ---------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception:
+            # Nothing answers the daemons nor moves the clock any more: the emulation says so (Emulation's
+            # waits raise it) instead of waiting out its timeout.
+            self.failure = traceback.format_exc()
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             ready = self.sel.select(timeout=0 if self.clock else 0.05)

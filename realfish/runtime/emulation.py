@@ -28,7 +28,7 @@ from realfish import frr, ospf
 from realfish.report import FibEntry, Report
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
-from realfish.runtime.controller import Controller
+from realfish.runtime.controller import Controller, ControllerFailed
 from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, Replayer, compare
 from realfish.runtime.vclock import NONE, VirtualClock
 from realfish.topology import Network, Router
@@ -257,9 +257,12 @@ class Emulation(Runner):
 
     # -- run --------------------------------------------------------------------------------------------------
     def check_daemons(self, every: float = 0.0) -> None:
-        """A daemon that died is reported with the end of its log; the run goes on without it.
+        """A daemon that died is reported with the end of its log; the run goes on without it. A controller
+        that died ends the run (ControllerFailed).
 
         `every`: skip the check if the last one is more recent (polling hundreds of daemons is not free)."""
+        if self.controller and self.controller.failure:
+            raise ControllerFailed(f"the controller failed; the emulation cannot go on:\n{self.controller.failure}")
         now = time.monotonic()
         if every and now - self._checked_at < every:
             return
