@@ -250,7 +250,42 @@ static void drain(int fd)
 
 /* The one blocking primitive: wait for fds or the virtual deadline. `signaled` (may be NULL) ends the wait
  * early when set by a condition-variable signal. Returns like ppoll. */
+/* A poll of the daemon's event loop (its main thread) returned: counted (a replay puts inputs in poll by poll),
+ * and recorded (record.c, kind 'k': "T" its deadline had come, "I" descriptors ready), which says which inputs
+ * it met in one loop iteration, with its timers or not. */
+static void record_poll(int64_t deadline, int ready)
+{
+	static __thread int main_thread = -1;
+	if (main_thread < 0)
+		main_thread = rf_raw_syscall(SYS_gettid, 0, 0, 0, 0, 0, 0) == getpid();
+	if (!main_thread)
+		return;
+	if (my_proc >= 0)
+		atomic_fetch_add(A(vt->procs[my_proc].polls), 1);
+	if (!rf_recording())
+		return;
+	char what[3] = "", *w = what;
+	if (deadline != RF_VT_NONE && rf_vt_now() >= deadline)
+		*w++ = 'T';
+	if (ready > 0)
+		*w++ = 'I';
+	rf_record('k', 0, what, (size_t)(w - what));
+}
+
+static int vt_wait_unrecorded(struct pollfd *fds, nfds_t n, int64_t deadline, const sigset_t *mask,
+			      _Atomic int *signaled);
+
 static int vt_wait(struct pollfd *fds, nfds_t n, int64_t deadline, const sigset_t *mask, _Atomic int *signaled)
+{
+	int r = vt_wait_unrecorded(fds, n, deadline, mask, signaled);
+	int e = errno;
+	record_poll(deadline, r);
+	errno = e;
+	return r;
+}
+
+static int vt_wait_unrecorded(struct pollfd *fds, nfds_t n, int64_t deadline, const sigset_t *mask,
+			      _Atomic int *signaled)
 {
 	static const struct timespec zero = {0, 0};
 	if (deadline != RF_VT_NONE && deadline <= rf_vt_now() && !signaled)
@@ -361,8 +396,15 @@ RF_EXPORT time_t time(time_t *out)
 
 RF_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
 {
-	if (!vt || (tmo && tmo->tv_sec == 0 && tmo->tv_nsec == 0))
-		return REAL(ppoll)(fds, n, tmo, mask);
+	if (!vt || (tmo && tmo->tv_sec == 0 && tmo->tv_nsec == 0)) {
+		int r = REAL(ppoll)(fds, n, tmo, mask);
+		if (vt) {
+			int e = errno;
+			record_poll(RF_VT_NONE, r);
+			errno = e;
+		}
+		return r;
+	}
 	return vt_wait(fds, n, deadline_after(tmo), mask, NULL);
 }
 

@@ -199,6 +199,13 @@ RF_EXPORT int rf_sched_proc_idle(struct sched *sc, int proc)
 	return atomic_load(A(p->running)) == 0 && !atomic_load(A(p->has_token));
 }
 
+RF_EXPORT unsigned rf_sched_proc_polls(struct sched *sc, int proc)
+{
+	if (proc < 0 || proc >= RF_VT_PROCS)
+		return 0;
+	return atomic_load(A(sc->shm->procs[proc].polls));
+}
+
 /* Keep an idle process from resuming (its first thread to wake waits), or let it go. */
 RF_EXPORT void rf_sched_hold_proc(struct sched *sc, int proc, int held)
 {
@@ -329,9 +336,12 @@ static void wait_kick(struct sched *sc, uint32_t seen, int wait_us)
 
 /* One scheduling decision. Returns 0: something can still run (waited up to wait_us for that to change);
  * 1: the clock moved and threads were woken (rf_sched_last_woken() tells how many); 2: idle, and no deadline
- * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all. */
-RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, int wait_us, int spin_us)
+ * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all.
+ * With `hold`, threads due exactly at `limit` are not woken yet: the clock stops at `limit` first (a replay puts
+ * in what the router met in the same poll as its timers of that instant, before they wake it). */
+RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t quantum, int wait_us, int spin_us)
 {
+	int64_t wake_limit = hold && limit != RF_VT_NONE ? limit - 1 : limit;
 	uint32_t seen = atomic_load(A(sc->shm->kick));
 	if (atomic_load(A(sc->shm->frozen)) || busy(sc)) {
 		sc->pending = -1; /* something runs: a wait for parked bytes starts over */
@@ -360,7 +370,7 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 			first = s->deadline;
 	}
 	int64_t now = atomic_load(A(sc->shm->now));
-	if (first == RF_VT_NONE || first > limit) {
+	if (first == RF_VT_NONE || first > wake_limit) {
 		if (limit != RF_VT_NONE && limit > now)
 			atomic_store(A(sc->shm->now), limit);
 		return first == RF_VT_NONE ? 3 : 2;
@@ -370,7 +380,7 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 	 * run's other routers' timers decided where the quantum fell). */
 	int64_t target = first, recorded = sc->ninstants ? instant_from(sc, first) : RF_VT_NONE;
 	if (recorded != RF_VT_NONE) {
-		if (recorded > limit) {
+		if (recorded > wake_limit) {
 			if (limit > now)
 				atomic_store(A(sc->shm->now), limit);
 			return 2;
@@ -380,7 +390,7 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int64_t quantum, in
 		for (int i = 0; i < n; i++) {
 			struct rf_vt_slot *s = &sc->shm->slots[i];
 			if (atomic_load(A(s->state)) == RF_SLOT_BLOCKED && s->deadline <= first + quantum &&
-			    s->deadline > target && s->deadline <= limit)
+			    s->deadline > target && s->deadline <= wake_limit)
 				target = s->deadline;
 		}
 	}

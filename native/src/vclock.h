@@ -37,6 +37,8 @@ struct rf_vt_proc {
 	int32_t has_token;
 	int32_t held;    /* futex word: 1 while the controller keeps an idle process from resuming (a replay
 			  * putting several messages in at once), atomic */
+	uint32_t polls;  /* how often its main thread's polls returned (a replay's inputs go in poll by poll) */
+	int32_t pad;
 };
 
 struct rf_vt_shm {

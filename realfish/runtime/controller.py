@@ -249,11 +249,14 @@ class Controller:
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
                 # is a deadline too).
+                hold = False
                 with self.lock:
                     limit = min(self.limit_ns, self._give_up_ns())  # a connect's give-up is a deadline too
                     if self.replayer:
-                        limit = min(limit, self.replayer.pump(limit))
-                r = self.clock.step(limit)
+                        due, hold = self.replayer.pump(limit)
+                        hold = hold and due <= limit
+                        limit = min(limit, due)
+                r = self.clock.step(limit, hold)
                 if r == ADVANCED:
                     self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
                 self.idle_forever = r == IDLE_FOREVER

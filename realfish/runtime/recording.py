@@ -52,6 +52,7 @@ FIONREAD = termios.FIONREAD
 SIOCOUTQ = termios.TIOCOUTQ
 REPLAYED_DAEMONS = ("bgpd", "ospfd")  # the daemons with inputs from other routers; the rest read their own
 ACCEPT_WAIT_S = 1.0
+WOKEN_WAIT_S = 0.02  # for a daemon the clock woke to reach its hold (it only has to be scheduled: <= 1 ms seen)
 SO_SNDBUFFORCE = 32
 SINK_BYTES = 8 << 20  # a sink's buffer, as an inbox's (raw.py): the replayer empties it at every step
 
@@ -74,7 +75,7 @@ class RecordingError(ValueError):
 @dataclass(slots=True)
 class Event:
     vtime: int
-    kind: str  # c r a d e w p s (record.c)
+    kind: str  # c r a d e w p s k (record.c)
     conn: int
     data: bytes
 
@@ -88,7 +89,7 @@ def read_events(path: Path, length: int | None = None) -> list[Event]:
             raise RecordingError(f"{path}: truncated record header at byte {off}")
         vtime, kind, n, conn = HEAD.unpack_from(raw, off)
         off += HEAD.size
-        if off + n > len(raw) or chr(kind) not in "cradewps":
+        if off + n > len(raw) or chr(kind) not in "cradewpsk":
             raise RecordingError(f"{path}: bad record at byte {off - HEAD.size} (kind {kind}, length {n})")
         out.append(Event(vtime, chr(kind), conn, raw[off:off + n]))
         off += n
@@ -189,6 +190,12 @@ class _Stream:
     need: list[int] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)  # per event: connect()s the daemon had made before it
     early: list[bool] = field(default_factory=list)  # per event: read before the daemon sent anything at its instant
+    # per event: a packet its event loop met in the same poll as its timers of that instant ('k' records)
+    with_timers: list[bool] = field(default_factory=list)
+    polls: list[int] = field(default_factory=list)  # per event: the event loop's polls before it ('k' records)
+    sent_poll: int = -1  # the recorded poll of the last packet delivered
+    sent_at: int = -1  # its instant
+    polls_then: int = 0  # the daemon's polls when it was delivered
     made: int = 0  # connect()s it has made in the replay
     connects: dict[tuple[str, int], deque[Event]] = field(default_factory=dict)  # its connect()s by destination
     closes: dict[int, _Close] = field(default_factory=dict)  # by recorded connection id
@@ -202,7 +209,11 @@ def _stream(events: list[Event]) -> _Stream:
     last_read: dict[int, int] = {}
     calls = copies = 0
     sent_at = -1  # the instant of the daemon's last output
+    poll, polls = Event(-1, "k", 0, b""), 0  # the event loop's last poll, and how many
     for e in events:
+        if e.kind == "k":
+            poll, polls = e, polls + 1
+            continue
         if e.kind in "swc":
             sent_at = e.vtime
         if e.kind == "s":
@@ -225,6 +236,8 @@ def _stream(events: list[Event]) -> _Stream:
                 last_read[e.conn] = len(s.events)
             s.need.append(copies if e.kind == "p" else written.get(e.conn, 0))
             s.early.append(sent_at != e.vtime)
+            s.with_timers.append(e.kind == "p" and poll.vtime == e.vtime and poll.data == b"TI")
+            s.polls.append(polls)
             s.calls.append(calls)
             s.events.append(e)
     return s
@@ -294,32 +307,42 @@ class Replayer:
         else:
             self.ctl._reply(c, " ".join(w))
 
-    def pump(self, limit: int = NONE) -> int:
-        """Deliver what is due; return the virtual instant of the next event (NONE when none is left). The
-        clock moves next, up to `limit` at most."""
+    def pump(self, limit: int = NONE) -> tuple[int, bool]:
+        """Deliver what is due; return the virtual instant of the next event (NONE when none is left), and
+        whether the clock is to stop there before it wakes the timers due then. The clock moves next, up to
+        `limit` at most."""
         assert self.ctl is not None and self.ctl.clock is not None
         self._drain()
         now = self.ctl.clock.now_ns()
-        nxt = NONE
+        nxt = hold_at = NONE
         for (router, daemon), s in self.streams.items():
             for conn in list(s.closes):
                 nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
             held = self.preheld.pop((router, daemon), [])
+            if held:
+                self._woken_and_held(router, daemon)
             try:
                 due = self._play(router, daemon, s, now, held)
             finally:
                 for proc in held:
                     self.ctl.clock.hold(proc, False)
             nxt = min(nxt, due)
-            # What the daemon read at an instant before it sent anything then came while its timers of the
-            # instant were at work (the clock had woken it and the peers at once): it is held through the
-            # clock's move, the event goes in, and it finds the event at the poll after its timers' work.
-            if (s.pos < len(s.events) and s.events[s.pos].vtime == due and now < due <= limit and s.early[s.pos]
-                    and not self.ctl.clock.frozen and not self.ended):
-                held = []
-                if self._hold(router, daemon, held):
-                    self.preheld[(router, daemon)] = held
-        return min(nxt, self._hold_for_accepts(now))
+            # Where a message goes relative to the daemon's timers of its instant (the clock wakes the daemon and
+            # its peers at once; in the recorded run the race went one way):
+            # - met in the same poll as the timers (the recording's poll says so): it goes in before the clock
+            #   wakes them (the clock stops at the instant first), and the daemon meets both at once;
+            # - read before the daemon sent anything at that instant: it came while its timers worked; the
+            #   daemon is held through the clock's move, it goes in, and the daemon meets it at its next poll;
+            # - otherwise once the daemon is done with its timers' work (idle: _play).
+            if s.pos < len(s.events) and s.events[s.pos].vtime == due and now < due <= limit:
+                if s.with_timers[s.pos]:
+                    hold_at = min(hold_at, due)
+                elif s.early[s.pos] and not self.ctl.clock.frozen and not self.ended:
+                    held = []
+                    if self._hold(router, daemon, held):
+                        self.preheld[(router, daemon)] = held
+        nxt = min(nxt, self._hold_for_accepts(now))
+        return nxt, nxt == hold_at
 
     def release(self) -> None:
         """Hold no daemon any more (the replay ends)."""
@@ -338,19 +361,28 @@ class Replayer:
         nxt = NONE
         while s.pos < len(s.events):
             ev = s.events[s.pos]
-            # The clock stops at the event's instant, where the router's timers due then fire first: in the
-            # recorded run the clock moved only with nothing in flight, so what the router read at an instant
-            # came from peers woken at that instant too, mostly while it was at its own timers' work. (Which of
-            # the two went first was a race there; delivering before the timers instead replays worse.)
-            if ev.vtime > now:
+            if ev.vtime > now:  # (pump says where the clock stops)
                 return min(nxt, ev.vtime)
             if not self._ready(router, daemon, s, ev):
                 # The daemon has not come to it yet. While it runs (or has bytes to read) the clock waits
                 # anyway; once it is idle and still not there, it has diverged: time goes on (the event
                 # is delivered late, and counted so), or a daemon waiting for time would wait forever.
                 return nxt
-            if not held and not self._hold(router, daemon, held):
+            later_poll = ev.kind == "p" and s.sent_at == ev.vtime and s.polls[s.pos] != s.sent_poll
+            if later_poll and not held:
+                # Read at a later poll of the same instant than the packet before: it goes in once the daemon
+                # has polled since that one went in (it met that one alone), whether it runs or waits, or once it
+                # waits having read all it was given (it read that one without polling again).
+                if self._polls(router, daemon) <= s.polls_then and not (
+                        self._idle(router, daemon) and self._inbox_empty(router, ev.conn)):
+                    return min(nxt, now)
+                self._hold(router, daemon, held)
+            elif not held and not self._hold(router, daemon, held):
                 return min(nxt, now)  # the clock waits until the daemon is idle
+            elif later_poll:
+                return min(nxt, now)  # the next batch, once the daemon has met this one
+            if ev.kind == "p":
+                s.sent_poll, s.sent_at, s.polls_then = s.polls[s.pos], ev.vtime, self._polls(router, daemon)
             self._take(router, daemon, s, ev, now)
             for conn in list(s.closes):  # a close may be due right after (a connect refused at once)
                 nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
@@ -359,6 +391,27 @@ class Replayer:
     def _procs(self, router: str, daemon: str) -> list[int]:
         assert self.ctl is not None
         return [c.proc for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon) and c.proc >= 0]
+
+    def _woken_and_held(self, router: str, daemon: str) -> None:
+        """If the clock's last move woke the held daemon, wait (briefly) until its thread is past its poll and
+        waits on the hold: what goes in now must not be in the poll that its timers ended."""
+        assert self.ctl is not None and self.ctl.clock is not None
+        clock = self.ctl.clock
+        pids = {c.pid for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon)}
+        if clock.woke_at != clock.now_ns() or not pids & {pid for pid, _ in clock.woken_threads()}:
+            return
+        deadline = time.monotonic() + WOKEN_WAIT_S
+        while self._idle(router, daemon) and time.monotonic() < deadline:
+            time.sleep(0.0001)
+
+    def _inbox_empty(self, router: str, proto: int) -> bool:
+        assert self.ctl is not None
+        inbox = self.ctl.raw.current.get((router, proto))
+        return inbox is None or _queued(inbox.writer.fileno(), SIOCOUTQ) == 0
+
+    def _polls(self, router: str, daemon: str) -> int:
+        assert self.ctl is not None and self.ctl.clock is not None
+        return sum(self.ctl.clock.polls(proc) for proc in self._procs(router, daemon))
 
     def _idle(self, router: str, daemon: str) -> bool:
         assert self.ctl is not None and self.ctl.clock is not None
@@ -590,8 +643,11 @@ class Replayer:
             return ev.conn not in s.closes
         # Bytes: after the bytes before them on that connection were read (so the router reads them in the same
         # pieces), and once the router had sent what the peer answers (its OPEN, say). Bytes on different
-        # connections do not wait for each other: at one virtual instant, every peer's message is there.
-        return self._read_by_router(s, cid) and self._taken(cid) and self._router_wrote(cid) >= s.need[s.pos]
+        # connections do not wait for each other: at one virtual instant, every peer's message is there. Bytes
+        # the router read before it wrote anything there (the peer's OPEN, sent as its connect completed) may
+        # be there before the router has taken the connection; others wait for that.
+        need = s.need[s.pos]
+        return self._read_by_router(s, cid) and (need == 0 or self._taken(cid)) and self._router_wrote(cid) >= need
 
     def _taken(self, cid: int) -> bool:
         """Has the daemon taken the connection: accepted it, or asked how its connect ended?"""

@@ -24,7 +24,7 @@ class VirtualClock:
         h, i64, i = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
         lib.rf_sched_create.argtypes = [ctypes.c_char_p, i, i64, i64]
         lib.rf_sched_create.restype = h
-        lib.rf_sched_step.argtypes = [h, i64, i64, i, i]
+        lib.rf_sched_step.argtypes = [h, i64, i, i64, i, i]
         lib.rf_sched_now.argtypes = [h]
         lib.rf_sched_now.restype = i64
         lib.rf_sched_set_wake.argtypes = [h, i, i]
@@ -36,6 +36,8 @@ class VirtualClock:
         lib.rf_sched_counts.argtypes = [h, ctypes.POINTER(i)]
         lib.rf_sched_set_instants.argtypes = [h, ctypes.POINTER(i64), ctypes.c_long]
         lib.rf_sched_hold_proc.argtypes = [h, i, i]
+        lib.rf_sched_proc_polls.argtypes = [h, i]
+        lib.rf_sched_proc_polls.restype = ctypes.c_uint
         i32p = ctypes.POINTER(ctypes.c_int32)
         lib.rf_sched_woken.argtypes = [h, i32p, i32p, i]
         self.path = path
@@ -52,6 +54,7 @@ class VirtualClock:
         self.advances = 0
         self.woken = 0
         self.frozen = True  # rf_sched_create starts it frozen
+        self.woke_at = NONE  # the instant of the last move that woke threads (woken_threads)
         self.moves: list[int] | None = None  # a list to keep where each clock move went (a recording)
 
     def now_ns(self) -> int:
@@ -65,13 +68,15 @@ class VirtualClock:
         self.frozen = frozen
         self.lib.rf_sched_set_frozen(self.handle, 1 if frozen else 0)
 
-    def step(self, limit_ns: int = NONE, quantum_ns: int = 1_000_000, wait_us: int = 2000,
+    def step(self, limit_ns: int = NONE, hold: bool = False, quantum_ns: int = 1_000_000, wait_us: int = 2000,
              spin_us: int = 30) -> int:
-        """Move the clock if nothing can run (not past `limit_ns`)."""
-        r = int(self.lib.rf_sched_step(self.handle, limit_ns, quantum_ns, wait_us, spin_us))
+        """Move the clock if nothing can run (not past `limit_ns`; with `hold`, stop at `limit_ns` before
+        waking the threads due exactly then)."""
+        r = int(self.lib.rf_sched_step(self.handle, limit_ns, 1 if hold else 0, quantum_ns, wait_us, spin_us))
         if r == ADVANCED:
             self.advances += 1
             self.woken += self.last_woken()
+            self.woke_at = self.now_ns()
             if self.moves is not None:
                 self.moves.append(self.now_ns())
         return r
@@ -104,6 +109,10 @@ class VirtualClock:
     def proc_idle(self, proc: int) -> bool:
         """Is every thread of the process blocked (none running, none woken)?"""
         return bool(self.lib.rf_sched_proc_idle(self.handle, proc))
+
+    def polls(self, proc: int) -> int:
+        """How often the process's main thread has returned from a poll."""
+        return int(self.lib.rf_sched_proc_polls(self.handle, proc))
 
     def hold(self, proc: int, held: bool) -> None:
         """Keep an idle process from resuming until released (its first thread to wake waits)."""
