@@ -15,7 +15,9 @@
  *   'p' a raw IP packet from another router      payload the inbox datagram as read (raw.c's header, then the
  *       (conn: the IP protocol)                  IP packet)
  *   's' a raw IP packet sent                     payload how many other routers it went to
- * Only emulated TCP and raw IP are recorded: netlink and the interface table are the router's own config, zserv
+ *   'k' a poll of the daemon's event loop        payload "T" if its timers were due, "I" if descriptors were
+ *       returned (clock.c)                       ready, both, or neither
+ * Only emulated TCP, raw IP and the event loop's polls are recorded: netlink and the interface table are the router's own config, zserv
  * is between the router's own daemons. The header is written with the payload in one writev on an O_APPEND file,
  * so two threads of a daemon never interleave their records.
  */

@@ -369,18 +369,18 @@ class Replayer:
                 # is delivered late, and counted so), or a daemon waiting for time would wait forever.
                 return nxt
             later_poll = ev.kind == "p" and s.sent_at == ev.vtime and s.polls[s.pos] != s.sent_poll
-            if later_poll and not held:
+            if later_poll and held:
+                return min(nxt, now)  # the next poll's batch, once the daemon has met this one
+            if later_poll:
                 # Read at a later poll of the same instant than the packet before: it goes in once the daemon
                 # has polled since that one went in (it met that one alone), whether it runs or waits, or once it
                 # waits having read all it was given (it read that one without polling again).
                 if self._polls(router, daemon) <= s.polls_then and not (
                         self._idle(router, daemon) and self._inbox_empty(router, ev.conn)):
                     return min(nxt, now)
-                self._hold(router, daemon, held)
+                self._hold(router, daemon, held)  # if it waits; if it runs, it meets it at its next poll
             elif not held and not self._hold(router, daemon, held):
                 return min(nxt, now)  # the clock waits until the daemon is idle
-            elif later_poll:
-                return min(nxt, now)  # the next batch, once the daemon has met this one
             if ev.kind == "p":
                 s.sent_poll, s.sent_at, s.polls_then = s.polls[s.pos], ev.vtime, self._polls(router, daemon)
             self._take(router, daemon, s, ev, now)
