@@ -172,5 +172,5 @@ def test_routers_running_ospf_replay_alone_to_their_recorded_fibs(tmp_path: Path
         print(name, {k: replay[k] for k in ("delivered", "late", "late_max_s", "packets_out")})
     # Not asserted: late inputs. Where a packet goes against the daemon's timers of its instant and its polls
     # follows the recorded polls, but holding a woken daemon has a wall-time limit (20 ms) that a loaded
-    # machine could exceed. Seen: 15 of 15 replays of this chain clean (5 recordings), 51 of 52 for 2x3 and 3x3
+    # machine could exceed. Seen: 15 of 15 replays of this chain clean (5 recordings), 50 of 51 for 2x3 and 3x3
     # grids; before the poll records, 2 of 45 here had packets late (same FIBs).
