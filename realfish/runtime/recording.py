@@ -52,6 +52,7 @@ FIONREAD = termios.FIONREAD
 SIOCOUTQ = termios.TIOCOUTQ
 REPLAYED_DAEMONS = ("bgpd", "ospfd")  # the daemons with inputs from other routers; the rest read their own
 ACCEPT_WAIT_S = 1.0
+LOOP_INPUTS = "pa"  # inputs the event loop's thread takes: packets, accepted connections (bgpd reads in another)
 WOKEN_WAIT_S = 0.02  # for a daemon the clock woke to reach its hold (it only has to be scheduled: <= 1 ms seen)
 SO_SNDBUFFORCE = 32
 SINK_BYTES = 8 << 20  # a sink's buffer, as an inbox's (raw.py): the replayer empties it at every step
@@ -78,6 +79,7 @@ class Event:
     kind: str  # c r a d e w p s k (record.c)
     conn: int
     data: bytes
+    poll: int = 0  # the daemon's event loop polls before it ('k' records; _stream counts them)
 
 
 def read_events(path: Path, length: int | None = None) -> list[Event]:
@@ -192,10 +194,11 @@ class _Stream:
     early: list[bool] = field(default_factory=list)  # per event: read before the daemon sent anything at its instant
     # per event: a packet its event loop met in the same poll as its timers of that instant ('k' records)
     with_timers: list[bool] = field(default_factory=list)
-    polls: list[int] = field(default_factory=list)  # per event: the event loop's polls before it ('k' records)
-    sent_poll: int = -1  # the recorded poll of the last packet delivered
-    sent_at: int = -1  # its instant
-    polls_then: int = 0  # the daemon's polls when it was delivered
+    # The last thing of the event loop's in the replay (a packet or connection delivered, a connect() made): its
+    # poll in the recording, its instant, and the daemon's live poll count then.
+    anchor_poll: int = -1
+    anchor_at: int = -1
+    anchor_polls: int = 0
     made: int = 0  # connect()s it has made in the replay
     connects: dict[tuple[str, int], deque[Event]] = field(default_factory=dict)  # its connect()s by destination
     closes: dict[int, _Close] = field(default_factory=dict)  # by recorded connection id
@@ -214,6 +217,7 @@ def _stream(events: list[Event]) -> _Stream:
         if e.kind == "k":
             poll, polls = e, polls + 1
             continue
+        e.poll = polls
         if e.kind in "swc":
             sent_at = e.vtime
         if e.kind == "s":
@@ -237,7 +241,6 @@ def _stream(events: list[Event]) -> _Stream:
             s.need.append(copies if e.kind == "p" else written.get(e.conn, 0))
             s.early.append(sent_at != e.vtime)
             s.with_timers.append(e.kind == "p" and poll.vtime == e.vtime and poll.data == b"TI")
-            s.polls.append(polls)
             s.calls.append(calls)
             s.events.append(e)
     return s
@@ -289,6 +292,7 @@ class Replayer:
             self._diverged(f"{c.router}/{c.daemon}: connect to {a.dst}:{a.dport} that the recorded run did not make")
             self.ctl._reply(c, f"ERR {errno.ETIMEDOUT}")
             return
+        self._anchor(c.router, c.daemon, s, ev)
         self._accepts_after_connect(c.router, c.daemon, s)
         w = ev.data.decode().partition("\n")[2].split()
         key = (c.router, c.daemon, int(w[1]) if len(w) > 1 and w[0] in ("OK", "PENDING") else -1)
@@ -368,21 +372,21 @@ class Replayer:
                 # anyway; once it is idle and still not there, it has diverged: time goes on (the event
                 # is delivered late, and counted so), or a daemon waiting for time would wait forever.
                 return nxt
-            later_poll = ev.kind == "p" and s.sent_at == ev.vtime and s.polls[s.pos] != s.sent_poll
+            later_poll = ev.kind in LOOP_INPUTS and s.anchor_at == ev.vtime and ev.poll != s.anchor_poll
             if later_poll and held:
                 return min(nxt, now)  # the next poll's batch, once the daemon has met this one
             if later_poll:
-                # Read at a later poll of the same instant than the packet before: it goes in once the daemon
-                # has polled since that one went in (it met that one alone), whether it runs or waits, or once it
-                # waits having read all it was given (it read that one without polling again).
-                if self._polls(router, daemon) <= s.polls_then and not (
-                        self._idle(router, daemon) and self._inbox_empty(router, ev.conn)):
+                # Met at a later poll of the same instant than the event loop's last thing: it goes in once the
+                # daemon has polled since (it met that alone), whether it runs or waits, or once it waits having
+                # taken all it was given (it took that without polling again).
+                if self._polls(router, daemon) <= s.anchor_polls and not (
+                        self._idle(router, daemon) and self._all_taken(router, ev)):
                     return min(nxt, now)
                 self._hold(router, daemon, held)  # if it waits; if it runs, it meets it at its next poll
             elif not held and not self._hold(router, daemon, held):
                 return min(nxt, now)  # the clock waits until the daemon is idle
-            if ev.kind == "p":
-                s.sent_poll, s.sent_at, s.polls_then = s.polls[s.pos], ev.vtime, self._polls(router, daemon)
+            if ev.kind in LOOP_INPUTS:
+                self._anchor(router, daemon, s, ev)
             self._take(router, daemon, s, ev, now)
             for conn in list(s.closes):  # a close may be due right after (a connect refused at once)
                 nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
@@ -404,9 +408,15 @@ class Replayer:
         while self._idle(router, daemon) and time.monotonic() < deadline:
             time.sleep(0.0001)
 
-    def _inbox_empty(self, router: str, proto: int) -> bool:
+    def _anchor(self, router: str, daemon: str, s: _Stream, ev: Event) -> None:
+        s.anchor_poll, s.anchor_at, s.anchor_polls = ev.poll, ev.vtime, self._polls(router, daemon)
+
+    def _all_taken(self, router: str, ev: Event) -> bool:
+        """Has the router taken all it was given of the event's kind (packets read, connections accepted)?"""
         assert self.ctl is not None
-        inbox = self.ctl.raw.current.get((router, proto))
+        if ev.kind == "a":
+            return all(self._taken(cid) for cid in list(self.offered))
+        inbox = self.ctl.raw.current.get((router, ev.conn))
         return inbox is None or _queued(inbox.writer.fileno(), SIOCOUTQ) == 0
 
     def _polls(self, router: str, daemon: str) -> int:
@@ -448,7 +458,8 @@ class Replayer:
         now = self.ctl.clock.now_ns()
         while s.pos < len(s.events):
             ev = s.events[s.pos]
-            if ev.kind != "a" or ev.vtime > now or s.calls[s.pos] != s.made or not self._ready(router, daemon, s, ev):
+            if (ev.kind != "a" or ev.vtime > now or s.calls[s.pos] != s.made or ev.poll != s.anchor_poll
+                    or not self._ready(router, daemon, s, ev)):
                 return
             self._take(router, daemon, s, ev, now)
 
