@@ -38,6 +38,16 @@ class Inbox:
     writer: socket.socket  # our end: duplicates of it go to the senders
 
 
+def datagram_pair(send_bytes: int = INBOX_BYTES) -> tuple[socket.socket, socket.socket]:
+    """(reading end, writing end) of an AF_UNIX datagram pair whose writer may queue `send_bytes`."""
+    reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        writer.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, send_bytes)  # root: beyond net.core.wmem_max
+    except OSError:
+        writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_bytes)
+    return reader, writer
+
+
 class RawInboxes:
     def __init__(self, clock: VirtualClock | None = None) -> None:
         self.clock = clock  # the virtual clock must not move while a packet waits in an inbox
@@ -46,11 +56,7 @@ class RawInboxes:
 
     def open(self, inbox_id: int, router: str, proto: int, pid: int) -> socket.socket:
         """Make an inbox; return the daemon's end (the caller sends it and closes its copy)."""
-        theirs, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            ours.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, INBOX_BYTES)  # root: beyond net.core.wmem_max
-        except OSError:
-            ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, INBOX_BYTES)
+        theirs, ours = datagram_pair()
         inbox = Inbox(inbox_id, router, proto, pid, ours)
         if self.clock:
             self.clock.track(ours.fileno())

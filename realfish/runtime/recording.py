@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from realfish.runtime.broker import Attempt, Listener
 from realfish.runtime.controller import Connection, stream_pair
+from realfish.runtime.raw import datagram_pair
 from realfish.runtime.vclock import NONE
 
 if TYPE_CHECKING:
@@ -54,8 +55,6 @@ REPLAYED_DAEMONS = ("bgpd", "ospfd")  # the daemons with inputs from other route
 ACCEPT_WAIT_S = 1.0
 LOOP_INPUTS = "pa"  # inputs the event loop's thread takes: packets, accepted connections (bgpd reads in another)
 WOKEN_WAIT_S = 0.02  # for a daemon the clock woke to reach its hold (it only has to be scheduled: <= 1 ms seen)
-SO_SNDBUFFORCE = 32
-SINK_BYTES = 8 << 20  # a sink's buffer, as an inbox's (raw.py): the replayer empties it at every step
 
 
 def _queued(fd: int, request: int) -> int:
@@ -392,16 +391,19 @@ class Replayer:
                 nxt = min(nxt, self._close_due(router, daemon, s, conn, now))
         return nxt
 
-    def _procs(self, router: str, daemon: str) -> list[int]:
+    def _clients(self, router: str, daemon: str) -> list[Client]:
         assert self.ctl is not None
-        return [c.proc for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon) and c.proc >= 0]
+        return [c for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon)]
+
+    def _procs(self, router: str, daemon: str) -> list[int]:
+        return [c.proc for c in self._clients(router, daemon) if c.proc >= 0]
 
     def _woken_and_held(self, router: str, daemon: str) -> None:
         """If the clock's last move woke the held daemon, wait (briefly) until its thread is past its poll and
         waits on the hold: what goes in now must not be in the poll that its timers ended."""
         assert self.ctl is not None and self.ctl.clock is not None
         clock = self.ctl.clock
-        pids = {c.pid for c in self.ctl.clients.values() if (c.router, c.daemon) == (router, daemon)}
+        pids = {c.pid for c in self._clients(router, daemon)}
         if clock.woke_at != clock.now_ns() or not pids & {pid for pid, _ in clock.woken_threads()}:
             return
         deadline = time.monotonic() + WOKEN_WAIT_S
@@ -494,11 +496,7 @@ class Replayer:
     def sink(self, router: str, daemon: str) -> int:
         """A descriptor for a replayed daemon's raw packets to another router (the caller passes it on and
         closes it): they go nowhere, but are counted, since the recorded peers' answers wait for them."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            theirs.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, SINK_BYTES)
-        except OSError:
-            theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SINK_BYTES)
+        ours, theirs = datagram_pair()  # as big as an inbox: the replayer empties it at every step
         ours.setblocking(False)
         assert self.ctl is not None and self.ctl.clock is not None
         self.ctl.clock.track(ours.fileno())  # the clock waits until its packets are counted
