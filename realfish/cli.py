@@ -142,6 +142,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 0: no question differs; 1: some do; 2: an error (main's handler)."""
+    from realfish.diff import page, report, text
+
+    wanted = [q.strip() for q in args.questions.split(",") if q.strip()] if args.questions else None
+    doc = report.diff(args.snapshot, args.batfish, args.batfish_answers, wanted, timeout=args.timeout)
+    if args.format == "json":
+        out = json.dumps(doc, indent=1) + "\n"
+    elif args.format == "html":
+        out = page.render(doc)
+    else:
+        out = text.render(doc)
+    if args.output:
+        Path(args.output).write_text(out)
+        print(f"realfish: {doc['differences']} differences ({doc['unexplained']} unexplained); wrote "
+              f"{args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(out)
+    return 1 if doc["differences"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="realfish", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -187,6 +208,20 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--api-key", default=None,
                    help="require this X-Batfish-Apikey header on every request but /v2/version")
     s.set_defaults(fn=cmd_serve)
+    d = sub.add_parser("diff", help="ask Batfish and realfish the same questions; list and explain every "
+                                    "differing row (exit 0: none, 1: some, 2: error)")
+    d.add_argument("snapshot")
+    src = d.add_mutually_exclusive_group(required=True)
+    src.add_argument("--batfish", metavar="HOST[:PORT]", help="a live service speaking Batfish's v2 API")
+    src.add_argument("--batfish-answers", metavar="DIR",
+                     help="stored answers: DIR/questions.yaml lists {question, parameters, answer: FILE}")
+    d.add_argument("--questions", default=None,
+                   help="comma-separated question names (default: routes,bgpSessionStatus; with "
+                        "--batfish-answers: every stored one)")
+    d.add_argument("--format", choices=["text", "json", "html"], default="text")
+    d.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of standard output")
+    d.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
+    d.set_defaults(fn=cmd_diff)
     k = sub.add_parser("clean", help="stop daemons and remove run directories and namespaces a killed run left")
     k.set_defaults(fn=cmd_clean)
     args = ap.parse_args(argv)

@@ -82,3 +82,27 @@ def topology(state: SnapshotState) -> dict[str, Any]:
     return {"nodes": sorted(state.devices), "links": [list(x) for x in links],
             "bgp": sorted(sessions.values(), key=lambda s: (s["a"], s["b"])),
             "ospf": sorted(adjacencies.values(), key=lambda s: (s["a"], s["b"]))}
+
+
+DEFAULT_QUESTIONS = ["routes", "bgpSessionStatus"]
+
+
+def diff(snapshot: str, batfish: str | None = None, answers_dir: str | None = None,
+         wanted: list[str] | None = None, timeout: float = 600.0) -> dict[str, Any]:
+    """Ask Batfish (a live service at `batfish`, or the answers stored in `answers_dir`) and realfish the same
+    questions on `snapshot`; the diff document. Raises ValueError/RuntimeError/FileNotFoundError on bad input."""
+    from realfish.answers.state import build
+    from realfish.diff import sources
+
+    if (batfish is None) == (answers_dir is None):
+        raise ValueError("give exactly one of --batfish HOST[:PORT] and --batfish-answers DIR")
+    if answers_dir is not None:
+        asked, against = sources.stored(answers_dir, wanted), f"stored answers in {answers_dir}"
+    else:
+        names = [questions.canonical_name(n) for n in (wanted or DEFAULT_QUESTIONS)]
+        asked, against = sources.live(str(batfish), snapshot, [(n, {}) for n in names]), f"Batfish at {batfish}"
+    state = build(snapshot, "snapshot", timeout=timeout)
+    if state.dataplane is None or not state.dataplane.converged:
+        problems = "; ".join(state.dataplane.problems) if state.dataplane else "no routers in the snapshot"
+        raise RuntimeError(f"{snapshot}: the emulation did not converge ({problems})")
+    return build_report(str(snapshot), against, state, asked)

@@ -68,7 +68,9 @@ def stored(folder: str | Path, wanted: list[str] | None = None) -> list[Asked]:
 def live(address: str, snapshot: str | Path, asks: list[tuple[str, dict[str, Any]]]) -> list[Asked]:
     """Upload `snapshot` to the Batfish service at HOST[:PORT] (a network of its own, removed afterwards) and
     ask it each (question, parameters)."""
+    import requests
     from pybatfish.client.session import Session
+    from pybatfish.exception import BatfishException
 
     host, _, port = address.partition(":")
     kw: dict[str, Any] = {"host": host or "localhost"}
@@ -76,9 +78,11 @@ def live(address: str, snapshot: str | Path, asks: list[tuple[str, dict[str, Any
         kw["port"] = int(port)
     if not Path(snapshot).exists():
         raise FileNotFoundError(f"{snapshot}: no such snapshot")
-    bf = Session(**kw)
-    network = f"realfish-diff-{uuid.uuid4().hex[:8]}"
-    bf.set_network(network)
+    try:
+        bf = Session(**kw)
+        network = bf.set_network(f"realfish-diff-{uuid.uuid4().hex[:8]}")
+    except (BatfishException, requests.RequestException) as e:
+        raise RuntimeError(f"Batfish at {address}: {e}") from None
     try:
         bf.init_snapshot(str(snapshot), name="snapshot", overwrite=True)  # pybatfish zips a directory
         out = []
@@ -87,6 +91,8 @@ def live(address: str, snapshot: str | Path, asks: list[tuple[str, dict[str, Any
             answer = getattr(bf.q, q["instance"]["instanceName"])(**params).answer()
             out.append(Asked(q["instance"]["instanceName"], params, table_element(dict(answer), address)))
         return out
+    except (BatfishException, requests.RequestException) as e:
+        raise RuntimeError(f"Batfish at {address}: {e}") from None
     finally:
         try:
             bf.delete_network(network)
