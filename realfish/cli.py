@@ -147,7 +147,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from realfish.diff import page, report, text
 
     wanted = [q.strip() for q in args.questions.split(",") if q.strip()] if args.questions else None
-    doc = report.diff(args.snapshot, args.batfish, args.batfish_answers, wanted, timeout=args.timeout)
+    doc = report.diff(args.snapshot, args.batfish, args.batfish_answers, wanted, timeout=args.timeout,
+                      quiet=args.quiet)
     if args.format == "json":
         out = json.dumps(doc, indent=1) + "\n"
     elif args.format == "html":
@@ -221,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--format", choices=["text", "json", "html"], default="text")
     d.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of standard output")
     d.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
+    d.add_argument("--quiet", type=float, default=None,
+                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
     d.set_defaults(fn=cmd_diff)
     k = sub.add_parser("clean", help="stop daemons and remove run directories and namespaces a killed run left")
     k.set_defaults(fn=cmd_clean)

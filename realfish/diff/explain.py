@@ -71,6 +71,8 @@ class Explainer:
             return None
         seen.add((node, net))
         b, r = self.b_routes.get((node, net), []), self.r_routes.get((node, net), [])
+        if sorted(map(_route_values, b)) == sorted(map(_route_values, r)):
+            return None  # this router agrees with Batfish: the difference is not from here
         ours = {_route_text(x) for x in r}
         # Batfish's paths the routers lack first: where it was lost is down one of those
         for row in sorted(b, key=lambda x: _route_text(x) in ours):
@@ -236,15 +238,15 @@ class Explainer:
             return None
         if nb.get("bgpState") == "Established":
             return None
-        ends = [f"{node}: {_session_state(nb)}"]
         back = next((v for k, v in self.bgp_neighbors(peer_node).items() if self.owner.get(k, ("",))[0] == node),
                     None) if peer_node in self.dp.routers else None
-        if back is not None:
-            ends.append(f"{peer_node}: {_session_state(back)}")
+        ends = [(node, nb)] + ([(peer_node, back)] if back is not None else [])
+        ends.sort(key=lambda e: e[0])  # one cause for the session, whichever end a row was lost at
+        evidence = [f"bgpd on {n}: {_session_state(v)}" for n, v in ends]
         if not self._has_route(node, addr):
-            ends.append(f"{node} has no route to {addr}")
-        reason = _reset_reason(nb) or (_reset_reason(back) if back else "") or str(nb.get("bgpState"))
-        return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(ends)}
+            evidence.append(f"{node} has no route to {addr}")
+        reason = next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState")))
+        return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
 
     def _has_route(self, node: str, addr: str) -> bool:
         t = self.dp.routers.get(node)
@@ -340,6 +342,10 @@ def _by_node_net(rows: list[Route]) -> dict[tuple[str, str], list[Route]]:
     for r in rows:
         out[(cell_text(r.get("Node")), str(r.get("Network")))].append(r)
     return out
+
+
+def _route_values(r: Route) -> str:
+    return f"{_route_text(r)} {r.get('Metric')} {r.get('Admin_Distance')}"
 
 
 def _route_text(r: Route) -> str:

@@ -88,7 +88,7 @@ DEFAULT_QUESTIONS = ["routes", "bgpSessionStatus"]
 
 
 def diff(snapshot: str, batfish: str | None = None, answers_dir: str | None = None,
-         wanted: list[str] | None = None, timeout: float = 600.0) -> dict[str, Any]:
+         wanted: list[str] | None = None, timeout: float = 600.0, quiet: float | None = None) -> dict[str, Any]:
     """Ask Batfish (a live service at `batfish`, or the answers stored in `answers_dir`) and realfish the same
     questions on `snapshot`; the diff document. Raises ValueError/RuntimeError/FileNotFoundError on bad input."""
     from realfish.answers.state import build
@@ -101,8 +101,10 @@ def diff(snapshot: str, batfish: str | None = None, answers_dir: str | None = No
     else:
         names = [questions.canonical_name(n) for n in (wanted or DEFAULT_QUESTIONS)]
         asked, against = sources.live(str(batfish), snapshot, [(n, {}) for n in names]), f"Batfish at {batfish}"
-    state = build(snapshot, "snapshot", timeout=timeout)
+    state = build(snapshot, "snapshot", timeout=timeout, quiet=quiet)
     if state.dataplane is None or not state.dataplane.converged:
         problems = "; ".join(state.dataplane.problems) if state.dataplane else "no routers in the snapshot"
-        raise RuntimeError(f"{snapshot}: the emulation did not converge ({problems})")
+        raise RuntimeError(f"{snapshot}: the emulation did not converge ({problems}); a BGP session that keeps "
+                           "failing reconnects every connect-retry interval (120 s), and --quiet below that lets "
+                           "the run end")
     return build_report(str(snapshot), against, state, asked)
