@@ -164,6 +164,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if doc["differences"] else 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from realfish import ask
+
+    element = ask.ask(args.snapshot, args.question, ask.parameters(args.parameters), timeout=args.timeout,
+                      quiet=args.quiet)
+    sys.stdout.write(ask.render(element, args.format))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="realfish", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -225,6 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--quiet", type=float, default=None,
                    help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
     d.set_defaults(fn=cmd_diff)
+    a = sub.add_parser("ask", help="converge a snapshot and print one Batfish question's answer")
+    a.add_argument("snapshot")
+    a.add_argument("question", help="a Batfish question name, as bf.q.<name> (routes, bgpSessionStatus, ...)")
+    a.add_argument("parameters", nargs="*", metavar="key=value", help="the question's parameters")
+    a.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    a.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
+    a.add_argument("--quiet", type=float, default=None,
+                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
+    a.set_defaults(fn=cmd_ask)
     k = sub.add_parser("clean", help="stop daemons and remove run directories and namespaces a killed run left")
     k.set_defaults(fn=cmd_clean)
     args = ap.parse_args(argv)

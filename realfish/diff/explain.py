@@ -87,6 +87,8 @@ class Explainer:
                     cause = self.route_cause(self.owner[str(nh_ip)][0], net, seen)
             elif proto in ("bgp", "ibgp"):
                 cause = self.bgp_route_cause(node, net, str(nh_ip or ""), proto, seen)
+            elif proto == "aggregate":
+                cause = self.aggregate_cause(node, net)
             else:
                 cause = None
             if cause:
@@ -223,6 +225,27 @@ class Explainer:
                 return cause
         return None
 
+    def aggregate_cause(self, node: str, net: str) -> Explanation | None:
+        """An aggregate Batfish has and bgpd did not originate: with its contributing routes or without."""
+        dev = self.st.devices.get(node)
+        agg = next((a for a in dev.bgp.aggregates if str(a.prefix) == net), None) if dev and dev.bgp else None
+        if dev is None or agg is None:
+            return None
+        t = self.dp.routers.get(node)
+        table = ((((t.show.get("bgp_routes") or {}).get("default") or {}).get("routes") or {}) if t else {})
+        prefix = ipaddress.ip_network(net)
+        contributing = sorted(p for p in table if p != net and _within(p, prefix))
+        paths = [f"{'internal' if x.get('pathFrom') == 'internal' else 'external'} from {x.get('peerId')}"
+                 for x in table.get(net) or []]
+        where = f"{dev.source} line {agg.line}: aggregate-address {net}"
+        if not contributing:
+            return {"cause": f"aggregate {net} on {node}: no contributing route in bgpd",
+                    "evidence": f"{where}; bgpd on {node} has no more specific route of {net}"}
+        return {"cause": f"bgpd on {node} did not originate aggregate {net} although contributing routes are "
+                         "present",
+                "evidence": f"{where}; bgpd's table has {', '.join(contributing)}; its paths for {net}: "
+                            f"{'; '.join(paths) or 'none'} (no locally originated one)"}
+
     def session_cause(self, node: str, addr: str, configured_check: bool = False) -> Explanation | None:
         """Why bgpd's session from `node` to `addr` is not Established (None if it is)."""
         peers = self.bgp_neighbors(node)
@@ -342,6 +365,13 @@ def _by_node_net(rows: list[Route]) -> dict[tuple[str, str], list[Route]]:
     for r in rows:
         out[(cell_text(r.get("Node")), str(r.get("Network")))].append(r)
     return out
+
+
+def _within(text: str, net: Any) -> bool:
+    try:
+        return bool(ipaddress.ip_network(text).subnet_of(net))
+    except (ValueError, TypeError):
+        return False
 
 
 def _route_values(r: Route) -> str:

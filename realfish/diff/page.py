@@ -22,6 +22,16 @@ svg text{font-size:11px}.legend span{display:inline-block;margin-right:1.2em}
 """
 
 SCRIPT = """
+// digit runs compare as numbers (addresses, metrics), the rest as text
+function natural(x, y) {
+  var a = x.split(/(\\d+)/), b = y.split(/(\\d+)/);
+  for (var i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    if (i % 2) return parseInt(a[i], 10) - parseInt(b[i], 10);
+    return a[i] < b[i] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
 document.querySelectorAll('table.diff').forEach(function (table) {
   var body = table.tBodies[0];
   table.querySelectorAll('th').forEach(function (th, col) {
@@ -31,9 +41,7 @@ document.querySelectorAll('table.diff').forEach(function (table) {
       th.classList.add(asc ? 'asc' : 'desc');
       var rows = Array.prototype.slice.call(body.rows);
       rows.sort(function (a, b) {
-        var x = a.cells[col].textContent, y = b.cells[col].textContent;
-        var nx = parseFloat(x), ny = parseFloat(y);
-        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+        var c = natural(a.cells[col].textContent, b.cells[col].textContent);
         return asc ? c : -c;
       });
       rows.forEach(function (r) { body.appendChild(r); });

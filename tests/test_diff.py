@@ -1,0 +1,118 @@
+"""`realfish diff` against a live service (a second `realfish serve` on loopback), its input checks, and
+`realfish ask`. The example networks' acceptance is in compat_tests/test_diff.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from realfish import cli, topogen
+from realfish.diff import rows, sources
+from tests.test_service import start_server, stop_server
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("diff") / "chain"
+    topogen.chain(3, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    proc, port = start_server("--data-dir", str(tmp_path_factory.mktemp("data")))
+    try:
+        yield port
+    finally:
+        err = stop_server(proc)
+        assert proc.returncode == 0, err
+
+
+def test_diff_against_a_live_service(chain: Path, server: int, tmp_path: Path) -> None:
+    """The snapshot goes to the service with pybatfish and both sides answer; realfish against itself: no
+    difference, every row matched, exit 0."""
+    out = tmp_path / "d.json"
+    rc = cli.main(["diff", str(chain), "--batfish", f"127.0.0.1:{server}", "--questions",
+                   "routes,bgpSessionStatus,ipOwners", "--format", "json", "-o", str(out)])
+    doc = json.loads(out.read_text())
+    assert rc == 0 and doc["differences"] == 0 and doc["against"] == f"Batfish at 127.0.0.1:{server}"
+    assert [q["question"] for q in doc["questions"]] == ["routes", "bgpSessionStatus", "ipOwners"]
+    for q in doc["questions"]:
+        assert q["batfish_rows"] == q["realfish_rows"] == q["matched"] > 0
+
+
+def test_diff_live_finds_a_difference(chain: Path, server: int, tmp_path: Path) -> None:
+    """The service answers the snapshot as given; realfish answers a copy where r1 filters r0's prefix toward
+    r2: the lost route is the difference, blamed on r1's route-map (bgpd's outbound policy for r2)."""
+    import shutil
+
+    from realfish.answers.state import build
+    from realfish.diff.report import build_report
+
+    changed = tmp_path / "chain"
+    shutil.copytree(chain, changed)
+    cfg = changed / "configs" / "r1.cfg"
+    text = cfg.read_text()
+    assert "  network 172.16.1.0/24\n" in text
+    cfg.write_text(text.replace("  network 172.16.1.0/24\n",
+                                "  network 172.16.1.0/24\n  neighbor 10.0.0.3 route-map block out\n")
+                   + "ip prefix-list r0 seq 5 permit 172.16.0.0/24\n!\nroute-map block deny 10\n"
+                     " match ip address prefix-list r0\n!\nroute-map block permit 20\n!\n")
+    asked = sources.live(f"127.0.0.1:{server}", chain, [("routes", {})])
+    state = build(changed, "changed")
+    assert state.dataplane is not None and state.dataplane.converged
+    doc = build_report(str(changed), "live", state, asked)
+    diffs = doc["questions"][0]["differences"]
+    assert [(d["kind"], d["key"]["Node"], d["key"]["Network"]) for d in diffs] == [
+        ("only_batfish", "r2", "172.16.0.0/24")]
+    assert diffs[0]["explanation"]["cause"] == \
+        "BGP policy: route-map block on r1 (out, neighbor 10.0.0.3) denies 172.16.0.0/24"
+
+
+def test_stored_answer_forms(tmp_path: Path) -> None:
+    element = {"metadata": {"columnMetadata": []}, "rows": []}
+    for doc in (element, [element], {"answerElements": [element]}):
+        assert sources.table_element(doc, "x") == element
+    with pytest.raises(ValueError, match="not a Batfish table answer"):
+        sources.table_element({"rows": 3}, "x")
+
+
+def test_bad_inputs_exit_2(chain: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["diff", str(chain), "--batfish-answers", str(tmp_path)]) == 2
+    assert "questions.yaml" in capsys.readouterr().err
+    (tmp_path / "questions.yaml").write_text("- {question: nosuch, answer: a.json}\n")
+    assert cli.main(["diff", str(chain), "--batfish-answers", str(tmp_path)]) == 2
+    assert "unknown question 'nosuch'" in capsys.readouterr().err
+    (tmp_path / "questions.yaml").write_text("- {question: routes, answer: missing.json}\n")
+    assert cli.main(["diff", str(chain), "--batfish-answers", str(tmp_path)]) == 2
+    assert "missing.json" in capsys.readouterr().err
+
+
+def test_rows_matched_on_keys() -> None:
+    b = [{"Node": {"name": "r1"}, "Network": "10.0.0.0/24", "Metric": 1},
+         {"Node": {"name": "r1"}, "Network": "10.0.1.0/24", "Metric": 1},
+         {"Node": {"name": "r2"}, "Network": "10.0.0.0/24", "Metric": 5}]
+    r = [{"Node": {"name": "r1"}, "Network": "10.0.0.0/24", "Metric": 1},
+         {"Node": {"name": "r1"}, "Network": "10.0.1.0/24", "Metric": 2},
+         {"Node": {"name": "r3"}, "Network": "10.0.0.0/24", "Metric": 5}]
+    matched, diffs = rows.compare(b, r, ["Node", "Network"], ["Metric"])
+    assert matched == 1
+    assert [(d.kind, d.key["Node"], d.columns) for d in diffs] == [
+        ("changed", "r1", ["Metric"]), ("only_batfish", "r2", []), ("only_realfish", "r3", [])]
+
+
+def test_ask(chain: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["ask", str(chain), "bgpSessionStatus", "nodes=r1", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Node,VRF,Session_VRF,Local_AS")
+    assert len(lines) == 3 and all(",ESTABLISHED" in x and x.startswith("r1,") for x in lines[1:])
+    assert cli.main(["ask", str(chain), "routes", "nodes=r0", "protocols=bgp"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split() == ["Node", "VRF", "Network", "Next_Hop", "Protocol", "Metric",
+                                             "Admin_Distance", "Tag"]
+    assert "(2 rows)" in table and table.count(" bgp ") == 2
+    assert cli.main(["ask", str(chain), "routes", "nosuchparameter=1"]) == 2
+    assert "no parameter 'nosuchparameter'" in capsys.readouterr().err
