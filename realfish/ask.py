@@ -10,6 +10,7 @@ from typing import Any
 
 from realfish.diff.questions import question
 from realfish.diff.rows import cell_text
+from realfish.progress import Progress
 
 
 def parameters(pairs: list[str]) -> dict[str, Any]:
@@ -27,16 +28,22 @@ def parameters(pairs: list[str]) -> dict[str, Any]:
 
 
 def ask(snapshot: str, name: str, params: dict[str, Any], timeout: float = 600.0,
-        quiet: float | None = None) -> dict[str, Any]:
+        quiet: float | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """The question's table answer element on the converged snapshot."""
     from realfish.answers import answer
     from realfish.answers.state import build
 
     q = question(name, params)  # an unknown question or parameter fails before anything runs
-    state = build(snapshot, "snapshot", timeout=timeout, quiet=quiet)
+    state = build(snapshot, "snapshot", timeout=timeout, quiet=quiet, progress=progress)
     if state.dataplane is not None and not state.dataplane.converged:
         raise RuntimeError(f"{snapshot}: the emulation did not converge ({'; '.join(state.dataplane.problems)})")
-    return dict(answer(q, state)["answerElements"][0])
+    if progress:
+        progress.step(f"answering {name}")
+    try:
+        return dict(answer(q, state)["answerElements"][0])
+    finally:
+        if progress:
+            progress.done()
 
 
 def render(element: dict[str, Any], fmt: str) -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from realfish.progress import Progress
 from realfish.runner import ConvergeTimeout, Runner
 
 
@@ -44,7 +45,8 @@ def cmd_converge(args: argparse.Namespace) -> int:
         print(f"realfish: {len(network.routers)} routers, {len(network.segments)} segments, runtime "
               f"{args.runtime}, run directory {runner.run_dir}", file=sys.stderr)
         try:
-            report = runner.converge(timeout=args.timeout, shows=args.show)
+            with Progress().watching(runner):
+                report = runner.converge(timeout=args.timeout, shows=args.show)
         except ConvergeTimeout as e:
             print(f"realfish: {e}", file=sys.stderr)
             report = runner.collect(args.show)
@@ -148,7 +150,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     wanted = [q.strip() for q in args.questions.split(",") if q.strip()] if args.questions else None
     doc = report.diff(args.snapshot, args.batfish, args.batfish_answers, wanted, timeout=args.timeout,
-                      quiet=args.quiet)
+                      quiet=args.quiet, progress=Progress())
     if args.format == "json":
         out = json.dumps(doc, indent=1) + "\n"
     elif args.format == "html":
@@ -168,7 +170,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from realfish import ask
 
     element = ask.ask(args.snapshot, args.question, ask.parameters(args.parameters), timeout=args.timeout,
-                      quiet=args.quiet)
+                      quiet=args.quiet, progress=Progress())
     sys.stdout.write(ask.render(element, args.format))
     return 0
 

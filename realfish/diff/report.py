@@ -16,10 +16,18 @@ from realfish.diff import questions
 from realfish.diff.explain import Explainer
 from realfish.diff.rows import compare
 from realfish.diff.sources import Asked
+from realfish.progress import Progress
 
 
-def build_report(snapshot: str, against: str, state: SnapshotState, asked: list[Asked]) -> dict[str, Any]:
-    ours = {id(a): answer(questions.question(a.name, a.parameters), state)["answerElements"][0] for a in asked}
+def build_report(snapshot: str, against: str, state: SnapshotState, asked: list[Asked],
+                 progress: Progress | None = None) -> dict[str, Any]:
+    ours = {}
+    for a in asked:
+        if progress:
+            progress.step(f"answering {a.name}")
+        ours[id(a)] = answer(questions.question(a.name, a.parameters), state)["answerElements"][0]
+    if progress:
+        progress.step("explaining the differences")
     b_routes = next((a.batfish["rows"] for a in asked if a.name == "routes"), None)
     r_routes = answer(questions.question("routes"), state)["answerElements"][0]["rows"]
     explainer = Explainer(state, b_routes, r_routes)
@@ -88,7 +96,8 @@ DEFAULT_QUESTIONS = ["routes", "bgpSessionStatus"]
 
 
 def diff(snapshot: str, batfish: str | None = None, answers_dir: str | None = None,
-         wanted: list[str] | None = None, timeout: float = 600.0, quiet: float | None = None) -> dict[str, Any]:
+         wanted: list[str] | None = None, timeout: float = 600.0, quiet: float | None = None,
+         progress: Progress | None = None) -> dict[str, Any]:
     """Ask Batfish (a live service at `batfish`, or the answers stored in `answers_dir`) and realfish the same
     questions on `snapshot`; the diff document. Raises ValueError/RuntimeError/FileNotFoundError on bad input."""
     from realfish.answers.state import build
@@ -100,11 +109,17 @@ def diff(snapshot: str, batfish: str | None = None, answers_dir: str | None = No
         asked, against = sources.stored(answers_dir, wanted), f"stored answers in {answers_dir}"
     else:
         names = [questions.canonical_name(n) for n in (wanted or DEFAULT_QUESTIONS)]
+        if progress:
+            progress.step(f"asking Batfish at {batfish}: {', '.join(names)}")
         asked, against = sources.live(str(batfish), snapshot, [(n, {}) for n in names]), f"Batfish at {batfish}"
-    state = build(snapshot, "snapshot", timeout=timeout, quiet=quiet)
+    state = build(snapshot, "snapshot", timeout=timeout, quiet=quiet, progress=progress)
     if state.dataplane is None or not state.dataplane.converged:
         problems = "; ".join(state.dataplane.problems) if state.dataplane else "no routers in the snapshot"
         raise RuntimeError(f"{snapshot}: the emulation did not converge ({problems}); a BGP session that keeps "
                            "failing reconnects every connect-retry interval (120 s), and --quiet below that lets "
                            "the run end")
-    return build_report(str(snapshot), against, state, asked)
+    try:
+        return build_report(str(snapshot), against, state, asked, progress)
+    finally:
+        if progress:
+            progress.done()
