@@ -21,7 +21,8 @@ def render(doc: dict[str, Any]) -> str:
     if groups:
         out += ["", "By cause:"]
     for g in groups:
-        out.append(f"  {len(g['rows'])} rows: {g['cause'] or 'UNEXPLAINED'}")
+        n = len(g["rows"])
+        out.append(f"  {n} row{'' if n == 1 else 's'}: {g['cause'] or 'UNEXPLAINED'}")
         if g["evidence"]:
             out += textwrap.wrap(g["evidence"], 110, initial_indent="      ", subsequent_indent="      ")
     for q in doc["questions"]:
