@@ -37,12 +37,7 @@ def stored(folder: str | Path, wanted: list[str] | None = None) -> list[Asked]:
     """`DIR/questions.yaml`: a list of {question, parameters (optional), answer: FILE relative to DIR}."""
     folder = Path(folder)
     index = folder / "questions.yaml"
-    try:
-        entries = yaml.safe_load(index.read_text())
-    except OSError as e:
-        raise FileNotFoundError(f"{index}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ValueError(f"{index}: not YAML: {e}") from None
+    entries = _read(index, "YAML", yaml.safe_load, yaml.YAMLError)
     if not isinstance(entries, list):
         raise ValueError(f"{index}: expected a list of {{question, parameters, answer}} entries")
     out = []
@@ -53,16 +48,20 @@ def stored(folder: str | Path, wanted: list[str] | None = None) -> list[Asked]:
         if wanted and name.lower() not in {w.lower() for w in wanted}:
             continue
         path = folder / str(entry["answer"])
-        try:
-            doc = json.loads(path.read_text())
-        except OSError as err:
-            raise FileNotFoundError(f"{index}: entry {n}: {path}: {err.strerror}") from None
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not JSON: {err}") from None
+        doc = _read(path, "JSON", json.loads, json.JSONDecodeError, f"{index}: entry {n}: ")
         out.append(Asked(name, dict(entry.get("parameters") or {}), table_element(doc, str(path))))
     if not out:
         raise ValueError(f"{index}: no stored answer for the questions asked ({', '.join(wanted or [])})")
     return out
+
+
+def _read(path: Path, what: str, parse: Any, error: type[Exception], where: str = "") -> Any:
+    try:
+        return parse(path.read_text())
+    except OSError as e:
+        raise FileNotFoundError(f"{where}{path}: {e.strerror}") from None
+    except error as e:
+        raise ValueError(f"{path}: not {what}: {e}") from None
 
 
 def live(address: str, snapshot: str | Path, asks: list[tuple[str, dict[str, Any]]]) -> list[Asked]:
