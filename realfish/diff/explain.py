@@ -268,7 +268,9 @@ class Explainer:
         evidence = [f"bgpd on {n}: {_session_state(v)}" for n, v in ends]
         if not self._has_route(node, addr):
             evidence.append(f"{node} has no route to {addr}")
-        reason = next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState")))
+        # a NOTIFICATION says why (Bad Peer AS, ...); a later reset ("Waiting for peer OPEN") says less
+        reason = next((str(v["lastNotificationReason"]) for _, v in ends if v.get("lastNotificationReason")),
+                      next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState"))))
         return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
 
     def _has_route(self, node: str, addr: str) -> bool:

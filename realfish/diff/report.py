@@ -116,8 +116,8 @@ def diff(snapshot: str, batfish: str | None = None, answers_dir: str | None = No
     if state.dataplane is None or not state.dataplane.converged:
         problems = "; ".join(state.dataplane.problems) if state.dataplane else "no routers in the snapshot"
         raise RuntimeError(f"{snapshot}: the emulation did not converge ({problems}); a BGP session that keeps "
-                           "failing reconnects every connect-retry interval (120 s), and --quiet below that lets "
-                           "the run end")
+                           "failing reconnects every connect-retry interval (120 s) from each end, and --quiet 50 "
+                           "lets the run end")
     try:
         return build_report(str(snapshot), against, state, asked, progress)
     finally:
