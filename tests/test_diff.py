@@ -44,23 +44,33 @@ def test_diff_against_a_live_service(chain: Path, server: int, tmp_path: Path) -
         assert q["batfish_rows"] == q["realfish_rows"] == q["matched"] > 0
 
 
-def test_diff_live_finds_a_difference(chain: Path, server: int, tmp_path: Path) -> None:
+FILTERS = {  # how r1 keeps r0's prefix from r2: the line in r1's address family, the lines after
+    "route-map": ("  neighbor 10.0.0.3 route-map block out\n",
+                  "ip prefix-list r0 seq 5 permit 172.16.0.0/24\n!\nroute-map block deny 10\n"
+                  " match ip address prefix-list r0\n!\nroute-map block permit 20\n!\n",
+                  "BGP policy: route-map block on r1 (out, neighbor 10.0.0.3) denies 172.16.0.0/24"),
+    "prefix-list": ("  neighbor 10.0.0.3 prefix-list others out\n",
+                    "ip prefix-list others seq 5 deny 172.16.0.0/24\nip prefix-list others seq 10 permit any\n!\n",
+                    "BGP policy: prefix-list others on r1 (out, neighbor 10.0.0.3) denies 172.16.0.0/24"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FILTERS))
+def test_diff_live_finds_a_difference(chain: Path, server: int, tmp_path: Path, kind: str) -> None:
     """The service answers the snapshot as given; realfish answers a copy where r1 filters r0's prefix toward
-    r2: the lost route is the difference, blamed on r1's route-map (bgpd's outbound policy for r2)."""
+    r2: the lost route is the difference, blamed on r1's policy (bgpd's outbound policy for r2)."""
     import shutil
 
     from realfish.answers.state import build
     from realfish.diff.report import build_report
 
+    line, tail, cause = FILTERS[kind]
     changed = tmp_path / "chain"
     shutil.copytree(chain, changed)
     cfg = changed / "configs" / "r1.cfg"
     text = cfg.read_text()
     assert "  network 172.16.1.0/24\n" in text
-    cfg.write_text(text.replace("  network 172.16.1.0/24\n",
-                                "  network 172.16.1.0/24\n  neighbor 10.0.0.3 route-map block out\n")
-                   + "ip prefix-list r0 seq 5 permit 172.16.0.0/24\n!\nroute-map block deny 10\n"
-                     " match ip address prefix-list r0\n!\nroute-map block permit 20\n!\n")
+    cfg.write_text(text.replace("  network 172.16.1.0/24\n", "  network 172.16.1.0/24\n" + line) + tail)
     asked = sources.live(f"127.0.0.1:{server}", chain, [("routes", {})])
     state = build(changed, "changed")
     assert state.dataplane is not None and state.dataplane.converged
@@ -68,8 +78,7 @@ def test_diff_live_finds_a_difference(chain: Path, server: int, tmp_path: Path) 
     diffs = doc["questions"][0]["differences"]
     assert [(d["kind"], d["key"]["Node"], d["key"]["Network"]) for d in diffs] == [
         ("only_batfish", "r2", "172.16.0.0/24")]
-    assert diffs[0]["explanation"]["cause"] == \
-        "BGP policy: route-map block on r1 (out, neighbor 10.0.0.3) denies 172.16.0.0/24"
+    assert diffs[0]["explanation"]["cause"] == cause
 
 
 def test_stored_answer_forms(tmp_path: Path) -> None:

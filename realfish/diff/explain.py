@@ -287,23 +287,37 @@ class Explainer:
     def policy_cause(self, node: str, addr: str, net: str) -> Explanation | None:
         """A route the upstream router has and `node` does not: the inbound policy on `node`'s neighbor or the
         upstream's outbound policy toward `node`, as bgpd applies them, evaluated on the parsed route-maps."""
-        checks: list[tuple[str, str, str, str]] = []  # (router, route-map, direction, neighbor)
+        checks: list[tuple[str, str, str, str, str]] = []  # (router, kind, name, direction, neighbor)
         af = (self.bgp_neighbors(node).get(addr) or {}).get("addressFamilyInfo", {}).get("ipv4Unicast", {})
-        if af.get("routeMapForIncomingAdvertisements"):
-            checks.append((node, af["routeMapForIncomingAdvertisements"], "in", addr))
+        for kind, field in (("prefix-list", "incomingUpdatePrefixFilterList"),
+                            ("route-map", "routeMapForIncomingAdvertisements")):
+            if af.get(field):
+                checks.append((node, kind, af[field], "in", addr))
         upstream = self.owner.get(addr, ("",))[0]
         for k, v in self.bgp_neighbors(upstream).items():
             if self.owner.get(k, ("",))[0] == node:
-                out = v.get("addressFamilyInfo", {}).get("ipv4Unicast", {}).get("routeMapForOutgoingAdvertisements")
-                if out:
-                    checks.append((upstream, out, "out", k))
-        for router, name, direction, nbr in checks:
+                out = v.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
+                for kind, field in (("prefix-list", "outgoingUpdatePrefixFilterList"),
+                                    ("route-map", "routeMapForOutgoingAdvertisements")):
+                    if out.get(field):
+                        checks.append((upstream, kind, out[field], "out", k))
+        prefix = ipaddress.ip_network(net, strict=False)
+        for router, kind, name, direction, nbr in checks:
             dev = self.st.devices.get(router)
-            verdict, why = route_map_verdict(dev, name, net) if dev else (None, "")
+            if dev is None:
+                continue
+            if kind == "route-map":
+                verdict, why = route_map_verdict(dev, name, net)
+            elif name not in dev.prefix_lists:
+                verdict, why = "deny", f"prefix-list {name} is not defined in {dev.source}"
+            else:
+                permits = _prefix_list_permits(dev, name, prefix)
+                verdict, why = ("permit" if permits else "deny"), \
+                    f"prefix-list {name} ({dev.source}) {'permits' if permits else 'does not permit'} {net}"
             if verdict == "deny":
-                return {"cause": f"BGP policy: route-map {name} on {router} ({direction}, neighbor {nbr}) denies "
+                return {"cause": f"BGP policy: {kind} {name} on {router} ({direction}, neighbor {nbr}) denies "
                                  f"{net}",
-                        "evidence": f"bgpd on {router} applies route-map {name} {direction} to {nbr}; {why}"}
+                        "evidence": f"bgpd on {router} applies {kind} {name} {direction} to {nbr}; {why}"}
         return None
 
     # -- helpers ----------------------------------------------------------------------------------------------
