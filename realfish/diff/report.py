@@ -2,8 +2,9 @@
 
 {"snapshot", "against", "questions": [{"question", "parameters", "batfish_rows", "realfish_rows", "matched",
 "differences": [{"kind", "key", "batfish", "realfish", "explanation": {"cause", "evidence"} | null}]}],
-"differences": N, "unexplained": M}; realfish adds "columns" per changed difference (the values that differ) and
-"topology" (the nodes, BGP sessions and OSPF adjacencies as the routers hold them, for the HTML picture).
+"differences": N, "unexplained": M}; realfish adds "keys" and "values" per question (the columns rows are matched
+and compared on), "columns" per changed difference (the values that differ) and "topology" (the nodes, layer-3
+links, BGP sessions and OSPF adjacencies as the routers hold them, for the HTML picture).
 """
 
 from __future__ import annotations
