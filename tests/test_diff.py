@@ -81,6 +81,36 @@ def test_diff_live_finds_a_difference(chain: Path, server: int, tmp_path: Path, 
     assert diffs[0]["explanation"]["cause"] == cause
 
 
+def test_diff_live_best_path(server: int, tmp_path: Path) -> None:
+    """A ring of 4: r0 reaches r2's prefix through r1 (ties broken by router ID). In realfish's copy r0 gives
+    r3's routes local preference 200: bgpd selects the path through r3, for its reason."""
+    import shutil
+
+    from realfish.answers.state import build
+    from realfish.diff.report import build_report
+
+    ring = tmp_path / "ring"
+    topogen.ring(4, ring)
+    changed = tmp_path / "changed"
+    shutil.copytree(ring, changed)
+    cfg = changed / "configs" / "r0.cfg"
+    text = cfg.read_text()
+    assert "  network 172.16.0.0/24\n" in text
+    cfg.write_text(text.replace("  network 172.16.0.0/24\n",
+                                "  network 172.16.0.0/24\n  neighbor 10.0.0.6 route-map prefer in\n")
+                   + "route-map prefer permit 10\n set local-preference 200\n!\n")
+    asked = sources.live(f"127.0.0.1:{server}", ring, [("routes", {"nodes": "r0", "protocols": "bgp"})])
+    state = build(changed, "changed")
+    assert state.dataplane is not None and state.dataplane.converged
+    doc = build_report(str(changed), "live", state, asked)
+    diffs = doc["questions"][0]["differences"]
+    assert {(d["kind"], d["key"]["Network"], d["key"]["Next_Hop"]) for d in diffs} == {
+        ("only_batfish", "172.16.1.0/24", "ip 10.0.0.1"), ("only_realfish", "172.16.1.0/24", "ip 10.0.0.6"),
+        ("only_batfish", "172.16.2.0/24", "ip 10.0.0.1"), ("only_realfish", "172.16.2.0/24", "ip 10.0.0.6")}
+    assert {d["explanation"]["cause"] for d in diffs} == {"bgpd on r0 selects another best path (Local Pref)"}
+    assert "local preference 200" in diffs[0]["explanation"]["evidence"]
+
+
 def test_stored_answer_forms(tmp_path: Path) -> None:
     element = {"metadata": {"columnMetadata": []}, "rows": []}
     for doc in (element, [element], {"answerElements": [element]}):

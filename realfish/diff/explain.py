@@ -223,7 +223,27 @@ class Explainer:
             cause = self.policy_cause(node, a, net)
             if cause:
                 return cause
-        return None
+        return self.best_path_cause(node, net, nh_ip)
+
+    def best_path_cause(self, node: str, net: str, nh_ip: str) -> Explanation | None:
+        """bgpd has Batfish's path but selected another one: FRR's own selection reason."""
+        t = self.dp.routers.get(node)
+        table = ((((t.show.get("bgp_routes") or {}).get("default") or {}).get("routes") or {}) if t else {})
+        paths = [p for p in table.get(net) or [] if isinstance(p, dict)]
+        best = next((p for p in paths if p.get("bestpath")), None)
+        theirs = next((p for p in paths if p.get("peerId") == nh_ip
+                       or any(h.get("ip") == nh_ip for h in p.get("nexthops") or [])), None)
+        if best is None or theirs is None or best is theirs or theirs.get("multipath"):
+            return None
+        reason = best.get("selectionReason", "?")
+
+        def describe(p: dict[str, Any]) -> str:
+            return (f"from {p.get('peerId')} (AS path '{p.get('path', '')}', local preference "
+                    f"{p.get('locPrf', '-')}, weight {p.get('weight', '-')}, MED {p.get('metric', '-')})")
+
+        return {"cause": f"bgpd on {node} selects another best path ({reason})",
+                "evidence": f"bgpd's best path for {net}: {describe(best)}, selected by {reason}; Batfish's path "
+                            f"{describe(theirs)}"}
 
     def aggregate_cause(self, node: str, net: str) -> Explanation | None:
         """An aggregate Batfish has and bgpd did not originate: with its contributing routes or without."""
