@@ -2,8 +2,8 @@
 
 The acceptance of the diff: on example-live every difference is explained, and the explanations reproduce
 what compat_tests/expectations/routes.yaml says by hand; on dc-as-reuse nothing differs; a fault moved elsewhere
-(another MTU, a session's AS, a route-map) moves the explanation with it. The HTML report is opened in headless
-Chromium: its tables sort and filter, its picture renders, and it fetches nothing.
+(another MTU, a hello interval, a session's AS, a route-map) moves the explanation with it. The HTML report is
+opened in headless Chromium: its tables sort and filter, its picture renders, and it fetches nothing.
 """
 
 from __future__ import annotations
@@ -139,6 +139,9 @@ def faulted(tmp_path: Path, fault: str) -> Path:
         (cfg / "as2core2.cfg").write_text(re.sub(r"\n mtu \d+", "", text_))
         edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
              " ip address 2.23.21.3 255.255.255.0\n mtu 1400\n")
+    elif fault == "hello":  # as2dist1's link to as2core2 (as2core2's only Full one) hellos every 5 s
+        edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
+             " ip address 2.23.21.3 255.255.255.0\n ip ospf hello-interval 5\n")
     elif fault == "as":
         edit(cfg / "as2border2.cfg", " neighbor as3 remote-as 3", " neighbor as3 remote-as 4")
     elif fault == "filter":
@@ -158,6 +161,18 @@ def test_fault_mtu_moved(tmp_path: Path) -> None:
     assert not any(c and "as2core2" in c for c in groups)  # its links are Full now
     routes = next(q for q in doc["questions"] if q["question"] == "routes")
     assert routes["matched"] > 263  # as2core2's three links carry Batfish's paths again
+
+
+def test_fault_hello_interval(tmp_path: Path) -> None:
+    """as2core2 loses its last adjacency: its routes are lost to the hello mismatch or to its MTUs, and the iBGP
+    sessions that lose their route to the peer are traced to the same OSPF causes, not left at "no route"."""
+    rc, doc = run_diff(faulted(tmp_path, "hello"), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    cause = "OSPF hello interval mismatch on as2core2 GigabitEthernet3/0 - as2dist1 GigabitEthernet1/0"
+    groups = by_cause(doc)
+    assert cause in groups and "as2dist1 GigabitEthernet1/0 5000ms" in evidence(doc, cause)
+    assert set(groups) == {cause, "OSPF MTU mismatch at as2core2",
+                           "FRR keeps one connected route per subnet: as3core1 has 2 interfaces in 90.90.90.0/24"}
 
 
 def test_fault_session_as(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ class Explainer:
             if any({(node, iface), (peer, peer_if)} == {link[0][:2], link[1][:2]} for link in links):
                 return self._mtu_explanation(group, links)
         mine, theirs = self.ospf_ifs.get(node, {}).get(iface), self.ospf_ifs.get(peer, {}).get(peer_if)
-        where = f"{node} {iface} - {peer} {peer_if}"
+        where = " - ".join(sorted((f"{node} {iface}", f"{peer} {peer_if}")))  # one cause whichever end asks
         if mine is None or theirs is None:
             off = f"{node} {iface}" if mine is None else f"{peer} {peer_if}"
             return {"cause": f"OSPF does not run on {off}",
@@ -214,7 +214,7 @@ class Explainer:
                       and self.b_routes.get((self.owner[a][0], net))]
         for a in direct:
             if peers[a].get("bgpState") != "Established":
-                return self.session_cause(node, a)
+                return self.session_cause(node, a, seen=seen)
         for a in direct:
             cause = self.route_cause(self.owner[a][0], net, seen) if a in self.owner else None
             if cause:
@@ -266,8 +266,10 @@ class Explainer:
                 "evidence": f"{where}; bgpd's table has {', '.join(contributing)}; its paths for {net}: "
                             f"{'; '.join(paths) or 'none'} (no locally originated one)"}
 
-    def session_cause(self, node: str, addr: str, configured_check: bool = False) -> Explanation | None:
-        """Why bgpd's session from `node` to `addr` is not Established (None if it is)."""
+    def session_cause(self, node: str, addr: str, configured_check: bool = False,
+                      seen: set[tuple[str, str]] | None = None) -> Explanation | None:
+        """Why bgpd's session from `node` to `addr` is not Established (None if it is). With no route to the
+        peer, the route Batfish has toward it is followed upstream: that loss is the cause."""
         peers = self.bgp_neighbors(node)
         peer_node = self.owner.get(addr, (addr,))[0]
         pair = " - ".join(sorted((node, peer_node)))
@@ -288,10 +290,30 @@ class Explainer:
         evidence = [f"bgpd on {n}: {_session_state(v)}" for n, v in ends]
         if not self._has_route(node, addr):
             evidence.append(f"{node} has no route to {addr}")
+            toward = self._batfish_route_to(node, addr)
+            lost = self.route_cause(node, toward, seen if seen is not None else set()) if toward else None
+            if lost:
+                return {"cause": lost["cause"],
+                        "evidence": f"BGP session {pair} down: {'; '.join(evidence)}; {lost['evidence']}"}
         # a NOTIFICATION says why (Bad Peer AS, ...); a later reset ("Waiting for peer OPEN") says less
         reason = next((str(v["lastNotificationReason"]) for _, v in ends if v.get("lastNotificationReason")),
                       next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState"))))
         return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
+
+    def _batfish_route_to(self, node: str, addr: str) -> str | None:
+        """The network of Batfish's longest-prefix route at `node` covering `addr`."""
+        ip = ipaddress.ip_address(addr)
+        best: Any = None
+        for n, net in self.b_routes:
+            if n != node:
+                continue
+            try:
+                candidate = ipaddress.ip_network(net)
+            except ValueError:
+                continue
+            if ip in candidate and (best is None or candidate.prefixlen > best.prefixlen):
+                best = candidate
+        return str(best) if best is not None else None
 
     def _has_route(self, node: str, addr: str) -> bool:
         t = self.dp.routers.get(node)
