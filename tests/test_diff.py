@@ -111,6 +111,31 @@ def test_diff_live_best_path(server: int, tmp_path: Path) -> None:
     assert "local preference 200" in diffs[0]["explanation"]["evidence"]
 
 
+def test_diff_live_rejected_line(chain: Path, server: int, tmp_path: Path) -> None:
+    """r1's neighbor line for r2 has a word FRR does not know: FRR rejects it, r1 has no session to r2, and the
+    lost session and routes are blamed on that line (file, line number, FRR's message)."""
+    import shutil
+
+    from realfish.answers.state import build
+    from realfish.diff.report import build_report
+
+    changed = tmp_path / "chain"
+    shutil.copytree(chain, changed)
+    cfg = changed / "configs" / "r1.cfg"
+    text = cfg.read_text()
+    line = " neighbor 10.0.0.3 remote-as 4200000002\n"
+    assert line in text
+    cfg.write_text(text.replace(line, line.rstrip("\n") + " bogus\n"))
+    asked = sources.live(f"127.0.0.1:{server}", chain, [("bgpSessionStatus", {}), ("routes", {})])
+    state = build(changed, "changed", quiet=50)  # r2 retries every 120 s: never 360 s of quiet
+    assert state.dataplane is not None and state.dataplane.converged
+    doc = build_report(str(changed), "live", state, asked)
+    diffs = [d for q in doc["questions"] for d in q["differences"]]
+    assert diffs and {d["explanation"]["cause"] for d in diffs} == {
+        "FRR rejected the BGP configuration between r1 - r2"}
+    assert "r1.cfg line 17: 'neighbor 10.0.0.3 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
+
+
 def test_stored_answer_forms(tmp_path: Path) -> None:
     element = {"metadata": {"columnMetadata": []}, "rows": []}
     for doc in (element, [element], {"answerElements": [element]}):

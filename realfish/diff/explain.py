@@ -11,6 +11,7 @@ explanation is {"cause", "evidence"}; the cause is the grouping key, so all rows
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -209,6 +210,8 @@ class Explainer:
         peers = self.bgp_neighbors(node)
         upstream = self.owner.get(nh_ip, ("", ""))[0]
         direct = [a for a in peers if a == nh_ip or (upstream and self.owner.get(a, ("",))[0] == upstream)]
+        if not direct and proto == "bgp" and upstream:  # eBGP from a router bgpd has no neighbor for
+            return self.session_cause(node, nh_ip, configured_check=True, seen=seen)
         if not direct:  # learned over iBGP: from the AS's routers that Batfish has the route on
             direct = [a for a in peers if a in self.owner and peers[a].get("remoteAs") == peers[a].get("localAs")
                       and self.b_routes.get((self.owner[a][0], net))]
@@ -274,17 +277,23 @@ class Explainer:
         peer_node = self.owner.get(addr, (addr,))[0]
         pair = " - ".join(sorted((node, peer_node)))
         nb = peers.get(addr)
+        rejected = self._rejected(node, [addr])
         if nb is None:
-            rejected = [p for p in self.dp.problems if p.startswith(f"{node}:") and addr in p]
-            if rejected or configured_check:
+            if rejected:
+                return {"cause": f"FRR rejected the BGP configuration between {pair}", "evidence": "; ".join(rejected)}
+            if configured_check:
                 return {"cause": f"BGP neighbor {addr} of {node} not configured in FRR",
-                        "evidence": "; ".join(rejected) if rejected else
-                        f"bgpd on {node} has no neighbor {addr} (the translation did not carry it)"}
+                        "evidence": f"bgpd on {node} has no neighbor {addr} (the translation did not carry it)"}
             return None
         if nb.get("bgpState") == "Established":
             return None
         back = next((v for k, v in self.bgp_neighbors(peer_node).items() if self.owner.get(k, ("",))[0] == node),
                     None) if peer_node in self.dp.routers else None
+        if back is None and peer_node in self.dp.routers:  # the peer has no neighbor for this router
+            rejected += self._rejected(peer_node, [a for a, (n, _) in self.owner.items() if n == node])
+        if rejected:
+            return {"cause": f"FRR rejected the BGP configuration between {pair}",
+                    "evidence": "; ".join(rejected) + f"; bgpd on {node}: {_session_state(nb)}"}
         ends = [(node, nb)] + ([(peer_node, back)] if back is not None else [])
         ends.sort(key=lambda e: e[0])  # one cause for the session, whichever end a row was lost at
         evidence = [f"bgpd on {n}: {_session_state(v)}" for n, v in ends]
@@ -299,6 +308,11 @@ class Explainer:
         reason = next((str(v["lastNotificationReason"]) for _, v in ends if v.get("lastNotificationReason")),
                       next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState"))))
         return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
+
+    def _rejected(self, node: str, addrs: list[str]) -> list[str]:
+        """Config lines FRR rejected on `node` that name one of `addrs` (the run's problems)."""
+        return [p for p in self.dp.problems if p.startswith(f"{node}:") and "rejected" in p
+                and any(re.search(rf"\b{re.escape(a)}\b", p) for a in addrs)]
 
     def _batfish_route_to(self, node: str, addr: str) -> str | None:
         """The network of Batfish's longest-prefix route at `node` covering `addr`."""
