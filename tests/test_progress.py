@@ -35,18 +35,11 @@ def test_progress_on_a_terminal_and_silent_elsewhere(tmp_path: Path) -> None:
 def test_progress_in_a_service_work_log() -> None:
     """`realfish serve`: the steps are the parse work item's batches, and its log keeps them and where the run
     ended (virtual time, routes installed)."""
-    import json
-
     from realfish.service import Service
-    from tests.test_service import _finish, _zip, frr_config
+    from tests.test_service import parse_one_router
 
     with Service() as svc:
-        client = svc.app.test_client()
-        client.post("/v2/networks", query_string={"name": "n"})
-        client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/r1.cfg": frr_config("r1")}))
-        client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
-        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDNORMALLY"
-        log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
+        log = parse_one_router(svc.app.test_client())
     steps = [line.split(" ", 2)[2] for line in log.splitlines()]
     assert any(s.startswith("starting daemons: ") for s in steps)
     assert any(s.startswith("converging: 1 routers, virtual time ") and s.endswith(" routes installed")
