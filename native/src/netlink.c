@@ -508,3 +508,19 @@ void rf_nl_close(struct rf_sock *s)
 		rf_real.close(s->nl_peer);
 	s->nl_peer = -1;
 }
+
+/* In a zygote's child: a pair of its own in place of the one it shares with the zygote and its siblings (a reply
+ * written there could be read by any of them). Same descriptor numbers, flags and buffer sizes. */
+void rf_nl_refork(int fd, struct rf_sock *s)
+{
+	int sv[2];
+	if (s->nl_peer < 0 || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	int big = 4 << 20;
+	rf_real.setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	rf_real.setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (rf_replace_fd(fd, sv[0]) < 0 || rf_replace_fd(s->nl_peer, sv[1]) < 0) {
+		rf_log("cannot remake netlink socket %d: %s", fd, strerror(errno));
+		abort();
+	}
+}

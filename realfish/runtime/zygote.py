@@ -1,0 +1,141 @@
+"""Routers' daemons forked from an initialised image: one zygote per daemon kind per run (native/src/zygote.c).
+
+A zygote is an unmodified FRR daemon started under libreal with REALFISH_ZYGOTE set: it runs FRR's whole
+initialisation (command graph, YANG modules, logging, privileges) once, stops at frr_config_fork(), FRR's own
+daemonise point, and from there forks a child per router when asked. The child takes its router's identity and
+goes on into FRR's config reading and event loop; the image's pages stay shared copy-on-write.
+
+The runtime holds each child as a `ForkedDaemon`, which answers like a `subprocess.Popen` (pid, poll, wait,
+send_signal, kill): the zygote is its parent and reports its exit status; signals go through a pidfd, so a
+reused PID is never signalled.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from realfish import frr
+from realfish.runtime.controller import ZYGOTE
+
+# Daemons whose start-up is forked. zebra is not (yet): it dumps the host's links in zebra_ns_init(), before the
+# fork point, so its children would need their interfaces hot-plugged.
+FORKED_DAEMONS = ("staticd", "bgpd", "ospfd")
+
+
+class ZygoteFailed(RuntimeError):
+    pass
+
+
+class Zygote:
+    def __init__(self, daemon: str, zdir: Path, pathspace: str, env: dict[str, str]):
+        self.daemon = daemon
+        self.zdir = zdir
+        self.exits: dict[int, int] = {}  # child pid -> wait status, as the zygote reported it
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock = ours
+        env = dict(env, REALFISH_ROUTER=ZYGOTE, REALFISH_DAEMON=daemon, REALFISH_IFTABLE=str(zdir / "interfaces"),
+                   REALFISH_ZYGOTE=str(theirs.fileno()), REALFISH_ZYGOTE_DIR=str(zdir))
+        self.log = zdir / f"{daemon}.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(frr.daemon_argv(daemon, zdir, pathspace), env=env, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
+                                         start_new_session=True)
+        theirs.close()
+
+    def ready(self, timeout: float = 60.0) -> None:
+        """Wait until the zygote has initialised and stopped at its fork point."""
+        word, _ = self._next(("READY",), timeout)
+        assert word == "READY"
+
+    def _next(self, words: tuple[str, ...], timeout: float) -> tuple[str, int]:
+        """The zygote's next answer among `words`; EXIT reports met on the way are kept."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                raise ZygoteFailed(f"the {self.daemon} zygote did not answer within {timeout:.0f} s; log {self.log}")
+            data = self.sock.recv(256).decode()
+            if not data:
+                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-10:])
+                raise ZygoteFailed(f"the {self.daemon} zygote ended; log {self.log}:\n{tail}")
+            parts = data.split()
+            if parts[0] == "EXIT":
+                self.exits[int(parts[1])] = int(parts[2])
+            elif parts[0] == "ERR":
+                raise ZygoteFailed(f"the {self.daemon} zygote could not fork: {os.strerror(int(parts[1]))}")
+            elif parts[0] in words:
+                return parts[0], int(parts[1])
+
+    def fork(self, router: str, rdir: Path, pathspace: str, seed: int) -> ForkedDaemon:
+        self.sock.send(f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode())
+        _, pid = self._next(("PID",), 30.0)
+        return ForkedDaemon(self, pid)
+
+    def reap(self) -> None:
+        """Take the exit reports waiting on the socket."""
+        while select.select([self.sock], [], [], 0)[0]:
+            data = self.sock.recv(256).decode()
+            if not data:
+                return
+            parts = data.split()
+            if parts[0] == "EXIT":
+                self.exits[int(parts[1])] = int(parts[2])
+
+    def stop(self) -> None:
+        """After its children: closing the socket ends the zygote; SIGTERM and SIGKILL if it does not."""
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class ForkedDaemon:
+    """A zygote's child, held as the runtime holds a daemon it started itself (the subset of Popen it uses)."""
+
+    def __init__(self, zygote: Zygote, pid: int):
+        self.zygote = zygote
+        self.pid = pid
+        self.returncode: int | None = None
+        try:
+            self.pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.pidfd = None  # already gone: the zygote's EXIT report says how
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.zygote.reap()
+            status = self.zygote.exits.get(self.pid)
+            if status is not None:
+                self.returncode = os.waitstatus_to_exitcode(status)
+                if self.pidfd is not None:
+                    os.close(self.pidfd)
+                    self.pidfd = None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None and self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(f"{self.zygote.daemon}[{self.pid}]", timeout or 0.0)
+            select.select([self.zygote.sock], [], [], min(left, 0.1) if left is not None else 0.1)
+        assert self.returncode is not None
+        return self.returncode
