@@ -301,12 +301,13 @@ class Emulation(Runner):
             return
         self._checked_at = now
         for key, proc in list(self.procs.items()):
-            if proc.poll() is not None and key not in self.reported_exits:
+            code = proc.poll()
+            if code is not None and key not in self.reported_exits:
                 self.reported_exits.add(key)
                 name, daemon = key
                 log = self.router_dir(name) / f"{daemon}.log"
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
-                how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+                how = f"signal {-code}" if code < 0 else f"exit code {code}"
                 msg = f"{name}: {daemon} died ({how}); log {log}:\n{tail}"
                 self.report.problems.append(msg)
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)

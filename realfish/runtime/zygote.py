@@ -44,8 +44,8 @@ class Zygote:
         self.log = zdir / f"{daemon}.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(frr.daemon_argv(daemon, zdir, pathspace), env=env, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
-                                         start_new_session=True)
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         pass_fds=(theirs.fileno(),), start_new_session=True)
         theirs.close()
 
     def ready(self, timeout: float = 60.0) -> None:
