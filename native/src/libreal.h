@@ -231,6 +231,7 @@ int rf_nl_getsockopt(struct rf_sock *s, int level, int name, void *val, socklen_
 int rf_nl_getsockname(struct rf_sock *s, struct sockaddr *addr, socklen_t *len);
 void rf_nl_close(struct rf_sock *s);
 void rf_nl_refork(int fd, struct rf_sock *s);
+void rf_nl_announce_links(void);
 
 /* raw.c */
 int rf_raw_socket(int domain, int type, int protocol);

@@ -18,6 +18,8 @@
  *   pipes            FRR's thread masters wake themselves through pipes made in frr_init(): remade per child
  *                    (track.c), or one child's wake-up byte could be read by a sibling;
  *   netlink          emulated netlink socket pairs made before the fork (zebra's): remade per child (netlink.c);
+ *   interfaces       zebra dumped the zygote's table (lo alone) in zebra_ns_init(), before the fork point: the
+ *                    router's other interfaces reach it as hot-plugged ones do, an RTM_NEWLINK event each;
  *   logs             every descriptor that was the zygote's stdout (FRR's `--log stdout` target is a dup of it)
  *                    now writes to RUNDIR/DAEMON.log;
  *   paths            frr_vtydir, frr_zclientpath and zclient_addr (exported by libfrr) and the daemon info's
@@ -170,6 +172,7 @@ static void become(const char *router, const char *rundir, const char *config, c
 	free(iftable);
 	rf_each_sock(no_tcp_or_raw);
 	rf_track_refork();
+	rf_nl_announce_links();
 
 	char *vtydir = frr_symbol("frr_vtydir"), *zpath = frr_symbol("frr_zclientpath");
 	snprintf(vtydir, 256, "%s", rundir);

@@ -23,9 +23,8 @@ from pathlib import Path
 from realfish import frr
 from realfish.runtime.controller import ZYGOTE
 
-# Daemons whose start-up is forked. zebra is not (yet): it dumps the host's links in zebra_ns_init(), before the
-# fork point, so its children would need their interfaces hot-plugged.
-FORKED_DAEMONS = ("staticd", "bgpd", "ospfd")
+# Daemons whose start-up is forked: all that the emulation runs.
+FORKED_DAEMONS = ("zebra", "staticd", "bgpd", "ospfd")
 
 
 class ZygoteFailed(RuntimeError):
@@ -43,7 +42,13 @@ class Zygote:
                    REALFISH_ZYGOTE=str(theirs.fileno()), REALFISH_ZYGOTE_DIR=str(zdir))
         self.log = zdir / f"{daemon}.log"
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(frr.daemon_argv(daemon, zdir, pathspace), env=env, stdout=log,
+            argv = frr.daemon_argv(daemon, zdir, pathspace)
+            if daemon == "zebra":
+                # zebra keeps -z's argument as its own pointer and listens there after the fork point; without it
+                # it listens at frr_zclientpath, which each child sets to its router's.
+                i = argv.index("-z")
+                del argv[i:i + 2]
+            self.proc = subprocess.Popen(argv, env=env, stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          pass_fds=(theirs.fileno(),), start_new_session=True)
         theirs.close()
