@@ -13,6 +13,7 @@ import pytest
 
 from realfish import topogen
 from realfish.runtime import Emulation
+from realfish.runtime.zygote import ForkedDaemon
 from realfish.snapshot import load_snapshot
 from realfish.topology import Network
 
@@ -87,6 +88,7 @@ def test_dead_daemon_is_reported_and_run_goes_on(tmp_path: Path) -> None:
     with Emulation(net) as emu:
         emu.start()
         victim = emu.procs[("r2", "bgpd")]
+        assert isinstance(victim, ForkedDaemon)  # its zygote reaps it and reports how it ended
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         emu.wait_converged(timeout=120)
@@ -131,7 +133,7 @@ def _wait_for_daemons(run_dir_glob: str, before: set[Path], timeout: float = 60)
     while time.monotonic() < deadline:
         new = set(Path("/tmp").glob(run_dir_glob)) - before
         for d in new:
-            if list(d.glob("*/bgpd.pid")):
+            if [p for p in d.glob("*/bgpd.pid") if p.parent.name != "zygote"]:  # a router's, not the zygote's
                 return d
         time.sleep(0.1)
     raise AssertionError("the run never started its daemons")

@@ -22,6 +22,8 @@
  *                    router's other interfaces reach it as hot-plugged ones do, an RTM_NEWLINK event each;
  *   logs             every descriptor that was the zygote's stdout (FRR's `--log stdout` target is a dup of it)
  *                    now writes to RUNDIR/DAEMON.log;
+ *   hostname         cmd_init() took FRR's hostname from uname() (the zygote's): the router's, as uname() gives it
+ *                    to a daemon started on its own (bgpd sends it in the hostname capability);
  *   paths            frr_vtydir, frr_zclientpath and zclient_addr (exported by libfrr) and the daemon info's
  *                    vty socket directory, pid file, config file and pathspace: RUNDIR's; FRR writes the pid
  *                    file itself in frr_config_fork();
@@ -180,6 +182,8 @@ static void become(const char *router, const char *rundir, const char *config, c
 	bool (*zaddr)(void *, void *, const char *) = frr_symbol("frr_zclient_addr");
 	zaddr(frr_symbol("zclient_addr"), frr_symbol("zclient_addr_len"), zpath);
 	*(int *)frr_symbol("zlog_tmpdirfd") = -1;
+	int (*set_hostname)(const char *) = frr_symbol("cmd_hostname_set");
+	set_hostname(router);
 	snprintf(file, sizeof(file), "%s.pid", rf_daemon());
 	di->pid_file = joined(rundir, file);
 	di->vty_sock_path = strdup(rundir);

@@ -169,7 +169,7 @@ class Emulation(Runner):
                 self.zygotes[daemon] = Zygote(daemon, zdir, self._zygote_pathspace(),
                                               self._env(ZYGOTE, daemon))
         for z in self.zygotes.values():
-            z.ready()
+            z.ready(self.check_daemons)
 
     def _zygote_pathspace(self) -> str:
         return frr.pathspace(self.run_id, "zygote-")

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from realfish import frr
@@ -53,18 +54,26 @@ class Zygote:
                                          pass_fds=(theirs.fileno(),), start_new_session=True)
         theirs.close()
 
-    def ready(self, timeout: float = 60.0) -> None:
-        """Wait until the zygote has initialised and stopped at its fork point."""
-        word, _ = self._next(("READY",), timeout)
-        assert word == "READY"
+    def ready(self, check: Callable[[], None], timeout: float = 60.0) -> None:
+        """Wait until the zygote has initialised and stopped at its fork point. Its pid file is ours to write (FRR
+        writes one only past that point): `realfish clean` finds it there after a killed run."""
+        self._next(("READY",), timeout, check)
+        pidfile = self.zdir / f"{self.daemon}.pid"
+        pidfile.write_text(f"{self.proc.pid}\n")
 
-    def _next(self, words: tuple[str, ...], timeout: float) -> tuple[str, int]:
-        """The zygote's next answer among `words`; EXIT reports met on the way are kept."""
+    def _next(self, words: tuple[str, ...], timeout: float,
+              check: Callable[[], None] | None = None) -> tuple[str, int]:
+        """The zygote's next answer among `words`; EXIT reports met on the way are kept. `check` is called while
+        waiting (it raises if the run cannot go on, e.g. its controller died: nothing answers the zygote then)."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+            if left <= 0:
                 raise ZygoteFailed(f"the {self.daemon} zygote did not answer within {timeout:.0f} s; log {self.log}")
+            if not select.select([self.sock], [], [], min(left, 0.1))[0]:
+                if check:
+                    check()
+                continue
             data = self.sock.recv(256).decode()
             if not data:
                 tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-10:])
