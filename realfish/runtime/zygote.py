@@ -17,6 +17,7 @@ import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,9 @@ class Zygote:
         self.daemon = daemon
         self.zdir = zdir
         self.exits: dict[int, int] = {}  # child pid -> wait status, as the zygote reported it
+        self.replies: list[list[str]] = []
+        self.ended = False
+        self.lock = threading.Lock()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
         env = dict(env, REALFISH_ROUTER=ZYGOTE, REALFISH_DAEMON=daemon, REALFISH_IFTABLE=str(zdir / "interfaces"),
@@ -63,28 +67,37 @@ class Zygote:
 
     def _next(self, words: tuple[str, ...], timeout: float,
               check: Callable[[], None] | None = None) -> tuple[str, int]:
-        """The zygote's next answer among `words`; EXIT reports met on the way are kept. `check` is called while
-        waiting (it raises if the run cannot go on, e.g. its controller died: nothing answers the zygote then)."""
+        """The zygote's next answer among `words`. `check` is called while waiting (it raises if the run cannot
+        go on, e.g. its controller died: nothing answers the zygote then)."""
         deadline = time.monotonic() + timeout
         while True:
+            with self.lock:
+                self._take()
+                reply = self.replies.pop(0) if self.replies else None
+            if reply and reply[0] == "ERR":
+                raise ZygoteFailed(f"the {self.daemon} zygote could not fork: {os.strerror(int(reply[1]))}")
+            if reply and reply[0] in words:
+                return reply[0], int(reply[1])
+            if self.ended:
+                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-10:])
+                raise ZygoteFailed(f"the {self.daemon} zygote ended; log {self.log}:\n{tail}")
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ZygoteFailed(f"the {self.daemon} zygote did not answer within {timeout:.0f} s; log {self.log}")
-            if not select.select([self.sock], [], [], min(left, 0.1))[0]:
-                if check:
-                    check()
-                continue
-            data = self.sock.recv(256).decode()
-            if not data:
-                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-10:])
-                raise ZygoteFailed(f"the {self.daemon} zygote ended; log {self.log}:\n{tail}")
-            parts = data.split()
-            if parts[0] == "EXIT":
+            if not select.select([self.sock], [], [], min(left, 0.1))[0] and check:
+                check()
+
+    def _take(self) -> None:
+        """Every message waiting on the socket (lock held): exit reports kept by PID, replies in order. The
+        runtime's memory sampler reads exits from another thread while the main thread waits for a reply."""
+        while not self.ended and select.select([self.sock], [], [], 0)[0]:
+            parts = self.sock.recv(256).decode().split()
+            if not parts:
+                self.ended = True
+            elif parts[0] == "EXIT":
                 self.exits[int(parts[1])] = int(parts[2])
-            elif parts[0] == "ERR":
-                raise ZygoteFailed(f"the {self.daemon} zygote could not fork: {os.strerror(int(parts[1]))}")
-            elif parts[0] in words:
-                return parts[0], int(parts[1])
+            else:
+                self.replies.append(parts)
 
     def fork(self, router: str, rdir: Path, pathspace: str, seed: int) -> ForkedDaemon:
         self.sock.send(f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode())
@@ -93,13 +106,8 @@ class Zygote:
 
     def reap(self) -> None:
         """Take the exit reports waiting on the socket."""
-        while select.select([self.sock], [], [], 0)[0]:
-            data = self.sock.recv(256).decode()
-            if not data:
-                return
-            parts = data.split()
-            if parts[0] == "EXIT":
-                self.exits[int(parts[1])] = int(parts[2])
+        with self.lock:
+            self._take()
 
     def stop(self) -> None:
         """After its children: closing the socket ends the zygote; SIGTERM and SIGKILL if it does not."""
