@@ -19,8 +19,8 @@ def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
-def _fibs(emu: Emulation) -> dict[str, list[object]]:
-    return {name: [e.to_json() for e in emu.fib(name)] for name in emu.network.routers}
+def _fibs(emu: Emulation) -> dict[str, list[str]]:
+    return {name: sorted(json.dumps(e.to_json(), sort_keys=True) for e in emu.fib(name)) for name in emu.network.routers}
 
 
 def test_forked_routers_have_their_own_identity(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@
  * runtime holds the other end of), a daemon that reaches frr_config_fork() becomes a zygote: it says
  * "READY pid" and serves
  *     FORK ROUTER RUNDIR CONFIG PATHSPACE SEED  ->  "PID pid" (or "ERR errno")
+ * with the child's log file and, when the run is recorded, its recording file attached (SCM_RIGHTS): the runtime
+ * opens them, since a child runs as FRR's user and may not reach where they are,
  * and reports each child that ends with "EXIT pid waitstatus". It ends when the runtime closes FD, or on
  * SIGTERM/SIGINT (it forwards neither: the runtime stops each child by its PID). A child returns from the
  * hook, as ROUTER's daemon, into FRR's own frr_config_fork(). The FRR binaries are unmodified.
@@ -21,7 +23,8 @@
  *   interfaces       zebra dumped the zygote's table (lo alone) in zebra_ns_init(), before the fork point: the
  *                    router's other interfaces reach it as hot-plugged ones do, an RTM_NEWLINK event each;
  *   logs             every descriptor that was the zygote's stdout (FRR's `--log stdout` target is a dup of it)
- *                    now writes to RUNDIR/DAEMON.log;
+ *                    now writes to the log file the runtime handed over (RUNDIR/DAEMON.log);
+ *   recording        the recording file handed over, if any (record.c rf_record_adopt);
  *   hostname         cmd_init() took FRR's hostname from uname() (the zygote's): the router's, as uname() gives it
  *                    to a daemon started on its own (bgpd sends it in the hostname capability);
  *   paths            frr_vtydir, frr_zclientpath and zclient_addr (exported by libfrr) and the daemon info's
@@ -51,6 +54,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,13 +127,8 @@ static void say(const char *fmt, ...)
 		rf_log("zygote: cannot write to the runtime: %s", strerror(errno));
 }
 
-static void redirect_logs(const char *path, const struct stat *out)
+static void redirect_logs(int log, const struct stat *out)
 {
-	int log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (log < 0) {
-		rf_log("cannot open %s: %s", path, strerror(errno));
-		abort();
-	}
 	for (int fd = 0; fd < 1024; fd++) {
 		struct stat st;
 		if (fd != log && fstat(fd, &st) == 0 && st.st_dev == out->st_dev && st.st_ino == out->st_ino)
@@ -158,20 +157,19 @@ static char *joined(const char *dir, const char *file)
 
 /* In the child: become ROUTER's daemon (see the list at the top). */
 static void become(const char *router, const char *rundir, const char *config, const char *pathspace,
-		   unsigned seed, const sigset_t *mask, int sfd, const struct stat *out)
+		   unsigned seed, const int fds[2], const sigset_t *mask, int sfd, const struct stat *out)
 {
 	rf_real.close(sfd);
 	rf_real.close(zfd);
 	zfd = -1;
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	char file[64];
-	snprintf(file, sizeof(file), "%s.log", rf_daemon());
-	char *log = joined(rundir, file);
-	redirect_logs(log, out);
-	free(log);
+	redirect_logs(fds[0], out);
 	char *iftable = joined(rundir, "interfaces");
 	rf_become(router, iftable);
 	free(iftable);
+	if (fds[1] >= 0)
+		rf_record_adopt(fds[1]);
+	char file[64];
 	rf_each_sock(no_tcp_or_raw);
 	rf_track_refork();
 	rf_nl_announce_links();
@@ -190,6 +188,26 @@ static void become(const char *router, const char *rundir, const char *config, c
 	di->config_file = strdup(config);
 	di->pathspace = strdup(pathspace);
 	srandom(seed);
+}
+
+/* One request and the descriptors attached to it (the log file, then the recording file). */
+static ssize_t receive(char *buf, size_t len, int fds[2])
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = buf, .iov_len = len - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf)};
+	ssize_t n = rf_real.recvmsg(zfd, &mh, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n;
+	buf[n] = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0) < 2 * sizeof(int) ? c->cmsg_len - CMSG_LEN(0)
+												  : 2 * sizeof(int));
+	return n;
 }
 
 static void reap(void)
@@ -236,21 +254,25 @@ static void serve(void)
 		if (!p[0].revents)
 			continue;
 		char req[2048];
-		ssize_t n = rf_real.recv(zfd, req, sizeof(req) - 1, 0);
+		int fds[2] = {-1, -1};
+		ssize_t n = receive(req, sizeof(req), fds);
 		if (n <= 0)
 			_exit(0); /* the runtime is gone */
-		req[n] = 0;
 		char router[64], rundir[1024], config[1024], pathspace[256];
 		unsigned seed;
-		if (sscanf(req, "FORK %63s %1023s %1023s %255s %u", router, rundir, config, pathspace, &seed) != 5) {
+		if (sscanf(req, "FORK %63s %1023s %1023s %255s %u", router, rundir, config, pathspace, &seed) != 5 ||
+		    fds[0] < 0) {
 			say("ERR %d", EINVAL);
 			continue;
 		}
 		pid_t pid = fork();
 		if (pid == 0) {
-			become(router, rundir, config, pathspace, seed, &mask, sfd, &out);
+			become(router, rundir, config, pathspace, seed, fds, &mask, sfd, &out);
 			return;
 		}
+		for (int i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				rf_real.close(fds[i]);
 		if (pid < 0)
 			say("ERR %d", errno);
 		else

@@ -151,7 +151,8 @@ class Emulation(Runner):
         ns = frr.pathspace(self.run_id, name)
         zygote = self.zygotes.get(daemon)
         if zygote:
-            self.procs[(name, daemon)] = zygote.fork(name, rdir, ns, zlib.crc32(f"{name}/{daemon}".encode()))
+            record = self.record if daemon in REPLAYED_DAEMONS else None
+            self.procs[(name, daemon)] = zygote.fork(name, rdir, ns, zlib.crc32(f"{name}/{daemon}".encode()), record)
             return
         with open(rdir / f"{daemon}.log", "wb") as log:
             self.procs[(name, daemon)] = subprocess.Popen(
@@ -205,7 +206,7 @@ class Emulation(Runner):
             self.replayer.ctl = self.controller
         self.controller.start()
         if self.fork:
-            frr.give_to_frr(self.run_dir / "control.sock", *([self.record] if self.record else []))
+            frr.give_to_frr(self.run_dir / "control.sock")
             self._start_zygotes()
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)

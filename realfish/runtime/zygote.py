@@ -12,6 +12,7 @@ reused PID is never signalled.
 
 from __future__ import annotations
 
+import array
 import os
 import select
 import signal
@@ -99,8 +100,19 @@ class Zygote:
             else:
                 self.replies.append(parts)
 
-    def fork(self, router: str, rdir: Path, pathspace: str, seed: int) -> ForkedDaemon:
-        self.sock.send(f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode())
+    def fork(self, router: str, rdir: Path, pathspace: str, seed: int, record: Path | None = None) -> ForkedDaemon:
+        """ROUTER's daemon, forked. Its log file (and recording file) are opened here and handed over: the child
+        runs as FRR's user, which may not reach them (a recording in a directory only root can enter)."""
+        files = [os.open(rdir / f"{self.daemon}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+        if record is not None:
+            rec = record / f"{router}.{self.daemon}.rec"
+            files.append(os.open(rec, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+        try:
+            msg = f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode()
+            self.sock.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", files))])
+        finally:
+            for fd in files:
+                os.close(fd)
         _, pid = self._next(("PID",), 30.0)
         return ForkedDaemon(self, pid)
 
