@@ -20,7 +20,8 @@ def _parent(pid: int) -> int:
 
 
 def _fibs(emu: Emulation) -> dict[str, list[str]]:
-    return {name: sorted(json.dumps(e.to_json(), sort_keys=True) for e in emu.fib(name)) for name in emu.network.routers}
+    return {name: sorted(json.dumps(e.to_json(), sort_keys=True) for e in emu.fib(name))
+            for name in emu.network.routers}
 
 
 def test_forked_routers_have_their_own_identity(tmp_path: Path) -> None:
