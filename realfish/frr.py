@@ -99,6 +99,11 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
     cmd = (wrap or []) + [VTYSH, "--vty_socket", str(rdir), "-f", str(config_file)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     out = proc.stdout + proc.stderr
+    return config_errors(out, config_file), out
+
+
+def config_errors(out: str, config_file: Path) -> list[ConfigError]:
+    """The lines vtysh reported as rejected in its output, with their text from the config."""
     lines = config_file.read_text().splitlines()
     errors = []
     for row in out.splitlines():
@@ -107,7 +112,7 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
             n = int(m.group(1))
             text = lines[n - 1].strip() if 0 < n <= len(lines) else (m.group(3) or "")
             errors.append(ConfigError(n, text, m.group(2)))
-    return errors, out
+    return errors
 
 
 def vtysh(rdir: Path, command: str, timeout: float = 30.0, wrap: list[str] | None = None) -> str:
