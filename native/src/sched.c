@@ -4,6 +4,7 @@
 #include "libreal.h"
 #include "vclock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -271,11 +272,45 @@ static int runnable_tasks(void)
  * for thousands of threads costs milliseconds per clock move, so first the one-read question: is anything
  * but this thread runnable at all? Mostly nothing is (every daemon blocked, the controller's other threads
  * asleep), and then no thread was woken. */
+/* How many of the controller's own threads are runnable (this one included): the main thread applying configs or
+ * the memory sampler are not daemons, and must not cost a scan of every daemon thread. */
+static int own_runnable(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 1;
+	int n = 0;
+	char path[64], buf[256];
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'R')
+			n++;
+	}
+	closedir(d);
+	return n ? n : 1;
+}
+
 static int woken_by_kernel(struct sched *sc, int n)
 {
 	char path[64], buf[256];
 	int r = runnable_tasks();
 	if (r == 1)
+		return 0;
+	/* Ours on both sides of the machine-wide count: none of the runnable tasks can be a daemon's. */
+	int own = own_runnable();
+	if (r <= own && runnable_tasks() <= own && own_runnable() >= r)
 		return 0;
 	sc->scans++;
 	for (int i = 0; i < n; i++) {

@@ -116,7 +116,8 @@ class Controller:
         self.attempts: dict[int, Attempt] = {}  # pending ones
         self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
         self.connections: dict[int, Connection] = {}
-        self.local: dict[tuple[int, int], int] = {}  # (pid, id) -> our duplicate of a daemon's pipe or UNIX socket
+        self.local: dict[int, dict[int, int]] = {}  # pid -> id -> our duplicate of a daemon's pipe or UNIX socket
+        self.conns_of: dict[int, set[int]] = {}  # pid -> its daemon's connections (a dead daemon's are closed)
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
         self.last_route_change = time.monotonic()
@@ -155,8 +156,9 @@ class Controller:
                     os.close(fd)
             self.connections.clear()
             self.raw.close_all()
-            for pid, tid in list(self.local):
-                self._untrack(pid, tid)
+            for pid in list(self.local):
+                for tid in list(self.local.get(pid, {})):
+                    self._untrack(pid, tid)
             for a in self.attempts.values():
                 if a.wake_fd >= 0:
                     os.close(a.wake_fd)
@@ -242,20 +244,23 @@ class Controller:
                 # once the messages waiting are handled (before the clock may move), or a few times a second
                 # under a steady stream; not once per message (hundreds wait while routers boot).
                 now = time.monotonic()
-                # (A replay's pending attempts end when the recording says.)
+                # (A replay's pending attempts end when the recording says.) With the virtual clock an attempt's
+                # fate changes only with the broker's state (an event) or when the clock reaches its give-up
+                # instant; in real time, it may expire any moment.
                 give_up = self._give_up_ns()
                 if not self.replayer and ((self._dirty and not ready) or
-                                          (self.attempts and now - self._retried > 0.1) or
+                                          (self.attempts and not self.clock and now - self._retried > 0.1) or
                                           (self.clock and give_up <= self.clock.now_ns())):
                     self._dirty = False
                     self._retried = now
                     self._retry_pending()
+                    give_up = self._give_up_ns()
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
                 # is a deadline too).
                 hold = False
                 with self.lock:
-                    limit = min(self.limit_ns, self._give_up_ns())  # a connect's give-up is a deadline too
+                    limit = min(self.limit_ns, give_up)  # a connect's give-up is a deadline too
                     if self.replayer:
                         due, hold = self.replayer.pump(limit)
                         hold = hold and due <= limit
@@ -307,11 +312,11 @@ class Controller:
     def _track(self, c: Client, tid: int, fd: int) -> None:
         """A daemon's pipe or UNIX stream socket (libreal's track.c): bytes waiting on it hold the clock."""
         assert self.clock is not None
-        self.local[(c.pid, tid)] = fd
+        self.local.setdefault(c.pid, {})[tid] = fd
         self.clock.track(fd)
 
     def _untrack(self, pid: int, tid: int) -> None:
-        fd = self.local.pop((pid, tid), None)
+        fd = self.local.get(pid, {}).pop(tid, None)
         if fd is not None:
             if self.clock:
                 self.clock.untrack(fd)
@@ -324,12 +329,12 @@ class Controller:
         with self.lock:
             for lid in client.listeners:
                 self._unlisten(lid)
-            for cid, conn in list(self.connections.items()):
-                if client.pid in conn.pids:
-                    self._close(cid)
+            for cid in list(self.conns_of.get(client.pid, ())):
+                self._close(cid)
             self.raw.gone(client.pid)
-            for pid, tid in [k for k in self.local if k[0] == client.pid]:
-                self._untrack(pid, tid)
+            for tid in list(self.local.get(client.pid, {})):
+                self._untrack(client.pid, tid)
+            self.local.pop(client.pid, None)
             if self.clock and client.proc >= 0:
                 self.clock.process_gone(client.proc)
             self.exited.append(client)
@@ -506,6 +511,8 @@ class Controller:
                 self.clock.track(end)
         self._record(self.clock.now_ns() if self.clock else 0, f"connect {conn.id} {conn.description}")
         self.connections[conn.id] = conn
+        for pid in conn.pids:
+            self.conns_of.setdefault(pid, set()).add(conn.id)
         self._event()
 
     def _finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
@@ -599,6 +606,8 @@ class Controller:
             os.close(res[0])
         conn = self.connections.pop(cid, None)
         if conn:
+            for pid in conn.pids:
+                self.conns_of.get(pid, set()).discard(cid)
             for fd in conn.ends:
                 if self.clock:
                     self.clock.untrack(fd)
