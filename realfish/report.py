@@ -233,6 +233,7 @@ class Report:
     daemon_cpu_s: float = 0.0
     controller_cpu_s: float = 0.0  # this Python process: launching, configuring, brokering, measuring
     helper_cpu_s: float = 0.0  # short-lived helpers it ran: vtysh configuring routers, the baseline's `ip`
+    startup_cpu_s: float = 0.0  # daemons' and helpers' CPU until every config was applied (start-up and boot)
     ctx_voluntary: int = 0
     ctx_involuntary: int = 0
     converged: bool = True
@@ -254,7 +255,7 @@ class Report:
                        "peak_runner_pss_bytes": self.peak_runner_pss_bytes,
                        "peak_system_bytes": self.peak_system_bytes, "peak_kernel_bytes": self.peak_kernel_bytes},
             "cpu": {"daemon_s": round(self.daemon_cpu_s, 4), "controller_s": round(self.controller_cpu_s, 4),
-                    "helpers_s": round(self.helper_cpu_s, 4),
+                    "helpers_s": round(self.helper_cpu_s, 4), "startup_s": round(self.startup_cpu_s, 4),
                     "ctx_voluntary": self.ctx_voluntary, "ctx_involuntary": self.ctx_involuntary},
             "problems": self.problems,
             **self.extra,

@@ -151,6 +151,8 @@ class Runner(ABC):
         """Start, converge, and fill the report (timing, memory, CPU, per-router FIB and shows)."""
         self.sampler.start()
         self.start()
+        self.report.startup_cpu_s = (cpu_seconds(self.pids()) + _children_cpu() - self.helpers_at_start
+                                     + self.forked_helpers_cpu())
         self.wait_converged(timeout)
         return self.collect(shows or [])
 

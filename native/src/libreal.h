@@ -39,6 +39,13 @@
  *                     so are UNIX stream sockets a daemon connects or accepts (zserv, vty).
  *   read write writev only to record what a daemon reads from (and how its writes to) an emulated connection
  *                     went (record.c, REALFISH_RECORD).
+ * With REALFISH_ZYGOTE (zygote.c: one initialised daemon per kind forks every router's):
+ *   frr_preinit       (libfrr) keep FRR's daemon info, whose paths a forked child sets to its router's.
+ *   frr_config_fork   (libfrr) FRR's daemonise point, after its whole initialisation and before any thread,
+ *                     config or event loop: a zygote serves fork requests here; a child takes its router's
+ *                     identity (zygote.c lists what it re-does) and goes on into FRR's own frr_config_fork.
+ *   lib_error_init    (libfrr) vtysh calls it once its command graph is built, before it connects or reads
+ *                     input: a vtysh zygote forks there, one child per router's config.
  * fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
  */
 #ifndef LIBREAL_H
