@@ -17,7 +17,6 @@ from the parsed configs, the way Batfish does:
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -242,13 +241,10 @@ def acl_line_match(line: AclLine, kind: str) -> Match:
                  dst_ports=_ports(line.dst_ports), **_flag_conditions(line.flags, number))
 
 
-_NUMBERED_PREFIX = re.compile(r"^\s*access-list\s+\S+\s+(?:seq\s+\d+\s+)?", re.I)
-
-
 def acl_filter(acl: Acl) -> Filter:
-    """An ACL as a filter; its lines are named as Batfish names them: the text after `access-list NAME`."""
+    """An ACL as a filter, its lines named as Batfish names them."""
     return Filter(acl.name, tuple(FilterLine(line.action == "permit", acl_line_match(line, acl.kind),
-                                             _NUMBERED_PREFIX.sub("", line.text).strip())
+                                             line.name or line.text)
                                   for line in acl.lines))
 
 
