@@ -370,6 +370,7 @@ class Device:
     iptables_file: str | None = None
     default_gateway: IPAddress | None = None  # hosts
     ip_routing: bool = True  # `no ip routing` (EOS) makes the device a host
+    domain_name: str | None = None
     frr_passthrough: str | None = None  # FRR-family sources: their frr.conf text, run as written
     # named structures and their uses, as the parser met them (definedStructures, undefinedReferences)
     definitions: list[StructureDefinition] = field(default_factory=list)

@@ -556,6 +556,9 @@ class CiscoLikeParser:
             self.ok(n)
         elif sub in ("extcommunity-list", "large-community-list"):
             self.unsup(n, f"{sub} is not modelled")
+        elif (sub == "domain-name" or (sub == "domain" and len(w) > 2 and w[2].lower() == "name")):
+            self.device.domain_name = w[-1]  # `ip domain name X` / `ip domain-name X`
+            self.ok(n, "domain name: no effect on routing (nodeProperties)")
         elif sub == "as-path" and len(w) > 2 and w[2] == "regex-mode":
             self.ign(n, "regex evaluation mode: FRR matches as-path regexes on the path string")
         elif sub in IGNORED_IP:
