@@ -26,7 +26,7 @@ Answerer = Callable[[dict[str, Any], SnapshotState, "SnapshotState | None"], dic
 TABLE_DIFF, OWN_DIFF, NO_DIFF = "table", "own", "none"
 _REGISTRY: dict[tuple[str, str | None], tuple[Answerer, str]] = {}
 _MODULES = ("routes", "bgp", "properties", "ospf", "traceroute", "reachability", "configuration", "filtersearch",
-            "structures")
+            "structures", "namedstructures")
 PREFIX = "org.batfish.question."
 
 
