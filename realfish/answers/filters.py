@@ -20,13 +20,13 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dd.autoref import Function
-
 from realfish.answers.headerspace import Packet
 from realfish.answers.properties import host_filters
 from realfish.model import Acl, AclLine, Device, IptablesRule
 
 if TYPE_CHECKING:
+    from dd.autoref import Function
+
     from realfish.answers.forwarding import Flow
 
 TCP, UDP, ICMP = 6, 17, 1

@@ -24,9 +24,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable
-from typing import Any
-
-from dd.autoref import Function
+from typing import TYPE_CHECKING, Any
 
 from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, node_set, variable
 from realfish.answers import table as tbl
@@ -38,6 +36,9 @@ from realfish.answers.specifiers import SpecifierError, interfaces, locations, r
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
 from realfish.answers.traceroute import application_boxes, int_space, ip_protocols, location_active
+
+if TYPE_CHECKING:
+    from dd.autoref import Function
 
 Json = dict[str, Any]
 

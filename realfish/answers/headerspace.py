@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from dd.autoref import BDD, Function
+if TYPE_CHECKING:
+    from dd.autoref import Function
 
 Ranges = Sequence[tuple[int, int]]
 TCP_FLAGS = ("ack", "cwr", "ece", "fin", "psh", "rst", "syn", "urg")  # Batfish's order, in Flow JSON too
@@ -38,6 +40,8 @@ class Packet:
     """A BDD manager whose variables are the header fields' bits; every set of packets is a `Function` of it."""
 
     def __init__(self) -> None:
+        from dd.autoref import BDD  # imported when first needed: it takes ~0.4 s (it loads networkx)
+
         self.bdd = BDD()
         self.vars: list[str] = [f"{name}{i}" for name, width in FIELDS for i in range(width)]
         self.bdd.declare(*self.vars)
