@@ -651,7 +651,8 @@ def test_templates_say_which_questions_realfish_answers() -> None:
         "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
         "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute", "reachability",
         "detectLoops", "bgpProcessConfiguration", "bgpPeerConfiguration", "ospfProcessConfiguration",
-        "ospfInterfaceConfiguration", "ospfAreaConfiguration"}
+        "ospfInterfaceConfiguration", "ospfAreaConfiguration", "testFilters", "searchFilters",
+        "filterLineReachability", "definedStructures", "undefinedReferences", "unusedStructures", "namedStructures"}
 
 
 def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pytest.MonkeyPatch) -> None:
