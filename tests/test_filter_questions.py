@@ -241,3 +241,18 @@ def test_named_structures(router: SnapshotState) -> None:
     assert lines[5]["matchCondition"]["headerSpace"]["srcIps"]["ipWildcard"] == "10.0.0.0:0.255.0.255"
     rows = ask("namedstructures.NamedStructuresQuestion", router, structureTypes="VRF", indicatePresence=True)
     assert [(r["Structure_Name"], r["Present_On_Node"]) for r in rows] == [("default", True)]
+
+
+def test_search_filters_differential(tmp_path: Path) -> None:
+    """What one snapshot's filter permits and the other's does not, both ways; a filter in one snapshot only
+    is a row with its name."""
+    before = _write(tmp_path / "a", {"r1": ROUTER})
+    after = _write(tmp_path / "b", {"r1": ROUTER.replace(" 70 permit udp any any eq domain",
+                                                         " 65 permit tcp any 10.9.9.0 0.0.0.255 eq 443\n"
+                                                         " 70 permit udp any any eq domain")
+                                    + "ip access-list extended NEW\n 10 permit ip any any\n!\n"})
+    rows = ask("searchfilters.SearchFiltersQuestion", after, before, filters="/.*/")
+    got = [(r["Filter_Name"], r["KeyPresence"], (r["Flow"] or {}).get("dstIp"), r["Snapshot_Action"],
+            r["Reference_Action"]) for r in rows]
+    assert got == [("EDGE", "In both", "10.9.9.0", "PERMIT", "DENY"), ("NEW", "Only in Snapshot", None, None, None)]
+    assert ask("searchfilters.SearchFiltersQuestion", before, before, filters="EDGE") == []

@@ -289,16 +289,21 @@ def search_filters(question: Json, state: SnapshotState, reference: SnapshotStat
 
 def _search_filters_diff(question: Json, state: SnapshotState, reference: SnapshotState) -> Json:
     """Per filter in both snapshots, an example of what the snapshot's filter answers and the reference's
-    does not, then of the reverse, each with both snapshots' rows, diffed as Batfish's TableDiff does."""
+    does not, then of the reverse, each with both snapshots' rows; a filter (or node) in one snapshot only is
+    a row with just its name (includeOneTableKeys); diffed as Batfish's TableDiff does."""
     pkt = Packet()
     headers = _search_headers(question, pkt, state)
-    ours, theirs = dict.fromkeys(_searched(question, state)), dict.fromkeys(_safe_searched(question, reference))
-    ref_filters = {(n, f.name): f for n, f in theirs}
+    ours = {(n, f.name): f for n, f in _safe_searched(question, state)}
+    theirs = {(n, f.name): f for n, f in _safe_searched(question, reference)}
+    one_table = question.get("includeOneTableKeys") is not False
     snap_rows: list[Json] = []
     ref_rows: list[Json] = []
-    for node, flt in ours:
-        other = ref_filters.get((node, flt.name))
+    both_nodes = {n for n, _ in ours} & {n for n, _ in theirs}
+    for (node, name), flt in ours.items():
+        other = theirs.get((node, name))
         if other is None:
+            if one_table and node in both_nodes:
+                snap_rows.append({"Node": tbl.node(node), "Filter_Name": name})
             continue
         a = _query_space(question, pkt, flt) & headers
         b = _query_space(question, pkt, other) & headers
@@ -307,8 +312,12 @@ def _search_filters_diff(question: Json, state: SnapshotState, reference: Snapsh
             if flow is not None:
                 snap_rows.append(filter_row(node, flt, flow))
                 ref_rows.append(filter_row(node, other, flow))
-    return tbl.answer(question, tbl.differential(COLUMNS, snap_rows, ref_rows,
-                                                 question.get("includeOneTableKeys") is not False))
+    if one_table:
+        ref_rows += [{"Node": tbl.node(n), "Filter_Name": name} for n, name in theirs
+                     if n in both_nodes and (n, name) not in ours]
+        snap_rows += [{"Node": tbl.node(n)} for n in sorted({n for n, _ in ours} - both_nodes)]
+        ref_rows += [{"Node": tbl.node(n)} for n in sorted({n for n, _ in theirs} - both_nodes)]
+    return tbl.answer(question, tbl.differential(COLUMNS, snap_rows, ref_rows, one_table))
 
 
 def _safe_searched(question: Json, state: SnapshotState) -> list[tuple[str, Filter]]:
