@@ -256,3 +256,13 @@ def test_search_filters_differential(tmp_path: Path) -> None:
             r["Reference_Action"]) for r in rows]
     assert got == [("EDGE", "In both", "10.9.9.0", "PERMIT", "DENY"), ("NEW", "Only in Snapshot", None, None, None)]
     assert ask("searchfilters.SearchFiltersQuestion", before, before, filters="EDGE") == []
+
+
+def test_test_filters_infers_the_source_from_the_location(router: SnapshotState) -> None:
+    """Without srcIps: a host of the link for a packet entering an interface (r1 owns 10.0.0.1), the node's
+    own address otherwise."""
+    entering = ask("testfilters.TestFiltersQuestion", router, filters="EDGE",
+                   startLocation="@enter(r1[GigabitEthernet0/0])", headers={"dstIps": "8.8.8.8"})
+    originating = ask("testfilters.TestFiltersQuestion", router, filters="EDGE", headers={"dstIps": "8.8.8.8"})
+    assert [r["Flow"]["srcIp"] for r in entering] == ["10.0.0.2"]
+    assert [r["Flow"]["srcIp"] for r in originating] == ["10.0.0.1"]

@@ -35,7 +35,7 @@ from realfish.answers.reachability import ip_space
 from realfish.answers.specifiers import SpecifierError, interfaces, locations, resolve
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
-from realfish.answers.traceroute import application_boxes, int_space, ip_protocols, location_active
+from realfish.answers.traceroute import application_boxes, int_space, ip_protocols, location_active, location_ips
 
 if TYPE_CHECKING:
     from dd.autoref import Function
@@ -212,7 +212,7 @@ def test_filters(question: Json, state: SnapshotState, _reference: SnapshotState
             continue
         flows: dict[tuple[Any, ...], Flow] = {}
         for start in _start_points(question, state, node):
-            for src in _source_spaces(h, state, node):
+            for src in _source_spaces(h, state, node, start):
                 flow = example_flow(pkt, header_space(pkt, h, state, src), node, start)
                 if flow is None:
                     raise UnsupportedQuestion("No valid flow found for specified parameters: the header "
@@ -222,11 +222,15 @@ def test_filters(question: Json, state: SnapshotState, _reference: SnapshotState
     return tbl.answer(question, tbl.table(COLUMNS, rows, TEST_TEXT))
 
 
-def _source_spaces(h: Json, state: SnapshotState, node: str) -> list[list[tuple[int, int]] | None]:
-    """srcIps as given (None: resolved from the headers), else each active interface's own addresses, as
-    Batfish infers sources from interface locations (a node without addresses: any source)."""
+def _source_spaces(h: Json, state: SnapshotState, node: str, start: str | None
+                   ) -> list[list[tuple[int, int]] | None]:
+    """srcIps as given (None: resolved from the headers), else as Batfish infers them from the location: for a
+    packet entering an interface, a host of its link (traceroute's pick); otherwise each active interface's own
+    addresses (a node without addresses: any source)."""
     if _given(h, "srcIps"):
         return [None]
+    if start is not None:
+        return [[(ip, ip)] for ip in location_ips(state, ("link", node, start))] or [[(0, 2**32 - 1)]]
     spaces: list[list[tuple[int, int]] | None] = []
     for name, iface in sorted(state.devices[node].interfaces.items()):
         ips = [int(a.ip) for a in iface.addresses if isinstance(a, ipaddress.IPv4Interface)]
