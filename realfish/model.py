@@ -308,6 +308,7 @@ class AclLine:
     dst_ports: str = ""
     flags: str = ""  # established, log, icmp type, ...
     text: str = ""  # the original line
+    name: str = ""  # Batfish's name for it: the line as written, after `access-list NAME` when numbered
     line: int | None = None
 
 
@@ -325,6 +326,27 @@ class IptablesRule:
     chain: str
     text: str  # the rule as written, e.g. "-A INPUT -p tcp --dport 22 -j ACCEPT"
     line: int | None = None
+
+
+@dataclass
+class StructureDefinition:
+    """A named structure as Batfish's definedStructures lists it: its vendor type (`extended ipv4
+    access-list`, `route-map`, ...), name and every line that defines it."""
+
+    type: str
+    name: str
+    lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class StructureReference:
+    """A use of a named structure: the type it must have, its name, the usage (Batfish's words, e.g.
+    `interface outgoing ip access-list`) and the line."""
+
+    type: str
+    name: str
+    usage: str
+    line: int
 
 
 @dataclass
@@ -348,7 +370,11 @@ class Device:
     iptables_file: str | None = None
     default_gateway: IPAddress | None = None  # hosts
     ip_routing: bool = True  # `no ip routing` (EOS) makes the device a host
+    domain_name: str | None = None
     frr_passthrough: str | None = None  # FRR-family sources: their frr.conf text, run as written
+    # named structures and their uses, as the parser met them (definedStructures, undefinedReferences)
+    definitions: list[StructureDefinition] = field(default_factory=list)
+    references: list[StructureReference] = field(default_factory=list)
 
     def interface(self, name: str, line: int | None = None, kind: InterfaceKind | None = None) -> Interface:
         iface = self.interfaces.get(name)

@@ -346,14 +346,17 @@ def test_answer_foreground_and_background(bf: Any, chain: tuple[str, str]) -> No
 
 def test_unsupported_question_ends_abnormally(bf: Any, chain: tuple[str, str]) -> None:
     on(bf, chain)
-    question = {"class": "org.batfish.question.searchfilters.SearchFiltersQuestion", "differential": False,
-                "filters": "undefined", "instance": {"instanceName": "mySearch", "variables": {}}}
+    question = {"class": "org.batfish.question.hsrpproperties.HsrpPropertiesQuestion", "differential": False,
+                "instance": {"instanceName": "mySearch", "variables": {}}}
     with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*realfish does not answer"):
         bf.answer_question(json.dumps(question), "mySearch", background=False, snapshot=chain[1],
                            reference_snapshot=None, extra_args=None)
-    # What pybatfish's own test_answer_fail does: every Batfish template is served, so the script gets the reason
-    assert "does not answer" in bf.q.searchFilters.__doc__
+    # every Batfish template is served, so the script gets the reason
+    assert "does not answer" in bf.q.hsrpProperties.__doc__
     with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*realfish does not answer"):
+        bf.q.hsrpProperties().answer(snapshot=chain[1])
+    # What pybatfish's own test_answer_fail does: a filter question naming no filter fails as in Batfish
+    with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*No matching filters"):
         bf.q.searchFilters(filters="undefined").answer(snapshot=chain[1])
     with pytest.raises(HTTPError, match="404"):
         bf.get_answer("mySearch", chain[1])
@@ -648,7 +651,8 @@ def test_templates_say_which_questions_realfish_answers() -> None:
         "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
         "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute", "reachability",
         "detectLoops", "bgpProcessConfiguration", "bgpPeerConfiguration", "ospfProcessConfiguration",
-        "ospfInterfaceConfiguration", "ospfAreaConfiguration"}
+        "ospfInterfaceConfiguration", "ospfAreaConfiguration", "testFilters", "searchFilters",
+        "filterLineReachability", "definedStructures", "undefinedReferences", "unusedStructures", "namedStructures"}
 
 
 def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pytest.MonkeyPatch) -> None:
