@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from realfish.runtime.broker import SYN_GIVE_UP_NS, Attempt, Broker, Listener, Verdict
@@ -94,10 +95,19 @@ class Controller:
     def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None,
                  replayer: Replayer | None = None):
         # The controller holds duplicates of both ends of every emulated connection and of every daemon's pipes
-        # and UNIX sockets (about 22 per router): all the descriptors the hard limit allows.
+        # and UNIX sockets (about 22 per router), and a pidfd per forked daemon: all the descriptors the hard
+        # limit allows, raised (as root) to the kernel's own per-process limit: k=28 needs about 25,000.
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if os.geteuid() == 0:
+            try:
+                hard = max(hard, int(Path("/proc/sys/fs/nr_open").read_text()))
+            except (OSError, ValueError):
+                pass
         if soft < hard:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            except (ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
         self.broker = broker
         # Replaying (recording.py): the replayer stands in for every peer, connects and data come from the
         # recording, and the broker's reachability decisions are not asked.

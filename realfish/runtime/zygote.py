@@ -34,6 +34,13 @@ class ZygoteFailed(RuntimeError):
     pass
 
 
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    """poll, not select: a run's descriptors go far past select's 1024."""
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    return bool(p.poll(timeout * 1000))
+
+
 class Zygote:
     def __init__(self, daemon: str, zdir: Path, argv: list[str], env: dict[str, str]):
         self.daemon = daemon
@@ -99,13 +106,13 @@ class Zygote:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ZygoteFailed(f"the {self.daemon} zygote did not answer within {timeout:.0f} s; log {self.log}")
-            if not select.select([self.sock], [], [], min(left, 0.1))[0] and check:
+            if not _readable(self.sock, min(left, 0.1)) and check:
                 check()
 
     def _take(self) -> None:
         """Every message waiting on the socket (lock held): exit reports kept by PID, replies in order. The
         runtime's memory sampler reads exits from another thread while the main thread waits for a reply."""
-        while not self.ended and select.select([self.sock], [], [], 0)[0]:
+        while not self.ended and _readable(self.sock, 0):
             parts = self.sock.recv(256).decode().split()
             if not parts:
                 self.ended = True
@@ -186,6 +193,6 @@ class ForkedDaemon:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise subprocess.TimeoutExpired(f"{self.zygote.daemon}[{self.pid}]", timeout or 0.0)
-            select.select([self.zygote.sock], [], [], min(left, 0.1) if left is not None else 0.1)
+            _readable(self.zygote.sock, min(left, 0.1) if left is not None else 0.1)
         assert self.returncode is not None
         return self.returncode
