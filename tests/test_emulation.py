@@ -126,15 +126,26 @@ def _cli(*args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_daemons(run_dir_glob: str, before: set[Path], timeout: float = 60) -> Path:
+def _wait_for_daemons(run_dir_glob: str, before: set[Path], routers: int, timeout: float = 120) -> Path:
+    """The new run's directory, once its routers have booted: every router's bgpd runs and the first router's
+    sessions are Established (a state, not a time: the run cannot have ended, its quiet period is endless)."""
+    from realfish import frr
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        new = set(Path("/tmp").glob(run_dir_glob)) - before
-        for d in new:
-            if list(d.glob("*/bgpd.pid")):
+        for d in set(Path("/tmp").glob(run_dir_glob)) - before:
+            if len(list(d.glob("*/bgpd.pid"))) < routers:
+                continue
+            try:
+                with frr.Vty(d / "r0" / "bgpd.vty", timeout=10) as vty:
+                    peers = frr.json_object(vty.command("show bgp summary json")).get("ipv4Unicast", {})
+            except (OSError, ConnectionError):
+                continue
+            states = [p.get("state") for p in (peers.get("peers") or {}).values()]
+            if states and all(s == "Established" for s in states):
                 return d
         time.sleep(0.1)
-    raise AssertionError("the run never started its daemons")
+    raise AssertionError("the run never booted its routers")
 
 
 def _daemon_pids(run_dir: Path) -> list[int]:
@@ -142,12 +153,14 @@ def _daemon_pids(run_dir: Path) -> list[int]:
 
 
 def _long_run(tmp_path: Path, routers: int) -> tuple[subprocess.Popen[str], Path, list[int]]:
-    """`realfish converge` on a chain that will not end by itself (a huge quiet period), once its daemons run."""
+    """`realfish converge` on a chain that cannot end by itself (a quiet period of 30,000 virtual years: the
+    keepalives alone keep it going for good), once its routers have booted."""
     snap = tmp_path / "snap"
     topogen.chain(routers, snap)
     before = set(Path("/tmp").glob("realfish-*"))
-    proc = _cli("converge", str(snap), "--quiet", "1000000")
-    run_dir = _wait_for_daemons("realfish-*", before)
+    proc = _cli("converge", str(snap), "--quiet", "1e12")
+    run_dir = _wait_for_daemons("realfish-*", before, routers)
+    assert proc.poll() is None, "the run ended by itself"
     return proc, run_dir, _daemon_pids(run_dir)
 
 
@@ -211,3 +224,22 @@ def test_clean_removes_orphan_pathspaces(tmp_path: Path) -> None:
 
         for d in (orphan, live):
             shutil.rmtree(d, ignore_errors=True)
+
+
+def test_clean_stops_a_kept_run_but_keeps_its_directory(tmp_path: Path) -> None:
+    """`--keep` data is the user's: clean stops what a dead owner left running, never removes the directory."""
+    from realfish.clean import clean
+
+    net = topogen.chain(2, tmp_path / "snap")
+    run_dir = tmp_path / "realfish-kept0001"
+    with Emulation(net, run_dir=str(run_dir), keep=True, quiet=5) as emu:
+        emu.converge(timeout=120)
+        pids = emu.pids()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (run_dir / "owner.pid").write_text(str(dead.pid))  # its owner is gone, as after a killed run
+    log = clean(tmp_path)
+    assert any("kept" in line and str(run_dir) in line for line in log), log
+    assert (run_dir / "r0" / "frr.conf").exists() and (run_dir / "journal.log").exists()
+    assert not any(_running(p) for p in pids)
+    assert clean(tmp_path) == []  # and it is left alone from then on
