@@ -52,15 +52,17 @@ class Dataplane:
     routers: dict[str, RouterTables] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # daemon crashes, rejected config lines, timeouts
     sessions_down: list[str] = field(default_factory=list)  # "router->peer"
+    # config lines the daemons rejected at boot, by router: [line in the rendered config, text, FRR's message]
+    rejected: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"converged": self.converged, "problems": self.problems, "sessions_down": self.sessions_down,
-                "routers": {n: vars(r) for n, r in self.routers.items()}}
+                "rejected": self.rejected, "routers": {n: vars(r) for n, r in self.routers.items()}}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Dataplane:
         return cls(doc["converged"], {n: RouterTables(**r) for n, r in doc["routers"].items()},
-                   doc.get("problems", []), doc.get("sessions_down", []))
+                   doc.get("problems", []), doc.get("sessions_down", []), doc.get("rejected", {}))
 
     def save(self, path: str | Path) -> None:
         """Write atomically: a service stopped mid-write must not leave a half file that a restart would load."""
@@ -111,7 +113,8 @@ def bgp_detail(vty: frr.Vty, summary: dict[str, Any]) -> dict[str, Any]:
 
 def collect(runner: Runner, converged: bool = True) -> Dataplane:
     """Read every router's tables from a converged runner (the emulation or the namespace baseline)."""
-    dp = Dataplane(converged, problems=list(runner.report.problems))
+    dp = Dataplane(converged, problems=list(runner.report.problems),
+                   rejected=dict(runner.report.extra.get("rejected") or {}))
     for name in runner.network.routers:
         dp.routers[name] = read_tables(runner, name)
         dp.problems.extend(f"{name}: {e}" for e in dp.routers[name].errors)

@@ -93,7 +93,11 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
     cmd = (wrap or []) + [VTYSH, "--vty_socket", str(rdir), "-f", str(config_file)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     out = proc.stdout + proc.stderr
-    lines = config_file.read_text().splitlines()
+    return config_errors(out, config_file.read_text().splitlines()), out
+
+
+def config_errors(out: str, lines: list[str]) -> list[ConfigError]:
+    """The lines vtysh's output says it rejected (`line N: % ...`), with their text from the config's lines."""
     errors = []
     for row in out.splitlines():
         m = _VTYSH_ERR.match(row.strip())
@@ -101,7 +105,7 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
             n = int(m.group(1))
             text = lines[n - 1].strip() if 0 < n <= len(lines) else (m.group(3) or "")
             errors.append(ConfigError(n, text, m.group(2)))
-    return errors, out
+    return errors
 
 
 def vtysh(rdir: Path, command: str, timeout: float = 30.0, wrap: list[str] | None = None) -> str:

@@ -243,6 +243,8 @@ class Emulation(Runner):
     def _config_errors(self, results: Iterable[tuple[str, list[frr.ConfigError]]]) -> None:
         for name, errors in results:
             src = self.network.routers[name].source or str(self.router_dir(name) / "frr.conf")
+            if errors:  # for the parse status (realfish.rejected)
+                self.report.extra.setdefault("rejected", {})[name] = [[e.line, e.text, e.message] for e in errors]
             for e in errors:
                 msg = (f"{name}: {src} line {e.line}: {e.text!r}: FRR rejected it ({e.message}); "
                        f"see {self.router_dir(name)}/*.log")
