@@ -83,23 +83,67 @@ def test_rejected_config_line_is_reported(tmp_path: Path) -> None:
 
 
 def test_dead_daemon_is_reported_and_run_goes_on(tmp_path: Path) -> None:
+    """The run goes on without it, but is not converged, and says why with the line of the log that does (FRR's
+    crash handler's), not the log's tail (its memory statistics)."""
     net = topogen.chain(3, tmp_path / "snap")
     with Emulation(net) as emu:
         emu.start()
         victim = emu.procs[("r2", "bgpd")]
-        victim.send_signal(signal.SIGKILL)
+        victim.send_signal(signal.SIGABRT)
         victim.wait()
         emu.wait_converged(timeout=120)
         report = emu.collect([])
         fib0 = {e.prefix for e in emu.fib("r0")}
         pids = [p.pid for p in emu.procs.values()]
         run_dir = emu.run_dir
-    died = [p for p in report.problems if "r2: bgpd died (signal 9)" in p]
-    assert died and "bgpd.log" in died[0]
+    died = [p for p in report.problems if p.startswith("r2: bgpd died, signal 6 (SIGABRT): ")]
+    assert died and "Received signal 6" in died[0] and "bgpd.log" in died[0], report.problems
+    assert "memory" not in died[0].lower()
+    assert report.converged is False and report.to_json()["converged"] is False
+    assert report.extra["failures"] == [{"router": "r2", "what": died[0]}]
     r1_prefix = str(next(a.network for a in net.routers["r1"].interfaces["lo"].addresses
                          if a.network.prefixlen == 24))
     assert r1_prefix in fib0, "r0 and r1 still peer while r2's bgpd is gone"
     assert _leftovers(run_dir, pids) == []
+
+
+def test_cli_exit_status_says_a_daemon_died(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from realfish import cli
+
+    start = Emulation.start
+
+    def start_then_abort(self: Emulation) -> None:
+        start(self)
+        victim = self.procs[("r1", "bgpd")]
+        victim.send_signal(signal.SIGABRT)
+        victim.wait()
+
+    monkeypatch.setattr(Emulation, "start", start_then_abort)
+    monkeypatch.setattr(cli.signal, "signal", lambda *a: None)  # main() would take over pytest's handlers
+    topogen.chain(2, tmp_path / "snap")
+    out = tmp_path / "report.json"
+    assert cli.main(["converge", str(tmp_path / "snap"), "--json", str(out)]) == 3
+    import json
+
+    doc = json.loads(out.read_text())
+    assert doc["converged"] is False and any("r1: bgpd died" in p and "Received signal 6" in p
+                                             for p in doc["problems"])
+
+
+def test_a_refused_peer_is_steady_state(tmp_path: Path) -> None:
+    """r1 expects another AS than r0 has: every connect-retry (120 s) opens a connection that r1 refuses at
+    once. That changes nothing, so the run converges (it used to run into its wall-time limit, the quiet period
+    restarted by every retry) and lists the sessions as down."""
+    import re
+
+    net = topogen.chain(2, tmp_path / "snap")
+    r1 = net.routers["r1"]
+    r1.config = re.sub(r"(neighbor \S+ remote-as )\S+", r"\g<1>64999", r1.config)
+    with Emulation(net) as emu:
+        report = emu.converge(timeout=300)
+    assert report.converged and report.extra["sessions_down"] == ["r0->10.0.0.1", "r1->10.0.0.0"]
+    # the quiet period started after the first refusals, not a wall-time limit's worth of virtual time later
+    assert report.extra["virtual"]["end_s"] < 3 * report.extra["virtual"]["quiet_s"]
 
 
 def test_a_controller_that_dies_ends_the_run_with_its_traceback(tmp_path: Path,

@@ -716,8 +716,8 @@ def test_only_recent_snapshot_states_stay_in_memory() -> None:
 
 
 def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The routers run, then reading their tables fails (a bug): the work ends with the traceback in its log,
-    the snapshot keeps its configs (DATAPLANING_FAIL), and no daemon or run directory stays behind."""
+    """The routers run, then reading their tables fails (a bug): the work ends abnormally with the traceback in
+    its log, the snapshot keeps its configs (DATAPLANING_FAIL), and no daemon or run directory stays behind."""
     import realfish.dataplane
     from realfish.service import Service
 
@@ -734,13 +734,74 @@ def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.Mo
         client.post("/v2/networks", query_string={"name": "n"})
         client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/r1.cfg": frr_config("r1")}))
         client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
-        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDNORMALLY"
+        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDABNORMALLY"  # pybatfish's init_snapshot raises
         log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
         assert "convergence failed: KeyError" in log and "Traceback" in log
         status = client.get("/v2/networks/n/snapshots/s").get_json()["initializationMetadata"]["currentStatus"]
         assert status == "DATAPLANING_FAIL"
     assert not [p for p in _children(os.getpid()) if "frr" in _cmdline(p)]
     assert len(run_dirs) == 1 and not run_dirs[0].exists()
+
+
+def test_a_daemon_that_dies_fails_the_parse_and_shows_in_init_issues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dead daemon: the network did not converge as configured. pybatfish's work ends abnormally with the line
+    that explains it (FRR's crash handler's), initIssues lists it; the snapshot still answers from its tables."""
+    from realfish.runtime import Emulation
+    from realfish.service import Service
+
+    start = Emulation.start
+
+    def start_then_abort(self: Emulation) -> None:
+        start(self)
+        victim = self.procs[("r1", "bgpd")]
+        victim.send_signal(signal.SIGABRT)
+        victim.wait()
+
+    monkeypatch.setattr(Emulation, "start", start_then_abort)
+    with Service() as svc:
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        client.post("/v2/networks/n/snapshots/s", data=_zip({f"s/configs/{r}.cfg": frr_config(r) for r in CHAIN}))
+        client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
+        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDABNORMALLY"
+        log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
+        assert "ERROR: the network did not converge as configured: r1: bgpd died, signal 6 (SIGABRT): " in log
+        assert "Received signal 6" in log
+        question = {"class": "org.batfish.question.initialization.InitIssuesQuestion", "differential": False,
+                    "instance": {"instanceName": "i", "variables": {}}}
+        client.put("/v2/networks/n/questions/i", data=json.dumps(question))
+        item = {"id": "a1", "requestParams": {"answer": "", "questionname": "i", "testrig": "s"}}
+        client.post("/v2/networks/n/work", data=json.dumps(item))
+        assert _finish(client, "n", "a1") == "TERMINATEDNORMALLY"
+        rows = client.get("/v2/networks/n/questions/i/answer", query_string={"snapshot": "s"}).get_json()
+        rows = rows["answerElements"][0]["rows"]
+        failed = [r for r in rows if r["Type"] == "Convergence error"]
+        assert len(failed) == 1 and failed[0]["Nodes"] == ["r1"] and "Received signal 6" in failed[0]["Details"]
+
+
+def test_a_run_that_hits_its_limit_is_not_converged_for_pybatfish() -> None:
+    """A limit of 0 s: the run cannot converge within it, whatever the machine. The parse work ends abnormally
+    saying so, and initIssues lists it (the issue: 600 s of wall time, then DATAPLANED with no warning)."""
+    from realfish.service import Service
+
+    with Service(converge_timeout=0) as svc:
+        client = svc.app.test_client()
+        client.post("/v2/networks", query_string={"name": "n"})
+        client.post("/v2/networks/n/snapshots/s", data=_zip({f"s/configs/{r}.cfg": frr_config(r) for r in CHAIN}))
+        client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
+        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDABNORMALLY"
+        log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
+        assert "converged=False" in log and "did not converge as configured: not converged within 0 s" in log
+        question = {"class": "org.batfish.question.initialization.InitIssuesQuestion", "differential": False,
+                    "instance": {"instanceName": "i", "variables": {}}}
+        client.put("/v2/networks/n/questions/i", data=json.dumps(question))
+        item = {"id": "a1", "requestParams": {"answer": "", "questionname": "i", "testrig": "s"}}
+        client.post("/v2/networks/n/work", data=json.dumps(item))
+        assert _finish(client, "n", "a1") == "TERMINATEDNORMALLY"
+        rows = client.get("/v2/networks/n/questions/i/answer", query_string={"snapshot": "s"}).get_json()
+        failed = [r for r in rows["answerElements"][0]["rows"] if r["Type"] == "Convergence error"]
+        assert [(r["Nodes"], r["Details"].split(" (")[0]) for r in failed] == [(None, "not converged within 0 s of "
+                                                                                   "wall time")]
 
 
 def test_a_crashing_answerer_ends_its_work_abnormally(monkeypatch: pytest.MonkeyPatch) -> None:
