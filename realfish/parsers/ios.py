@@ -1181,6 +1181,8 @@ class CiscoLikeParser:
 
     def bgp_neighbor(self, bgp: BgpProcess, n: Node, af: bool) -> None:
         w = n.words
+        if [x.lower() for x in w[2:4]] == ["peer", "group"]:  # EOS 4.23+: `peer group` for IOS's `peer-group`
+            w = [*w[:2], "peer-group", *w[4:]]
         low = [x.lower() for x in w]
         key = w[1]
         what = low[2]
