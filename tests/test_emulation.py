@@ -15,6 +15,7 @@ from realfish import topogen
 from realfish.runtime import Emulation
 from realfish.snapshot import load_snapshot
 from realfish.topology import Network
+from tests.faults import abort_after_start
 
 
 def _host_view(net: Network) -> dict[str, object]:
@@ -110,15 +111,7 @@ def test_dead_daemon_is_reported_and_run_goes_on(tmp_path: Path) -> None:
 def test_cli_exit_status_says_a_daemon_died(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from realfish import cli
 
-    start = Emulation.start
-
-    def start_then_abort(self: Emulation) -> None:
-        start(self)
-        victim = self.procs[("r1", "bgpd")]
-        victim.send_signal(signal.SIGABRT)
-        victim.wait()
-
-    monkeypatch.setattr(Emulation, "start", start_then_abort)
+    abort_after_start(monkeypatch, "r1", "bgpd")
     monkeypatch.setattr(cli.signal, "signal", lambda *a: None)  # main() would take over pytest's handlers
     topogen.chain(2, tmp_path / "snap")
     out = tmp_path / "report.json"
