@@ -61,9 +61,15 @@ def prepare_router_dir(rdir: Path, config: str) -> None:
     rdir.mkdir(parents=True, exist_ok=True)
     (rdir / "empty.conf").write_text("")
     (rdir / "frr.conf").write_text(config)
+    give_to_frr(rdir, rdir / "empty.conf", rdir / "frr.conf")
+
+
+def give_to_frr(*paths: Path) -> None:
+    """Owned by FRR's user: what a daemon opens after it dropped its privileges (a forked router's daemons open
+    their logs, control channel and address table then)."""
     frr = _frr_ids()
     if frr is not None:
-        for p in (rdir, rdir / "empty.conf", rdir / "frr.conf"):
+        for p in paths:
             os.chown(p, *frr)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from realfish import topogen
 from realfish.runtime import Emulation
+from realfish.runtime.zygote import ForkedDaemon
 from realfish.snapshot import load_snapshot
 from realfish.topology import Network
 from tests.faults import abort_after_start
@@ -90,6 +91,7 @@ def test_dead_daemon_is_reported_and_run_goes_on(tmp_path: Path) -> None:
     with Emulation(net) as emu:
         emu.start()
         victim = emu.procs[("r2", "bgpd")]
+        assert isinstance(victim, ForkedDaemon)  # its zygote reaps it and reports how it ended
         victim.send_signal(signal.SIGABRT)
         victim.wait()
         emu.wait_converged(timeout=120)
@@ -171,7 +173,8 @@ def _wait_for_daemons(run_dir_glob: str, before: set[Path], routers: int, timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for d in set(Path("/tmp").glob(run_dir_glob)) - before:
-            if len(list(d.glob("*/bgpd.pid"))) < routers:
+            # the routers' bgpds, not the zygote's
+            if len([p for p in d.glob("*/bgpd.pid") if p.parent.name != "zygote"]) < routers:
                 continue
             try:
                 with frr.Vty(d / "r0" / "bgpd.vty", timeout=10) as vty:

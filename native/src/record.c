@@ -44,7 +44,11 @@ static int rec_fd = -1;
 void rf_record_open(void)
 {
 	const char *dir = getenv("REALFISH_RECORD");
-	if (!dir || !*dir)
+	if (rec_fd >= 0) { /* a zygote's child records as its router (zygote.c) */
+		rf_real.close(rec_fd);
+		rec_fd = -1;
+	}
+	if (!dir || !*dir || rf_zygote())
 		return;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s.%s.rec", dir, rf_router(), rf_daemon());

@@ -43,6 +43,10 @@ class ControllerFailed(RuntimeError):
     """The controller's thread died: nothing answers the daemons or moves the clock."""
 
 
+# The router name a zygote (zygote.py) says hello with: it is no router, and its children say their own.
+ZYGOTE = "-"
+
+
 @dataclass
 class Client:
     sock: socket.socket
@@ -368,7 +372,8 @@ class Controller:
         if op == "HELLO":
             c.router, c.daemon, c.pid = words[1], words[2], int(words[3])
             c.proc = int(words[4]) if len(words) > 4 else -1
-            self._reply(c, "OK" if c.router in self.broker.fibs else f"ERR {errno.ENOENT}")
+            known = c.router in self.broker.fibs or c.router == ZYGOTE
+            self._reply(c, "OK" if known else f"ERR {errno.ENOENT}")
         elif op == "RT" and fib is not None:
             fib.route(line)
             self._event(route=True)

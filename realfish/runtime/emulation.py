@@ -20,6 +20,7 @@ import re
 import signal
 import subprocess
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,9 +29,10 @@ from realfish import frr, ospf
 from realfish.report import FibEntry, Report, death_cause
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
-from realfish.runtime.controller import Controller, ControllerFailed
+from realfish.runtime.controller import ZYGOTE, Controller, ControllerFailed
 from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, Replayer, compare
 from realfish.runtime.vclock import NONE, VirtualClock
+from realfish.runtime.zygote import FORKED_DAEMONS, ForkedDaemon, Zygote
 from realfish.topology import Network, Router
 
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
@@ -97,9 +99,10 @@ class Emulation(Runner):
 
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
                  virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None,
-                 record: str | Path | None = None, replay: Recording | None = None):
+                 record: str | Path | None = None, replay: Recording | None = None, fork: bool = True):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
-        (`network` is then the part to replay, see recording.py)."""
+        (`network` is then the part to replay, see recording.py); `fork`: routers' daemons forked from one
+        initialised daemon per kind (zygote.py) instead of each starting from scratch."""
         if (record or replay) and not virtual_time:
             raise ValueError("recording and replaying need the virtual clock")
         if replay:
@@ -118,7 +121,9 @@ class Emulation(Runner):
         self.libreal = libreal
         self.broker = Broker(network)
         self.controller: Controller | None = None
-        self.procs: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
+        self.procs: dict[tuple[str, str], subprocess.Popen[bytes] | ForkedDaemon] = {}
+        self.fork = fork
+        self.zygotes: dict[str, Zygote] = {}
         self.record = Path(record) if record else None
         self.replay = replay
         self.replayer: Replayer | None = None
@@ -126,25 +131,48 @@ class Emulation(Runner):
         os.chmod(self.run_dir, 0o755)
 
     # -- start ------------------------------------------------------------------------------------------------
-    def _spawn(self, name: str, daemon: str) -> None:
-        rdir = self.router_dir(name)
+    def _env(self, name: str, daemon: str) -> dict[str, str]:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LD_PRELOAD": str(self.libreal),
             "REALFISH_CONTROL": str(self.run_dir / "control.sock"),
             "REALFISH_ROUTER": name,
             "REALFISH_DAEMON": daemon,
-            "REALFISH_IFTABLE": str(rdir / "interfaces"),
+            "REALFISH_IFTABLE": str(self.router_dir(name) / "interfaces"),
         }
         if self.clock:
             env["REALFISH_VCLOCK"] = str(self.clock.path)
         if self.record and daemon in REPLAYED_DAEMONS:
             env["REALFISH_RECORD"] = str(self.record)
-        log = open(rdir / f"{daemon}.log", "wb")
-        argv = frr.daemon_argv(daemon, rdir, frr.pathspace(self.run_id, name))
-        self.procs[(name, daemon)] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
+        return env
+
+    def _spawn(self, name: str, daemon: str) -> None:
+        rdir = self.router_dir(name)
+        ns = frr.pathspace(self.run_id, name)
+        zygote = self.zygotes.get(daemon)
+        if zygote:
+            self.procs[(name, daemon)] = zygote.fork(name, rdir, ns, zlib.crc32(f"{name}/{daemon}".encode()))
+            return
+        with open(rdir / f"{daemon}.log", "wb") as log:
+            self.procs[(name, daemon)] = subprocess.Popen(
+                frr.daemon_argv(daemon, rdir, ns), env=self._env(name, daemon), stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def _start_zygotes(self) -> None:
+        """One zygote per forked daemon kind the routers run, initialised while the clock stands still."""
+        kinds = {d for r in self.network.routers.values() for d in r.daemons()}
+        zdir = self.run_dir / "zygote"
+        frr.prepare_router_dir(zdir, "")
+        (zdir / "interfaces").write_text(interface_table(Router("zygote", ""), 0))
+        for daemon in FORKED_DAEMONS:
+            if daemon in kinds:
+                self.zygotes[daemon] = Zygote(daemon, zdir, self._zygote_pathspace(),
+                                              self._env(ZYGOTE, daemon))
+        for z in self.zygotes.values():
+            z.ready(self.check_daemons)
+
+    def _zygote_pathspace(self) -> str:
+        return frr.pathspace(self.run_id, "zygote-")
 
     def _wait_for(self, paths: list[Path], what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -176,12 +204,17 @@ class Emulation(Runner):
         if self.replayer:
             self.replayer.ctl = self.controller
         self.controller.start()
+        if self.fork:
+            frr.give_to_frr(self.run_dir / "control.sock", *([self.record] if self.record else []))
+            self._start_zygotes()
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)
             frr.prepare_router_dir(rdir, router.config)
             index = meta["index"][name] if meta else index  # the same MAC addresses as in the recorded run
             # A replayed part sends its raw packets where the whole network would (the replayer's sinks)
             (rdir / "interfaces").write_text(interface_table(router, index, self.network.whole or self.network))
+            (rdir / "interfaces.addrs").touch()  # libreal's shared address table, opened by forked daemons too
+            frr.give_to_frr(rdir / "interfaces.addrs")
         for name in self.network.routers:
             self._spawn(name, "zebra")
         self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
@@ -271,11 +304,12 @@ class Emulation(Runner):
             return
         self._checked_at = now
         for key, proc in list(self.procs.items()):
-            if proc.poll() is not None and key not in self.reported_exits:
+            code = proc.poll()
+            if code is not None and key not in self.reported_exits:
                 self.reported_exits.add(key)
                 name, daemon = key
                 log = self.router_dir(name) / f"{daemon}.log"
-                cause = death_cause(log.read_text(errors="replace") if log.exists() else "", proc.returncode)
+                cause = death_cause(log.read_text(errors="replace") if log.exists() else "", code)
                 msg = f"{name}: {daemon} died, {cause}; log {log}"
                 self.report.converged = False  # the network did not converge as configured
                 self.report.extra.setdefault("failures", []).append({"router": name, "what": msg})
@@ -430,7 +464,8 @@ class Emulation(Runner):
                 self.report.problems.append(msg)
 
     def pids(self) -> list[int]:
-        return [p.pid for p in list(self.procs.values()) if p.poll() is None]
+        zygotes = [z.proc for z in self.zygotes.values()]
+        return [p.pid for p in [*self.procs.values(), *zygotes] if p.poll() is None]
 
     def collect(self, shows: list[str]) -> Report:
         """The report; a recorded run also keeps its FIBs with the recording, a replay compares with them."""
@@ -468,6 +503,8 @@ class Emulation(Runner):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        for z in self.zygotes.values():  # after their children, which they reap
+            z.stop()
         if self.controller:
             self.controller.stop()
             self.controller = None
@@ -475,8 +512,9 @@ class Emulation(Runner):
             self.replayer.close()
         if self.clock:
             self.clock.close()
-        pids = [p.pid for _, p in procs]
-        frr.remove_leftovers([frr.pathspace(self.run_id, name) for name in self.network.routers], pids)
+        pids = [p.pid for _, p in procs] + [z.proc.pid for z in self.zygotes.values()]
+        spaces = [frr.pathspace(self.run_id, name) for name in self.network.routers] + [self._zygote_pathspace()]
+        frr.remove_leftovers(spaces, pids)
 
 
 class _null:

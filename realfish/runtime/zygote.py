@@ -1,0 +1,163 @@
+"""Routers' daemons forked from an initialised image: one zygote per daemon kind per run (native/src/zygote.c).
+
+A zygote is an unmodified FRR daemon started under libreal with REALFISH_ZYGOTE set: it runs FRR's whole
+initialisation (command graph, YANG modules, logging, privileges) once, stops at frr_config_fork(), FRR's own
+daemonise point, and from there forks a child per router when asked. The child takes its router's identity and
+goes on into FRR's config reading and event loop; the image's pages stay shared copy-on-write.
+
+The runtime holds each child as a `ForkedDaemon`, which answers like a `subprocess.Popen` (pid, poll, wait,
+send_signal, kill): the zygote is its parent and reports its exit status; signals go through a pidfd, so a
+reused PID is never signalled.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from realfish import frr
+from realfish.runtime.controller import ZYGOTE
+
+# Daemons whose start-up is forked: all that the emulation runs.
+FORKED_DAEMONS = ("zebra", "staticd", "bgpd", "ospfd")
+
+
+class ZygoteFailed(RuntimeError):
+    pass
+
+
+class Zygote:
+    def __init__(self, daemon: str, zdir: Path, pathspace: str, env: dict[str, str]):
+        self.daemon = daemon
+        self.zdir = zdir
+        self.exits: dict[int, int] = {}  # child pid -> wait status, as the zygote reported it
+        self.replies: list[list[str]] = []
+        self.ended = False
+        self.lock = threading.Lock()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock = ours
+        env = dict(env, REALFISH_ROUTER=ZYGOTE, REALFISH_DAEMON=daemon, REALFISH_IFTABLE=str(zdir / "interfaces"),
+                   REALFISH_ZYGOTE=str(theirs.fileno()), REALFISH_ZYGOTE_DIR=str(zdir))
+        self.log = zdir / f"{daemon}.log"
+        with open(self.log, "wb") as log:
+            argv = frr.daemon_argv(daemon, zdir, pathspace)
+            if daemon == "zebra":
+                # zebra keeps -z's argument as its own pointer and listens there after the fork point; without it
+                # it listens at frr_zclientpath, which each child sets to its router's.
+                i = argv.index("-z")
+                del argv[i:i + 2]
+            self.proc = subprocess.Popen(argv, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         pass_fds=(theirs.fileno(),), start_new_session=True)
+        theirs.close()
+
+    def ready(self, check: Callable[[], None], timeout: float = 60.0) -> None:
+        """Wait until the zygote has initialised and stopped at its fork point. Its pid file is ours to write (FRR
+        writes one only past that point): `realfish clean` finds it there after a killed run."""
+        self._next(("READY",), timeout, check)
+        pidfile = self.zdir / f"{self.daemon}.pid"
+        pidfile.write_text(f"{self.proc.pid}\n")
+
+    def _next(self, words: tuple[str, ...], timeout: float,
+              check: Callable[[], None] | None = None) -> tuple[str, int]:
+        """The zygote's next answer among `words`. `check` is called while waiting (it raises if the run cannot
+        go on, e.g. its controller died: nothing answers the zygote then)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                self._take()
+                reply = self.replies.pop(0) if self.replies else None
+            if reply and reply[0] == "ERR":
+                raise ZygoteFailed(f"the {self.daemon} zygote could not fork: {os.strerror(int(reply[1]))}")
+            if reply and reply[0] in words:
+                return reply[0], int(reply[1])
+            if self.ended:
+                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-10:])
+                raise ZygoteFailed(f"the {self.daemon} zygote ended; log {self.log}:\n{tail}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ZygoteFailed(f"the {self.daemon} zygote did not answer within {timeout:.0f} s; log {self.log}")
+            if not select.select([self.sock], [], [], min(left, 0.1))[0] and check:
+                check()
+
+    def _take(self) -> None:
+        """Every message waiting on the socket (lock held): exit reports kept by PID, replies in order. The
+        runtime's memory sampler reads exits from another thread while the main thread waits for a reply."""
+        while not self.ended and select.select([self.sock], [], [], 0)[0]:
+            parts = self.sock.recv(256).decode().split()
+            if not parts:
+                self.ended = True
+            elif parts[0] == "EXIT":
+                self.exits[int(parts[1])] = int(parts[2])
+            else:
+                self.replies.append(parts)
+
+    def fork(self, router: str, rdir: Path, pathspace: str, seed: int) -> ForkedDaemon:
+        self.sock.send(f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode())
+        _, pid = self._next(("PID",), 30.0)
+        return ForkedDaemon(self, pid)
+
+    def reap(self) -> None:
+        """Take the exit reports waiting on the socket."""
+        with self.lock:
+            self._take()
+
+    def stop(self) -> None:
+        """After its children: closing the socket ends the zygote; SIGTERM and SIGKILL if it does not."""
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class ForkedDaemon:
+    """A zygote's child, held as the runtime holds a daemon it started itself (the subset of Popen it uses)."""
+
+    def __init__(self, zygote: Zygote, pid: int):
+        self.zygote = zygote
+        self.pid = pid
+        self.returncode: int | None = None
+        try:
+            self.pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.pidfd = None  # already gone: the zygote's EXIT report says how
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.zygote.reap()
+            status = self.zygote.exits.get(self.pid)
+            if status is not None:
+                self.returncode = os.waitstatus_to_exitcode(status)
+                if self.pidfd is not None:
+                    os.close(self.pidfd)
+                    self.pidfd = None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None and self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(f"{self.zygote.daemon}[{self.pid}]", timeout or 0.0)
+            select.select([self.zygote.sock], [], [], min(left, 0.1) if left is not None else 0.1)
+        assert self.returncode is not None
+        return self.returncode
