@@ -100,11 +100,13 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
     cmd = (wrap or []) + [VTYSH, "--vty_socket", str(rdir), "-f", str(config_file)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     out = proc.stdout + proc.stderr
-    return config_errors(out, config_file.read_text().splitlines()), out
+    return config_errors(out, config_file), out
 
 
-def config_errors(out: str, lines: list[str]) -> list[ConfigError]:
-    """The lines vtysh's output says it rejected (`line N: % ...`), with their text from the config's lines."""
+def config_errors(out: str, config_file: Path) -> list[ConfigError]:
+    """The lines vtysh reported as rejected in its output (`line N: % ...` from vtysh's grammar; a daemon's own
+    message on the line before vtysh's `line N: Failure to communicate ...`), with their text from the config."""
+    lines = config_file.read_text().splitlines()
     errors = []
     said = ""  # a daemon's own message comes on the line before vtysh's "line N: Failure to communicate ..."
     for row in out.splitlines():

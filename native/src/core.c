@@ -143,7 +143,6 @@ void rf_become(const char *r, const char *iftable)
 	ctl_fd = -1;
 	ctl_connect(getenv("REALFISH_CONTROL"));
 	hello(rf_vt_fork_child());
-	rf_record_open();
 }
 
 /* Every emulated descriptor, for a forked child that must remake what it inherited. */

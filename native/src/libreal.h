@@ -162,6 +162,7 @@ void rf_hex(const uint8_t *data, int len, char *out);
 
 /* record.c: the router's inputs, for replay (REALFISH_RECORD) */
 void rf_record_open(void);
+void rf_record_adopt(int fd);
 int rf_recording(void);
 void rf_record(char kind, long conn, const void *data, size_t len);
 void rf_record_text(char kind, long conn, const char *text);

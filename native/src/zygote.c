@@ -8,11 +8,15 @@
  * runtime holds the other end of), a daemon that reaches frr_config_fork() becomes a zygote: it says
  * "READY pid" and serves
  *     FORK ROUTER RUNDIR CONFIG PATHSPACE SEED  ->  "PID pid" (or "ERR errno")
- * and reports each child that ends with "EXIT pid waitstatus". It ends when the runtime closes FD, or on
+ * with the child's log file and, when the run is recorded, its recording file attached (SCM_RIGHTS): the runtime
+ * opens them, since a child runs as FRR's user and may not reach where they are,
+ * and reports each child that ends with "EXIT pid waitstatus cpu-microseconds". It ends when the runtime closes FD, or on
  * SIGTERM/SIGINT (it forwards neither: the runtime stops each child by its PID). A child returns from the
  * hook, as ROUTER's daemon, into FRR's own frr_config_fork(). The FRR binaries are unmodified.
  *
- * What a child re-does or puts right before FRR goes on (the rest of the image is shared copy-on-write):
+ * vtysh, which applies each router's integrated config, is forked the same way (lib_error_init below).
+ *
+ * What a daemon's child re-does or puts right before FRR goes on (the rest of the image is shared copy-on-write):
  *   identity         the router's name (uname, hostname), interface table, control channel and clock entry
  *                    (core.c rf_become): the zygote's are the zygote's;
  *   pipes            FRR's thread masters wake themselves through pipes made in frr_init(): remade per child
@@ -21,7 +25,8 @@
  *   interfaces       zebra dumped the zygote's table (lo alone) in zebra_ns_init(), before the fork point: the
  *                    router's other interfaces reach it as hot-plugged ones do, an RTM_NEWLINK event each;
  *   logs             every descriptor that was the zygote's stdout (FRR's `--log stdout` target is a dup of it)
- *                    now writes to RUNDIR/DAEMON.log;
+ *                    now writes to the log file the runtime handed over (RUNDIR/DAEMON.log);
+ *   recording        the recording file handed over, if any (record.c rf_record_adopt);
  *   hostname         cmd_init() took FRR's hostname from uname() (the zygote's): the router's, as uname() gives it
  *                    to a daemon started on its own (bgpd sends it in the hostname capability);
  *   paths            frr_vtydir, frr_zclientpath and zclient_addr (exported by libfrr) and the daemon info's
@@ -51,6 +56,8 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,13 +130,8 @@ static void say(const char *fmt, ...)
 		rf_log("zygote: cannot write to the runtime: %s", strerror(errno));
 }
 
-static void redirect_logs(const char *path, const struct stat *out)
+static void redirect_logs(int log, const struct stat *out)
 {
-	int log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (log < 0) {
-		rf_log("cannot open %s: %s", path, strerror(errno));
-		abort();
-	}
 	for (int fd = 0; fd < 1024; fd++) {
 		struct stat st;
 		if (fd != log && fstat(fd, &st) == 0 && st.st_dev == out->st_dev && st.st_ino == out->st_ino)
@@ -158,20 +160,19 @@ static char *joined(const char *dir, const char *file)
 
 /* In the child: become ROUTER's daemon (see the list at the top). */
 static void become(const char *router, const char *rundir, const char *config, const char *pathspace,
-		   unsigned seed, const sigset_t *mask, int sfd, const struct stat *out)
+		   unsigned seed, const int fds[2], const sigset_t *mask, int sfd, const struct stat *out)
 {
 	rf_real.close(sfd);
 	rf_real.close(zfd);
 	zfd = -1;
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	char file[64];
-	snprintf(file, sizeof(file), "%s.log", rf_daemon());
-	char *log = joined(rundir, file);
-	redirect_logs(log, out);
-	free(log);
+	redirect_logs(fds[0], out);
 	char *iftable = joined(rundir, "interfaces");
 	rf_become(router, iftable);
 	free(iftable);
+	if (fds[1] >= 0)
+		rf_record_adopt(fds[1]);
+	char file[64];
 	rf_each_sock(no_tcp_or_raw);
 	rf_track_refork();
 	rf_nl_announce_links();
@@ -192,19 +193,65 @@ static void become(const char *router, const char *rundir, const char *config, c
 	srandom(seed);
 }
 
+/* One request and the descriptors attached to it (the log file, then the recording file). */
+static ssize_t receive(char *buf, size_t len, int fds[2])
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = buf, .iov_len = len - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf)};
+	ssize_t n = rf_real.recvmsg(zfd, &mh, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n;
+	buf[n] = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0) < 2 * sizeof(int) ? c->cmsg_len - CMSG_LEN(0)
+												  : 2 * sizeof(int));
+	return n;
+}
+
+/* "EXIT pid status usec": how a child ended and the CPU it used (a vtysh child's is a helper's cost). */
 static void reap(void)
 {
 	int status;
 	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		say("EXIT %d %d", (int)pid, status);
+	struct rusage ru;
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+		long long us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec +
+			       ru.ru_stime.tv_usec;
+		say("EXIT %d %d %lld", (int)pid, status, us);
+	}
+}
+
+/* vtysh's children: the config's output (the lines a daemon rejected) to the file handed over, and the router's
+ * directory as the working directory: the zygote runs `vtysh --vty_socket . -f frr.conf`, relative paths that
+ * are the router's once the child is there. */
+static void become_vtysh(const char *rundir, const int fds[2], const sigset_t *mask, int sfd)
+{
+	rf_real.close(sfd);
+	rf_real.close(zfd);
+	zfd = -1;
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	dup2(fds[0], 1);
+	dup2(fds[0], 2);
+	rf_real.close(fds[0]);
+	if (fds[1] >= 0)
+		rf_real.close(fds[1]);
+	if (chdir(rundir) < 0) {
+		fprintf(stderr, "realfish: cannot enter %s: %s\n", rundir, strerror(errno));
+		_exit(1);
+	}
 }
 
 /* Serve fork requests; returns only in a child. */
-static void serve(void)
+static void serve(int vtysh)
 {
-	if (!di || !di->name || strcmp(di->name, rf_daemon()) != 0 || !di->vty_sock_path ||
-	    !getenv("REALFISH_ZYGOTE_DIR") || strcmp(di->vty_sock_path, getenv("REALFISH_ZYGOTE_DIR")) != 0) {
+	if (!vtysh && (!di || !di->name || strcmp(di->name, rf_daemon()) != 0 || !di->vty_sock_path ||
+		       !getenv("REALFISH_ZYGOTE_DIR") ||
+		       strcmp(di->vty_sock_path, getenv("REALFISH_ZYGOTE_DIR")) != 0)) {
 		rf_log("zygote: FRR's daemon info is not laid out as in FRR 8.4.4; cannot fork routers from it");
 		abort();
 	}
@@ -236,21 +283,28 @@ static void serve(void)
 		if (!p[0].revents)
 			continue;
 		char req[2048];
-		ssize_t n = rf_real.recv(zfd, req, sizeof(req) - 1, 0);
+		int fds[2] = {-1, -1};
+		ssize_t n = receive(req, sizeof(req), fds);
 		if (n <= 0)
 			_exit(0); /* the runtime is gone */
-		req[n] = 0;
 		char router[64], rundir[1024], config[1024], pathspace[256];
 		unsigned seed;
-		if (sscanf(req, "FORK %63s %1023s %1023s %255s %u", router, rundir, config, pathspace, &seed) != 5) {
+		if (sscanf(req, "FORK %63s %1023s %1023s %255s %u", router, rundir, config, pathspace, &seed) != 5 ||
+		    fds[0] < 0) {
 			say("ERR %d", EINVAL);
 			continue;
 		}
 		pid_t pid = fork();
 		if (pid == 0) {
-			become(router, rundir, config, pathspace, seed, &mask, sfd, &out);
+			if (vtysh)
+				become_vtysh(rundir, fds, &mask, sfd);
+			else
+				become(router, rundir, config, pathspace, seed, fds, &mask, sfd, &out);
 			return;
 		}
+		for (int i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				rf_real.close(fds[i]);
 		if (pid < 0)
 			say("ERR %d", errno);
 		else
@@ -264,6 +318,21 @@ RF_EXPORT void frr_config_fork(void)
 	if (!real_config_fork)
 		*(void **)&real_config_fork = dlsym(RTLD_NEXT, "frr_config_fork");
 	if (rf_active() && rf_zygote())
-		serve();
+		serve(0);
 	real_config_fork();
+}
+
+/* vtysh calls lib_error_init() (libfrr) once its command graph is built, before it connects to any daemon or
+ * reads its input: a vtysh zygote forks there, one child per router's config. (Daemons call it too, from
+ * frr_init(); only vtysh serves here.) libreal stays inactive in vtysh: it talks to the daemons' vty sockets
+ * only, as it does when it runs on its own. */
+RF_EXPORT void lib_error_init(void)
+{
+	static void (*real_init)(void);
+	if (!real_init)
+		*(void **)&real_init = dlsym(RTLD_NEXT, "lib_error_init");
+	real_init();
+	const char *d = getenv("REALFISH_DAEMON");
+	if (rf_zygote() && d && strcmp(d, "vtysh") == 0)
+		serve(1);
 }

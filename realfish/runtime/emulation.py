@@ -151,7 +151,8 @@ class Emulation(Runner):
         ns = frr.pathspace(self.run_id, name)
         zygote = self.zygotes.get(daemon)
         if zygote:
-            self.procs[(name, daemon)] = zygote.fork(name, rdir, ns, zlib.crc32(f"{name}/{daemon}".encode()))
+            record = self.record if daemon in REPLAYED_DAEMONS else None
+            self.procs[(name, daemon)] = zygote.fork(name, rdir, ns, zlib.crc32(f"{name}/{daemon}".encode()), record)
             return
         with open(rdir / f"{daemon}.log", "wb") as log:
             self.procs[(name, daemon)] = subprocess.Popen(
@@ -166,8 +167,9 @@ class Emulation(Runner):
         (zdir / "interfaces").write_text(interface_table(Router("zygote", ""), 0))
         for daemon in FORKED_DAEMONS:
             if daemon in kinds:
-                self.zygotes[daemon] = Zygote(daemon, zdir, self._zygote_pathspace(),
-                                              self._env(ZYGOTE, daemon))
+                self.zygotes[daemon] = Zygote.daemon_kind(daemon, zdir, self._zygote_pathspace(),
+                                                          self._env(ZYGOTE, daemon))
+        self.zygotes["vtysh"] = Zygote.vtysh(zdir, self.libreal)
         for z in self.zygotes.values():
             z.ready(self.check_daemons)
 
@@ -205,7 +207,7 @@ class Emulation(Runner):
             self.replayer.ctl = self.controller
         self.controller.start()
         if self.fork:
-            frr.give_to_frr(self.run_dir / "control.sock", *([self.record] if self.record else []))
+            frr.give_to_frr(self.run_dir / "control.sock")
             self._start_zygotes()
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)
@@ -234,8 +236,12 @@ class Emulation(Runner):
         routers, BOOT_GAP virtual seconds apart, in a fixed order (Network.boot_batches says why)."""
         def apply(name: str) -> tuple[str, list[frr.ConfigError]]:
             rdir = self.router_dir(name)
-            errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
-            return name, errors
+            vtysh = self.zygotes.get("vtysh")
+            if vtysh is None:
+                errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
+                return name, errors
+            vtysh.fork(name, rdir, "-", 0).wait(timeout=60)  # its output: rdir/vtysh.log
+            return name, frr.config_errors((rdir / "vtysh.log").read_text(errors="replace"), rdir / "frr.conf")
 
         batches = self.network.boot_batches(BOOT_BATCH) if self.clock else [list(self.network.routers)]
         if self.clock:
@@ -462,6 +468,13 @@ class Emulation(Runner):
                        "ospf6d is not started, so this router has no OSPFv3 adjacencies or routes")
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
                 self.report.problems.append(msg)
+
+    def forked_helpers_cpu(self) -> float:
+        vtysh = self.zygotes.get("vtysh")
+        if vtysh is None:
+            return 0.0
+        vtysh.reap()
+        return vtysh.cpu_s
 
     def pids(self) -> list[int]:
         zygotes = [z.proc for z in self.zygotes.values()]

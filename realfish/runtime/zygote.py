@@ -12,6 +12,7 @@ reused PID is never signalled.
 
 from __future__ import annotations
 
+import array
 import os
 import select
 import signal
@@ -34,29 +35,43 @@ class ZygoteFailed(RuntimeError):
 
 
 class Zygote:
-    def __init__(self, daemon: str, zdir: Path, pathspace: str, env: dict[str, str]):
+    def __init__(self, daemon: str, zdir: Path, argv: list[str], env: dict[str, str]):
         self.daemon = daemon
         self.zdir = zdir
         self.exits: dict[int, int] = {}  # child pid -> wait status, as the zygote reported it
         self.replies: list[list[str]] = []
+        self.cpu_s = 0.0  # CPU of the children that ended
         self.ended = False
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # reading the socket
+        self.requests = threading.Lock()  # one fork request and its reply at a time
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
-        env = dict(env, REALFISH_ROUTER=ZYGOTE, REALFISH_DAEMON=daemon, REALFISH_IFTABLE=str(zdir / "interfaces"),
-                   REALFISH_ZYGOTE=str(theirs.fileno()), REALFISH_ZYGOTE_DIR=str(zdir))
+        env = dict(env, REALFISH_DAEMON=daemon, REALFISH_ZYGOTE=str(theirs.fileno()), REALFISH_ZYGOTE_DIR=str(zdir))
         self.log = zdir / f"{daemon}.log"
         with open(self.log, "wb") as log:
-            argv = frr.daemon_argv(daemon, zdir, pathspace)
-            if daemon == "zebra":
-                # zebra keeps -z's argument as its own pointer and listens there after the fork point; without it
-                # it listens at frr_zclientpath, which each child sets to its router's.
-                i = argv.index("-z")
-                del argv[i:i + 2]
-            self.proc = subprocess.Popen(argv, env=env, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         pass_fds=(theirs.fileno(),), start_new_session=True)
+            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=zdir,
+                                         stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
+                                         start_new_session=True)
         theirs.close()
+
+    @classmethod
+    def daemon_kind(cls, daemon: str, zdir: Path, pathspace: str, env: dict[str, str]) -> Zygote:
+        """A zygote of an FRR daemon, under libreal as the zygote's own (non-)router."""
+        argv = frr.daemon_argv(daemon, zdir, pathspace)
+        if daemon == "zebra":
+            # zebra keeps -z's argument as its own pointer and listens there after the fork point; without it it
+            # listens at frr_zclientpath, which each child sets to its router's.
+            i = argv.index("-z")
+            del argv[i:i + 2]
+        return cls(daemon, zdir, argv, dict(env, REALFISH_ROUTER=ZYGOTE, REALFISH_IFTABLE=str(zdir / "interfaces")))
+
+    @classmethod
+    def vtysh(cls, zdir: Path, libreal: Path) -> Zygote:
+        """A zygote of vtysh, which applies each router's integrated config: relative paths (the vty sockets in the
+        working directory, ./frr.conf) that become the router's in each child. libreal is inactive in it (no
+        controller): vtysh only talks to the daemons' vty sockets, as when it runs on its own."""
+        argv = [frr.VTYSH, "--vty_socket", ".", "-f", "frr.conf"]
+        return cls("vtysh", zdir, argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_PRELOAD": str(libreal)})
 
     def ready(self, check: Callable[[], None], timeout: float = 60.0) -> None:
         """Wait until the zygote has initialised and stopped at its fork point. Its pid file is ours to write (FRR
@@ -96,12 +111,25 @@ class Zygote:
                 self.ended = True
             elif parts[0] == "EXIT":
                 self.exits[int(parts[1])] = int(parts[2])
+                self.cpu_s += int(parts[3]) / 1e6
             else:
                 self.replies.append(parts)
 
-    def fork(self, router: str, rdir: Path, pathspace: str, seed: int) -> ForkedDaemon:
-        self.sock.send(f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode())
-        _, pid = self._next(("PID",), 30.0)
+    def fork(self, router: str, rdir: Path, pathspace: str, seed: int, record: Path | None = None) -> ForkedDaemon:
+        """ROUTER's daemon, forked. Its log file (and recording file) are opened here and handed over: the child
+        runs as FRR's user, which may not reach them (a recording in a directory only root can enter)."""
+        files = [os.open(rdir / f"{self.daemon}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+        if record is not None:
+            rec = record / f"{router}.{self.daemon}.rec"
+            files.append(os.open(rec, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+        with self.requests:
+            try:
+                msg = f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode()
+                self.sock.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", files))])
+            finally:
+                for fd in files:
+                    os.close(fd)
+            _, pid = self._next(("PID",), 30.0)
         return ForkedDaemon(self, pid)
 
     def reap(self) -> None:
