@@ -91,6 +91,7 @@ class ConfigError:
 
 
 _VTYSH_ERR = re.compile(r"^line (\d+): (%.*?)(?::\s(.*))?$")
+_DAEMON_ERR = re.compile(r"^line (\d+): Failure to communicate\[\d+\] to (\S+?),? line:\s*(.*)$")
 
 
 def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
@@ -103,15 +104,22 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
 
 
 def config_errors(out: str, config_file: Path) -> list[ConfigError]:
-    """The lines vtysh reported as rejected in its output, with their text from the config."""
+    """The lines vtysh reported as rejected in its output (`line N: % ...` from vtysh's grammar; a daemon's own
+    message on the line before vtysh's `line N: Failure to communicate ...`), with their text from the config."""
     lines = config_file.read_text().splitlines()
     errors = []
+    said = ""  # a daemon's own message comes on the line before vtysh's "line N: Failure to communicate ..."
     for row in out.splitlines():
-        m = _VTYSH_ERR.match(row.strip())
-        if m:
-            n = int(m.group(1))
-            text = lines[n - 1].strip() if 0 < n <= len(lines) else (m.group(3) or "")
-            errors.append(ConfigError(n, text, m.group(2)))
+        row = row.strip()
+        m = _VTYSH_ERR.match(row) or _DAEMON_ERR.match(row)
+        if m is None:
+            said = row if row.startswith("%") else said
+            continue
+        n = int(m.group(1))
+        text = lines[n - 1].strip() if 0 < n <= len(lines) else (m.group(3) or "")
+        message = m.group(2) if m.re is _VTYSH_ERR else f"{said or '% rejected'} ({m.group(2)})"
+        errors.append(ConfigError(n, text, message))
+        said = ""
     return errors
 
 

@@ -37,6 +37,7 @@ class Interface:
     encapsulation_vlan: int | None = None  # subinterfaces: dot1q tag
     switchport: bool = False  # layer-2 port: no IP, not routed
     bandwidth_kbps: int | None = None
+    speed_kbps: int | None = None  # `speed` as configured: the bandwidth unless `bandwidth` says otherwise
     acl_in: str | None = None  # names in Device.acls; modelled by the answerers (FRR has no interface ACLs)
     acl_out: str | None = None
     ospf_area: str | None = None  # dotted area id, from an interface-level area statement
@@ -166,6 +167,16 @@ class BgpAggregate:
 
 
 @dataclass
+class BgpListenRange:
+    """Dynamic neighbors (`bgp listen range PREFIX peer-group NAME`): sessions the router accepts from any
+    address in the prefix, with the group's settings; it never opens them itself."""
+
+    prefix: IPNetwork
+    group: str
+    line: int | None = None
+
+
+@dataclass
 class BgpProcess:
     asn: str
     router_id: str | None = None
@@ -174,6 +185,8 @@ class BgpProcess:
     groups: dict[str, BgpPeer] = field(default_factory=dict)  # peer-groups by name
     networks: list[BgpNetwork] = field(default_factory=list)
     aggregates: list[BgpAggregate] = field(default_factory=list)
+    listen_ranges: list[BgpListenRange] = field(default_factory=list)
+    listen_limit: int | None = None
     redistribute: list[Redistribution] = field(default_factory=list)
     maximum_paths_ebgp: int | None = None
     maximum_paths_ibgp: int | None = None
@@ -372,6 +385,8 @@ class Device:
     ip_routing: bool = True  # `no ip routing` (EOS) makes the device a host
     domain_name: str | None = None
     frr_passthrough: str | None = None  # FRR-family sources: their frr.conf text, run as written
+    frr_passthrough_file: str | None = None  # the file it is in, and its first line there
+    frr_passthrough_line: int = 1
     # named structures and their uses, as the parser met them (definedStructures, undefinedReferences)
     definitions: list[StructureDefinition] = field(default_factory=list)
     references: list[StructureReference] = field(default_factory=list)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -264,6 +266,24 @@ class Report:
     def write(self, path: str) -> None:
         with open(path, "w") as f:
             json.dump(self.to_json(), f, indent=1)
+
+
+_DEATH_LINES = (re.compile(r"assertion .* failed"),  # FRR's zassert/assert: the reason itself
+                re.compile(r"Received signal \d+"),  # FRR's crash handler: which signal, where
+                re.compile(r"\b(?:segmentation fault|aborted|out of memory)\b", re.I))
+
+
+def death_cause(log: str, returncode: int) -> str:
+    """Why a daemon died, in one line: the line of its log that says it (an assertion, the signal FRR's crash
+    handler caught), else how it ended. The end of the log is FRR's memory statistics, which explain nothing."""
+    how = f"signal {-returncode} ({signal.Signals(-returncode).name})" if returncode < 0 and \
+        -returncode in signal.Signals._value2member_map_ else f"exit code {returncode}"
+    lines = log.splitlines()
+    for pattern in _DEATH_LINES:
+        for line in lines:
+            if pattern.search(line):
+                return f"{how}: {line.strip()}"
+    return how
 
 
 def parse_show(command: str, output: str) -> Any:

@@ -52,7 +52,7 @@ class Runner(ABC):
         self.keep = keep
         self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="realfish-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        claim(self.run_dir)  # lets `realfish clean` spot a dead run
+        claim(self.run_dir, keep)  # lets `realfish clean` spot a dead run (and leave a kept one's files)
         self.run_id = self.run_dir.name.rsplit("-", 1)[-1][:8]
         self.report = Report(runtime=self.runtime)
         self.t_start = time.monotonic()

@@ -85,6 +85,11 @@ def init_issues(question: dict[str, Any], snapshot: SnapshotState,
                 reference: SnapshotState | None) -> dict[str, Any]:
     # The other inputs (runtime data, layer-1 topology, blacklists) have issues too, as Batfish reports them.
     rows = init_issues_rows(snapshot.conv.statuses + snapshot.conv.other)
+    # and what went wrong in the run: the network did not converge as configured (a daemon died, the limit)
+    dp = snapshot.dataplane
+    for f in dp.failures if dp is not None else []:
+        rows.append({"Nodes": [f["router"]] if f.get("router") else None, "Source_Lines": None,
+                     "Type": "Convergence error", "Details": f["what"], "Line_Text": None, "Parser_Context": None})
     return tbl.answer(question, tbl.table(INIT_ISSUES_COLUMNS, rows))
 
 

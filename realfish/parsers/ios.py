@@ -26,6 +26,7 @@ from realfish.model import (
     AsPathList,
     AsPathListEntry,
     BgpAggregate,
+    BgpListenRange,
     BgpNetwork,
     BgpPeer,
     BgpProcess,
@@ -111,6 +112,19 @@ def prefix(words: list[str]) -> tuple[ipaddress.IPv4Network, int]:
         return ipaddress.IPv4Network((words[0], mask_len(words[1])), strict=False), 2
     except ValueError as e:
         raise BadValue(str(e)) from None
+
+
+def _speed_kbps(words: list[str]) -> int | None:
+    """IOS `speed 100` (Mb/s), EOS `speed [forced] 10g|100gfull|1000full|40g-4`: kb/s; None for `auto` and
+    anything else that names no fixed speed."""
+    if words[:1] == ["forced"]:
+        words = words[1:]
+    if not words:
+        return None
+    m = re.fullmatch(r"(\d+)(g|m)?(?:full|half)?(?:-\d+)?", words[0])
+    if m is None or int(m.group(1)) == 0:
+        return None
+    return int(m.group(1)) * (1_000_000 if m.group(2) == "g" else 1000)
 
 
 def classful(addr: ipaddress.IPv4Address) -> ipaddress.IPv4Network:
@@ -350,6 +364,9 @@ class CiscoLikeParser:
             self.vrf(n)
         elif head in IGNORED_TOP:
             self.ign(n)
+        elif n.text.strip().startswith(("Building configuration", "Current configuration")):
+            # `show running-config`'s own header, not configuration: Batfish's Cisco grammar skips it too
+            self.ign(n, "show running-config header")
         else:
             self.unrec(n)
 
@@ -440,6 +457,9 @@ class CiscoLikeParser:
         elif head == "bandwidth":
             iface.bandwidth_kbps = integer(w[1], 1)
             self.ok(n, "used for the OSPF cost")
+        elif head == "speed" and _speed_kbps(low[1:]) is not None:
+            iface.speed_kbps = _speed_kbps(low[1:])
+            self.ok(n, "the link speed: the bandwidth (OSPF cost) unless `bandwidth` is set")
         elif head == "encapsulation" and len(w) >= 3 and low[1] == "dot1q":
             iface.encapsulation_vlan = integer(w[2], 1, 4094)
             self.ok(n, "802.1Q tag: the subinterface is a separate L3 interface")
@@ -1113,6 +1133,11 @@ class CiscoLikeParser:
         elif low[:2] == ["bgp", "additional-paths"]:
             self.ok(n, "additional paths: the neighbors' `advertise additional-paths` become FRR addpath")
             return
+        elif low[:3] == ["bgp", "listen", "range"]:
+            self.bgp_listen_range(bgp, n)
+            return
+        elif low[:3] == ["bgp", "listen", "limit"] and len(w) == 4:
+            bgp.listen_limit = integer(w[3], 1, 65535)
         elif low[:2] == ["bgp", "ebgp-requires-policy"] or low[:3] == ["no", "bgp", "ebgp-requires-policy"]:
             bgp.ebgp_requires_policy = head != "no"
         elif head in ("exit-address-family", "exit"):
@@ -1125,6 +1150,31 @@ class CiscoLikeParser:
         else:
             self.unrec(n)
             return
+        self.ok(n)
+
+    def bgp_listen_range(self, bgp: BgpProcess, n: Node) -> None:
+        """IOS `bgp listen range P peer-group G`; EOS also `... peer group G [remote-as N]`."""
+        w = n.words
+        low = [x.lower() for x in w]
+        net, used = prefix(w[3:])
+        rest, rest_low = w[3 + used:], low[3 + used:]
+        if rest_low[:1] == ["peer-group"] and len(rest) >= 2:
+            group, opts = rest[1], rest_low[2:]
+        elif rest_low[:2] == ["peer", "group"] and len(rest) >= 3:
+            group, opts = rest[2], rest_low[3:]
+        else:
+            raise BadValue("`bgp listen range` needs `peer-group NAME`")
+        if net.version != 4:
+            self.unsup(n, "IPv6 BGP neighbors are not emulated yet")
+            return
+        # IOS prints `bgp listen` before the `neighbor G peer-group` line that defines the group
+        bgp.groups.setdefault(group, BgpPeer(group, is_group=True, line=n.line))
+        if opts[:1] == ["remote-as"] and len(opts) == 2:
+            bgp.groups[group].remote_as = asn(opts[1])
+        elif opts:
+            self.unsup(n, f"`bgp listen range` option(s) {' '.join(opts)} not modelled")
+            return
+        bgp.listen_ranges.append(BgpListenRange(net, group, n.line))
         self.ok(n)
 
     def bgp_af(self, bgp: BgpProcess, n: Node) -> None:
@@ -1189,6 +1239,8 @@ class CiscoLikeParser:
 
     def bgp_neighbor(self, bgp: BgpProcess, n: Node, af: bool) -> None:
         w = n.words
+        if [x.lower() for x in w[2:4]] == ["peer", "group"]:  # EOS 4.23+: `peer group` for IOS's `peer-group`
+            w = [*w[:2], "peer-group", *w[4:]]
         low = [x.lower() for x in w]
         key = w[1]
         what = low[2]

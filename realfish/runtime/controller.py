@@ -60,6 +60,10 @@ class Client:
 
 
 
+# A connection closed within this long of opening (virtual ns) was refused by the peer's BGP, not a session.
+CYCLE_NS = 1_000_000_000
+
+
 @dataclass
 class Connection:
     id: int
@@ -68,6 +72,8 @@ class Connection:
     ends: tuple[int, ...]  # controller's duplicates of both ends, for the in-flight count
     description: str
     pids: tuple[int, int] = (0, 0)  # the two daemons, so a crash closes the connection as a kernel would
+    key: tuple[object, ...] = ()  # (client, its address, server, address, port): the same attempt again
+    opened_ns: int = 0
 
 
 def stream_pair() -> tuple[socket.socket, socket.socket]:
@@ -134,6 +140,10 @@ class Controller:
         self.last_event_v = 0  # the same two, in virtual ns (0 without a virtual clock)
         self.last_route_change_v = 0
         self.idle_forever = False  # the last step found nothing running and no deadline at all
+        # Connections that opened and closed at once since the last route change (a peer that refuses the
+        # session): the same one again is steady state, no event (else a 120 s connect-retry would keep the
+        # quiet period from ever ending, though nothing changes)
+        self._cycled: set[tuple[object, ...]] = set()
         self.limit_ns = NONE  # the clock never moves past this (virtual ns): the end of a quiet period, a run_for
         # What the controller did, in order, one "virtual-ns what" line each: on disk as it happens (a long run
         # would otherwise hold it all in memory, and a crash would lose it)
@@ -222,6 +232,7 @@ class Controller:
         if route:
             self.last_route_change = now
             self.last_route_change_v = vnow
+            self._cycled.clear()
         self.events += 1
         self._dirty = True
 
@@ -499,7 +510,8 @@ class Controller:
         self.offer(v.listener, f"{a.id} {a.dst} {a.dport} {v.src} {sport}", theirs)
         self.register(Connection(a.id, a.router, v.listener.router, (os.dup(mine.fileno()), os.dup(theirs.fileno())),
                                  f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
-                                 (a.pid, v.listener.pid)))
+                                 (a.pid, v.listener.pid), (a.router, str(v.src), v.listener.router, str(a.dst),
+                                                           a.dport)))
         theirs.close()
         fd = os.dup(mine.fileno())
         mine.close()
@@ -523,7 +535,9 @@ class Controller:
         self.connections[conn.id] = conn
         for pid in conn.pids:
             self.conns_of.setdefault(pid, set()).add(conn.id)
-        self._event()
+        conn.opened_ns = self._now_ns()
+        if not conn.key or conn.key not in self._cycled:
+            self._event()
 
     def _finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
         if err:
@@ -622,5 +636,9 @@ class Controller:
                 if self.clock:
                     self.clock.untrack(fd)
                 os.close(fd)
-            self._event()  # a failed attempt closing is no news; an established connection closing is
+            at_once = bool(conn.key) and self._now_ns() - conn.opened_ns < CYCLE_NS
+            if not (at_once and conn.key in self._cycled):
+                if at_once:
+                    self._cycled.add(conn.key)
+                self._event()  # a failed attempt closing is no news; an established connection closing is
 

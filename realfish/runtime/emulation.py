@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from realfish import frr, ospf
-from realfish.report import FibEntry, Report
+from realfish.report import FibEntry, Report, death_cause
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import ZYGOTE, Controller, ControllerFailed
@@ -282,6 +282,8 @@ class Emulation(Runner):
     def _config_errors(self, results: Iterable[tuple[str, list[frr.ConfigError]]]) -> None:
         for name, errors in results:
             src = self.network.routers[name].source or str(self.router_dir(name) / "frr.conf")
+            if errors:  # for the parse status (realfish.rejected)
+                self.report.extra.setdefault("rejected", {})[name] = [[e.line, e.text, e.message] for e in errors]
             for e in errors:
                 msg = (f"{name}: {src} line {e.line}: {e.text!r}: FRR rejected it ({e.message}); "
                        f"see {self.router_dir(name)}/*.log")
@@ -296,7 +298,8 @@ class Emulation(Runner):
 
     # -- run --------------------------------------------------------------------------------------------------
     def check_daemons(self, every: float = 0.0) -> None:
-        """A daemon that died is reported with the end of its log; the run goes on without it. A controller
+        """A daemon that died is reported with the line of its log that says why; the run goes on without it but
+        is not converged (the network is not what was configured). A controller
         that died ends the run (ControllerFailed).
 
         `every`: skip the check if the last one is more recent (polling hundreds of daemons is not free)."""
@@ -312,9 +315,10 @@ class Emulation(Runner):
                 self.reported_exits.add(key)
                 name, daemon = key
                 log = self.router_dir(name) / f"{daemon}.log"
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
-                how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                msg = f"{name}: {daemon} died ({how}); log {log}:\n{tail}"
+                cause = death_cause(log.read_text(errors="replace") if log.exists() else "", code)
+                msg = f"{name}: {daemon} died, {cause}; log {log}"
+                self.report.converged = False  # the network did not converge as configured
+                self.report.extra.setdefault("failures", []).append({"router": name, "what": msg})
                 self.report.problems.append(msg)
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
 
@@ -371,12 +375,16 @@ class Emulation(Runner):
                 return
             if time.monotonic() > deadline:
                 self.clock.freeze()
-                self.report.converged = False
-                raise ConvergeTimeout(f"not converged within {timeout:.0f} s of wall time "
-                                      f"({(self.clock.now_ns() - self.v_ready) / 1e9:.1f} s virtual; "
-                                      f"scheduler {self.clock.counts()}, "
-                                      f"{self.controller.in_flight()} bytes in flight)")
+                raise self._limit(f"not converged within {timeout:.0f} s of wall time "
+                                  f"({(self.clock.now_ns() - self.v_ready) / 1e9:.1f} s virtual; "
+                                  f"scheduler {self.clock.counts()}, {self.controller.in_flight()} bytes in flight)")
             time.sleep(0.005)
+
+    def _limit(self, what: str) -> ConvergeTimeout:
+        """The run hit its limit: not converged, and said so wherever a failure is (report, initIssues)."""
+        self.report.converged = False
+        self.report.extra.setdefault("failures", []).append({"router": None, "what": what})
+        return ConvergeTimeout(what)
 
     def run_for(self, seconds: float, timeout: float = 600.0) -> None:
         """Let `seconds` of virtual time pass (the network keeps running: keepalives, timers), then freeze."""
@@ -430,8 +438,7 @@ class Emulation(Runner):
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
                 return
             if now > deadline:
-                self.report.converged = False
-                raise ConvergeTimeout(f"no quiescence within {timeout:.0f} s")
+                raise self._limit(f"no quiescence within {timeout:.0f} s")
             time.sleep(0.05)
 
     def ospf_moving(self, seen: dict[str, float]) -> list[str]:
