@@ -10,7 +10,8 @@
  *     FORK ROUTER RUNDIR CONFIG PATHSPACE SEED  ->  "PID pid" (or "ERR errno")
  * with the child's log file and, when the run is recorded, its recording file attached (SCM_RIGHTS): the runtime
  * opens them, since a child runs as FRR's user and may not reach where they are,
- * and reports each child that ends with "EXIT pid waitstatus cpu-microseconds". It ends when the runtime closes FD, or on
+ * and reports each child that ends with "EXIT pid waitstatus cpu-microseconds". "SIGNAL pid sig" signals a child
+ * (the runtime signals its routers' daemons through their parent, which knows whether the pid is still theirs). It ends when the runtime closes FD, or on
  * SIGTERM/SIGINT (it forwards neither: the runtime stops each child by its PID). A child returns from the
  * hook, as ROUTER's daemon, into FRR's own frr_config_fork(). The FRR binaries are unmodified.
  *
@@ -193,6 +194,15 @@ static void become(const char *router, const char *rundir, const char *config, c
 	srandom(seed);
 }
 
+/* The runtime's signal to a child, sent only if the pid is still this zygote's child (running, or dead and not yet
+ * reaped): once reaped, its pid may be another process's. */
+static void signal_child(pid_t pid, int sig)
+{
+	siginfo_t info;
+	if (pid > 0 && waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+		kill(pid, sig);
+}
+
 /* One request and the descriptors attached to it (the log file, then the recording file). */
 static ssize_t receive(char *buf, size_t len, int fds[2])
 {
@@ -287,6 +297,11 @@ static void serve(int vtysh)
 		ssize_t n = receive(req, sizeof(req), fds);
 		if (n <= 0)
 			_exit(0); /* the runtime is gone */
+		int victim, sig;
+		if (sscanf(req, "SIGNAL %d %d", &victim, &sig) == 2) {
+			signal_child(victim, sig);
+			continue;
+		}
 		char router[64], rundir[1024], config[1024], pathspace[256];
 		unsigned seed;
 		if (sscanf(req, "FORK %63s %1023s %1023s %255s %u", router, rundir, config, pathspace, &seed) != 5 ||

@@ -132,7 +132,8 @@ class Controller:
         self.attempts: dict[int, Attempt] = {}  # pending ones
         self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
         self.connections: dict[int, Connection] = {}
-        self.local: dict[int, dict[int, int]] = {}  # pid -> id -> our duplicate of a daemon's pipe or UNIX socket
+        # pid -> id -> (our duplicate of a daemon's pipe or UNIX socket or -1 if only watched, its inode)
+        self.local: dict[int, dict[int, tuple[int, int]]] = {}
         self.conns_of: dict[int, set[int]] = {}  # pid -> its daemon's connections (a dead daemon's are closed)
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
@@ -210,7 +211,11 @@ class Controller:
 
     # -- bookkeeping for quiescence ---------------------------------------------------------------------------
     def in_flight(self) -> int:
-        """Bytes written on emulated connections and not yet read by the other daemon."""
+        """Bytes written on emulated connections and not yet read by the other daemon (with the virtual clock:
+        as its scheduler counts them, one per watched end with data)."""
+        if self.clock:
+            with self.lock:
+                return self.clock.in_flight() + self.raw.in_flight()
         total = 0
         buf = array.array("i", [0])
         with self.lock:
@@ -330,15 +335,30 @@ class Controller:
                 if self.clock:
                     self.clock.message_done()
 
+    def _watched(self, fd: int) -> bool:
+        """A daemon's descriptor, given to the clock to watch without our keeping it (vclock.watch): True if it
+        was, and `fd` is closed; False in a replay (the replayer reads and closes ends itself) or if the clock
+        cannot watch it. Holding a duplicate of every daemon's pipes and connection ends needs about 45
+        descriptors per router, more than the controller may have at k=24 and beyond."""
+        if self.clock is None or self.replayer is not None or not self.clock.watch(fd):
+            return False
+        os.close(fd)
+        return True
+
     def _track(self, c: Client, tid: int, fd: int) -> None:
-        """A daemon's pipe or UNIX stream socket (libreal's track.c): bytes waiting on it hold the clock."""
+        """A daemon's pipe or UNIX stream socket (libreal's track.c): bytes waiting on it hold the clock. The
+        inode is kept, for tests and diagnosis; the descriptor only if it cannot be watched."""
         assert self.clock is not None
-        self.local.setdefault(c.pid, {})[tid] = fd
-        self.clock.track(fd)
+        ino = os.fstat(fd).st_ino
+        if self._watched(fd):
+            fd = -1
+        else:
+            self.clock.track(fd)
+        self.local.setdefault(c.pid, {})[tid] = (fd, ino)
 
     def _untrack(self, pid: int, tid: int) -> None:
-        fd = self.local.get(pid, {}).pop(tid, None)
-        if fd is not None:
+        fd, _ = self.local.get(pid, {}).pop(tid, (-1, 0))
+        if fd >= 0:
             if self.clock:
                 self.clock.untrack(fd)
             os.close(fd)
@@ -529,6 +549,8 @@ class Controller:
     def register(self, conn: Connection) -> None:
         """A connection is open: its ends (the controller's duplicates) count for bytes in flight."""
         if self.clock:
+            # Watched ends are the daemons' alone: a dead daemon's end then closes as the kernel closes it.
+            conn.ends = tuple(end for end in conn.ends if not self._watched(end))
             for end in conn.ends:
                 self.clock.track(end)
         self._record(self.clock.now_ns() if self.clock else 0, f"connect {conn.id} {conn.description}")

@@ -144,6 +144,12 @@ class Zygote:
         with self.lock:
             self._take()
 
+    def signal(self, pid: int, sig: int) -> None:
+        try:
+            self.sock.send(f"SIGNAL {pid} {int(sig)}".encode())
+        except OSError:
+            pass  # the zygote is gone: so are its children's chances to be signalled by it
+
     def stop(self) -> None:
         """After its children: closing the socket ends the zygote; SIGTERM and SIGKILL if it does not."""
         self.sock.close()
@@ -155,16 +161,15 @@ class Zygote:
 
 
 class ForkedDaemon:
-    """A zygote's child, held as the runtime holds a daemon it started itself (the subset of Popen it uses)."""
+    """A zygote's child, held as the runtime holds a daemon it started itself (the subset of Popen it uses).
+    Signals go through the zygote, its parent, which sends them only while the pid is still its child: a pid
+    that was reaped may be another process's. (A pidfd would do the same at one descriptor per daemon, and a
+    large run needs every descriptor the controller may have.)"""
 
     def __init__(self, zygote: Zygote, pid: int):
         self.zygote = zygote
         self.pid = pid
         self.returncode: int | None = None
-        try:
-            self.pidfd: int | None = os.pidfd_open(pid)
-        except ProcessLookupError:
-            self.pidfd = None  # already gone: the zygote's EXIT report says how
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -172,17 +177,11 @@ class ForkedDaemon:
             status = self.zygote.exits.get(self.pid)
             if status is not None:
                 self.returncode = os.waitstatus_to_exitcode(status)
-                if self.pidfd is not None:
-                    os.close(self.pidfd)
-                    self.pidfd = None
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
-        if self.poll() is None and self.pidfd is not None:
-            try:
-                signal.pidfd_send_signal(self.pidfd, sig)
-            except ProcessLookupError:
-                pass
+        if self.poll() is None:
+            self.zygote.signal(self.pid, sig)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
