@@ -218,6 +218,7 @@ class Emulation(Runner):
         if self.fork:
             frr.give_to_frr(self.run_dir / "control.sock")
             self._start_zygotes()
+        self._phase("zygotes")
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)
             frr.prepare_router_dir(rdir, router.config)
@@ -229,16 +230,23 @@ class Emulation(Runner):
         for name in self.network.routers:
             self._spawn(name, "zebra")
         self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
+        self._phase("zebra")
         for name, router in self.network.routers.items():
             for daemon in router.daemons()[1:]:
                 self._spawn(name, daemon)
         self._wait_for([self.router_dir(n) / f"{d}.vty" for (n, d) in self.procs], "daemons' vty sockets")
+        self._phase("daemons")
         self.apply_configs()
+        self._phase("configs")
         self.report_unsupported()
         self.t_ready = time.monotonic()
         if self.clock:
             self.v_ready = self.clock.now_ns()
             self.clock.freeze(False)
+
+    def _phase(self, name: str) -> None:
+        """Wall seconds since the run started at the end of each start-up phase (the report's timing.phases)."""
+        self.report.extra.setdefault("phases", {})[name] = round(time.monotonic() - self.t_start, 3)
 
     def apply_configs(self) -> None:
         """vtysh applies every router's config. With the virtual clock, routers boot in batches of neighbour-free

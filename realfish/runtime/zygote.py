@@ -192,6 +192,7 @@ class ForkedDaemon:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise subprocess.TimeoutExpired(f"{self.zygote.daemon}[{self.pid}]", timeout or 0.0)
-            _readable(self.zygote.sock, min(left, 0.1) if left is not None else 0.1)
+            # Short: another thread waiting on the same zygote may take this child's exit report off the socket.
+            _readable(self.zygote.sock, min(left, 0.005) if left is not None else 0.005)
         assert self.returncode is not None
         return self.returncode
