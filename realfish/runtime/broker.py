@@ -74,6 +74,8 @@ class Broker:
         self.owned: collections.Counter[IPAddress] = collections.Counter()
         self.lo_subnets: collections.Counter[tuple[int, int]] = collections.Counter()  # (prefix length, network)
         self.lo_lengths: collections.Counter[int] = collections.Counter()
+        self.new_owners: set[IPAddress] = set()  # addresses added since take_new_owners()
+        self.lo_changed = False  # a subnet on a loopback changed since (it owns all of its addresses)
         self.segment: dict[tuple[str, int], list[tuple[str, int]]] = {}
         for name, router in network.routers.items():
             ifnames = {i.ifindex: i.name for i in router.interfaces.values()}
@@ -102,13 +104,22 @@ class Broker:
         iface = ipaddress.ip_interface(prefix)
         if (iface in fib.addresses.get(ifindex, [])) == add:
             return
+        if add:
+            self.new_owners.add(iface.ip)
         fib.address(add, ifindex, prefix)
         delta = 1 if add else -1
         self.owned[iface.ip] += delta
         plen = iface.network.prefixlen
         if fib.ifnames.get(ifindex) == "lo" and iface.version == 4 and plen < 32:
+            self.lo_changed = True
             self.lo_subnets[(plen, int(iface.network.network_address))] += delta
             self.lo_lengths[plen] += delta
+
+    def take_new_owners(self) -> tuple[set[IPAddress], bool]:
+        """The addresses added, and whether a loopback subnet changed, since the last call."""
+        added, lo = self.new_owners, self.lo_changed
+        self.new_owners, self.lo_changed = set(), False
+        return added, lo
 
     def anyone_owns(self, ip: IPAddress) -> bool:
         if self.owned[ip] > 0:

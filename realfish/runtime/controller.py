@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import errno
 import fcntl
+import heapq
 import ipaddress
 import os
 import resource
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from realfish.runtime.broker import SYN_GIVE_UP_NS, Attempt, Broker, Listener, Verdict
+from realfish.runtime.broker import SYN_GIVE_UP_NS, Attempt, Broker, IPAddress, Listener, Verdict
 from realfish.runtime.raw import RawInboxes
 from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
 
@@ -135,6 +136,8 @@ class Controller:
         # pid -> id -> (our duplicate of a daemon's pipe or UNIX socket or -1 if only watched, its inode)
         self.local: dict[int, dict[int, tuple[int, int]]] = {}
         self.conns_of: dict[int, set[int]] = {}  # pid -> its daemon's connections (a dead daemon's are closed)
+        self._give_ups: list[tuple[int, int]] = []  # (started, attempt id), a heap (_give_up_ns)
+        self._parked: dict[IPAddress, set[int]] = {}  # attempts to an address nobody owns (_retry_pending)
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
         self.last_route_change = time.monotonic()
@@ -497,6 +500,7 @@ class Controller:
             r, wfd = os.pipe()
             a.wake_fd = wfd
             self.attempts[a.id] = a
+            heapq.heappush(self._give_ups, (a.started, a.id))
             self._record(self.clock.now_ns() if self.clock else 0, f"pending {a.id} {a.router} -> {a.dst}:{a.dport}")
             self._reply(c, f"PENDING {a.id}", r)
             os.close(r)
@@ -579,12 +583,30 @@ class Controller:
         """The virtual instant the first pending connect times out (the clock stops there), or NONE."""
         if not self.clock or not self.attempts or self.replayer:
             return NONE
+        # The earliest pending attempt, from a heap that drops finished ones as it meets them: hundreds are
+        # pending while routers boot, and this is asked once per loop.
+        while self._give_ups:
+            started, aid = self._give_ups[0]
+            a = self.attempts.get(aid)
+            if a is not None and a.started == started:
+                return started + SYN_GIVE_UP_NS
+            heapq.heappop(self._give_ups)
         return min(a.started for a in self.attempts.values()) + SYN_GIVE_UP_NS
 
     def _retry_pending(self) -> None:
         now = self._now_ns()
+        # A SYN into the void stays so until some router takes the address: such attempts are parked by
+        # destination and looked at again only when that address (or a loopback subnet) appears.
+        added, lo_changed = self.broker.take_new_owners()
+        if lo_changed:
+            self._parked.clear()
+        for ip in added:
+            self._parked.pop(ip, None)
+        parked = set().union(*self._parked.values()) if self._parked else set()
         for a in list(self.attempts.values()):
-            if not self.broker.anyone_owns(a.dst):  # a SYN into the void: stays so until the address appears
+            if a.id in parked or not self.broker.anyone_owns(a.dst):
+                if a.id not in parked:
+                    self._parked.setdefault(a.dst, set()).add(a.id)
                 if self.broker.expired(a, now):
                     self._finish(a, None, errno.ETIMEDOUT, "", 0)
                 continue
