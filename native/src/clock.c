@@ -250,6 +250,7 @@ static void mark_blocked(int64_t deadline)
 	struct rf_vt_slot *sl = &vt->slots[my_slot];
 	atomic_store(A(sl->deadline), deadline);
 	atomic_store(A(sl->state), RF_SLOT_BLOCKED);
+	atomic_fetch_add(A(vt->procs[my_proc].activity), 1);
 	proc_running(-1);
 	if (atomic_fetch_sub(A(vt->running), 1) == 1)
 		kick();
@@ -259,6 +260,7 @@ static void mark_running(void)
 {
 	struct rf_vt_slot *sl = &vt->slots[my_slot];
 	int prev = atomic_exchange(A(sl->state), RF_SLOT_RUNNING);
+	atomic_fetch_add(A(vt->procs[my_proc].activity), 1);
 	if (prev == RF_SLOT_BLOCKED)
 		atomic_fetch_add(A(vt->running), 1); /* woken by the kernel: the controller did not count us */
 	atomic_fetch_add(A(vt->generation), 1);

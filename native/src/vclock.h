@@ -38,7 +38,7 @@ struct rf_vt_proc {
 	int32_t held;    /* futex word: 1 while the controller keeps an idle process from resuming (a replay
 			  * putting several messages in at once), atomic */
 	uint32_t polls;  /* how often its main thread's polls returned (a replay's inputs go in poll by poll) */
-	int32_t pad;
+	uint32_t activity; /* bumps whenever one of its threads blocks or resumes, atomic (sched.c's /proc check) */
 };
 
 struct rf_vt_shm {
