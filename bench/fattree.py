@@ -32,6 +32,7 @@ from typing import Any
 
 from realfish import topogen
 from realfish.report import FibEntry, NextHop, fib_diff
+from realfish.topology import Network
 
 RUNTIMES = ("baseline", "real")
 FLAGS = {"baseline": ["--runtime", "baseline"], "real": ["--runtime", "real"],
@@ -79,13 +80,15 @@ def metrics(doc: dict[str, Any]) -> dict[str, float]:
                                                         + doc["cpu"].get("helpers_s", 0.0)) / (os.cpu_count() or 1))}
 
 
-def structural_problems(k: int, doc: dict[str, Any]) -> list[str]:
+def structural_problems(k: int, net: Network, doc: dict[str, Any]) -> list[str]:
     """What a converged k-ary fat-tree's FIBs must hold (see the module docstring), as a list of what is not so."""
     h = k // 2
     routers = doc["routers"]
     problems = []
-    tors = {name: next(e["prefix"] for e in r["fib"] if e["protocol"] == "connected" and e["prefix"].endswith("/24"))
-            for name, r in routers.items() if name.startswith("tor-")}
+    tors = {name: str(next(a.network for a in r.interfaces["lo"].addresses if a.network.prefixlen == 24))
+            for name, r in net.routers.items() if name.startswith("tor-")}
+    if set(routers) != set(net.routers):
+        problems.append(f"routers in the report: {len(routers)} of {len(net.routers)}")
     for name, r in routers.items():
         fib = {e["prefix"]: e for e in r["fib"]}
         kind, *pos = name.split("-")
@@ -122,7 +125,7 @@ def bench(k: int, runs: int, workdir: Path, runtimes: tuple[str, ...]) -> dict[s
             d = fib_diff(first.setdefault(r, fibs(doc)), fibs(doc), (f"{r} run 0", f"{r} run {i}"))
             diffs += [f"run {i}: {x}" for x in d]  # every run of a runtime as its first
             if "baseline" not in runtimes:
-                diffs += [f"run {i} {r}: {x}" for x in structural_problems(k, doc)]
+                diffs += [f"run {i} {r}: {x}" for x in structural_problems(k, net, doc)]
         if "baseline" in docs:
             for r in runtimes[1:]:
                 d = fib_diff(fibs(docs["baseline"]), fibs(docs[r]), ("baseline", r))
