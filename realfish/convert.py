@@ -7,7 +7,8 @@
       batfish/layer1_topology.json  physical links (else layer-3 edges are inferred from shared subnets)
       batfish/runtime_data.json     interface line status and bandwidth
       batfish/realfish_segments.json  realfish's own exact L2 segments (see realfish.snapshot)
-      external_bgp_announcements.json, batfish/isp_config.json  read for status only (not emulated yet)
+      external_bgp_announcements.json  routes from outside, sent by hidden speakers (realfish.speakers)
+      batfish/isp_config.json       read for status only (not emulated yet)
 
 `convert_snapshot(path)` parses every file (never raising for a bad one: its FileStatus says FAILED and why),
 builds the device model, renders each device as an FRR 8.4.4 config (realfish.render), infers the layer-3
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from realfish import announcements, speakers
 from realfish.model import Device
 from realfish.model import Interface as DeviceInterface
 from realfish.parsers import parse_config
@@ -308,6 +310,8 @@ def _convert_dir(root: Path) -> ConvertedSnapshot:
             for rn in conv.rendered[name].notes:
                 owner_st.note(rn.line, "unsupported", "", rn.message)
     _build_network(conv)
+    _outside(conv)
+    conv.network.validate()
     return conv
 
 
@@ -337,13 +341,35 @@ def _other_inputs(conv: ConvertedSnapshot) -> None:
             _runtime_data(conv, text, st)
         conv.other.append(st)
     _blacklists(conv)
-    for rel, why in (("external_bgp_announcements.json", "external BGP announcements are not emulated yet"),
-                     ("batfish/external_bgp_announcements.json", "external BGP announcements are not emulated yet"),
-                     ("batfish/isp_config.json", "ISP modelling is not emulated yet")):
+    for rel, why in (("batfish/isp_config.json", "ISP modelling is not emulated yet"),):
         if (root / rel).is_file():
             st = FileStatus(rel, "JSON")
             st.note(None, "unsupported", "", why)
             conv.other.append(st)
+
+
+def _outside(conv: ConvertedSnapshot) -> None:
+    """Routes from outside the snapshot: Batfish's external BGP announcements, sent by hidden speakers."""
+    path = announcements.find_file(conv.root)
+    if path is None:
+        return
+    st = FileStatus(_rel(conv.root, path), "JSON")
+    conv.other.append(st)
+    for other in announcements.FILES:
+        if (conv.root / other).is_file() and conv.root / other != path:
+            st.note(None, "warning", other, f"{other} is ignored: {st.file} takes its place (as in Batfish)")
+    text = _read(path, st)
+    if text is None:
+        return
+    anns = announcements.read_announcements(text, conv.devices, st)
+    linux = {(a.dst_node, a.dst_interface): conv.rendered[a.dst_node].linux[a.dst_interface]
+             for a in anns if a.dst_node in conv.rendered}
+    sps, left = speakers.from_announcements([a for a in anns if a.dst_node in conv.rendered], linux,
+                                            set(conv.network.routers))
+    for a, why in left:
+        st.note(None, "unsupported", f"announcement #{a.index}", why)
+    for why in speakers.attach(conv.network, sps):
+        st.note(None, "unsupported", "", why)
 
 
 def _runtime_data(conv: ConvertedSnapshot, text: str, st: FileStatus) -> None:
@@ -623,7 +649,7 @@ def _plain_frr(path: Path) -> bool:
         root = _find_root(path)
     except SnapshotError:
         return True  # let load_snapshot say what is missing, as it always has
-    if any((root / d).is_dir() for d in ("hosts", "sonic_configs")):
+    if any((root / d).is_dir() for d in ("hosts", "sonic_configs")) or announcements.find_file(root):
         return False
     for f in _files(root / "configs"):
         try:
@@ -666,7 +692,8 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
         _dump_rows(segments_json(net.segments)["segments"], "segments"))
     maps = {name: {"hostname": conv.devices[name].original_hostname or name, "kind": r.kind,
                    "format": conv.devices[name].format, "source": conv.devices[name].source,
-                   "interfaces": r.name_map}
+                   "interfaces": r.name_map} if name in conv.devices else
+            {"hostname": name, "kind": r.kind, "format": "FRR", "source": r.source, "interfaces": r.name_map}
             for name, r in net.routers.items()}
     (meta / "name_maps.json").write_text(json.dumps(maps, indent=1) + "\n")
     edges = [{"node1": {"hostname": a, "interfaceName": b}, "node2": {"hostname": c, "interfaceName": d}}

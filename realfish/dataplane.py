@@ -112,7 +112,7 @@ def bgp_detail(vty: frr.Vty, summary: dict[str, Any]) -> dict[str, Any]:
 def collect(runner: Runner, converged: bool = True) -> Dataplane:
     """Read every router's tables from a converged runner (the emulation or the namespace baseline)."""
     dp = Dataplane(converged, problems=list(runner.report.problems))
-    for name in runner.network.routers:
+    for name in runner.network.inside():
         dp.routers[name] = read_tables(runner, name)
         dp.problems.extend(f"{name}: {e}" for e in dp.routers[name].errors)
     dp.sessions_down = runner.sessions_down()
