@@ -51,6 +51,10 @@ class _Mapping(dict[str, Any]):
     key_lines: dict[str, int]
 
 
+class _Sequence(list[Any]):
+    lines: list[int]
+
+
 class _Loader(yaml.SafeLoader):
     pass
 
@@ -62,7 +66,14 @@ def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Mapping:
     return m
 
 
+def _sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _Sequence:
+    seq = _Sequence(loader.construct_sequence(node, deep=True))
+    seq.lines = [item.start_mark.line + 1 for item in node.value]
+    return seq
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
 def load(path: str | Path) -> Expectations:
@@ -77,18 +88,20 @@ def load(path: str | Path) -> Expectations:
         mark = getattr(e, "problem_mark", None)
         raise ExpectationError(f"not valid YAML: {getattr(e, 'problem', None) or e}", p,
                                mark.line + 1 if mark is not None else None) from None
-    if not isinstance(doc, _Mapping) or "assertions" not in doc:
+    if not isinstance(doc, _Mapping):
         raise ExpectationError("expected a mapping with `assertions:` (a list of assertions)", p, 1)
     unknown = [k for k in doc if k not in ("assertions", "description")]
     if unknown:
         raise ExpectationError(f"unknown top-level key {unknown[0]!r} (expected assertions, description)", p,
                                doc.key_lines.get(unknown[0]))
+    if "assertions" not in doc:
+        raise ExpectationError("expected a mapping with `assertions:` (a list of assertions)", p, 1)
     items = doc["assertions"]
-    if not isinstance(items, list) or not items:
+    if not isinstance(items, _Sequence) or not items:
         raise ExpectationError("`assertions` must be a non-empty list", p, doc.key_lines.get("assertions"))
     out = []
-    for item in items:
-        line = item.line if isinstance(item, _Mapping) else doc.key_lines.get("assertions")
+    for n, item in enumerate(items):
+        line = item.line if isinstance(item, _Mapping) else items.lines[n]
         if not isinstance(item, _Mapping):
             raise ExpectationError(f"an assertion is a mapping (`- assert_...: {{...}}`), not {item!r}", p, line)
         kinds = [k for k in item if k != "name"]
