@@ -8,7 +8,7 @@
       batfish/runtime_data.json     interface line status and bandwidth
       batfish/realfish_segments.json  realfish's own exact L2 segments (see realfish.snapshot)
       external_bgp_announcements.json  routes from outside, sent by hidden speakers (realfish.speakers)
-      batfish/isp_config.json       read for status only (not emulated yet)
+      batfish/isp_config.json       ISP nodes and the Internet, as Batfish models them (realfish.isp)
 
 `convert_snapshot(path)` parses every file (never raising for a bad one: its FileStatus says FAILED and why),
 builds the device model, renders each device as an FRR 8.4.4 config (realfish.render), infers the layer-3
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from realfish import announcements, speakers
+from realfish import announcements, isp, speakers
 from realfish.model import Device
 from realfish.model import Interface as DeviceInterface
 from realfish.parsers import parse_config
@@ -341,11 +341,15 @@ def _other_inputs(conv: ConvertedSnapshot) -> None:
             _runtime_data(conv, text, st)
         conv.other.append(st)
     _blacklists(conv)
-    for rel, why in (("batfish/isp_config.json", "ISP modelling is not emulated yet"),):
-        if (root / rel).is_file():
-            st = FileStatus(rel, "JSON")
-            st.note(None, "unsupported", "", why)
-            conv.other.append(st)
+    if (root / isp.FILE).is_file():
+        st = FileStatus(isp.FILE, "JSON")
+        conv.other.append(st)
+        text = _read(root / isp.FILE, st)
+        if text is not None:
+            nodes = isp.devices(isp.read_isp_config(text, conv.devices, st), set(conv.devices), st)
+            for dev in nodes:
+                conv.devices[dev.hostname] = dev
+            st.nodes = [d.hostname for d in nodes]
 
 
 def _outside(conv: ConvertedSnapshot) -> None:
