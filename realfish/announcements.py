@@ -16,13 +16,12 @@ status: translated, or why not. `realfish.speakers` turns the valid ones into em
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from realfish.model import Device
-from realfish.status import FileStatus
+from realfish.status import NOT_JSON, FileStatus, load_json
 
 FILES = ("batfish/external_bgp_announcements.json", "external_bgp_announcements.json")  # Batfish's order
 ORIGINS = ("igp", "egp", "incomplete")
@@ -54,10 +53,8 @@ def find_file(root: Path) -> Path | None:
 
 def read_announcements(text: str, devices: dict[str, Device], st: FileStatus) -> list[Announcement]:
     """The announcements of the file `text` that can be delivered; every other one is noted in `st`."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        st.fail(f"invalid JSON: {e.msg} (column {e.colno})", e.lineno)
+    doc = load_json(text, st)
+    if doc is NOT_JSON:
         return []
     items = doc.get("Announcements") if isinstance(doc, dict) else None
     if not isinstance(items, list):

@@ -22,7 +22,6 @@ interface), `ispPeeringInfos`, `additionalAnnouncements` and `trafficFiltering` 
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +38,7 @@ from realfish.model import (
     RouteMapMatch,
     StaticRoute,
 )
-from realfish.status import FileStatus
+from realfish.status import NOT_JSON, FileStatus, load_json
 
 FILE = "batfish/isp_config.json"
 INTERNET = "internet"
@@ -72,10 +71,8 @@ class IspModel:
 
 def read_isp_config(text: str, devices: dict[str, Device], st: FileStatus) -> list[IspModel]:
     """The ISPs the file asks for; what cannot be modelled is noted in `st`."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        st.fail(f"invalid JSON: {e.msg} (column {e.colno})", e.lineno)
+    doc = load_json(text, st)
+    if doc is NOT_JSON:
         return []
     if not isinstance(doc, dict):
         st.fail("expected a JSON object with borderInterfaces (Batfish's ISP configuration format)", 1)
