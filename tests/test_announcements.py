@@ -17,7 +17,14 @@ from pybatfish.client.session import Session
 from realfish import speakers
 from realfish.announcements import read_announcements
 from realfish.answers.state import SnapshotState, build
-from realfish.assertions import AssertionFailed, StateAsker, assert_route_absent, assert_route_present
+from realfish.assertions import (
+    AssertionFailed,
+    StateAsker,
+    assert_flows_fail,
+    assert_flows_succeed,
+    assert_route_absent,
+    assert_route_present,
+)
 from realfish.convert import convert_snapshot
 from realfish.status import FileStatus
 
@@ -175,5 +182,10 @@ def test_withdrawn_in_a_fork_and_asserted_from_pybatfish(tmp_path: Path) -> None
         assert_route_present(bf, snapshot="withdrawn", nodes="inner", prefix="192.0.2.0/24", as_path="65001 65009 3356")
         with pytest.raises(AssertionFailed, match="203.0.113.0/24 present on edge, inner"):
             assert_route_absent(bf, snapshot="base", nodes="edge,inner", prefix="203.0.113.0/24")
+        # traffic follows: out of the network towards the speaker, then nowhere once the route is withdrawn
+        out = assert_flows_succeed(bf, snapshot="base", startLocation="inner", headers={"dstIps": "203.0.113.1"})
+        assert any("EXITS_NETWORK: inner -> edge" in s for s in out.seen), out.seen
+        gone = assert_flows_fail(bf, snapshot="withdrawn", startLocation="inner", headers={"dstIps": "203.0.113.1"})
+        assert any("NO_ROUTE: inner" in s for s in gone.seen), gone.seen
     finally:
         bf.close()

@@ -12,7 +12,7 @@ import pytest
 
 from realfish.answers.state import SnapshotState, build
 from realfish.assertions import StateAsker
-from realfish.convert import convert_snapshot
+from realfish.convert import convert_snapshot, write_conversion
 
 BORDER = """frr defaults traditional
 hostname border
@@ -88,3 +88,16 @@ def test_status_reports_what_is_not_modelled(tmp_path: Path) -> None:
     bad = convert_snapshot(tmp_path / "bad")
     st2 = bad.status_of("batfish/isp_config.json")
     assert st2 is not None and st2.status == "FAILED" and st2.notes[0].line == 2
+
+
+def test_parse_status_lists_both_outside_files(tmp_path: Path) -> None:
+    root = write(tmp_path / "snap", ISP_CONFIG)
+    (root / "external_bgp_announcements.json").write_text(json.dumps({"Announcements": [
+        {"type": "ebgp_sent", "network": "192.0.2.0/24", "srcIp": "10.10.2.2", "dstNode": "border",
+         "asPath": [[2914]], "communities": []}]}))
+    out = write_conversion(convert_snapshot(root), tmp_path / "out")
+    status = {s["file"]: s for s in json.loads((out / "realfish" / "parse_status.json").read_text())}
+    assert status["batfish/isp_config.json"]["counts"]["translated"] == 2
+    assert status["external_bgp_announcements.json"]["counts"]["translated"] == 1
+    maps = json.loads((out / "realfish" / "name_maps.json").read_text())
+    assert maps["outside-10-10-2-2"]["kind"] == "speaker" and maps["isp_7018"]["format"] == "CISCO_IOS"
