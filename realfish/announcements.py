@@ -134,6 +134,8 @@ def _announcement(item: Any, devices: dict[str, Device], index: int) -> Announce
         network = ipaddress.IPv4Network(str(item.get("network")))
     except ValueError:
         raise ValueError(f"network {item.get('network')!r} is not an IPv4 prefix") from None
+    if network.is_multicast or network.is_reserved or network.is_loopback:
+        return f"{network} is a multicast, reserved or loopback prefix: BGP speakers (FRR) neither send nor accept it"
     src = _ip(item, "srcIp")
     assert src is not None
     dst_name = str(item.get("dstNode", "")).lower()

@@ -96,7 +96,7 @@ class OutsideSpeaker:
                       f"  neighbor {n.ip} route-map TO-{k} out"]
             if n.asn != self.asn:
                 lines.append(f"  neighbor {n.ip} attribute-unchanged as-path")
-            tail += _out_map(f"TO-{k}", n, seq_parts, self.asn)
+            tail += _out_map(k, n, seq_parts, self.asn)
         lines += [" exit-address-family", "exit", "!"]
         prefixes = sorted({r.network for n in self.neighbors for r in n.routes})
         tail += [f"ip prefix-list P-{p.network_address}-{p.prefixlen} seq 5 permit {p}" for p in prefixes]
@@ -137,12 +137,12 @@ def split_path(path: list[list[int]]) -> tuple[list[int], list[int]]:
     return seq, []
 
 
-def _out_map(name: str, n: Neighbor, seqs: dict[tuple[int, ipaddress.IPv4Network], list[int]],
+def _out_map(k: int, n: Neighbor, seqs: dict[tuple[int, ipaddress.IPv4Network], list[int]],
              own_as: int) -> list[str]:
+    """Route-map TO-k: what neighbor k gets, one clause per prefix (everything else is denied)."""
     out = []
-    k = int(name.split("-")[1])
     for i, r in enumerate(sorted(n.routes, key=lambda r: r.network), start=1):
-        out += [f"route-map {name} permit {i * 10}",
+        out += [f"route-map TO-{k} permit {i * 10}",
                 f" match ip address prefix-list P-{r.network.network_address}-{r.network.prefixlen}"]
         seq = seqs[(k, r.network)]
         if seq:

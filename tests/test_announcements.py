@@ -7,6 +7,7 @@ keeps the rest only with community 65009:1, and gives 203.0.113.0/24 local prefe
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from pybatfish.client.session import Session
 
 from realfish import speakers
-from realfish.announcements import read_announcements
+from realfish.announcements import Announcement, read_announcements
 from realfish.answers.state import SnapshotState, build
 from realfish.assertions import (
     AssertionFailed,
@@ -38,6 +39,7 @@ router bgp 65001
  bgp router-id 10.0.12.1
  no bgp ebgp-requires-policy
  neighbor 10.0.9.9 remote-as 65009
+ neighbor 10.0.9.8 remote-as 65001
  neighbor 10.0.12.2 remote-as 65002
  address-family ipv4 unicast
   neighbor 10.0.9.9 route-map FROM-OUTSIDE in
@@ -75,6 +77,8 @@ ANNOUNCEMENTS = [
     ann("192.0.2.0/24", [[65009], [3356]], ["65009:1"], med=5, originType="incomplete"),
     ann("198.51.100.0/24", [[65009]], ["65009:1"]),  # the import policy drops it
     ann("100.64.0.0/16", [[65009]], []),  # no community: dropped by the policy too
+    {"type": "ibgp_sent", "network": "198.18.0.0/15", "srcIp": "10.0.9.8", "dstNode": "edge",
+     "asPath": [[64999]], "localPreference": 300, "communities": []},  # an iBGP neighbor of edge: no policy
 ]
 
 
@@ -100,7 +104,7 @@ def bgp_rows(state: SnapshotState, node: str) -> dict[str, dict[str, Any]]:
 
 def test_import_policy_decides(state: SnapshotState) -> None:
     edge = bgp_rows(state, "edge")
-    assert set(edge) == {"203.0.113.0/24", "192.0.2.0/24"}  # the bogon and the untagged route were denied
+    assert set(edge) == {"203.0.113.0/24", "192.0.2.0/24", "198.18.0.0/15"}  # bogon and untagged: denied
     assert edge["203.0.113.0/24"]["Local_Pref"] == 250  # set by edge's own route-map
     assert edge["192.0.2.0/24"]["Local_Pref"] == 100
     assert state.dataplane is not None and state.dataplane.converged
@@ -112,13 +116,15 @@ def test_attributes_arrive_as_announced(state: SnapshotState) -> None:
     assert sorted(r["Communities"]) == ["65009:1", "65009:77"]
     assert r["Metric"] == 30 and r["Origin_Type"] == "egp"
     assert r["Next_Hop"] == {"type": "ip", "ip": "10.0.9.9"} and r["Protocol"] == "bgp"
+    ibgp = bgp_rows(state, "edge")["198.18.0.0/15"]
+    assert (ibgp["Protocol"], ibgp["Local_Pref"], ibgp["AS_Path"]) == ("ibgp", 300, "64999")
     other = bgp_rows(state, "edge")["192.0.2.0/24"]
     assert other["AS_Path"] == "65009 3356" and other["Metric"] == 5 and other["Origin_Type"] == "incomplete"
 
 
 def test_routers_re_advertise_what_they_kept(state: SnapshotState) -> None:
     inner = bgp_rows(state, "inner")
-    assert set(inner) == {"203.0.113.0/24", "192.0.2.0/24"}
+    assert set(inner) == {"203.0.113.0/24", "192.0.2.0/24", "198.18.0.0/15"}
     assert inner["203.0.113.0/24"]["AS_Path"] == "65001 65009 {64512,64513}"
 
 
@@ -137,7 +143,8 @@ def test_the_speaker_is_in_no_answer(state: SnapshotState) -> None:
 def test_parse_status_says_what_was_delivered(tmp_path: Path) -> None:
     bad = [ANNOUNCEMENTS[0], ann("10.9.0.0/16", [[1], [2, 3], [4]], []),
            {**ANNOUNCEMENTS[1], "dstNode": "inner"}, {**ANNOUNCEMENTS[1], "network": "not-a-prefix"},
-           {**ANNOUNCEMENTS[1], "srcIp": "10.7.7.7"}, {**ANNOUNCEMENTS[1], "communities": ["1:2:3"]}]
+           {**ANNOUNCEMENTS[1], "srcIp": "10.7.7.7"}, {**ANNOUNCEMENTS[1], "communities": ["1:2:3"]},
+           {**ANNOUNCEMENTS[1], "network": "233.252.0.0/24"}]
     conv = convert_snapshot(write_snapshot(tmp_path / "snap", bad))
     st = conv.status_of("batfish/external_bgp_announcements.json")
     assert st is not None
@@ -149,8 +156,9 @@ def test_parse_status_says_what_was_delivered(tmp_path: Path) -> None:
     assert notes["announcement #3"][0] == "error" and "not an IPv4 prefix" in notes["announcement #3"][1]
     assert "no BGP neighbor 10.7.7.7" in notes["announcement #4"][1]
     assert notes["announcement #5"][0] == "error" and "not a standard community" in notes["announcement #5"][1]
+    assert notes["announcement #6"][0] == "unsupported" and "multicast" in notes["announcement #6"][1]
     hidden = [r for r in conv.network.routers.values() if r.kind == speakers.SPEAKER]
-    assert len(hidden) == 1 and conv.network.inside() == ["edge", "inner"]
+    assert len(hidden) == 1 and conv.network.inside() == ["edge", "inner"]  # 10.0.9.9's, for #0
     assert "attribute-unchanged as-path" in hidden[0].config and "as-set summary-only" in hidden[0].config
 
 
@@ -189,3 +197,16 @@ def test_withdrawn_in_a_fork_and_asserted_from_pybatfish(tmp_path: Path) -> None
         assert any("NO_ROUTE: inner" in s for s in gone.seen), gone.seen
     finally:
         bf.close()
+
+
+def test_speaker_config_ibgp_and_third_party_next_hop() -> None:
+    a = Announcement(ipaddress.IPv4Network("192.0.2.0/24"), ipaddress.IPv4Address("10.0.9.9"), "edge",
+                     ipaddress.IPv4Address("10.0.9.1"), "eth0", 24, True, 65001, 65001,
+                     next_hop=ipaddress.IPv4Address("10.0.9.50"), as_path=[[65010]], local_pref=300)
+    sps, left = speakers.from_announcements([a], {("edge", "eth0"): "eth0"}, {"edge"})
+    assert not left and len(sps) == 1
+    config = sps[0].config()
+    assert "router bgp 65001" in config and "neighbor 10.0.9.1 remote-as 65001" in config
+    assert "attribute-unchanged" not in config  # iBGP adds no AS of its own
+    assert " set local-preference 300" in config and " set ip next-hop 10.0.9.50" in config
+    assert " set as-path prepend 65010" in config and " set community none" in config
