@@ -264,6 +264,12 @@ def _routes(a: Asker, params: dict[str, Any]) -> tuple[list[str], dict[str, list
         kw["rib"] = "bgp"
     rows = [r for r in a.ask("routes", **kw) if str(r.get("Network")) == str(params["prefix"])
             and (not bgp or "BEST" in (r.get("Status") or ["BEST"]))]
+    if not bgp and any(str(r.get("Protocol")) in ("bgp", "ibgp") for r in rows):
+        # what was seen includes the AS paths of BGP routes: the best paths' of the BGP RIB, by next hop
+        paths = {(_name(b.get("Node")), next_hop_text(b)): b.get("AS_Path")
+                 for b in a.ask("routes", rib="bgp", **kw) if "BEST" in (b.get("Status") or ["BEST"])}
+        rows = [{**r, "AS_Path": paths.get((_name(r.get("Node")), next_hop_text(r)))}
+                if str(r.get("Protocol")) in ("bgp", "ibgp") else r for r in rows]
     by_node: dict[str, list[Row]] = {n: [] for n in nodes}
     for r in rows:
         by_node.setdefault(_name(r.get("Node")), []).append(r)
