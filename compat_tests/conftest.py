@@ -12,6 +12,9 @@ import pytest
 from compat_tests.topotests import TopotestRuns, shared_dir
 from realfish.answers.state import SnapshotState, build
 
+# pybatfish's own tests: run by test_pybatfish_integration.py in their own pytest processes, not collected here
+collect_ignore = ["pybatfish_integration"]
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TopotestRuns]:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from compat_tests.topotests import Check, TopotestRuns, json_cmp, load_checks, topotests_dir
+from compat_tests.topotests import KNOWN_REJECTED, Check, TopotestRuns, json_cmp, load_checks, topotests_dir
 
 RUNTIME_CORE_TESTS = ["bgp_rr_ibgp", "bgp_ebgp_requires_policy", "bgp_default_route",
                       "bgp_aggregate_address_origin", "bgp_comm_list_delete"]
 
 
-# Lines FRR 8.4.4 itself rejects in the configs as shipped (vtysh -C on the upstream per-daemon files rejects the
-# same ones): reported by realfish as it should, and harmless to the checks.
-KNOWN_REJECTED = {"bgp_aggregate_address_origin": "'exit-address-family'"}
 
 
 def _cases(tests: list[str]) -> list[tuple[str, Check]]:

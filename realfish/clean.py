@@ -5,7 +5,8 @@ daemon; the service's temporary data and upload directories (`/tmp/realfish-data
 hold `owner.pid` too. A directory whose owner is gone is stale: its daemons are stopped (after checking, by
 /proc, that the PID is still an FRR daemon of that directory; only processes realfish started are ever
 signalled), the namespaces it lists in `namespaces` (baseline runs) are deleted, FRR's pathspace leftovers are
-removed, and the directory goes.
+removed, and the directory goes, unless the user kept it (`--keep`, which writes `kept` in it): a kept run's
+daemons and FRR leftovers go too, but its directory (configs, logs, journal) is the user's and stays.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from pathlib import Path
 
 from realfish import frr
 
+KEPT = "kept"
 
-def claim(directory: Path) -> None:
+
+def claim(directory: Path, keep: bool = False) -> None:
     """Mark a temporary directory as this process's (`/tmp/realfish-*`: runs, the service's data, uploads), so
-    that `realfish clean` removes it once this process is gone, and never while it lives."""
+    that `realfish clean` cleans up after it once this process is gone, and never while it lives. `keep`: the
+    user asked to keep it; clean then never removes it."""
     (directory / "owner.pid").write_text(str(os.getpid()))
+    if keep:
+        (directory / KEPT).write_text("kept with --keep: `realfish clean` stops what ran here but never removes "
+                                      "this directory\n")
 
 
 def _alive(pid: int) -> bool:
@@ -51,6 +58,8 @@ def stale_runs(base: Path | None = None) -> list[Path]:
     out = []
     for d in sorted(base.glob("realfish-*")):
         owner = d / "owner.pid"
+        if (d / KEPT).exists() and not owner.exists():
+            continue  # a kept run already cleaned up after
         try:
             pid = int(owner.read_text())
         except (OSError, ValueError):
@@ -87,6 +96,10 @@ def clean_run(run_dir: Path, log: list[str]) -> None:
     for leftover in frr.FRR_RUN.glob(f"rf{run_id}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
     frr.remove_leftovers([], recorded)
+    if (run_dir / KEPT).exists():
+        (run_dir / "owner.pid").unlink(missing_ok=True)  # cleaned: the next `realfish clean` passes it by
+        log.append(f"kept {run_dir} (the run was kept with --keep; remove it yourself when done)")
+        return
     shutil.rmtree(run_dir, ignore_errors=True)
     log.append(f"removed {run_dir}")
 

@@ -35,7 +35,7 @@ def cmd_converge(args: argparse.Namespace) -> int:
     if args.settle is not None:
         kw["settle"] = args.settle
     if args.runtime == "real":
-        kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet)
+        kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet, fork=not args.no_fork)
         if args.record:
             kw["record"] = args.record
     elif args.record:
@@ -166,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--tokens", type=int, default=None, help="daemons that may run at once (default: cores)")
     c.add_argument("--real-time", action="store_true", help="no virtual clock: timers cost wall time")
     c.add_argument("--keep", action="store_true", help="keep the run directory (configs, logs)")
+    c.add_argument("--no-fork", action="store_true",
+                   help="start every router's daemons from scratch instead of forking them from one initialised "
+                        "daemon per kind")
     c.add_argument("--record", metavar="DIR", help="record what every router read, for `realfish replay`")
     c.set_defaults(fn=cmd_converge)
     r = sub.add_parser("replay", help="replay routers alone from a recorded run; check they reach the same FIB")

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from realfish import announcements, isp, speakers
+from realfish import announcements, isp, rejected, speakers
 from realfish.model import Device
 from realfish.model import Interface as DeviceInterface
 from realfish.parsers import parse_config
@@ -58,7 +58,7 @@ from realfish.snapshot import (
     natural_key,
     segments_json,
 )
-from realfish.status import FAILED, FileStatus, file_parse_status_rows, init_issues_rows
+from realfish.status import FAILED, KINDS, FileStatus, file_parse_status_rows, init_issues_rows
 from realfish.topology import Interface, Network, Router, Segment
 
 log = logging.getLogger(__name__)
@@ -309,6 +309,7 @@ def _convert_dir(root: Path) -> ConvertedSnapshot:
         if owner_st is not None:
             for rn in conv.rendered[name].notes:
                 owner_st.note(rn.line, "unsupported", "", rn.message)
+    rejected.fold(conv, rejected.dry_run({name: r.config for name, r in conv.rendered.items()}))
     _build_network(conv)
     _outside(conv)
     conv.network.validate()
@@ -712,8 +713,7 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
 
 
 def summary(conv: ConvertedSnapshot) -> dict[str, Any]:
-    kinds = ("translated", "ignored", "unsupported", "unrecognized", "error", "warning")
-    counts: dict[str, int] = {k: sum(s.count(k) for s in conv.statuses + conv.other) for k in kinds}
+    counts: dict[str, int] = {k: sum(s.count(k) for s in conv.statuses + conv.other) for k in KINDS}
     by_status: dict[str, int] = {}
     for s in conv.statuses:
         by_status[s.status] = by_status.get(s.status, 0) + 1

@@ -52,15 +52,21 @@ class Dataplane:
     routers: dict[str, RouterTables] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # daemon crashes, rejected config lines, timeouts
     sessions_down: list[str] = field(default_factory=list)  # "router->peer"
+    # config lines the daemons rejected at boot, by router: [line in the rendered config, text, FRR's message]
+    rejected: dict[str, list[list[Any]]] = field(default_factory=dict)
+    # why the run did not converge as configured: {"router": name or None, "what": the line that says it}
+    failures: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"converged": self.converged, "problems": self.problems, "sessions_down": self.sessions_down,
+                "rejected": self.rejected, "failures": self.failures,
                 "routers": {n: vars(r) for n, r in self.routers.items()}}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Dataplane:
         return cls(doc["converged"], {n: RouterTables(**r) for n, r in doc["routers"].items()},
-                   doc.get("problems", []), doc.get("sessions_down", []))
+                   doc.get("problems", []), doc.get("sessions_down", []), doc.get("rejected", {}),
+                   doc.get("failures", []))
 
     def save(self, path: str | Path) -> None:
         """Write atomically: a service stopped mid-write must not leave a half file that a restart would load."""
@@ -111,7 +117,9 @@ def bgp_detail(vty: frr.Vty, summary: dict[str, Any]) -> dict[str, Any]:
 
 def collect(runner: Runner, converged: bool = True) -> Dataplane:
     """Read every router's tables from a converged runner (the emulation or the namespace baseline)."""
-    dp = Dataplane(converged, problems=list(runner.report.problems))
+    dp = Dataplane(converged and runner.report.converged, problems=list(runner.report.problems),
+                   rejected=dict(runner.report.extra.get("rejected") or {}),
+                   failures=list(runner.report.extra.get("failures") or []))
     for name in runner.network.inside():
         dp.routers[name] = read_tables(runner, name)
         dp.problems.extend(f"{name}: {e}" for e in dp.routers[name].errors)
@@ -137,6 +145,7 @@ def compute(network: Any, timeout: float = 600.0, interruptible: Callable[[bool]
             emu.start()
         except ConvergeTimeout as e:
             emu.report.problems.append(str(e))
+            emu.report.extra.setdefault("failures", []).append({"router": None, "what": str(e)})
             return collect(emu, False)
         window(True)
         try:

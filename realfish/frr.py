@@ -61,9 +61,15 @@ def prepare_router_dir(rdir: Path, config: str) -> None:
     rdir.mkdir(parents=True, exist_ok=True)
     (rdir / "empty.conf").write_text("")
     (rdir / "frr.conf").write_text(config)
+    give_to_frr(rdir, rdir / "empty.conf", rdir / "frr.conf")
+
+
+def give_to_frr(*paths: Path) -> None:
+    """Owned by FRR's user: what a daemon opens after it dropped its privileges (a forked router's daemons open
+    their logs, control channel and address table then)."""
     frr = _frr_ids()
     if frr is not None:
-        for p in (rdir, rdir / "empty.conf", rdir / "frr.conf"):
+        for p in paths:
             os.chown(p, *frr)
 
 
@@ -85,6 +91,7 @@ class ConfigError:
 
 
 _VTYSH_ERR = re.compile(r"^line (\d+): (%.*?)(?::\s(.*))?$")
+_DAEMON_ERR = re.compile(r"^line (\d+): Failure to communicate\[\d+\] to (\S+?),? line:\s*(.*)$")
 
 
 def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
@@ -93,15 +100,27 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
     cmd = (wrap or []) + [VTYSH, "--vty_socket", str(rdir), "-f", str(config_file)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     out = proc.stdout + proc.stderr
+    return config_errors(out, config_file), out
+
+
+def config_errors(out: str, config_file: Path) -> list[ConfigError]:
+    """The lines vtysh reported as rejected in its output (`line N: % ...` from vtysh's grammar; a daemon's own
+    message on the line before vtysh's `line N: Failure to communicate ...`), with their text from the config."""
     lines = config_file.read_text().splitlines()
     errors = []
+    said = ""  # a daemon's own message comes on the line before vtysh's "line N: Failure to communicate ..."
     for row in out.splitlines():
-        m = _VTYSH_ERR.match(row.strip())
-        if m:
-            n = int(m.group(1))
-            text = lines[n - 1].strip() if 0 < n <= len(lines) else (m.group(3) or "")
-            errors.append(ConfigError(n, text, m.group(2)))
-    return errors, out
+        row = row.strip()
+        m = _VTYSH_ERR.match(row) or _DAEMON_ERR.match(row)
+        if m is None:
+            said = row if row.startswith("%") else said
+            continue
+        n = int(m.group(1))
+        text = lines[n - 1].strip() if 0 < n <= len(lines) else (m.group(3) or "")
+        message = m.group(2) if m.re is _VTYSH_ERR else f"{said or '% rejected'} ({m.group(2)})"
+        errors.append(ConfigError(n, text, message))
+        said = ""
+    return errors
 
 
 def vtysh(rdir: Path, command: str, timeout: float = 30.0, wrap: list[str] | None = None) -> str:

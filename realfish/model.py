@@ -37,6 +37,7 @@ class Interface:
     encapsulation_vlan: int | None = None  # subinterfaces: dot1q tag
     switchport: bool = False  # layer-2 port: no IP, not routed
     bandwidth_kbps: int | None = None
+    speed_kbps: int | None = None  # `speed` as configured: the bandwidth unless `bandwidth` says otherwise
     acl_in: str | None = None  # names in Device.acls; modelled by the answerers (FRR has no interface ACLs)
     acl_out: str | None = None
     ospf_area: str | None = None  # dotted area id, from an interface-level area statement
@@ -166,6 +167,16 @@ class BgpAggregate:
 
 
 @dataclass
+class BgpListenRange:
+    """Dynamic neighbors (`bgp listen range PREFIX peer-group NAME`): sessions the router accepts from any
+    address in the prefix, with the group's settings; it never opens them itself."""
+
+    prefix: IPNetwork
+    group: str
+    line: int | None = None
+
+
+@dataclass
 class BgpProcess:
     asn: str
     router_id: str | None = None
@@ -174,6 +185,8 @@ class BgpProcess:
     groups: dict[str, BgpPeer] = field(default_factory=dict)  # peer-groups by name
     networks: list[BgpNetwork] = field(default_factory=list)
     aggregates: list[BgpAggregate] = field(default_factory=list)
+    listen_ranges: list[BgpListenRange] = field(default_factory=list)
+    listen_limit: int | None = None
     redistribute: list[Redistribution] = field(default_factory=list)
     maximum_paths_ebgp: int | None = None
     maximum_paths_ibgp: int | None = None
@@ -308,6 +321,7 @@ class AclLine:
     dst_ports: str = ""
     flags: str = ""  # established, log, icmp type, ...
     text: str = ""  # the original line
+    name: str = ""  # Batfish's name for it: the line as written, after `access-list NAME` when numbered
     line: int | None = None
 
 
@@ -325,6 +339,27 @@ class IptablesRule:
     chain: str
     text: str  # the rule as written, e.g. "-A INPUT -p tcp --dport 22 -j ACCEPT"
     line: int | None = None
+
+
+@dataclass
+class StructureDefinition:
+    """A named structure as Batfish's definedStructures lists it: its vendor type (`extended ipv4
+    access-list`, `route-map`, ...), name and every line that defines it."""
+
+    type: str
+    name: str
+    lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class StructureReference:
+    """A use of a named structure: the type it must have, its name, the usage (Batfish's words, e.g.
+    `interface outgoing ip access-list`) and the line."""
+
+    type: str
+    name: str
+    usage: str
+    line: int
 
 
 @dataclass
@@ -348,7 +383,13 @@ class Device:
     iptables_file: str | None = None
     default_gateway: IPAddress | None = None  # hosts
     ip_routing: bool = True  # `no ip routing` (EOS) makes the device a host
+    domain_name: str | None = None
     frr_passthrough: str | None = None  # FRR-family sources: their frr.conf text, run as written
+    frr_passthrough_file: str | None = None  # the file it is in, and its first line there
+    frr_passthrough_line: int = 1
+    # named structures and their uses, as the parser met them (definedStructures, undefinedReferences)
+    definitions: list[StructureDefinition] = field(default_factory=list)
+    references: list[StructureReference] = field(default_factory=list)
 
     def interface(self, name: str, line: int | None = None, kind: InterfaceKind | None = None) -> Interface:
         iface = self.interfaces.get(name)

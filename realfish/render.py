@@ -18,6 +18,10 @@ Vendor defaults that differ from FRR's are written out, never left to FRR (all r
   an emulated port's speed) -> `ip ospf cost N` on every OSPF interface; IOS OSPF multipath 4;
 - OSPF `network A WILDCARD area X`: the vendor enables OSPF on the interfaces whose primary address matches
   (most specific statement first) -> `ip ospf area X` on exactly those interfaces;
+- EOS aggregates: EOS activates `aggregate-address P` when any more specific route is in the main RIB (a static
+  to Null0, a connected subnet), FRR only from BGP routes -> each such static/connected route that BGP does not
+  already carry becomes a `network` of the aggregate's, kept from the peers by the aggregate's `suppress-map`
+  (`eos_aggregate_activators`); the aggregate then comes up in FRR exactly when it would on EOS;
 - `network A mask M` and classful `network A` -> `network A/P`; `neighbor X activate` per the vendor's
   `bgp default ipv4-unicast` (rendered with `no bgp default ipv4-unicast` and explicit activates).
 FRR-family devices (FRR, Cumulus, SONiC) run their own frr.conf as written; only the interface addresses that
@@ -65,6 +69,17 @@ class Rendered:
     config: str
     ifmap: dict[str, str]  # Linux name -> the user's name
     notes: list[RenderNote] = field(default_factory=list)
+    # FRR-family devices: where their own frr.conf text starts in `config` (0-based line index), and where it came
+    # from (file, first line there): a line of it that FRR rejects is reported at its place in the user's file
+    passthrough_at: int | None = None
+    passthrough_source: tuple[str, int] | None = None
+
+    def source_line(self, line: int) -> tuple[str, int] | None:
+        """The user's (file, line) of a line (1-based) of `config`, if it is one of the device's own lines."""
+        if self.passthrough_at is None or self.passthrough_source is None or line <= self.passthrough_at:
+            return None
+        file, first = self.passthrough_source
+        return file, first + line - 1 - self.passthrough_at
 
     @property
     def linux(self) -> dict[str, str]:
@@ -110,9 +125,15 @@ def _num(name: str) -> int:
 
 
 def bandwidth_kbps(device: Device, iface: Interface) -> int:
+    """The bandwidth the vendor computes OSPF costs from: `bandwidth`, else the configured `speed`, else the
+    vendor's default for the interface type (Batfish's: EOS Ethernet ports 1 Gb/s, IOS `Ethernet` 10 Mb/s)."""
     if iface.bandwidth_kbps:
         return iface.bandwidth_kbps
+    if iface.speed_kbps:
+        return iface.speed_kbps
     low = iface.name.lower()
+    if device.format == "ARISTA" and low.startswith("ethernet"):
+        return 1_000_000
     for prefix, bw in _IOS_BANDWIDTH:
         if low.startswith(prefix):
             return bw
@@ -184,13 +205,16 @@ def render(device: Device) -> Rendered:
         w.line("frr defaults traditional")
     w.line(f"hostname {device.hostname}")
     w.line("!")
+    source = (device.frr_passthrough_file or device.source, device.frr_passthrough_line)
     if device.format == "FRR" and device.frr_passthrough is not None:
         text = _rename(device.frr_passthrough, names)
-        return Rendered(device.hostname, text, {v: k for k, v in names.items()}, w.notes)
+        return Rendered(device.hostname, text, {v: k for k, v in names.items()}, w.notes, 0, source)
     _interfaces(w, device)
     _static_routes(w, device)
+    at = None
     if device.format in FRR_FAMILY and device.frr_passthrough is not None:
         w.line("! --- the device's own frr.conf, as written ---")
+        at = sum(x.count("\n") + 1 for x in w.out)
         w.out.append(_rename(device.frr_passthrough, names).rstrip("\n"))
     elif device.kind == "router" and device.ip_routing:
         _acls(w, device)
@@ -200,7 +224,8 @@ def render(device: Device) -> Rendered:
         _bgp(w, device)
     elif device.kind == "router":
         w.note(None, "`no ip routing`: the device does not route; only its interfaces and static routes run")
-    return Rendered(device.hostname, "\n".join(w.out) + "\n", {v: k for k, v in names.items()}, w.notes)
+    return Rendered(device.hostname, "\n".join(w.out) + "\n", {v: k for k, v in names.items()}, w.notes,
+                    at, source if at is not None else None)
 
 
 def _rename(text: str, names: dict[str, str]) -> str:
@@ -467,6 +492,9 @@ def _bgp(w: _Writer, d: Device) -> None:
     if b.vrf is not None:
         w.note(b.line, f"BGP in VRF {b.vrf}: not emulated yet")
         return
+    activators = eos_aggregate_activators(d)
+    if activators:
+        _eos_activator_policy(w, activators)
     w.line(f"router bgp {b.asn}")
     if b.router_id:
         w.line(f" bgp router-id {b.router_id}")
@@ -490,6 +518,14 @@ def _bgp(w: _Writer, d: Device) -> None:
     for g in b.groups.values():
         w.line(f" neighbor {g.key} peer-group")
         _peer_session(w, b, g, g.key)
+    for lr in b.listen_ranges:
+        if b.groups[lr.group].remote_as is None:
+            w.note(lr.line, f"bgp listen range {lr.prefix}: peer-group {lr.group} has no remote-as; not rendered "
+                            "(the device would accept no session)")
+            continue
+        w.line(f" bgp listen range {lr.prefix} peer-group {lr.group}")
+    if b.listen_limit is not None:
+        w.line(f" bgp listen limit {b.listen_limit}")
     for p in b.peers.values():
         if not _has_remote_as(b, p):
             w.note(p.line, f"neighbor {p.key} has no remote-as: not rendered (the device would not open it)")
@@ -503,8 +539,12 @@ def _bgp(w: _Writer, d: Device) -> None:
     w.line(" address-family ipv4 unicast")
     for n in b.networks:
         w.line(f"  network {n.prefix}{f' route-map {n.route_map}' if n.route_map else ''}")
+    for c in activators:
+        w.line(f"  network {c}")
     for a in b.aggregates:
         opts = (" summary-only" if a.summary_only else "") + (" as-set" if a.as_set else "")
+        if activators and not a.summary_only:
+            opts += f" suppress-map {ACTIVATORS}"
         w.line(f"  aggregate-address {a.prefix}{opts}")
     for r in b.redistribute:
         if r.protocol not in ("connected", "static", "ospf", "kernel"):
@@ -535,8 +575,11 @@ def _bgp(w: _Writer, d: Device) -> None:
         if p.peer_group is not None:
             members_active.setdefault(p.peer_group, False)
             members_active[p.peer_group] |= act
+    listening = {lr.group for lr in b.listen_ranges}
     for g in b.groups.values():
-        if g.activate or members_active.get(g.key):
+        # a group that dynamic neighbors join is active as its own setting (or the default) says
+        group_active = (g.activate if g.activate is not None else b.default_ipv4_unicast) and g.key in listening
+        if g.activate or members_active.get(g.key) or group_active:
             w.line(f"  neighbor {g.key} activate")
         _peer_af(w, d, g, g.key, member=False)
     for p in b.peers.values():
@@ -548,6 +591,50 @@ def _bgp(w: _Writer, d: Device) -> None:
             w.line(f"  no neighbor {p.key} activate")
         _peer_af(w, d, p, p.key, member=p.peer_group is not None)
     w.line(" exit-address-family")
+    w.line("exit")
+    w.line("!")
+
+
+ACTIVATORS = "RF-EOS-AGGREGATE-ACTIVATORS"
+
+
+def eos_aggregate_activators(d: Device) -> list[ipaddress.IPv4Network]:
+    """The static and connected routes that activate an EOS aggregate and that BGP does not carry by itself: the
+    prefixes more specific than an aggregate, in the main RIB for sure (static to Null0, via an up interface or
+    a next hop in an up interface's subnet; connected subnets), not already a `network` or redistributed."""
+    b = d.bgp
+    if d.format != "ARISTA" or b is None or not b.aggregates:
+        return []
+    redistributed = {r.protocol for r in b.redistribute}
+    originated = {n.prefix for n in b.networks}
+    up = [i for i in d.interfaces.values() if not i.shutdown and not i.switchport and i.kind != "null"]
+    subnets = [a.network for i in up for a in i.addresses if a.version == 4]
+    cands: list[ipaddress.IPv4Network] = []
+    if "connected" not in redistributed:
+        cands += [n for n in subnets if isinstance(n, ipaddress.IPv4Network)]
+    if "static" not in redistributed:
+        for r in d.static_routes:
+            if r.vrf is not None or not isinstance(r.prefix, ipaddress.IPv4Network):
+                continue
+            via_up = r.interface is not None and any(d.find_interface(r.interface) is i for i in up)
+            nh_up = r.next_hop is not None and any(r.next_hop in n for n in subnets)
+            if r.discard or (via_up and (r.next_hop is None or nh_up)) or (r.interface is None and nh_up):
+                cands.append(r.prefix)
+    out: list[ipaddress.IPv4Network] = []
+    for c in cands:
+        if c in originated or c in out:
+            continue
+        if any(isinstance(a.prefix, ipaddress.IPv4Network) and c != a.prefix and c.subnet_of(a.prefix)
+               for a in b.aggregates):
+            out.append(c)
+    return out
+
+
+def _eos_activator_policy(w: _Writer, activators: list[ipaddress.IPv4Network]) -> None:
+    for i, c in enumerate(activators, 1):
+        w.line(f"ip prefix-list {ACTIVATORS} seq {i * 5} permit {c}")
+    w.line(f"route-map {ACTIVATORS} permit 10")
+    w.line(f" match ip address prefix-list {ACTIVATORS}")
     w.line("exit")
     w.line("!")
 

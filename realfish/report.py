@@ -16,6 +16,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -233,6 +235,7 @@ class Report:
     daemon_cpu_s: float = 0.0
     controller_cpu_s: float = 0.0  # this Python process: launching, configuring, brokering, measuring
     helper_cpu_s: float = 0.0  # short-lived helpers it ran: vtysh configuring routers, the baseline's `ip`
+    startup_cpu_s: float = 0.0  # daemons' and helpers' CPU until every config was applied (start-up and boot)
     ctx_voluntary: int = 0
     ctx_involuntary: int = 0
     converged: bool = True
@@ -254,7 +257,7 @@ class Report:
                        "peak_runner_pss_bytes": self.peak_runner_pss_bytes,
                        "peak_system_bytes": self.peak_system_bytes, "peak_kernel_bytes": self.peak_kernel_bytes},
             "cpu": {"daemon_s": round(self.daemon_cpu_s, 4), "controller_s": round(self.controller_cpu_s, 4),
-                    "helpers_s": round(self.helper_cpu_s, 4),
+                    "helpers_s": round(self.helper_cpu_s, 4), "startup_s": round(self.startup_cpu_s, 4),
                     "ctx_voluntary": self.ctx_voluntary, "ctx_involuntary": self.ctx_involuntary},
             "problems": self.problems,
             **self.extra,
@@ -263,6 +266,24 @@ class Report:
     def write(self, path: str) -> None:
         with open(path, "w") as f:
             json.dump(self.to_json(), f, indent=1)
+
+
+_DEATH_LINES = (re.compile(r"assertion .* failed"),  # FRR's zassert/assert: the reason itself
+                re.compile(r"Received signal \d+"),  # FRR's crash handler: which signal, where
+                re.compile(r"\b(?:segmentation fault|aborted|out of memory)\b", re.I))
+
+
+def death_cause(log: str, returncode: int) -> str:
+    """Why a daemon died, in one line: the line of its log that says it (an assertion, the signal FRR's crash
+    handler caught), else how it ended. The end of the log is FRR's memory statistics, which explain nothing."""
+    how = f"signal {-returncode} ({signal.Signals(-returncode).name})" if returncode < 0 and \
+        -returncode in signal.Signals._value2member_map_ else f"exit code {returncode}"
+    lines = log.splitlines()
+    for pattern in _DEATH_LINES:
+        for line in lines:
+            if pattern.search(line):
+                return f"{how}: {line.strip()}"
+    return how
 
 
 def parse_show(command: str, output: str) -> Any:

@@ -166,7 +166,7 @@ def parse_frr_config(text: str, source: str | Path, fallback_name: str,
         else:
             current = None  # any other top-level command leaves the interface node
 
-    name = hostname or fallback_name
+    name = (hostname or fallback_name).lower()  # as Batfish names nodes: one name in answers, reports, the CLI
     if hostname is None and not _HOSTNAME_RE.match(name):
         raise SnapshotError(f"no `hostname` line, and the file name {name!r} is not usable as a router name "
                             "(letters, digits, '.', '_', '-')", src)

@@ -8,7 +8,9 @@ Every line of every input file ends in exactly one of these, and nothing is drop
   (Batfish: a conversion warning);
 - unrecognized: not understood; reported with its text and number (Batfish: "This syntax is unrecognized"),
   and the file becomes PARTIALLY_UNRECOGNIZED;
-- error: understood but invalid (a bad address); reported, the line is skipped.
+- error: understood but invalid (a bad address); reported, the line is skipped;
+- rejected: FRR itself rejects the line (vtysh's grammar or a daemon, realfish.rejected); reported with FRR's
+  message, and the file becomes PARTIALLY_UNRECOGNIZED: a line the routers did not take is never PASSED.
 
 File statuses are Batfish's `ParseStatus` names: PASSED, PARTIALLY_UNRECOGNIZED, FAILED, IGNORED, EMPTY,
 UNKNOWN (format not detected), UNSUPPORTED (format known, no parser in realfish).
@@ -28,11 +30,13 @@ EMPTY = "EMPTY"
 UNKNOWN = "UNKNOWN"
 UNSUPPORTED = "UNSUPPORTED"
 
-LineKind = Literal["translated", "ignored", "unsupported", "unrecognized", "error", "warning"]
+LineKind = Literal["translated", "ignored", "unsupported", "unrecognized", "error", "warning", "rejected"]
+KINDS = ("translated", "ignored", "unsupported", "unrecognized", "error", "warning", "rejected")
 
 # Batfish's initIssues "Type" column per kind of note (translated/ignored lines are not issues).
 _ISSUE_TYPE = {
     "unrecognized": "Parse warning",
+    "rejected": "Parse warning",
     "unsupported": "Convert warning (unimplemented)",
     "error": "Convert warning (redflag)",
     "warning": "Convert warning (redflag)",
@@ -67,8 +71,16 @@ class FileStatus:
 
     def note(self, line: int | None, kind: LineKind, text: str, message: str = "", context: str = "") -> None:
         self.notes.append(LineNote(line, kind, text.strip(), message, context))
-        if kind == "unrecognized" and self.status == PASSED:
+        if kind in ("unrecognized", "rejected") and self.status == PASSED:
             self.status = PARTIALLY_UNRECOGNIZED
+
+    def reject(self, line: int | None, text: str, message: str) -> None:
+        """FRR rejected this line: that replaces what the parser said of it (one note per line), once."""
+        if any(n.kind == "rejected" and n.line == line and n.text == text.strip() for n in self.notes):
+            return
+        if line is not None:
+            self.notes = [n for n in self.notes if n.line != line]
+        self.note(line, "rejected", text, message)
 
     def fail(self, message: str, line: int | None = None, text: str = "") -> None:
         self.notes.append(LineNote(line, "error", text.strip(), message))
@@ -81,7 +93,7 @@ class FileStatus:
         return [n for n in self.notes if n.kind in _ISSUE_TYPE]
 
     def to_json(self) -> dict[str, Any]:
-        kinds = ("translated", "ignored", "unsupported", "unrecognized", "error", "warning")
+        kinds = KINDS
         return {
             "file": self.file, "format": self.format, "status": self.status, "nodes": self.nodes,
             "lines": self.lines, "counts": {k: self.count(k) for k in kinds},

@@ -13,8 +13,10 @@ import pytest
 
 from realfish import topogen
 from realfish.runtime import Emulation
+from realfish.runtime.zygote import ForkedDaemon
 from realfish.snapshot import load_snapshot
 from realfish.topology import Network
+from tests.faults import abort_after_start
 
 
 def _host_view(net: Network) -> dict[str, object]:
@@ -83,23 +85,60 @@ def test_rejected_config_line_is_reported(tmp_path: Path) -> None:
 
 
 def test_dead_daemon_is_reported_and_run_goes_on(tmp_path: Path) -> None:
+    """The run goes on without it, but is not converged, and says why with the line of the log that does (FRR's
+    crash handler's), not the log's tail (its memory statistics)."""
     net = topogen.chain(3, tmp_path / "snap")
     with Emulation(net) as emu:
         emu.start()
         victim = emu.procs[("r2", "bgpd")]
-        victim.send_signal(signal.SIGKILL)
+        assert isinstance(victim, ForkedDaemon)  # its zygote reaps it and reports how it ended
+        victim.send_signal(signal.SIGABRT)
         victim.wait()
         emu.wait_converged(timeout=120)
         report = emu.collect([])
         fib0 = {e.prefix for e in emu.fib("r0")}
         pids = [p.pid for p in emu.procs.values()]
         run_dir = emu.run_dir
-    died = [p for p in report.problems if "r2: bgpd died (signal 9)" in p]
-    assert died and "bgpd.log" in died[0]
+    died = [p for p in report.problems if p.startswith("r2: bgpd died, signal 6 (SIGABRT): ")]
+    assert died and "Received signal 6" in died[0] and "bgpd.log" in died[0], report.problems
+    assert "memory" not in died[0].lower()
+    assert report.converged is False and report.to_json()["converged"] is False
+    assert report.extra["failures"] == [{"router": "r2", "what": died[0]}]
     r1_prefix = str(next(a.network for a in net.routers["r1"].interfaces["lo"].addresses
                          if a.network.prefixlen == 24))
     assert r1_prefix in fib0, "r0 and r1 still peer while r2's bgpd is gone"
     assert _leftovers(run_dir, pids) == []
+
+
+def test_cli_exit_status_says_a_daemon_died(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from realfish import cli
+
+    abort_after_start(monkeypatch, "r1", "bgpd")
+    monkeypatch.setattr(cli.signal, "signal", lambda *a: None)  # main() would take over pytest's handlers
+    topogen.chain(2, tmp_path / "snap")
+    out = tmp_path / "report.json"
+    assert cli.main(["converge", str(tmp_path / "snap"), "--json", str(out)]) == 3
+    import json
+
+    doc = json.loads(out.read_text())
+    assert doc["converged"] is False and any("r1: bgpd died" in p and "Received signal 6" in p
+                                             for p in doc["problems"])
+
+
+def test_a_refused_peer_is_steady_state(tmp_path: Path) -> None:
+    """r1 expects another AS than r0 has: every connect-retry (120 s) opens a connection that r1 refuses at
+    once. That changes nothing, so the run converges (it used to run into its wall-time limit, the quiet period
+    restarted by every retry) and lists the sessions as down."""
+    import re
+
+    net = topogen.chain(2, tmp_path / "snap")
+    r1 = net.routers["r1"]
+    r1.config = re.sub(r"(neighbor \S+ remote-as )\S+", r"\g<1>64999", r1.config)
+    with Emulation(net) as emu:
+        report = emu.converge(timeout=300)
+    assert report.converged and report.extra["sessions_down"] == ["r0->10.0.0.1", "r1->10.0.0.0"]
+    # the quiet period started after the first refusals, not a wall-time limit's worth of virtual time later
+    assert report.extra["virtual"]["end_s"] < 3 * report.extra["virtual"]["quiet_s"]
 
 
 def test_a_controller_that_dies_ends_the_run_with_its_traceback(tmp_path: Path,
@@ -126,15 +165,27 @@ def _cli(*args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_daemons(run_dir_glob: str, before: set[Path], timeout: float = 60) -> Path:
+def _wait_for_daemons(run_dir_glob: str, before: set[Path], routers: int, timeout: float = 120) -> Path:
+    """The new run's directory, once its routers have booted: every router's bgpd runs and the first router's
+    sessions are Established (a state, not a time: the run cannot have ended, its quiet period is endless)."""
+    from realfish import frr
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        new = set(Path("/tmp").glob(run_dir_glob)) - before
-        for d in new:
-            if list(d.glob("*/bgpd.pid")):
+        for d in set(Path("/tmp").glob(run_dir_glob)) - before:
+            # the routers' bgpds, not the zygote's
+            if len([p for p in d.glob("*/bgpd.pid") if p.parent.name != "zygote"]) < routers:
+                continue
+            try:
+                with frr.Vty(d / "r0" / "bgpd.vty", timeout=10) as vty:
+                    peers = frr.json_object(vty.command("show bgp summary json")).get("ipv4Unicast", {})
+            except (OSError, ConnectionError):
+                continue
+            states = [p.get("state") for p in (peers.get("peers") or {}).values()]
+            if states and all(s == "Established" for s in states):
                 return d
         time.sleep(0.1)
-    raise AssertionError("the run never started its daemons")
+    raise AssertionError("the run never booted its routers")
 
 
 def _daemon_pids(run_dir: Path) -> list[int]:
@@ -142,12 +193,14 @@ def _daemon_pids(run_dir: Path) -> list[int]:
 
 
 def _long_run(tmp_path: Path, routers: int) -> tuple[subprocess.Popen[str], Path, list[int]]:
-    """`realfish converge` on a chain that will not end by itself (a huge quiet period), once its daemons run."""
+    """`realfish converge` on a chain that cannot end by itself (a quiet period of 30,000 virtual years: the
+    keepalives alone keep it going for good), once its routers have booted."""
     snap = tmp_path / "snap"
     topogen.chain(routers, snap)
     before = set(Path("/tmp").glob("realfish-*"))
-    proc = _cli("converge", str(snap), "--quiet", "1000000")
-    run_dir = _wait_for_daemons("realfish-*", before)
+    proc = _cli("converge", str(snap), "--quiet", "1e12")
+    run_dir = _wait_for_daemons("realfish-*", before, routers)
+    assert proc.poll() is None, "the run ended by itself"
     return proc, run_dir, _daemon_pids(run_dir)
 
 
@@ -211,3 +264,22 @@ def test_clean_removes_orphan_pathspaces(tmp_path: Path) -> None:
 
         for d in (orphan, live):
             shutil.rmtree(d, ignore_errors=True)
+
+
+def test_clean_stops_a_kept_run_but_keeps_its_directory(tmp_path: Path) -> None:
+    """`--keep` data is the user's: clean stops what a dead owner left running, never removes the directory."""
+    from realfish.clean import clean
+
+    net = topogen.chain(2, tmp_path / "snap")
+    run_dir = tmp_path / "realfish-kept0001"
+    with Emulation(net, run_dir=str(run_dir), keep=True, quiet=5) as emu:
+        emu.converge(timeout=120)
+        pids = emu.pids()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (run_dir / "owner.pid").write_text(str(dead.pid))  # its owner is gone, as after a killed run
+    log = clean(tmp_path)
+    assert any("kept" in line and str(run_dir) in line for line in log), log
+    assert (run_dir / "r0" / "frr.conf").exists() and (run_dir / "journal.log").exists()
+    assert not any(_running(p) for p in pids)
+    assert clean(tmp_path) == []  # and it is left alone from then on

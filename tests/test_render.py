@@ -129,6 +129,72 @@ def test_cumulus_addresses_come_before_its_frr_conf() -> None:
     assert cfg.index("interface swp1\n ip address 10.0.0.1/31") < cfg.index("router bgp 1")
 
 
+def _costs(text: str) -> dict[str, int]:
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"(?ms)^interface (\S+)\n(?:(?!exit).)*?ip ospf cost "
+                                                              r"(\d+)", rendered(text))}
+
+
+def test_ospf_costs_follow_the_vendors_bandwidth() -> None:
+    """The cost a device computes: its reference bandwidth over the interface's bandwidth, which is `bandwidth`,
+    else the configured `speed`, else the vendor's default for the type (IOS FastEthernet 100 Mb/s, Gigabit
+    1 Gb/s; EOS Ethernet 1 Gb/s); EOS without `auto-cost` costs 10 everywhere."""
+    ios = ("hostname r\ninterface GigabitEthernet0/0\n ip address 10.0.0.1 255.255.255.0\n"
+           "interface GigabitEthernet0/1\n ip address 10.0.1.1 255.255.255.0\n speed 100\n duplex full\n"
+           "interface FastEthernet1/0\n ip address 10.0.2.1 255.255.255.0\n speed auto\n"
+           "router ospf 1\n auto-cost reference-bandwidth 10000\n network 10.0.0.0 0.0.255.255 area 0\n")
+    assert _costs(ios) == {"gi0-0": 10, "gi0-1": 100, "fa1-0": 100}
+    eos = ("! device: s (DCS, EOS-4.28)\nhostname s\ninterface Ethernet1\n   no switchport\n"
+           "   ip address 10.0.0.1/24\ninterface Ethernet2\n   no switchport\n   speed forced 10gfull\n"
+           "   ip address 10.0.1.1/24\nrouter ospf 1\n   network 10.0.0.0/16 area 0.0.0.0\n")
+    assert _costs(eos) == {"Ethernet1": 10, "Ethernet2": 10}
+    assert _costs(eos.replace("area 0.0.0.0\n", "area 0.0.0.0\n   auto-cost reference-bandwidth 100000\n")) == {
+        "Ethernet1": 100, "Ethernet2": 10}
+
+
+EOS_AGG = """! device: s (DCS, EOS-4.28)
+hostname s
+interface Ethernet1
+   no switchport
+   ip address 10.0.0.1/24
+interface Loopback0
+   ip address 10.20.9.1/32
+ip route 10.20.5.0/24 Null0
+ip route 10.30.0.0/16 Null0
+router bgp 65002
+   neighbor 10.0.0.2 remote-as 65001
+   aggregate-address 10.20.0.0/16
+"""
+
+
+def test_eos_aggregates_are_activated_by_their_static_and_connected_contributors() -> None:
+    cfg = rendered(EOS_AGG)
+    # 10.20.5.0/24 (static to Null0) and 10.20.9.1/32 (connected) are in EOS's RIB; 10.30/16 contributes nothing
+    assert "ip prefix-list RF-EOS-AGGREGATE-ACTIVATORS seq 5 permit 10.20.9.1/32" in cfg
+    assert "ip prefix-list RF-EOS-AGGREGATE-ACTIVATORS seq 10 permit 10.20.5.0/24" in cfg
+    assert "  network 10.20.5.0/24\n" in cfg and "  network 10.20.9.1/32\n" in cfg and "10.30.0.0" not in cfg.split(
+        "router bgp")[1]
+    assert "  aggregate-address 10.20.0.0/16 suppress-map RF-EOS-AGGREGATE-ACTIVATORS" in cfg
+    summary = rendered(EOS_AGG.replace("10.20.0.0/16", "10.20.0.0/16 summary-only"))
+    assert "  aggregate-address 10.20.0.0/16 summary-only\n" in summary  # every contributor is suppressed anyway
+    # contributors BGP carries by itself (redistributed) are FRR's own; IOS aggregates are BGP-only, as in FRR
+    assert "ACTIVATORS" not in rendered(EOS_AGG.replace("   aggregate", "   redistribute static\n"
+                                                                         "   redistribute connected\n   aggregate"))
+    assert "ACTIVATORS" not in rendered(EOS_AGG.replace("! device: s (DCS, EOS-4.28)\n", "").replace("   ", " "))
+
+
+def test_dynamic_neighbors_render_as_frr_listen_ranges() -> None:
+    ios = ("hostname hub\ninterface GigabitEthernet0/0\n ip address 10.0.0.1 255.255.255.0\nrouter bgp 65001\n"
+           " bgp listen range 10.0.0.0/24 peer-group SPOKES\n bgp listen limit 50\n neighbor SPOKES peer-group\n"
+           " neighbor SPOKES remote-as 65002\n")
+    cfg = rendered(ios)
+    assert " bgp listen range 10.0.0.0/24 peer-group SPOKES\n bgp listen limit 50" in cfg
+    assert "  neighbor SPOKES activate" in cfg  # its dynamic members exchange IPv4 routes, as on IOS
+    eos = ("! device: s (DCS, EOS-4.28)\nhostname s\nrouter bgp 65000\n   neighbor LEAVES peer group\n"
+           "   bgp listen range 10.1.0.0/16 peer-group LEAVES remote-as 65100\n")
+    cfg = rendered(eos)
+    assert " neighbor LEAVES remote-as 65100" in cfg and " bgp listen range 10.1.0.0/16 peer-group LEAVES" in cfg
+
+
 def _vtysh_check(tmp_path: Path, name: str, config: str) -> subprocess.CompletedProcess[str]:
     p = tmp_path / f"{name}.conf"
     p.write_text(config)
@@ -140,7 +206,8 @@ def test_rendered_configs_pass_frr_dry_run(tmp_path: Path) -> None:
     texts = {"ios": IOS,
              "eos": "! device: s (DCS, EOS-4.2)\nhostname s\nrouter bgp 1\n neighbor 10.0.0.1 remote-as 2\n",
              "cumulus": ("sw\n# This file describes the network interfaces\nauto swp1\niface swp1\n"
-                         "    address 10.0.0.1/31\nfrr version 8.4.4\nrouter bgp 1\n neighbor 10.0.0.0 remote-as 2\n")}
+                         "    address 10.0.0.1/31\nfrr version 8.4.4\nrouter bgp 1\n neighbor 10.0.0.0 remote-as 2\n"),
+             "eos-aggregate": EOS_AGG}
     for name, text in texts.items():
         dev, _ = parse_config(text, f"configs/{name}")
         assert dev is not None

@@ -35,6 +35,7 @@ from pybatfish.exception import BatfishException
 from requests import HTTPError
 
 from realfish.answers import supported
+from tests.faults import abort_after_start
 
 # r1 (AS 65001) -- r2 (AS 65002) -- r3 (AS 65003); each originates its loopback /32 over eBGP.
 CHAIN = {
@@ -346,14 +347,17 @@ def test_answer_foreground_and_background(bf: Any, chain: tuple[str, str]) -> No
 
 def test_unsupported_question_ends_abnormally(bf: Any, chain: tuple[str, str]) -> None:
     on(bf, chain)
-    question = {"class": "org.batfish.question.searchfilters.SearchFiltersQuestion", "differential": False,
-                "filters": "undefined", "instance": {"instanceName": "mySearch", "variables": {}}}
+    question = {"class": "org.batfish.question.hsrpproperties.HsrpPropertiesQuestion", "differential": False,
+                "instance": {"instanceName": "mySearch", "variables": {}}}
     with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*realfish does not answer"):
         bf.answer_question(json.dumps(question), "mySearch", background=False, snapshot=chain[1],
                            reference_snapshot=None, extra_args=None)
-    # What pybatfish's own test_answer_fail does: every Batfish template is served, so the script gets the reason
-    assert "does not answer" in bf.q.searchFilters.__doc__
+    # every Batfish template is served, so the script gets the reason
+    assert "does not answer" in bf.q.hsrpProperties.__doc__
     with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*realfish does not answer"):
+        bf.q.hsrpProperties().answer(snapshot=chain[1])
+    # What pybatfish's own test_answer_fail does: a filter question naming no filter fails as in Batfish
+    with pytest.raises(BatfishException, match="(?s)Work terminated abnormally.*No matching filters"):
         bf.q.searchFilters(filters="undefined").answer(snapshot=chain[1])
     with pytest.raises(HTTPError, match="404"):
         bf.get_answer("mySearch", chain[1])
@@ -520,6 +524,27 @@ def _finish(client: Any, network: str, work_id: str, timeout: float = 30.0) -> s
     raise AssertionError(f"work {work_id} never ended")
 
 
+def _answer_rows(client: Any, network: str, snapshot: str, cls: str) -> list[dict[str, Any]]:
+    """Ask a question (no parameters) as pybatfish does: the question, a work item, its answer's rows."""
+    name = f"q{uuid.uuid4().hex[:8]}"
+    question = {"class": f"org.batfish.question.{cls}", "differential": False,
+                "instance": {"instanceName": name, "variables": {}}}
+    client.put(f"/v2/networks/{network}/questions/{name}", data=json.dumps(question))
+    item = {"id": name, "requestParams": {"answer": "", "questionname": name, "testrig": snapshot}}
+    client.post(f"/v2/networks/{network}/work", data=json.dumps(item))
+    assert _finish(client, network, name) == "TERMINATEDNORMALLY"
+    answer = client.get(f"/v2/networks/{network}/questions/{name}/answer", query_string={"snapshot": snapshot})
+    return list(answer.get_json()["answerElements"][0]["rows"])
+
+
+def _parse_chain(client: Any) -> str:
+    """Upload the chain as snapshot s of network n and parse it: the parse work's final status."""
+    client.post("/v2/networks", query_string={"name": "n"})
+    client.post("/v2/networks/n/snapshots/s", data=_zip({f"s/configs/{r}.cfg": frr_config(r) for r in CHAIN}))
+    client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
+    return _finish(client, "n", "p1", timeout=120)
+
+
 def test_work_ends_even_when_its_log_cannot_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
     from realfish.service import Service
 
@@ -648,7 +673,8 @@ def test_templates_say_which_questions_realfish_answers() -> None:
         "fileParseStatus", "initIssues", "interfaceProperties", "ipOwners", "layer3Edges", "lpmRoutes",
         "nodeProperties", "ospfEdges", "ospfSessionCompatibility", "routes", "traceroute", "reachability",
         "detectLoops", "bgpProcessConfiguration", "bgpPeerConfiguration", "ospfProcessConfiguration",
-        "ospfInterfaceConfiguration", "ospfAreaConfiguration"}
+        "ospfInterfaceConfiguration", "ospfAreaConfiguration", "testFilters", "searchFilters",
+        "filterLineReachability", "definedStructures", "undefinedReferences", "unusedStructures", "namedStructures"}
 
 
 def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -704,20 +730,14 @@ def test_only_recent_snapshot_states_stay_in_memory() -> None:
             client.post("/v2/networks/n/work", data=json.dumps({"id": f"p-{snap}", "requestParams": {"testrig": snap}}))
             assert _finish(client, "n", f"p-{snap}") == "TERMINATEDNORMALLY"
         assert list(svc.worker._states) == [("n", "b")]
-        question = {"class": "org.batfish.question.initialization.FileParseStatusQuestion", "differential": False,
-                    "instance": {"instanceName": "q", "variables": {}}}
-        client.put("/v2/networks/n/questions/q", data=json.dumps(question))
-        item = {"id": "q-a", "requestParams": {"answer": "", "questionname": "q", "testrig": "a"}}
-        client.post("/v2/networks/n/work", data=json.dumps(item))
-        assert _finish(client, "n", "q-a") == "TERMINATEDNORMALLY"
-        rows = client.get("/v2/networks/n/questions/q/answer", query_string={"snapshot": "a"}).get_json()
-        assert [r["File_Name"] for r in rows["answerElements"][0]["rows"]] == ["configs/e.cfg"]
+        rows = _answer_rows(client, "n", "a", "initialization.FileParseStatusQuestion")
+        assert [r["File_Name"] for r in rows] == ["configs/e.cfg"]
         assert list(svc.worker._states) == [("n", "a")]
 
 
 def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The routers run, then reading their tables fails (a bug): the work ends with the traceback in its log,
-    the snapshot keeps its configs (DATAPLANING_FAIL), and no daemon or run directory stays behind."""
+    """The routers run, then reading their tables fails (a bug): the work ends abnormally with the traceback in
+    its log, the snapshot keeps its configs (DATAPLANING_FAIL), and no daemon or run directory stays behind."""
     import realfish.dataplane
     from realfish.service import Service
 
@@ -734,13 +754,46 @@ def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.Mo
         client.post("/v2/networks", query_string={"name": "n"})
         client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/r1.cfg": frr_config("r1")}))
         client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
-        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDNORMALLY"
+        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDABNORMALLY"  # pybatfish's init_snapshot raises
         log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
         assert "convergence failed: KeyError" in log and "Traceback" in log
         status = client.get("/v2/networks/n/snapshots/s").get_json()["initializationMetadata"]["currentStatus"]
         assert status == "DATAPLANING_FAIL"
     assert not [p for p in _children(os.getpid()) if "frr" in _cmdline(p)]
     assert len(run_dirs) == 1 and not run_dirs[0].exists()
+
+
+def test_a_daemon_that_dies_fails_the_parse_and_shows_in_init_issues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dead daemon: the network did not converge as configured. pybatfish's work ends abnormally with the line
+    that explains it (FRR's crash handler's), initIssues lists it; the snapshot still answers from its tables."""
+    from realfish.service import Service
+
+    abort_after_start(monkeypatch, "r1", "bgpd")
+    with Service() as svc:
+        client = svc.app.test_client()
+        assert _parse_chain(client) == "TERMINATEDABNORMALLY"
+        log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
+        assert "ERROR: the network did not converge as configured: r1: bgpd died, signal 6 (SIGABRT): " in log
+        assert "Received signal 6" in log
+        rows = _answer_rows(client, "n", "s", "initialization.InitIssuesQuestion")
+        failed = [r for r in rows if r["Type"] == "Convergence error"]
+        assert len(failed) == 1 and failed[0]["Nodes"] == ["r1"] and "Received signal 6" in failed[0]["Details"]
+
+
+def test_a_run_that_hits_its_limit_is_not_converged_for_pybatfish() -> None:
+    """A limit of 0 s: the run cannot converge within it, whatever the machine. The parse work ends abnormally
+    saying so, and initIssues lists it (the issue: 600 s of wall time, then DATAPLANED with no warning)."""
+    from realfish.service import Service
+
+    with Service(converge_timeout=0) as svc:
+        client = svc.app.test_client()
+        assert _parse_chain(client) == "TERMINATEDABNORMALLY"
+        log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
+        assert "converged=False" in log and "did not converge as configured: not converged within 0 s" in log
+        rows = _answer_rows(client, "n", "s", "initialization.InitIssuesQuestion")
+        failed = [r for r in rows if r["Type"] == "Convergence error"]
+        assert [(r["Nodes"], r["Details"].split(" (")[0]) for r in failed] == [(None, "not converged within 0 s of "
+                                                                                   "wall time")]
 
 
 def test_a_crashing_answerer_ends_its_work_abnormally(monkeypatch: pytest.MonkeyPatch) -> None:

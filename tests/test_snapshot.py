@@ -155,6 +155,19 @@ def test_file_names_hostname_fallback_and_skipped_files(tmp_path: Path) -> None:
     assert ".gitkeep" not in text
 
 
+def test_router_names_are_batfish_node_names(tmp_path: Path) -> None:
+    """Batfish lowercases hostnames; a plain FRR snapshot's routers (the CLI's report) are named the same way as
+    the answers name them, whatever the case in the config or the file name."""
+    from realfish.convert import convert_snapshot
+
+    root = snap(tmp_path, {"Router1.cfg": cfg("Router1", ("eth0", "10.0.0.1/24")),
+                           "EDGE.conf": cfg(None, ("eth0", "10.0.0.2/24"))})
+    net = load_snapshot(root)
+    assert sorted(net.routers) == ["edge", "router1"]
+    assert "hostname Router1" in net.routers["router1"].config  # the config still runs as written
+    assert sorted(convert_snapshot(root).devices) == sorted(net.routers)
+
+
 def test_duplicate_hostnames_name_both_files(tmp_path: Path) -> None:
     root = snap(tmp_path, {"a.cfg": cfg("core"), "b.cfg": "!\n!\nhostname CORE\n"})
     with pytest.raises(SnapshotError) as ei:

@@ -104,6 +104,44 @@ def test_unread_bytes_nobody_polls_do_not_stop_the_clock(tmp_path: Path) -> None
         b.close()
 
 
+def test_a_watched_end_counts_while_data_waits_and_goes_with_its_last_holder(tmp_path: Path) -> None:
+    """The controller watches the daemons' ends without keeping a descriptor (vclock.watch): the registration
+    counts while bytes wait to be read, not once they are read or the peer is gone, and ends when the last
+    holder (the daemon) closes its own descriptor: nothing of a dead daemon's ends stays behind."""
+    import os
+    import socket
+
+    from realfish.runtime.emulation import libreal_path
+    from realfish.runtime.vclock import VirtualClock
+
+    clock = VirtualClock(libreal_path(), tmp_path / "vclock", tokens=2)
+    daemon_end, peer = socket.socketpair()
+    try:
+        ours = os.dup(daemon_end.fileno())  # as the controller gets it: a duplicate, through SCM_RIGHTS
+        assert clock.watch(ours)
+        os.close(ours)
+        assert clock.in_flight() == 0
+        peer.send(b"x" * 100)
+        assert clock.in_flight() == 1  # bytes wait for the daemon
+        assert daemon_end.recv(100) == b"x" * 100
+        assert clock.in_flight() == 0
+        peer.send(b"y")
+        daemon_end.close()  # the daemon's last descriptor: the watch goes with it
+        assert clock.in_flight() == 0
+        pipe_r, pipe_w = os.pipe()
+        dup_r = os.dup(pipe_r)
+        assert clock.watch(dup_r)
+        os.close(dup_r)
+        os.write(pipe_w, b"z")
+        assert clock.in_flight() == 1
+        os.close(pipe_w)  # the writer gone, the byte still there: the reader is about to see it and its end
+        assert clock.in_flight() == 0
+        os.close(pipe_r)
+    finally:
+        clock.close()
+        peer.close()
+
+
 def test_daemons_pipes_and_zserv_sockets_hold_the_clock_until_read(tmp_path: Path) -> None:
     """Every daemon shows the controller its pipes (FRR's thread masters wake each other through them) and its
     UNIX stream sockets (zserv, vty), so that bytes waiting on them hold the clock as bytes on an emulated
@@ -116,27 +154,27 @@ def test_daemons_pipes_and_zserv_sockets_hold_the_clock_until_read(tmp_path: Pat
         emu.converge(timeout=120)
         ctl = emu.controller
         assert ctl is not None
-        tracked_pids = {pid for pid, _ in ctl.local}
+        tracked_pids = {pid for pid, fds in ctl.local.items() if fds}
         assert {p.pid for p in emu.procs.values()} <= tracked_pids  # every daemon has some
         # What the controller holds for zebra are zebra's own pipes and sockets (the same kernel objects), among
         # them the zserv connections it accepted from bgpd and staticd.
         zebra = emu.procs[("r0", "zebra")].pid
         links = [os.readlink(f"/proc/{zebra}/fd/{fd}") for fd in os.listdir(f"/proc/{zebra}/fd")]
-        held = {os.fstat(fd).st_ino for (pid, _), fd in ctl.local.items() if pid == zebra}
+        held = {ino for _fd, ino in ctl.local.get(zebra, {}).values()}
         zebras = {int(k.split("[")[1].rstrip("]")): k.split(":")[0]
                   for k in links if k.startswith(("pipe:", "socket:"))}
         assert held and held <= set(zebras), (held, zebras)
         assert sum(1 for ino in held if zebras[ino] == "socket") >= 2
         assert sum(1 for ino in held if zebras[ino] == "pipe") >= 2
         bgpd = emu.procs[("r1", "bgpd")]
-        before = sum(1 for pid, _ in ctl.local if pid == bgpd.pid)
+        before = len(ctl.local.get(bgpd.pid, {}))
         assert before >= 3  # its pipes and its zserv socket at least
         bgpd.send_signal(signal.SIGKILL)
         bgpd.wait()
         deadline = time.monotonic() + 10
-        while any(pid == bgpd.pid for pid, _ in ctl.local) and time.monotonic() < deadline:
+        while ctl.local.get(bgpd.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(pid == bgpd.pid for pid, _ in ctl.local), "the dead daemon's duplicates are closed"
+        assert not ctl.local.get(bgpd.pid), "the dead daemon's duplicates are closed"
         # Nothing stays held: the clock still moves (an hour of r0's timers passes).
         start = emu.clock.elapsed()  # type: ignore[union-attr]
         emu.run_for(3600)

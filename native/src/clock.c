@@ -162,6 +162,41 @@ int rf_vt_attach(void)
 	return my_proc;
 }
 
+/* A zygote (zygote.c) stops counting before it waits for fork requests: it is no router's thread. */
+void rf_vt_detach(void)
+{
+	if (!vt || !counted)
+		return;
+	if (my_slot >= 0)
+		atomic_store(A(vt->slots[my_slot].state), RF_SLOT_FREE);
+	proc_running(-1);
+	counted = 0;
+	if (atomic_fetch_sub(A(vt->running), 1) == 1)
+		kick();
+}
+
+/* In a child forked by a zygote: its own process entry and, for its only thread, a slot and eventfd of its
+ * own (the zygote's are the zygote's). Returns the process index, or -1 without a clock. */
+int rf_vt_fork_child(void)
+{
+	if (!vt)
+		return -1;
+	if (my_efd >= 0)
+		close(my_efd);
+	my_efd = -1;
+	my_slot = -1;
+	my_proc = atomic_fetch_add(A(vt->nprocs), 1);
+	if (my_proc >= RF_VT_PROCS) {
+		rf_log("too many processes for the virtual clock");
+		abort();
+	}
+	vt->procs[my_proc].pid = getpid();
+	atomic_fetch_add(A(vt->running), 1);
+	counted = 1;
+	proc_running(1);
+	return my_proc;
+}
+
 int rf_vt_active(void)
 {
 	return vt != NULL;

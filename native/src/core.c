@@ -53,6 +53,8 @@ extern ssize_t recvmsg(int, struct msghdr *, int);
 extern int ioctl(int, unsigned long, ...);
 extern int getaddrinfo(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 
+static void hello(int proc);
+
 static void ctl_connect(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -112,15 +114,45 @@ static void do_init(void)
 	}
 	ctl_connect(ctl);
 	active = 1;
-	int proc = rf_vt_attach();
-	char hello[160];
-	snprintf(hello, sizeof(hello), "HELLO %s %s %d %d", router, daemon_name, (int)getpid(), proc);
+	hello(rf_vt_attach());
+	rf_record_open();
+}
+
+static void hello(int proc)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "HELLO %s %s %d %d", router, daemon_name, (int)getpid(), proc);
 	char resp[64];
-	if (rf_ctl_request(hello, resp, sizeof(resp), NULL) < 0 || strncmp(resp, "OK", 2) != 0) {
+	if (rf_ctl_request(msg, resp, sizeof(resp), NULL) < 0 || strncmp(resp, "OK", 2) != 0) {
 		rf_log("controller refused HELLO: %s", resp);
 		abort();
 	}
-	rf_record_open();
+}
+
+/* A child of a zygote (zygote.c) becomes ROUTER's daemon: its interface table, a control channel and a clock
+ * entry of its own (the zygote's are the zygote's), then the same HELLO as a daemon started on its own. */
+void rf_become(const char *r, const char *iftable)
+{
+	snprintf(router, sizeof(router), "%s", r);
+	rf_iftable_reset();
+	if (rf_iftable_load(iftable) < 0) {
+		rf_log("cannot load the interface table %s", iftable);
+		abort();
+	}
+	rf_real.close(ctl_fd);
+	ctl_fd = -1;
+	ctl_connect(getenv("REALFISH_CONTROL"));
+	hello(rf_vt_fork_child());
+}
+
+/* Every emulated descriptor, for a forked child that must remake what it inherited. */
+void rf_each_sock(void (*fn)(int fd, struct rf_sock *s))
+{
+	for (int fd = 0; fd < RF_MAX_FD; fd++) {
+		struct rf_sock *s = rf_get(fd);
+		if (s)
+			fn(fd, s);
+	}
 }
 
 void rf_init(void)

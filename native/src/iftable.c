@@ -128,9 +128,10 @@ static void sort_members(void)
 	members = sorted;
 }
 
+static int cap; /* of member_if and members */
+
 static void add_member(int ifindex, const char *router, int peer_ifindex)
 {
-	static int cap;
 	if (nmembers == cap) {
 		int ncap = cap ? 2 * cap : 16;
 		int *mi = realloc(member_if, ncap * sizeof(int));
@@ -166,6 +167,22 @@ static int parse_prefix(const char *text, struct rf_ifaddr *a)
 	else
 		return -1;
 	return 0;
+}
+
+/* A forked daemon forgets the zygote's table before it loads its router's (zygote.c). */
+void rf_iftable_reset(void)
+{
+	pthread_mutex_lock(&lock);
+	nifs = naddrs = 0;
+	free(member_if);
+	free(members);
+	member_if = NULL;
+	members = NULL;
+	nmembers = cap = 0;
+	if (shared)
+		munmap(shared, sizeof(*shared));
+	shared = NULL;
+	pthread_mutex_unlock(&lock);
 }
 
 int rf_iftable_load(const char *path)

@@ -39,6 +39,13 @@
  *                     so are UNIX stream sockets a daemon connects or accepts (zserv, vty).
  *   read write writev only to record what a daemon reads from (and how its writes to) an emulated connection
  *                     went (record.c, REALFISH_RECORD).
+ * With REALFISH_ZYGOTE (zygote.c: one initialised daemon per kind forks every router's):
+ *   frr_preinit       (libfrr) keep FRR's daemon info, whose paths a forked child sets to its router's.
+ *   frr_config_fork   (libfrr) FRR's daemonise point, after its whole initialisation and before any thread,
+ *                     config or event loop: a zygote serves fork requests here; a child takes its router's
+ *                     identity (zygote.c lists what it re-does) and goes on into FRR's own frr_config_fork.
+ *   lib_error_init    (libfrr) vtysh calls it once its command graph is built, before it connects or reads
+ *                     input: a vtysh zygote forks there, one child per router's config.
  * fcntl/shutdown are not intercepted: emulated sockets are real AF_UNIX sockets.
  */
 #ifndef LIBREAL_H
@@ -139,6 +146,8 @@ struct rf_sock *rf_get(int fd);
 struct rf_sock *rf_new(int fd, enum rf_kind kind);
 void rf_forget(int fd);
 int rf_replace_fd(int fd, int newfd);
+void rf_become(const char *router, const char *iftable);
+void rf_each_sock(void (*fn)(int fd, struct rf_sock *s));
 /* One request to the controller and its reply (fd_out: a descriptor passed with it, or -1). */
 int rf_ctl_request(const char *req, char *resp, size_t resplen, int *fd_out);
 /* A message that needs no reply (and one carrying a descriptor). */
@@ -148,6 +157,8 @@ int rf_ctl_send_fd(const char *msg, int fd);
 /* clock.c: virtual time (see vclock.h) */
 int rf_vt_attach(void);
 int rf_vt_active(void);
+void rf_vt_detach(void);
+int rf_vt_fork_child(void);
 int64_t rf_vt_now(void);
 void rf_vt_msg_sent(void);
 void rf_vt_msg_unsent(void);
@@ -158,6 +169,7 @@ void rf_hex(const uint8_t *data, int len, char *out);
 
 /* record.c: the router's inputs, for replay (REALFISH_RECORD) */
 void rf_record_open(void);
+void rf_record_adopt(int fd);
 int rf_recording(void);
 void rf_record(char kind, long conn, const void *data, size_t len);
 void rf_record_text(char kind, long conn, const char *text);
@@ -168,6 +180,10 @@ void rf_record_write(int fd, ssize_t n);
 void rf_track(int fd);
 void rf_untrack(int fd);
 void rf_track_if_local_stream(int fd);
+void rf_track_refork(void);
+
+/* zygote.c: daemons forked from an initialised image */
+int rf_zygote(void); /* 1 in a zygote, until it forks */
 
 /* iftable.c: the router's interfaces (from the run directory) and the addresses zebra installed */
 struct rf_if {
@@ -184,6 +200,7 @@ struct rf_ifaddr {
 	int plen;
 };
 int rf_iftable_load(const char *path);
+void rf_iftable_reset(void);
 int rf_if_count(void);
 int rf_if_get(int i, struct rf_if *out);
 int rf_if_name(int ifindex, char *out);
@@ -221,6 +238,8 @@ int rf_nl_setsockopt(struct rf_sock *s, int level, int name, const void *val, so
 int rf_nl_getsockopt(struct rf_sock *s, int level, int name, void *val, socklen_t *len);
 int rf_nl_getsockname(struct rf_sock *s, struct sockaddr *addr, socklen_t *len);
 void rf_nl_close(struct rf_sock *s);
+void rf_nl_refork(int fd, struct rf_sock *s);
+void rf_nl_announce_links(void);
 
 /* raw.c */
 int rf_raw_socket(int domain, int type, int protocol);

@@ -32,6 +32,7 @@ struct out {
 	struct rf_sock *s;
 	char buf[DGRAM_MAX];
 	size_t len;
+	int event; /* the kernel's own news (port id 0), not a reply */
 };
 
 static void out_flush(struct out *o)
@@ -54,7 +55,7 @@ static struct nlmsghdr *out_msg(struct out *o, size_t payload, uint16_t type, ui
 	h->nlmsg_type = type;
 	h->nlmsg_flags = flags;
 	h->nlmsg_seq = seq;
-	h->nlmsg_pid = o->s->nl_pid;
+	h->nlmsg_pid = o->event ? 0 : o->s->nl_pid;
 	return h;
 }
 
@@ -507,4 +508,44 @@ void rf_nl_close(struct rf_sock *s)
 	if (s->nl_peer >= 0)
 		rf_real.close(s->nl_peer);
 	s->nl_peer = -1;
+}
+
+/* In a zygote's child: a pair of its own in place of the one it shares with the zygote and its siblings (a reply
+ * written there could be read by any of them). Same descriptor numbers, flags and buffer sizes. */
+void rf_nl_refork(int fd, struct rf_sock *s)
+{
+	int sv[2];
+	if (s->nl_peer < 0 || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	int big = 4 << 20;
+	rf_real.setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	rf_real.setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (rf_replace_fd(fd, sv[0]) < 0 || rf_replace_fd(s->nl_peer, sv[1]) < 0) {
+		rf_log("cannot remake netlink socket %d: %s", fd, strerror(errno));
+		abort();
+	}
+}
+
+/* In a zygote's child: the router's interfaces reach zebra as hot-plugged ones do, an RTM_NEWLINK event each on
+ * the sockets that listen for links. The zygote dumped only its own table (lo, which every router has alike). */
+void rf_nl_announce_links(void)
+{
+	pthread_mutex_lock(&nl_lock);
+	for (int k = 0; k < nl_count; k++) {
+		struct rf_sock *t = rf_get(nl_fds[k]);
+		if (!t || t->kind != RF_NETLINK || !(t->nl_groups & (1ULL << (RTNLGRP_LINK - 1))))
+			continue;
+		static struct out o;
+		o.s = t;
+		o.len = 0;
+		o.event = 1;
+		struct rf_if i;
+		for (int n = 0; rf_if_get(n, &i) == 0; n++) {
+			if (strcmp(i.name, "lo") == 0)
+				continue;
+			put_link(&o, &i, 0, 0, RTM_NEWLINK);
+		}
+		out_flush(&o);
+	}
+	pthread_mutex_unlock(&nl_lock);
 }

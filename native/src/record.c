@@ -44,7 +44,7 @@ static int rec_fd = -1;
 void rf_record_open(void)
 {
 	const char *dir = getenv("REALFISH_RECORD");
-	if (!dir || !*dir)
+	if (!dir || !*dir || rf_zygote()) /* a zygote's children are handed their files (rf_record_adopt) */
 		return;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s.%s.rec", dir, rf_router(), rf_daemon());
@@ -53,6 +53,13 @@ void rf_record_open(void)
 		rf_log("cannot open the recording %s: %s", path, strerror(errno));
 		abort(); /* a recording with holes would replay to another state */
 	}
+	rf_record_adopt(fd);
+}
+
+/* The recording file the runtime opened for a zygote's child (zygote.c): the child runs as FRR's user and may not
+ * reach the directory, which the runtime (root) can. */
+void rf_record_adopt(int fd)
+{
 	int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
 	if (high >= 0) {
 		rf_real.close(fd);

@@ -4,6 +4,7 @@
 #include "libreal.h"
 #include "vclock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -26,7 +27,10 @@ struct sched {
 	int wake_fd[RF_VT_SLOTS];
 	int *tracked;
 	int ntracked, cap_tracked;
+	int nwatched;            /* registrations whose descriptor only the daemons hold (rf_sched_watch) */
 	int epfd;                /* the tracked ends, readable when bytes wait on them: in_flight without a scan */
+	struct epoll_event *events; /* room for every registration's event at once */
+	int cap_events;
 	int last_woken;
 	long parked;             /* bytes in flight that no reader wants (see rf_sched_step), 0 if none */
 	int parks;               /* how often bytes were found parked */
@@ -81,6 +85,7 @@ RF_EXPORT void rf_sched_close(struct sched *sc)
 	if (sc->epfd >= 0)
 		close(sc->epfd);
 	free(sc->tracked);
+	free(sc->events);
 	free(sc->instants);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
@@ -146,12 +151,31 @@ RF_EXPORT void rf_sched_track(struct sched *sc, int fd)
 		sc->tracked = realloc(sc->tracked, sc->cap_tracked * sizeof(int));
 	}
 	sc->tracked[sc->ntracked++] = fd;
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint32_t)fd};
 	if (sc->epfd >= 0 && epoll_ctl(sc->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		close(sc->epfd); /* cannot watch this one: scan every end from now on */
 		sc->epfd = -1;
 	}
 	pthread_mutex_unlock(&sc->lock);
+}
+
+/* Watch a descriptor the controller does not keep: registered, then closed by the caller. epoll keeps a
+ * registration as long as the open file lives, i.e. as long as the daemon holds its own descriptor of it, and
+ * drops it with the daemon's last close (or its death): so a run's thousands of pipes, zserv sockets and
+ * connection ends cost the controller no descriptor (its limit here is 20,000 and cannot be raised; k=28 has
+ * about 44,000). Such an end counts 1 while readable with data (no byte count without a descriptor); an end
+ * whose peer is gone (RDHUP/HUP) does not count: the /proc check still guards the reader's wake-up.
+ * Returns 0, or -1 if it cannot be watched (keep and track it instead). */
+#define WATCHED (1ULL << 63)
+RF_EXPORT int rf_sched_watch(struct sched *sc, int fd)
+{
+	pthread_mutex_lock(&sc->lock);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = WATCHED | (uint32_t)fd};
+	int r = sc->epfd >= 0 ? epoll_ctl(sc->epfd, EPOLL_CTL_ADD, fd, &ev) : -1;
+	if (r == 0)
+		sc->nwatched++;
+	pthread_mutex_unlock(&sc->lock);
+	return r;
 }
 
 RF_EXPORT void rf_sched_untrack(struct sched *sc, int fd)
@@ -217,21 +241,35 @@ RF_EXPORT void rf_sched_hold_proc(struct sched *sc, int proc, int held)
 		syscall(SYS_futex, &p->held, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
-/* Bytes written on emulated connections and not yet read: the sum of what waits to be read at every end
- * (FIONREAD). The epoll set names the ends where anything waits, so a step costs the few busy connections,
- * not all of them (thousands at k=16); with too many ready, or no epoll, every end is read. */
-#define READY_MAX 256
+/* Bytes written on emulated connections and not yet read: the sum of what waits to be read at every tracked end
+ * (FIONREAD), plus one per watched end with data waiting (rf_sched_watch). The epoll set names the ends where
+ * anything waits, so a step costs the few busy ones, not all (tens of thousands at k=28). Without epoll, every
+ * tracked end is read. */
 static long in_flight(struct sched *sc)
 {
 	long total = 0;
 	int q;
 	pthread_mutex_lock(&sc->lock);
-	struct epoll_event ev[READY_MAX];
-	int n = sc->epfd >= 0 ? epoll_wait(sc->epfd, ev, READY_MAX, 0) : -1;
-	if (n >= 0 && n < READY_MAX) {
-		for (int i = 0; i < n; i++)
-			if (ioctl(ev[i].data.fd, FIONREAD, &q) == 0)
-				total += q;
+	int room = sc->ntracked + sc->nwatched + 64; /* watched ones that are gone still count here: a bound */
+	if (sc->epfd >= 0 && room > sc->cap_events) {
+		struct epoll_event *ev = realloc(sc->events, room * 2 * sizeof(*ev));
+		if (ev) {
+			sc->events = ev;
+			sc->cap_events = room * 2;
+		}
+	}
+	int n = sc->epfd >= 0 && sc->events ? epoll_wait(sc->epfd, sc->events, sc->cap_events, 0) : -1;
+	if (n >= 0) {
+		for (int i = 0; i < n; i++) {
+			uint64_t d = sc->events[i].data.u64;
+			if (!(d & WATCHED)) {
+				if (ioctl((int)(uint32_t)d, FIONREAD, &q) == 0)
+					total += q;
+			} else if ((sc->events[i].events & EPOLLIN) &&
+				   !(sc->events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+				total++;
+			}
+		}
 	} else {
 		for (int i = 0; i < sc->ntracked; i++)
 			if (ioctl(sc->tracked[i], FIONREAD, &q) == 0)
@@ -239,6 +277,11 @@ static long in_flight(struct sched *sc)
 	}
 	pthread_mutex_unlock(&sc->lock);
 	return total;
+}
+
+RF_EXPORT long rf_sched_in_flight(struct sched *sc)
+{
+	return in_flight(sc);
 }
 
 static int busy(struct sched *sc)
@@ -271,11 +314,45 @@ static int runnable_tasks(void)
  * for thousands of threads costs milliseconds per clock move, so first the one-read question: is anything
  * but this thread runnable at all? Mostly nothing is (every daemon blocked, the controller's other threads
  * asleep), and then no thread was woken. */
+/* How many of the controller's own threads are runnable (this one included): the main thread applying configs or
+ * the memory sampler are not daemons, and must not cost a scan of every daemon thread. */
+static int own_runnable(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 1;
+	int n = 0;
+	char path[64], buf[256];
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'R')
+			n++;
+	}
+	closedir(d);
+	return n ? n : 1;
+}
+
 static int woken_by_kernel(struct sched *sc, int n)
 {
 	char path[64], buf[256];
 	int r = runnable_tasks();
 	if (r == 1)
+		return 0;
+	/* Ours on both sides of the machine-wide count: none of the runnable tasks can be a daemon's. */
+	int own = own_runnable();
+	if (r <= own && runnable_tasks() <= own && own_runnable() >= r)
 		return 0;
 	sc->scans++;
 	for (int i = 0; i < n; i++) {

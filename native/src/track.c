@@ -18,10 +18,19 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 static int *ids;	/* per descriptor: its tracking id, 0 if not tracked */
+/* Pipes a zygote made before it forks (FRR's thread masters wake themselves through one): each child gets its
+ * own, or a byte one child writes to wake itself could wake a sibling instead. */
+#define RF_ZYGOTE_PIPES 64
+static struct { int r, w; } zpipes[RF_ZYGOTE_PIPES];
+static int nzpipes;
 static int next_id = 1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -77,12 +86,46 @@ RF_EXPORT int pipe2(int fds[2], int flags)
 	if (!real_pipe2)
 		*(void **)&real_pipe2 = dlsym(RTLD_NEXT, "pipe2");
 	int r = real_pipe2(fds, flags);
-	if (r == 0)
+	if (r == 0) {
+		if (rf_zygote() && nzpipes < RF_ZYGOTE_PIPES) {
+			zpipes[nzpipes].r = fds[0];
+			zpipes[nzpipes++].w = fds[1];
+		} else if (rf_zygote()) {
+			rf_log("more than %d pipes before the fork point", RF_ZYGOTE_PIPES);
+			abort();
+		}
 		rf_track(fds[0]);
+	}
 	return r;
 }
 
 RF_EXPORT int pipe(int fds[2])
 {
 	return pipe2(fds, 0);
+}
+
+static int same_pipe(int r, int w)
+{
+	struct stat a, b;
+	return fstat(r, &a) == 0 && fstat(w, &b) == 0 && S_ISFIFO(a.st_mode) && a.st_ino == b.st_ino &&
+	       a.st_dev == b.st_dev;
+}
+
+/* In a zygote's child: a fresh pipe at the numbers of every pipe the zygote made and still holds, shown to the
+ * child's controller channel (what the zygote tracked was tracked on the zygote's). */
+void rf_track_refork(void)
+{
+	if (ids)
+		memset(ids, 0, RF_MAX_FD * sizeof(*ids));
+	for (int i = 0; i < nzpipes; i++) {
+		int r = zpipes[i].r, w = zpipes[i].w, n[2];
+		if (!same_pipe(r, w))
+			continue; /* closed (or the numbers reused) before the fork point */
+		if (rf_raw_syscall(SYS_pipe2, (long)n, O_CLOEXEC, 0, 0, 0, 0) < 0 || rf_replace_fd(r, n[0]) < 0 || rf_replace_fd(w, n[1]) < 0) {
+			rf_log("cannot remake pipe %d/%d: %s", r, w, strerror(errno));
+			abort();
+		}
+		rf_track(r);
+	}
+	nzpipes = 0;
 }

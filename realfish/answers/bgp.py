@@ -78,6 +78,11 @@ class Peer:
     local_ip: str | None  # as Batfish determines it statically
     multihop: bool = False
     families: set[str] = field(default_factory=lambda: {"IPV4_UNICAST"})
+    prefix: str | None = None  # dynamic (passive) peers: the `bgp listen range`; `ip` and `interface` are None
+
+    @property
+    def passive(self) -> bool:
+        return self.prefix is not None
 
     def remote_ok(self, asn: int | None) -> bool:
         """Does this peer's remote-as accept `asn`?"""
@@ -104,6 +109,8 @@ class Peer:
         internal = self.remote_ok(self.local_as)
         if self.ip is None:
             return "IBGP_UNNUMBERED" if internal else "EBGP_UNNUMBERED"
+        if self.passive:
+            return "UNSET"  # Batfish: a dynamic peer's type is that of each session it accepts
         if internal:
             return "IBGP"
         return "EBGP_MULTIHOP" if self.multihop else "EBGP_SINGLEHOP"
@@ -175,6 +182,12 @@ def _model_peers(name: str, dev: Device) -> list[Peer]:
         out.append(Peer(name, vrf, ip, iface, local_as, str(remote) if remote is not None else None,
                         static_local_ip(dev, proc, peer, vrf) if ip else None,
                         bool(proc.peer_setting(peer, "ebgp_multihop")), families))
+    for lr in proc.listen_ranges:
+        group = proc.groups[lr.group]
+        local_as = asn_number(str(group.local_as or proc.asn))
+        active = group.activate if group.activate is not None else proc.default_ipv4_unicast
+        out.append(Peer(name, vrf, None, None, local_as, group.remote_as, None,
+                        bool(group.ebgp_multihop), {"IPV4_UNICAST"} if active else set(), prefix=str(lr.prefix)))
     return out
 
 
@@ -237,7 +250,10 @@ def configured_edges(peers: list[Peer], owners: dict[str, dict[str, set[str]]]) 
                     continue
                 for j in by_node_vrf.get((node, vrf), []):
                     q = peers[j]
-                    if q.ip == p.local_ip and p.remote_ok(q.local_as) and q.remote_ok(p.local_as):
+                    # a peer there points back at our local IP, or listens on a range that holds it
+                    back = q.ip == p.local_ip or (q.prefix is not None and ipaddress.ip_address(p.local_ip)
+                                                  in ipaddress.ip_network(q.prefix))
+                    if back and p.remote_ok(q.local_as) and q.remote_ok(p.local_as):
                         adj[i].add(j)
                         adj[j].add(i)
     return adj
@@ -245,6 +261,12 @@ def configured_edges(peers: list[Peer], owners: dict[str, dict[str, set[str]]]) 
 
 def configured_status(p: Peer, i: int, adj: dict[int, set[int]], owners: dict[str, dict[str, set[str]]]) -> str:
     """BgpSessionAnswererUtils.getConfiguredStatus."""
+    if p.passive:
+        if p.local_as is None:
+            return "NO_LOCAL_AS"
+        if p.remote_as is None:
+            return "NO_REMOTE_AS"
+        return "DYNAMIC_MATCH" if adj[i] else "NO_MATCH_FOUND"
     if p.ip is None:  # unnumbered
         if p.local_as is None:
             return "NO_LOCAL_AS"
@@ -342,13 +364,42 @@ def _base_row(p: Peer, remote_ip: Any) -> Row:
 
 
 def _remote_ip(p: Peer) -> dict[str, str] | None:
+    if p.prefix is not None:
+        return {"schema": "Prefix", "value": p.prefix}
     return {"schema": "Ip", "value": p.ip} if p.ip is not None else None
+
+
+def _dynamic_rows(topo: Topology, i: int, status_col: str) -> list[tuple[Row, Peer]]:
+    """A dynamic peer's rows, as Batfish gives them: one per compatible remote (the remote's address and AS,
+    our address it connects to, its session type), else one row for the range itself."""
+    p = topo.peers[i]
+    out = []
+    for j in sorted(topo.adj[i], key=lambda j: (topo.peers[j].node, topo.peers[j].local_ip or "")):
+        r = topo.peers[j]
+        if status_col == "Configured_Status" and len(topo.adj[j]) != 1:
+            continue  # Batfish: a remote that matches other peers too is not listed here
+        row = _base_row(p, {"schema": "Ip", "value": r.local_ip})
+        row.update({"Local_IP": r.ip, "Remote_AS": str(r.local_as), "Remote_Node": tbl.node(r.node),
+                    "Session_Type": r.session_type, "Address_Families": sorted(p.families & r.families)})
+        out.append((row, r))
+    return out
 
 
 def compatibility_rows(snapshot: SnapshotState) -> list[Row]:
     topo = Topology.of(snapshot)
     rows = []
     for i, p in enumerate(topo.peers):
+        if p.passive:
+            dynamic = _dynamic_rows(topo, i, "Configured_Status")
+            for row, _ in dynamic:
+                row["Configured_Status"] = "DYNAMIC_MATCH"
+                rows.append(row)
+            if not dynamic:
+                row = _base_row(p, _remote_ip(p))
+                row["Local_IP"] = "0.0.0.0"  # Batfish shows Ip.AUTO for a range's unknown local address
+                row["Configured_Status"] = topo.status[i] if topo.status[i] != "DYNAMIC_MATCH" else "NO_MATCH_FOUND"
+                rows.append(row)
+            continue
         row = _base_row(p, _remote_ip(p))
         remote = topo.unique_remote(i)
         if remote is not None:
@@ -367,6 +418,9 @@ def status_rows(snapshot: SnapshotState) -> list[Row]:
     owners = ip_owners(snapshot)
     rows = []
     for i, p in enumerate(topo.peers):
+        if p.passive:
+            rows.extend(_dynamic_status_rows(snapshot, topo, i))
+            continue
         row = _base_row(p, _remote_ip(p))
         n = _neighbor(snapshot, p)
         if n is not None and n.get("bgpState") == "Established":
@@ -390,6 +444,24 @@ def status_rows(snapshot: SnapshotState) -> list[Row]:
             row["Established_Status"] = "NOT_COMPATIBLE"
         rows.append(row)
     return rows
+
+
+def _dynamic_status_rows(snapshot: SnapshotState, topo: Topology, i: int) -> list[Row]:
+    """Batfish's rows for a dynamic peer; whether each compatible remote's session came up is bgpd's (it lists
+    a dynamic neighbor under the remote's address once it has connected)."""
+    p = topo.peers[i]
+    if topo.status[i] in ("NO_LOCAL_AS", "NO_REMOTE_AS"):
+        return [{**_base_row(p, _remote_ip(p)), "Established_Status": "NOT_COMPATIBLE"}]
+    rows = []
+    neighbors = _neighbors(snapshot, p.node).get(p.vrf, {})
+    for row, r in _dynamic_rows(topo, i, "Established_Status"):
+        n = neighbors.get(r.local_ip or "")
+        up = n is not None and n.get("bgpState") == "Established"
+        row["Established_Status"] = "ESTABLISHED" if up else "NOT_ESTABLISHED"
+        if up and n is not None:
+            row["Address_Families"] = sorted({_AFI[f] for f in n.get("addressFamilyInfo") or {} if f in _AFI})
+        rows.append(row)
+    return rows or [{**_base_row(p, _remote_ip(p)), "Established_Status": "NOT_ESTABLISHED"}]
 
 
 def edge_rows(snapshot: SnapshotState) -> list[Row]:
@@ -437,7 +509,7 @@ def _filter(question: dict[str, Any], snapshot: SnapshotState, rows: list[Row], 
 
 def _session_key(r: Row) -> tuple[Any, ...]:
     ip = (r["Remote_IP"] or {}).get("value")
-    return (r["Node"]["name"], r["VRF"], int(ipaddress.ip_address(ip)) if ip else -1,
+    return (r["Node"]["name"], r["VRF"], int(ipaddress.ip_network(ip, strict=False).network_address) if ip else -1,
             (r["Local_Interface"] or {}).get("interface") or "")
 
 

@@ -17,14 +17,16 @@ from the parsed configs, the way Batfish does:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from realfish.answers.headerspace import Packet
 from realfish.answers.properties import host_filters
 from realfish.model import Acl, AclLine, Device, IptablesRule
 
 if TYPE_CHECKING:
+    from dd.autoref import Function
+
     from realfish.answers.forwarding import Flow
 
 TCP, UDP, ICMP = 6, 17, 1
@@ -58,134 +60,212 @@ _IGNORED_FLAGS = {"log", "log-input"}
 
 
 @dataclass(frozen=True)
+class Match:
+    """What one filter line matches: every condition at once (None: any value). Written once per line and read
+    two ways: concretely for one flow (`matches`, traceroute and reachability) and as the exact set of packets
+    (`space`, the filter questions)."""
+
+    protocol: int | None = None
+    src: tuple[int, int] | None = None  # (address, bits that must equal it): a prefix or a wildcard's complement
+    dst: tuple[int, int] | None = None
+    src_ports: tuple[tuple[int, int], ...] | None = None  # a port condition also requires TCP or UDP
+    dst_ports: tuple[tuple[int, int], ...] | None = None
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+    established: bool = False  # ACK or RST set
+    fragments: bool = False  # not the first fragment
+    dscp: int | None = None
+    nothing: bool = False  # e.g. a protocol name realfish does not know: the line matches no packet
+
+    def matches(self, flow: Flow) -> bool:
+        if self.nothing:
+            return False
+        if self.protocol is not None and flow.ip_protocol != self.protocol:
+            return False
+        for spec, ip in ((self.src, flow.src_ip), (self.dst, flow.dst_ip)):
+            if spec is not None and int(ip) & spec[1] != spec[0]:
+                return False
+        if self.src_ports is not None or self.dst_ports is not None:
+            if flow.ip_protocol not in (TCP, UDP):
+                return False
+            for ranges, port in ((self.src_ports, flow.src_port), (self.dst_ports, flow.dst_port)):
+                if ranges is not None and (port is None or not any(lo <= port <= hi for lo, hi in ranges)):
+                    return False
+        if self.icmp_type is not None and flow.icmp_type != self.icmp_type:
+            return False
+        if self.icmp_code is not None and flow.icmp_code != self.icmp_code:
+            return False
+        if self.established and not (flow.tcp_flags["ack"] or flow.tcp_flags["rst"]):
+            return False
+        if self.fragments and flow.fragment_offset == 0:
+            return False
+        return self.dscp is None or flow.dscp == self.dscp
+
+    def space(self, pkt: Packet) -> Function:
+        """Every packet this line matches."""
+        if self.nothing:
+            return pkt.false
+        out = pkt.true
+        if self.protocol is not None:
+            out &= pkt.value("ip_protocol", self.protocol)
+        for field, spec in (("src_ip", self.src), ("dst_ip", self.dst)):
+            if spec is not None:
+                out &= pkt.masked(field, spec[0], spec[1])
+        if self.src_ports is not None or self.dst_ports is not None:
+            out &= pkt.value("ip_protocol", TCP) | pkt.value("ip_protocol", UDP)
+            for field, ranges in (("src_port", self.src_ports), ("dst_port", self.dst_ports)):
+                if ranges is not None:
+                    out &= pkt.ranges(field, ranges)
+        if self.icmp_type is not None:
+            out &= pkt.value("icmp_type", self.icmp_type)
+        if self.icmp_code is not None:
+            out &= pkt.value("icmp_code", self.icmp_code)
+        if self.established:
+            out &= pkt.flag("ack") | pkt.flag("rst")
+        if self.fragments:
+            out &= ~pkt.value("fragment_offset", 0)
+        if self.dscp is not None:
+            out &= pkt.value("dscp", self.dscp)
+        return out
+
+
+@dataclass(frozen=True)
+class FilterLine:
+    permit: bool
+    match: Match
+    name: str  # Batfish's name for the line: its text in the config
+
+
+@dataclass(frozen=True)
 class Filter:
-    """A named filter and the test it applies to a flow (True = permitted)."""
+    """A named filter: lines in order, the first match decides; past the last line `default_permit` (an ACL's
+    implicit deny, an iptables chain's policy)."""
 
     name: str
-    permits: Callable[[Flow], bool]
+    lines: tuple[FilterLine, ...]
+    default_permit: bool = False
+
+    def first_match(self, flow: Flow) -> int | None:
+        return next((i for i, line in enumerate(self.lines) if line.match.matches(flow)), None)
+
+    def permits(self, flow: Flow) -> bool:
+        i = self.first_match(flow)
+        return self.default_permit if i is None else self.lines[i].permit
+
+    def permitted_space(self, pkt: Packet) -> Function:
+        """Every packet the filter permits."""
+        out, rest = pkt.false, pkt.true
+        for line in self.lines:
+            took = rest & line.match.space(pkt)
+            if line.permit:
+                out |= took
+            rest &= ~took
+        return out | rest if self.default_permit else out
 
 
 # -- IOS/EOS ACLs --------------------------------------------------------------------------------------------
 
 
-def _addr_match(spec: str, ip: ipaddress.IPv4Address) -> bool:
+def _address(spec: str) -> tuple[int, int] | None:
     if spec == "any":
-        return True
+        return None
     if " " in spec:  # non-contiguous wildcard: address and wildcard mask
         addr, wild = (int(ipaddress.IPv4Address(x)) for x in spec.split())
-        return (int(ip) & ~wild) == (addr & ~wild)
-    return ip in ipaddress.IPv4Network(spec, strict=False)
+        care = ~wild & 0xFFFFFFFF
+        return addr & care, care
+    net = ipaddress.IPv4Network(spec, strict=False)
+    return int(net.network_address), int(net.netmask)
 
 
 def port_number(word: str) -> int:
     return int(word) if word.isdigit() else PORT_NAMES[word.lower()]
 
 
-def _ports_match(spec: str, port: int | None) -> bool:
+def _ports(spec: str) -> tuple[tuple[int, int], ...] | None:
     if not spec:
-        return True
-    if port is None:
-        return False
+        return None
     op, *args = spec.split()
     vals = [port_number(a) for a in args]
     if op == "eq":
-        return port in vals
+        return tuple((v, v) for v in sorted(vals))
     if op == "neq":
-        return port not in vals
+        out, lo = [], 0
+        for v in sorted(set(vals)):
+            if lo <= v - 1:
+                out.append((lo, v - 1))
+            lo = v + 1
+        return tuple(out + ([(lo, 65535)] if lo <= 65535 else []))
     if op == "gt":
-        return port > vals[0]
+        return ((vals[0] + 1, 65535),) if vals[0] < 65535 else ()
     if op == "lt":
-        return port < vals[0]
-    return vals[0] <= port <= vals[1]  # range
+        return ((0, vals[0] - 1),) if vals[0] > 0 else ()
+    return ((vals[0], vals[1]),)  # range
 
 
-def _flags_match(flags: str, protocol: int, flow: Flow) -> bool:
+def _flag_conditions(flags: str, protocol: int | None) -> dict[str, Any]:
     words = [w.lower() for w in flags.split() if w.lower() not in _IGNORED_FLAGS]
+    out: dict[str, Any] = {}
     i = 0
     while i < len(words):
         w = words[i]
         if w == "established":
-            if not (flow.tcp_flags["ack"] or flow.tcp_flags["rst"]):
-                return False
+            out["established"] = True
         elif w == "fragments":
-            if flow.fragment_offset == 0:
-                return False
+            out["fragments"] = True
         elif w == "dscp" and i + 1 < len(words):
             i += 1
-            if words[i].isdigit() and flow.dscp != int(words[i]):
-                return False
+            if words[i].isdigit():
+                out["dscp"] = int(words[i])
         elif protocol == ICMP and w in ICMP_NAMES:
-            itype, icode = ICMP_NAMES[w]
-            if flow.icmp_type != itype or (icode is not None and flow.icmp_code != icode):
-                return False
+            out["icmp_type"], out["icmp_code"] = ICMP_NAMES[w]
         elif protocol == ICMP and w.isdigit():  # numeric type [code]
-            if flow.icmp_type != int(w):
-                return False
+            out["icmp_type"] = int(w)
             if i + 1 < len(words) and words[i + 1].isdigit():
                 i += 1
-                if flow.icmp_code != int(words[i]):
-                    return False
+                out["icmp_code"] = int(words[i])
         # anything else (precedence, tos, time-range, ...) does not narrow the match here
         i += 1
-    return True
+    return out
 
 
-def acl_line_matches(line: AclLine, kind: str, flow: Flow) -> bool:
+def acl_line_match(line: AclLine, kind: str) -> Match:
     if kind == "standard":
-        return _addr_match(line.src, flow.src_ip)
+        return Match(src=_address(line.src))
     proto = line.protocol.lower()
+    number: int | None = None
     if proto not in ("ip", "ipv4"):
-        want = int(proto) if proto.isdigit() else ACL_PROTOCOLS.get(proto)
-        if want is None or flow.ip_protocol != want:
-            return False
-    if not (_addr_match(line.src, flow.src_ip) and _addr_match(line.dst, flow.dst_ip)):
-        return False
-    if line.src_ports or line.dst_ports:
-        if flow.ip_protocol not in (TCP, UDP):
-            return False
-        if not (_ports_match(line.src_ports, flow.src_port) and _ports_match(line.dst_ports, flow.dst_port)):
-            return False
-    return _flags_match(line.flags, flow.ip_protocol, flow)
+        number = int(proto) if proto.isdigit() else ACL_PROTOCOLS.get(proto)
+        if number is None:
+            return Match(nothing=True)
+    return Match(protocol=number, src=_address(line.src), dst=_address(line.dst), src_ports=_ports(line.src_ports),
+                 dst_ports=_ports(line.dst_ports), **_flag_conditions(line.flags, number))
+
+
+def acl_filter(acl: Acl) -> Filter:
+    """An ACL as a filter, its lines named as Batfish names them."""
+    return Filter(acl.name, tuple(FilterLine(line.action == "permit", acl_line_match(line, acl.kind),
+                                             line.name or line.text)
+                                  for line in acl.lines))
 
 
 def acl_permits(acl: Acl, flow: Flow) -> bool:
-    for line in acl.lines:
-        if acl_line_matches(line, acl.kind, flow):
-            return line.action == "permit"
-    return False  # implicit deny
+    return acl_filter(acl).permits(flow)
 
 
 # -- iptables ------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Rule:
-    accept: bool
-    protocol: int | None = None
-    src: ipaddress.IPv4Network | None = None
-    dst: ipaddress.IPv4Network | None = None
-    src_ports: tuple[int, int] | None = None
-    dst_ports: tuple[int, int] | None = None
-
-    def matches(self, flow: Flow) -> bool:
-        if self.protocol is not None and flow.ip_protocol != self.protocol:
-            return False
-        if self.src is not None and flow.src_ip not in self.src:
-            return False
-        if self.dst is not None and flow.dst_ip not in self.dst:
-            return False
-        for rng, port in ((self.src_ports, flow.src_port), (self.dst_ports, flow.dst_port)):
-            if rng is not None and (port is None or not rng[0] <= port <= rng[1]):
-                return False
-        return True
-
-
-def _port_range(text: str) -> tuple[int, int]:
+def _port_range(text: str) -> tuple[tuple[int, int], ...]:
     lo, _, hi = text.partition(":")
-    return int(lo or 0), int(hi) if hi else int(lo)
+    return ((int(lo or 0), int(hi) if hi else int(lo)),)
 
 
-def _parse_rule(text: str) -> _Rule | None:
+def _prefix(text: str) -> tuple[int, int]:
+    net = ipaddress.IPv4Network(text, strict=False)
+    return int(net.network_address), int(net.netmask)
+
+
+def _parse_rule(text: str) -> FilterLine | None:
     """One `-A CHAIN ...` rule; None when its target is neither ACCEPT nor DROP (Batfish skips those)."""
     words = text.split()
     opts: dict[str, str] = {}
@@ -199,23 +279,25 @@ def _parse_rule(text: str) -> _Rule | None:
     target = opts.get("-j", opts.get("--jump", "")).upper()
     if target not in ("ACCEPT", "DROP"):
         return None
-    rule = _Rule(accept=target == "ACCEPT")
+    cond: dict[str, Any] = {}
     proto = opts.get("-p", opts.get("--protocol"))
     if proto is not None and proto.lower() != "all":
-        rule.protocol = int(proto) if proto.isdigit() else ACL_PROTOCOLS.get(proto.lower())
-    for opt, attr in (("-s", "src"), ("--source", "src"), ("-d", "dst"), ("--destination", "dst")):
+        cond["protocol"] = int(proto) if proto.isdigit() else ACL_PROTOCOLS.get(proto.lower())
+        if cond["protocol"] is None:
+            return FilterLine(target == "ACCEPT", Match(nothing=True), text)
+    for opt, key in (("-s", "src"), ("--source", "src"), ("-d", "dst"), ("--destination", "dst")):
         if opt in opts:
-            setattr(rule, attr, ipaddress.IPv4Network(opts[opt], strict=False))
-    for opt, attr in (("--sport", "src_ports"), ("--source-port", "src_ports"), ("--dport", "dst_ports"),
-                      ("--destination-port", "dst_ports")):
+            cond[key] = _prefix(opts[opt])
+    for opt, key in (("--sport", "src_ports"), ("--source-port", "src_ports"), ("--dport", "dst_ports"),
+                     ("--destination-port", "dst_ports")):
         if opt in opts:
-            setattr(rule, attr, _port_range(opts[opt]))
-    return rule
+            cond[key] = _port_range(opts[opt])
+    return FilterLine(target == "ACCEPT", Match(**cond), text)
 
 
-def iptables_chains(rules: list[IptablesRule]) -> dict[str, tuple[list[_Rule], bool]]:
-    """`table::CHAIN` -> (rules, policy accepts)."""
-    chains: dict[str, tuple[list[_Rule], bool]] = {}
+def iptables_chains(rules: list[IptablesRule]) -> dict[str, Filter]:
+    """Each `table::CHAIN` as a filter: its ACCEPT/DROP rules, then its policy."""
+    chains: dict[str, tuple[list[FilterLine], bool]] = {}
     for r in rules:
         name = f"{r.table}::{r.chain}"
         lines, policy = chains.get(name, ([], True))
@@ -226,29 +308,23 @@ def iptables_chains(rules: list[IptablesRule]) -> dict[str, tuple[list[_Rule], b
             if parsed is not None:
                 lines.append(parsed)
         chains[name] = (lines, policy)
-    return chains
+    return {name: Filter(name, tuple(lines), policy) for name, (lines, policy) in chains.items()}
 
 
 def iptables_filters(device: Device) -> tuple[Filter | None, Filter | None]:
     """A host's (ingress, egress) filters from its iptables rules, as Batfish applies them to every interface:
     only when its other chains do not filter (decided as interfaceProperties decides it)."""
     chains = iptables_chains(device.iptables)
-
-    def make(name: str | None) -> Filter | None:
-        if name is None or name not in chains:
-            return None
-        lines, policy = chains[name]
-
-        def permits(flow: Flow) -> bool:
-            for r in lines:
-                if r.matches(flow):
-                    return r.accept
-            return policy
-
-        return Filter(name, permits)
-
     ingress, egress = host_filters(device)
-    return make(ingress), make(egress)
+    return (chains.get(ingress) if ingress else None), (chains.get(egress) if egress else None)
+
+
+def device_filters(device: Device) -> dict[str, Filter]:
+    """Every filter a device defines, by name, as Batfish lists them for a filterSpec: its IPv4 ACLs, or a
+    host's iptables chains."""
+    if device.kind == "host" and device.iptables:
+        return iptables_chains(device.iptables)
+    return {name: acl_filter(acl) for name, acl in device.acls.items() if not acl.ipv6}
 
 
 def interface_filters(device: Device, ifname: str) -> tuple[Filter | None, Filter | None]:
@@ -261,13 +337,6 @@ def interface_filters(device: Device, ifname: str) -> tuple[Filter | None, Filte
 
     def make(name: str | None) -> Filter | None:
         acl = device.acls.get(name) if name else None
-        if acl is None:
-            return None
-        found = acl
-
-        def permits(flow: Flow) -> bool:
-            return acl_permits(found, flow)
-
-        return Filter(found.name, permits)
+        return acl_filter(acl) if acl is not None else None
 
     return make(iface.acl_in), make(iface.acl_out)

@@ -33,6 +33,7 @@ from realfish.answers import properties as props
 from realfish.answers import routes as rib
 from realfish.answers import table as tbl
 from realfish.answers.filters import Filter, interface_filters
+from realfish.answers.headerspace import TCP_FLAGS
 from realfish.answers.state import SnapshotState
 
 Ip = ipaddress.IPv4Address
@@ -55,7 +56,6 @@ RSVP_E2E_IGNORE=134 MOBILITY=135 UDP_LITE=136 MPLS_IN_IP=137 MANAET=138 HIP=139 
 PROTOCOL_NUMBERS = {n: int(v) for n, v in (p.split("=") for p in _PROTOCOLS.split())}
 PROTOCOL_NAMES = {v: n for n, v in PROTOCOL_NUMBERS.items()}
 PORT_PROTOCOLS = {6, 17, 132}  # Batfish's IP_PROTOCOLS_WITH_PORTS: TCP, UDP, SCTP
-TCP_FLAGS = ("ack", "cwr", "ece", "fin", "psh", "rst", "syn", "urg")
 
 SUCCESS = ("ACCEPTED", "DELIVERED_TO_SUBNET", "EXITS_NETWORK")
 MAX_TRACES = 100_000  # a guard against ECMP explosion (Batfish keeps a DAG; we enumerate paths)

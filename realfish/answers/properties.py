@@ -10,8 +10,10 @@ What the device model does not carry is never guessed. A set-valued property the
 logging, SNMP-trap and TACACS servers, key chains, IKE/IPsec, PBR policies, zones; an interface's HSRP/VRRP
 groups, DHCP relays) is `[]` when the config has no line that would set it, and null (unknown) when it does:
 the parse status keeps every line's text, so realfish knows such a line exists even though no field holds
-it. String-valued ones (domain name, source interfaces, channel group, PBR policy name) are always null, which
-is also Batfish's value when they are not configured. Switchport details (mode, VLANs) are null on switchports.
+it. String-valued ones (source interfaces, channel group, PBR policy name) are always null, which is also
+Batfish's value when they are not configured; the domain name is the IOS `ip domain name`. Blacklisted is
+false on physical ports and null on the others, as Batfish gives it (realfish's deactivated interfaces read as
+administratively down). Switchport details (mode, VLANs) are null on switchports.
 Three interface lines the model keeps only as text decide a value here outright: IOS `speed N`, `[no] ip
 proxy-arp` and `spanning-tree portfast`; any other speed line leaves Speed (and a default Bandwidth) unknown.
 
@@ -83,6 +85,11 @@ def init_issues(question: dict[str, Any], snapshot: SnapshotState,
                 reference: SnapshotState | None) -> dict[str, Any]:
     # The other inputs (runtime data, layer-1 topology, blacklists) have issues too, as Batfish reports them.
     rows = init_issues_rows(snapshot.conv.statuses + snapshot.conv.other)
+    # and what went wrong in the run: the network did not converge as configured (a daemon died, the limit)
+    dp = snapshot.dataplane
+    for f in dp.failures if dp is not None else []:
+        rows.append({"Nodes": [f["router"]] if f.get("router") else None, "Source_Lines": None,
+                     "Type": "Convergence error", "Details": f["what"], "Line_Text": None, "Parser_Context": None})
     return tbl.answer(question, tbl.table(INIT_ISSUES_COLUMNS, rows))
 
 
@@ -350,9 +357,10 @@ def node_properties(snapshot: SnapshotState, name: str) -> Row:
     }
     for prop, pattern in _UNREAD_NODE.items():
         row[prop] = None if lines.has(pattern) else []
-    for prop in ("DNS_Source_Interface", "Domain_Name", "Logging_Source_Interface", "NTP_Source_Interface",
+    for prop in ("DNS_Source_Interface", "Logging_Source_Interface", "NTP_Source_Interface",
                  "SNMP_Source_Interface", "TACACS_Source_Interface"):
         row[prop] = None
+    row["Domain_Name"] = dev.domain_name
     return row
 
 
@@ -517,7 +525,7 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
         "Allowed_VLANs": None if sw else "",
         "Auto_State_VLAN": True,
         "Bandwidth": bandwidth,
-        "Blacklisted": False,
+        "Blacklisted": False if iface.kind == "physical" else None,  # as Batfish: only physical ports have one
         "Channel_Group": None,
         "Channel_Group_Members": None if iface.kind == "aggregate" else [],
         "Declared_Names": [iface.name],

@@ -255,14 +255,15 @@ def _filter_constraints(state: SnapshotState) -> list[Json]:
                 if proto == "icmp" and words and words[0] in ICMP_NAMES:
                     c["icmpTypes"] = str(ICMP_NAMES[words[0]][0])
                 out.append(c)
-        for rules, _policy in iptables_chains(dev.iptables).values():
-            for r in rules:
-                if r.protocol is None:
+        for chain in iptables_chains(dev.iptables).values():
+            for rule in chain.lines:
+                m = rule.match
+                if m.protocol is None:
                     continue
-                c = {"ipProtocols": str(r.protocol)}
-                for key, rng in (("srcPorts", r.src_ports), ("dstPorts", r.dst_ports)):
-                    if rng is not None:
-                        c[key] = str(rng[0])
+                c = {"ipProtocols": str(m.protocol)}
+                for key, rng in (("srcPorts", m.src_ports), ("dstPorts", m.dst_ports)):
+                    if rng:
+                        c[key] = str(rng[0][0])
                 out.append(c)
     return out
 

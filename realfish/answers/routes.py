@@ -29,6 +29,7 @@ from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, enum_set
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
+from realfish.render import eos_aggregate_activators
 
 Row = dict[str, Any]
 Net = ipaddress.IPv4Network
@@ -279,6 +280,11 @@ def classify_route(snapshot: SnapshotState, router: str, vrf: str, prefix: str, 
     """Batfish's protocol label and next hop for one zebra next hop."""
     ifname = snapshot.user_ifname(router, hop["interfaceName"]) if hop.get("interfaceName") else None
     ip = hop.get("ip")
+    # A next hop with neither interface nor address is a discard (ospfd's `area range` summary, a blackhole):
+    # Batfish's NextHopDiscard, never an interface next hop without an interface (pybatfish cannot read that).
+    discard = bool(hop.get("blackhole")) or (ifname is None and ip is None)
+    if proto == "ospf" and discard:
+        return ospf_types.get((vrf, prefix), "ospf"), {"type": "discard"}
     if proto == "connected":
         return "connected", {"type": "interface", "interface": ifname}
     if proto == "static":
@@ -476,6 +482,9 @@ def bgp_rib(snapshot: SnapshotState, router: str, statuses: set[str]) -> list[Ro
     # what a locally originated route (network statement, redistribution) was taken from: the main RIB's route
     rib = {(r["VRF"], r["Network"]): r["Protocol"] for r in main_rib(snapshot, router)
            if r["Protocol"] not in ("bgp", "ibgp", "aggregate")}
+    device = snapshot.devices.get(router)
+    # the renderer's stand-ins for EOS aggregate contributors (render.eos_aggregate_activators): not EOS's routes
+    activators = {str(c) for c in eos_aggregate_activators(device)} if device is not None else set()
     rows: list[Row] = []
     for vrf, body in _by_vrf(snapshot.show(router, "bgp_routes")).items():
         details = ((detail_doc.get(vrf) or {}).get("routes")) or {}
@@ -492,6 +501,8 @@ def bgp_rib(snapshot: SnapshotState, router: str, statuses: set[str]) -> list[Ro
                     continue
                 d = _detail_of(p, extra, i)
                 row = _bgp_row(router, vrf, prefix, p, d)
+                if row["Received_From_IP"] == "0.0.0.0" and prefix in activators and row["Protocol"] == "bgp":
+                    continue
                 if row["Received_From_IP"] == "0.0.0.0":  # originated here
                     row["Originator_Id"] = router_id
                     if row["Origin_Protocol"] is None:

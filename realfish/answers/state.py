@@ -7,7 +7,9 @@ from typing import Any
 
 from realfish.convert import ConvertedSnapshot
 from realfish.dataplane import Dataplane
+from realfish.frr import ConfigError
 from realfish.model import Device
+from realfish.rejected import fold
 
 
 class NoDataplane(RuntimeError):
@@ -19,6 +21,12 @@ class SnapshotState:
     name: str
     conv: ConvertedSnapshot  # devices (model), file statuses, layer-3 edges, the Network that was run
     dataplane: Dataplane | None = None
+
+    def __post_init__(self) -> None:
+        """Lines the daemons rejected at boot join the parse status, as those vtysh's check found did."""
+        if self.dataplane is not None and self.dataplane.rejected:
+            fold(self.conv, {name: [ConfigError(int(e[0]), str(e[1]), str(e[2])) for e in errors]
+                             for name, errors in self.dataplane.rejected.items()})
 
     @property
     def devices(self) -> dict[str, Device]:

@@ -13,8 +13,27 @@ tree, lines that belong to an open block are put back under it.
 
 from __future__ import annotations
 
+import re
+
 from realfish.parsers.ios import CiscoLikeParser
 from realfish.parsers.tree import Node, Tree
+
+# Older FRR/Cumulus forms that FRR 8.4.4 rejects and that have the same meaning under another name: 8.4 moved the
+# BGP-only lists from `ip` to `bgp` (`ip community-list 11 permit 65001:1` -> `bgp community-list 11 ...`).
+_OLD_SYNTAX = re.compile(r"^(\s*(?:no\s+)?)ip(\s+(?:community-list|extcommunity-list|large-community-list|"
+                         r"as-path\s+access-list)\s)")
+
+
+def modernize(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """The config in FRR 8.4.4's syntax, line for line (same line numbers), and the lines changed: (1-based line
+    number, the line as written)."""
+    out, changed = [], []
+    for i, line in enumerate(text.split("\n"), 1):
+        new = _OLD_SYNTAX.sub(r"\1bgp\2", line, count=1)
+        if new != line:
+            changed.append((i, line.strip()))
+        out.append(new)
+    return "\n".join(out), changed
 
 # Sub-commands (by first word, or first two) that keep vtysh inside an open block.
 _SUB = {
@@ -103,7 +122,15 @@ class FrrParser(CiscoLikeParser):
 
     def parse(self):  # type: ignore[no-untyped-def]
         device = super().parse()
-        device.frr_passthrough = self.frr_text()
+        text, changed = modernize(self.frr_text())
+        for i, old in changed:
+            line = self.start_line + i - 1
+            self.status.notes = [n for n in self.status.notes if n.line != line]
+            self.status.note(line, "translated", old, f"older FRR syntax: run as `{old.replace('ip ', 'bgp ', 1)}` "
+                             "(FRR 8.4 names it so)")
+        device.frr_passthrough = text
+        device.frr_passthrough_file = self.status.file
+        device.frr_passthrough_line = self.start_line
         return device
 
     def frr_text(self) -> str:

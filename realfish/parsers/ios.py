@@ -26,6 +26,7 @@ from realfish.model import (
     AsPathList,
     AsPathListEntry,
     BgpAggregate,
+    BgpListenRange,
     BgpNetwork,
     BgpPeer,
     BgpProcess,
@@ -43,6 +44,8 @@ from realfish.model import (
     RouteMapMatch,
     RouteMapSet,
     StaticRoute,
+    StructureDefinition,
+    StructureReference,
     canonical_ifname,
 )
 from realfish.parsers.tree import Node, Tree, parse_tree
@@ -111,6 +114,19 @@ def prefix(words: list[str]) -> tuple[ipaddress.IPv4Network, int]:
         raise BadValue(str(e)) from None
 
 
+def _speed_kbps(words: list[str]) -> int | None:
+    """IOS `speed 100` (Mb/s), EOS `speed [forced] 10g|100gfull|1000full|40g-4`: kb/s; None for `auto` and
+    anything else that names no fixed speed."""
+    if words[:1] == ["forced"]:
+        words = words[1:]
+    if not words:
+        return None
+    m = re.fullmatch(r"(\d+)(g|m)?(?:full|half)?(?:-\d+)?", words[0])
+    if m is None or int(m.group(1)) == 0:
+        return None
+    return int(m.group(1)) * (1_000_000 if m.group(2) == "g" else 1000)
+
+
 def classful(addr: ipaddress.IPv4Address) -> ipaddress.IPv4Network:
     first = int(addr) >> 24
     plen = 8 if first < 128 else 16 if first < 192 else 24
@@ -139,6 +155,19 @@ def asn(text: str) -> str:
 # -- the parser ----------------------------------------------------------------------------------------------
 
 # Top-level commands with no effect on routing or forwarding (management, logging, hardware, services).
+_NUMBERED_ACL = re.compile(r"^\s*access-list\s+\S+\s+(?:seq\s+\d+\s+)?", re.I)  # Batfish's line name: the rest
+
+# Batfish's names (CiscoStructureType / CiscoStructureUsage) for what a reference must point at and why
+ACL_REF = "ipv4/6 acl"  # any IPv4 or IPv6 ACL, standard or extended
+_MATCH_REFERENCES = {
+    "prefix-list": ("ipv4 prefix-list", "route-map match ip prefix-list"),
+    "next-hop-prefix-list": ("ipv4 prefix-list", "route-map match ip next-hop prefix-list"),
+    "acl": (ACL_REF, "route-map match ip access-list"),
+    "community": ("community-list", "route-map match community-list"),
+    "community-exact": ("community-list", "route-map match community-list"),
+    "as-path": ("as-path access-list", "route-map match as-path access-list"),
+}
+
 IGNORED_TOP = {
     "version", "service", "boot-start-marker", "boot-end-marker", "boot", "aaa", "ntp", "logging", "clock",
     "enable", "username", "snmp-server", "multilink", "control-plane", "line", "end", "archive",
@@ -204,6 +233,23 @@ class CiscoLikeParser:
         return canonical_ifname(name) if self.CANONICAL_NAMES else name
 
     # -- recording -------------------------------------------------------------------------------------------
+
+    def define(self, kind: str, name: str, n: Node, whole: bool = True) -> None:
+        """Record a named structure's definition: the line, and with `whole` every line under it."""
+        lines = [c.line for c in n.walk()] if whole else [n.line]
+        for d in self.device.definitions:
+            if d.type == kind and d.name == name:
+                d.lines = sorted(set(d.lines) | set(lines))
+                return
+        self.device.definitions.append(StructureDefinition(kind, name, sorted(lines)))
+
+    def define_used(self, kind: str, name: str, n: Node) -> None:
+        """A structure that refers to itself (Batfish never reports it unused): one line."""
+        self.define(kind, name, n, whole=False)
+        self.refer(kind, name, kind, n.line)
+
+    def refer(self, kind: str, name: str, usage: str, line: int) -> None:
+        self.device.references.append(StructureReference(kind, name, usage, line))
 
     def mark(self, n: Node, kind: LineKind, message: str = "") -> None:
         if n.line in self.done:
@@ -319,6 +365,9 @@ class CiscoLikeParser:
             self.vrf(n)
         elif head in IGNORED_TOP:
             self.ign(n)
+        elif n.text.strip().startswith(("Building configuration", "Current configuration")):
+            # `show running-config`'s own header, not configuration: Batfish's Cisco grammar skips it too
+            self.ign(n, "show running-config header")
         else:
             self.unrec(n)
 
@@ -365,6 +414,8 @@ class CiscoLikeParser:
             name = self.ifname(n.words[1] + n.words[2])  # `interface Ethernet 1` (EOS accepts a space)
         iface = self.device.interface(name, n.line)
         self.ok(n)
+        self.define("interface", name, n)
+        self.refer("interface", name, "interface", n.line)  # Batfish's self-reference: never unused
         if len(n.words) >= 4 and n.words[2] == "vrf":
             iface.vrf = n.words[3]
         for c in n.children:
@@ -407,6 +458,9 @@ class CiscoLikeParser:
         elif head == "bandwidth":
             iface.bandwidth_kbps = integer(w[1], 1)
             self.ok(n, "used for the OSPF cost")
+        elif head == "speed" and _speed_kbps(low[1:]) is not None:
+            iface.speed_kbps = _speed_kbps(low[1:])
+            self.ok(n, "the link speed: the bandwidth (OSPF cost) unless `bandwidth` is set")
         elif head == "encapsulation" and len(w) >= 3 and low[1] == "dot1q":
             iface.encapsulation_vlan = integer(w[2], 1, 4094)
             self.ok(n, "802.1Q tag: the subinterface is a separate L3 interface")
@@ -419,6 +473,8 @@ class CiscoLikeParser:
                 iface.acl_out = w[2]
             else:
                 iface.acl_in = w[2]
+            self.refer(ACL_REF, w[2], f"interface {'outgoing' if low[-1] == 'out' else 'incoming'} ip access-list",
+                       n.line)
             self.ok(n, "interface ACL: FRR has none; kept in the model for the traceroute answerer")
         elif head == "ip" and len(w) >= 2 and low[1] == "ospf":
             self.interface_ospf(iface, n)
@@ -522,6 +578,9 @@ class CiscoLikeParser:
             self.ok(n)
         elif sub in ("extcommunity-list", "large-community-list"):
             self.unsup(n, f"{sub} is not modelled")
+        elif (sub == "domain-name" or (sub == "domain" and len(w) > 2 and w[2].lower() == "name")):
+            self.device.domain_name = w[-1]  # `ip domain name X` / `ip domain-name X`
+            self.ok(n, "domain name: no effect on routing (nodeProperties)")
         elif sub == "as-path" and len(w) > 2 and w[2] == "regex-mode":
             self.ign(n, "regex evaluation mode: FRR matches as-path regexes on the path string")
         elif sub in IGNORED_IP:
@@ -574,6 +633,7 @@ class CiscoLikeParser:
         v6 = w[0] == "ipv6"
         name = w[2]
         rest = w[3:]
+        self.define(f"ipv{6 if v6 else 4} prefix-list", name, n)
         if not rest or rest[0] in ("description", "sequence-number"):
             self.device.prefix_lists.setdefault(name, PrefixList(name, v6))
             self.ign(n, "prefix-list description")
@@ -625,6 +685,7 @@ class CiscoLikeParser:
         if kind == "standard":
             values = " ".join(_community(v) for v in rest[1:])
         cl = self.device.community_lists.setdefault(name, CommunityList(name, kind == "expanded"))
+        self.define(f"{'expanded' if cl.expanded else 'standard'} community-list", name, n)
         cl.entries.append(CommunityListEntry(action, values, n.line))
         self.ok(n)
 
@@ -639,6 +700,7 @@ class CiscoLikeParser:
         if regex.endswith(" any") or regex.endswith(" string"):  # EOS: trailing origin / mode keyword
             regex = regex.rsplit(" ", 1)[0]
         al = self.device.as_path_lists.setdefault(name, AsPathList(name))
+        self.define("as-path access-list", name, n)
         al.entries.append(AsPathListEntry(action, regex, n.line))
         self.ok(n)
 
@@ -659,7 +721,9 @@ class CiscoLikeParser:
             self.ign(n, "remark")
             return
         acl = self.device.acls.setdefault(name, Acl(name, acl_kind))
-        acl.lines.append(self.acl_line(rest, acl.kind, n))
+        self.define(f"{acl.kind} ipv4 access-list", name, n)
+        acl.lines.append(self.acl_line(rest, acl.kind, n, _NUMBERED_ACL.sub("", n.text)))
+        self.define_used(f"{acl.kind} ipv4 access-list line", f"{name}: {acl.lines[-1].name}", n)
         self.ok(n, "ACL: used by route-maps (FRR access-list) and interfaces (traceroute answerer)")
 
     def named_acl(self, n: Node) -> None:
@@ -674,6 +738,7 @@ class CiscoLikeParser:
         else:
             raise BadValue("access-list without a name")
         acl = self.device.acls.setdefault(name, Acl(name, kind))
+        self.define(f"{kind} ipv{6 if acl.ipv6 else 4} access-list", name, n)
         self.ok(n)
         for c in n.children:
             def entry(c: Node, acl: Acl = acl) -> None:
@@ -683,13 +748,15 @@ class CiscoLikeParser:
                 if words and words[0] in ("remark", "statistics", "counters", "fragment-rules"):
                     self.ign(c, "ACL remark/statistics")
                     return
-                acl.lines.append(self.acl_line(words, acl.kind, c))
+                acl.lines.append(self.acl_line(words, acl.kind, c, c.text))
+                self.define_used(f"{acl.kind} ipv{6 if acl.ipv6 else 4} access-list line",
+                                 f"{acl.name}: {c.text}", c)
                 self.ok(c)
             self.guarded(c, entry)
 
-    def acl_line(self, w: list[str], kind: str, n: Node) -> AclLine:
+    def acl_line(self, w: list[str], kind: str, n: Node, name: str) -> AclLine:
         action = _action(w[0])
-        line = AclLine(action, text=n.text, line=n.line)
+        line = AclLine(action, text=n.text, name=name, line=n.line)
         if kind == "standard":
             line.src, _ = _acl_addr(w[1:])
             return line
@@ -720,6 +787,9 @@ class CiscoLikeParser:
             else:
                 seq = integer(w[2], 0, 65535)
         rm = self.device.route_maps.setdefault(name, RouteMap(name))
+        self.define("route-map", name, n)
+        self.define("route-map-clause", f"{name} {seq}", n)
+        self.refer("route-map-clause", f"{name} {seq}", "route-map-clause", n.line)
         clause = rm.clause(seq, action, n.line)
         self.ok(n)
         for c in n.children:
@@ -775,6 +845,10 @@ class CiscoLikeParser:
             return
         if not m.args:
             raise BadValue("match without a value")
+        ref = _MATCH_REFERENCES.get(m.kind)
+        if ref is not None:
+            for name in m.args:
+                self.refer(ref[0], name, ref[1], n.line)
         clause.matches.append(m)
         self.ok(n)
 
@@ -815,6 +889,7 @@ class CiscoLikeParser:
             s = RouteMapSet("tag", [str(integer(w[1]))], n.line)
         elif low[0] in ("comm-list", "community-list") and low[-1] == "delete":
             s = RouteMapSet("comm-list-delete", [w[1]], n.line)
+            self.refer("community-list", w[1], "route-map delete community", n.line)
         elif low[0] == "metric-type":
             t = low[1].replace("type-", "").replace("external", "2").replace("internal", "1")
             s = RouteMapSet("metric-type", [t], n.line)
@@ -866,7 +941,7 @@ class CiscoLikeParser:
                 proc.non_passive.add(name)
                 proc.passive.discard(name)
         elif head == "redistribute":
-            proc.redistribute.append(self.redistribution(w[1:], n))
+            proc.redistribute.append(self.redistribution(w[1:], n, "ospf"))
             if low[1] in ("connected", "static") and "subnets" not in low and self.FORMAT == "CISCO_IOS":
                 self.ok(n, "without `subnets` IOS redistributes only classful networks; rendered as FRR's "
                            "redistribute, which takes every subnet")
@@ -952,7 +1027,7 @@ class CiscoLikeParser:
             return
         self.ok(n)
 
-    def redistribution(self, w: list[str], n: Node) -> Redistribution:
+    def redistribution(self, w: list[str], n: Node, process: str) -> Redistribution:
         low = [x.lower() for x in w]
         proto = low[0]
         if proto not in ("connected", "static", "ospf", "bgp", "rip", "kernel", "isis", "eigrp", "attached-host"):
@@ -960,6 +1035,7 @@ class CiscoLikeParser:
         r = Redistribution(proto, line=n.line, subnets="subnets" in low or self.FORMAT != "CISCO_IOS")
         if "route-map" in low:
             r.route_map = w[low.index("route-map") + 1]
+            self.refer("route-map", r.route_map, f"{process} redistribute {proto} route-map", n.line)
         if "metric" in low:
             r.metric = integer(w[low.index("metric") + 1])
         if "metric-type" in low:
@@ -1038,7 +1114,7 @@ class CiscoLikeParser:
                 return
             bgp.aggregates.append(BgpAggregate(net, "summary-only" in rest, "as-set" in rest, n.line))
         elif head == "redistribute":
-            bgp.redistribute.append(self.redistribution(w[1:], n))
+            bgp.redistribute.append(self.redistribution(w[1:], n, "bgp"))
         elif head in ("no",) and low[1:] in (["synchronization"], ["auto-summary"]):
             self.ok(n, "the default")
             return
@@ -1059,6 +1135,11 @@ class CiscoLikeParser:
         elif low[:2] == ["bgp", "additional-paths"]:
             self.ok(n, "additional paths: the neighbors' `advertise additional-paths` become FRR addpath")
             return
+        elif low[:3] == ["bgp", "listen", "range"]:
+            self.bgp_listen_range(bgp, n)
+            return
+        elif low[:3] == ["bgp", "listen", "limit"] and len(w) == 4:
+            bgp.listen_limit = integer(w[3], 1, 65535)
         elif low[:2] == ["bgp", "ebgp-requires-policy"] or low[:3] == ["no", "bgp", "ebgp-requires-policy"]:
             bgp.ebgp_requires_policy = head != "no"
         elif head in ("exit-address-family", "exit"):
@@ -1071,6 +1152,31 @@ class CiscoLikeParser:
         else:
             self.unrec(n)
             return
+        self.ok(n)
+
+    def bgp_listen_range(self, bgp: BgpProcess, n: Node) -> None:
+        """IOS `bgp listen range P peer-group G`; EOS also `... peer group G [remote-as N]`."""
+        w = n.words
+        low = [x.lower() for x in w]
+        net, used = prefix(w[3:])
+        rest, rest_low = w[3 + used:], low[3 + used:]
+        if rest_low[:1] == ["peer-group"] and len(rest) >= 2:
+            group, opts = rest[1], rest_low[2:]
+        elif rest_low[:2] == ["peer", "group"] and len(rest) >= 3:
+            group, opts = rest[2], rest_low[3:]
+        else:
+            raise BadValue("`bgp listen range` needs `peer-group NAME`")
+        if net.version != 4:
+            self.unsup(n, "IPv6 BGP neighbors are not emulated yet")
+            return
+        # IOS prints `bgp listen` before the `neighbor G peer-group` line that defines the group
+        bgp.groups.setdefault(group, BgpPeer(group, is_group=True, line=n.line))
+        if opts[:1] == ["remote-as"] and len(opts) == 2:
+            bgp.groups[group].remote_as = asn(opts[1])
+        elif opts:
+            self.unsup(n, f"`bgp listen range` option(s) {' '.join(opts)} not modelled")
+            return
+        bgp.listen_ranges.append(BgpListenRange(net, group, n.line))
         self.ok(n)
 
     def bgp_af(self, bgp: BgpProcess, n: Node) -> None:
@@ -1120,6 +1226,8 @@ class CiscoLikeParser:
             self.unsup(n, "BGP backdoor networks are not modelled")
             return
         bgp.networks.append(BgpNetwork(net, rm, n.line))
+        if rm is not None:
+            self.refer("route-map", rm, "bgp ipv4 network statement route-map", n.line)
         self.ok(n)
 
     def peer(self, bgp: BgpProcess, key: str, line: int) -> BgpPeer:
@@ -1133,11 +1241,14 @@ class CiscoLikeParser:
 
     def bgp_neighbor(self, bgp: BgpProcess, n: Node, af: bool) -> None:
         w = n.words
+        if [x.lower() for x in w[2:4]] == ["peer", "group"]:  # EOS 4.23+: `peer group` for IOS's `peer-group`
+            w = [*w[:2], "peer-group", *w[4:]]
         low = [x.lower() for x in w]
         key = w[1]
         what = low[2]
         if what == "peer-group" and len(w) == 3:
             bgp.groups.setdefault(key, BgpPeer(key, is_group=True, line=n.line))
+            self.define("bgp peer-group", key, n)
             self.ok(n)
             return
         if _is_ipv6(key):
@@ -1149,18 +1260,25 @@ class CiscoLikeParser:
             return
         p = self.peer(bgp, key, n.line)
         arg = w[3] if len(w) > 3 else None
+        if not p.is_group and what != "peer-group":  # Batfish: every other neighbor line defines the neighbor
+            self.define_used("bgp neighbor", f"{key} (VRF default)", n)
         if what == "remote-as":
             p.remote_as = arg if arg in ("external", "internal") else asn(arg or "")
         elif what == "peer-group":
             if arg not in bgp.groups:
                 raise BadValue(f"peer-group {arg!r} is not defined")
             p.peer_group = arg
+            self.refer("bgp peer-group", str(arg), "bgp neighbor statement", n.line)
         elif what == "description":
             p.description = n.text.split(None, 3)[3] if len(w) > 3 else ""
             self.ign(n, "description")
             return
         elif what == "update-source":
-            p.update_source = arg if _is_ipv4(arg or "") else self.ifname("".join(w[3:]))
+            if _is_ipv4(arg or ""):
+                p.update_source = arg
+            else:
+                p.update_source = self.ifname("".join(w[3:]))
+                self.refer("interface", p.update_source, "update-source interface", n.line)
         elif what == "ebgp-multihop":
             p.ebgp_multihop = integer(arg, 1, 255) if arg else 255
         elif what == "next-hop-self":
@@ -1184,6 +1302,9 @@ class CiscoLikeParser:
                 return
             attr = {"route-map": "route_map", "prefix-list": "prefix_list", "filter-list": "filter_list"}[what]
             setattr(p, f"{attr}_{'in' if direction == 'in' else 'out'}", w[3])
+            kind = {"route-map": "route-map", "prefix-list": "ipv4 prefix-list",
+                    "filter-list": "as-path access-list"}[what]
+            self.refer(kind, w[3], f"bgp {'inbound' if direction == 'in' else 'outbound'} {what}", n.line)
             self.policy_lines[(p.key, f"{attr}_{'in' if direction == 'in' else 'out'}")] = n.line
         elif what == "password":
             p.password = w[-1]

@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from realfish.runtime.broker import SYN_GIVE_UP_NS, Attempt, Broker, Listener, Verdict
@@ -43,6 +44,10 @@ class ControllerFailed(RuntimeError):
     """The controller's thread died: nothing answers the daemons or moves the clock."""
 
 
+# The router name a zygote (zygote.py) says hello with: it is no router, and its children say their own.
+ZYGOTE = "-"
+
+
 @dataclass
 class Client:
     sock: socket.socket
@@ -55,6 +60,10 @@ class Client:
 
 
 
+# A connection closed within this long of opening (virtual ns) was refused by the peer's BGP, not a session.
+CYCLE_NS = 1_000_000_000
+
+
 @dataclass
 class Connection:
     id: int
@@ -63,6 +72,8 @@ class Connection:
     ends: tuple[int, ...]  # controller's duplicates of both ends, for the in-flight count
     description: str
     pids: tuple[int, int] = (0, 0)  # the two daemons, so a crash closes the connection as a kernel would
+    key: tuple[object, ...] = ()  # (client, its address, server, address, port): the same attempt again
+    opened_ns: int = 0
 
 
 def stream_pair() -> tuple[socket.socket, socket.socket]:
@@ -90,10 +101,19 @@ class Controller:
     def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None,
                  replayer: Replayer | None = None):
         # The controller holds duplicates of both ends of every emulated connection and of every daemon's pipes
-        # and UNIX sockets (about 22 per router): all the descriptors the hard limit allows.
+        # and UNIX sockets (about 22 per router), and a pidfd per forked daemon: all the descriptors the hard
+        # limit allows, raised (as root) to the kernel's own per-process limit: k=28 needs about 25,000.
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if os.geteuid() == 0:
+            try:
+                hard = max(hard, int(Path("/proc/sys/fs/nr_open").read_text()))
+            except (OSError, ValueError):
+                pass
         if soft < hard:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            except (ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
         self.broker = broker
         # Replaying (recording.py): the replayer stands in for every peer, connects and data come from the
         # recording, and the broker's reachability decisions are not asked.
@@ -112,13 +132,19 @@ class Controller:
         self.attempts: dict[int, Attempt] = {}  # pending ones
         self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
         self.connections: dict[int, Connection] = {}
-        self.local: dict[tuple[int, int], int] = {}  # (pid, id) -> our duplicate of a daemon's pipe or UNIX socket
+        # pid -> id -> (our duplicate of a daemon's pipe or UNIX socket or -1 if only watched, its inode)
+        self.local: dict[int, dict[int, tuple[int, int]]] = {}
+        self.conns_of: dict[int, set[int]] = {}  # pid -> its daemon's connections (a dead daemon's are closed)
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
         self.last_route_change = time.monotonic()
         self.last_event_v = 0  # the same two, in virtual ns (0 without a virtual clock)
         self.last_route_change_v = 0
         self.idle_forever = False  # the last step found nothing running and no deadline at all
+        # Connections that opened and closed at once since the last route change (a peer that refuses the
+        # session): the same one again is steady state, no event (else a 120 s connect-retry would keep the
+        # quiet period from ever ending, though nothing changes)
+        self._cycled: set[tuple[object, ...]] = set()
         self.limit_ns = NONE  # the clock never moves past this (virtual ns): the end of a quiet period, a run_for
         # What the controller did, in order, one "virtual-ns what" line each: on disk as it happens (a long run
         # would otherwise hold it all in memory, and a crash would lose it)
@@ -151,8 +177,9 @@ class Controller:
                     os.close(fd)
             self.connections.clear()
             self.raw.close_all()
-            for pid, tid in list(self.local):
-                self._untrack(pid, tid)
+            for pid in list(self.local):
+                for tid in list(self.local.get(pid, {})):
+                    self._untrack(pid, tid)
             for a in self.attempts.values():
                 if a.wake_fd >= 0:
                     os.close(a.wake_fd)
@@ -184,7 +211,11 @@ class Controller:
 
     # -- bookkeeping for quiescence ---------------------------------------------------------------------------
     def in_flight(self) -> int:
-        """Bytes written on emulated connections and not yet read by the other daemon."""
+        """Bytes written on emulated connections and not yet read by the other daemon (with the virtual clock:
+        as its scheduler counts them, one per watched end with data)."""
+        if self.clock:
+            with self.lock:
+                return self.clock.in_flight() + self.raw.in_flight()
         total = 0
         buf = array.array("i", [0])
         with self.lock:
@@ -206,6 +237,7 @@ class Controller:
         if route:
             self.last_route_change = now
             self.last_route_change_v = vnow
+            self._cycled.clear()
         self.events += 1
         self._dirty = True
 
@@ -238,20 +270,23 @@ class Controller:
                 # once the messages waiting are handled (before the clock may move), or a few times a second
                 # under a steady stream; not once per message (hundreds wait while routers boot).
                 now = time.monotonic()
-                # (A replay's pending attempts end when the recording says.)
+                # (A replay's pending attempts end when the recording says.) With the virtual clock an attempt's
+                # fate changes only with the broker's state (an event) or when the clock reaches its give-up
+                # instant; in real time, it may expire any moment.
                 give_up = self._give_up_ns()
                 if not self.replayer and ((self._dirty and not ready) or
-                                          (self.attempts and now - self._retried > 0.1) or
+                                          (self.attempts and not self.clock and now - self._retried > 0.1) or
                                           (self.clock and give_up <= self.clock.now_ns())):
                     self._dirty = False
                     self._retried = now
                     self._retry_pending()
+                    give_up = self._give_up_ns()
             if self.clock and not ready:
                 # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
                 # is a deadline too).
                 hold = False
                 with self.lock:
-                    limit = min(self.limit_ns, self._give_up_ns())  # a connect's give-up is a deadline too
+                    limit = min(self.limit_ns, give_up)  # a connect's give-up is a deadline too
                     if self.replayer:
                         due, hold = self.replayer.pump(limit)
                         hold = hold and due <= limit
@@ -300,15 +335,30 @@ class Controller:
                 if self.clock:
                     self.clock.message_done()
 
+    def _watched(self, fd: int) -> bool:
+        """A daemon's descriptor, given to the clock to watch without our keeping it (vclock.watch): True if it
+        was, and `fd` is closed; False in a replay (the replayer reads and closes ends itself) or if the clock
+        cannot watch it. Holding a duplicate of every daemon's pipes and connection ends needs about 45
+        descriptors per router, more than the controller may have at k=24 and beyond."""
+        if self.clock is None or self.replayer is not None or not self.clock.watch(fd):
+            return False
+        os.close(fd)
+        return True
+
     def _track(self, c: Client, tid: int, fd: int) -> None:
-        """A daemon's pipe or UNIX stream socket (libreal's track.c): bytes waiting on it hold the clock."""
+        """A daemon's pipe or UNIX stream socket (libreal's track.c): bytes waiting on it hold the clock. The
+        inode is kept, for tests and diagnosis; the descriptor only if it cannot be watched."""
         assert self.clock is not None
-        self.local[(c.pid, tid)] = fd
-        self.clock.track(fd)
+        ino = os.fstat(fd).st_ino
+        if self._watched(fd):
+            fd = -1
+        else:
+            self.clock.track(fd)
+        self.local.setdefault(c.pid, {})[tid] = (fd, ino)
 
     def _untrack(self, pid: int, tid: int) -> None:
-        fd = self.local.pop((pid, tid), None)
-        if fd is not None:
+        fd, _ = self.local.get(pid, {}).pop(tid, (-1, 0))
+        if fd >= 0:
             if self.clock:
                 self.clock.untrack(fd)
             os.close(fd)
@@ -320,12 +370,12 @@ class Controller:
         with self.lock:
             for lid in client.listeners:
                 self._unlisten(lid)
-            for cid, conn in list(self.connections.items()):
-                if client.pid in conn.pids:
-                    self._close(cid)
+            for cid in list(self.conns_of.get(client.pid, ())):
+                self._close(cid)
             self.raw.gone(client.pid)
-            for pid, tid in [k for k in self.local if k[0] == client.pid]:
-                self._untrack(pid, tid)
+            for tid in list(self.local.get(client.pid, {})):
+                self._untrack(client.pid, tid)
+            self.local.pop(client.pid, None)
             if self.clock and client.proc >= 0:
                 self.clock.process_gone(client.proc)
             self.exited.append(client)
@@ -357,7 +407,8 @@ class Controller:
         if op == "HELLO":
             c.router, c.daemon, c.pid = words[1], words[2], int(words[3])
             c.proc = int(words[4]) if len(words) > 4 else -1
-            self._reply(c, "OK" if c.router in self.broker.fibs else f"ERR {errno.ENOENT}")
+            known = c.router in self.broker.fibs or c.router == ZYGOTE
+            self._reply(c, "OK" if known else f"ERR {errno.ENOENT}")
         elif op == "RT" and fib is not None:
             fib.route(line)
             self._event(route=True)
@@ -479,7 +530,8 @@ class Controller:
         self.offer(v.listener, f"{a.id} {a.dst} {a.dport} {v.src} {sport}", theirs)
         self.register(Connection(a.id, a.router, v.listener.router, (os.dup(mine.fileno()), os.dup(theirs.fileno())),
                                  f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
-                                 (a.pid, v.listener.pid)))
+                                 (a.pid, v.listener.pid), (a.router, str(v.src), v.listener.router, str(a.dst),
+                                                           a.dport)))
         theirs.close()
         fd = os.dup(mine.fileno())
         mine.close()
@@ -497,11 +549,17 @@ class Controller:
     def register(self, conn: Connection) -> None:
         """A connection is open: its ends (the controller's duplicates) count for bytes in flight."""
         if self.clock:
+            # Watched ends are the daemons' alone: a dead daemon's end then closes as the kernel closes it.
+            conn.ends = tuple(end for end in conn.ends if not self._watched(end))
             for end in conn.ends:
                 self.clock.track(end)
         self._record(self.clock.now_ns() if self.clock else 0, f"connect {conn.id} {conn.description}")
         self.connections[conn.id] = conn
-        self._event()
+        for pid in conn.pids:
+            self.conns_of.setdefault(pid, set()).add(conn.id)
+        conn.opened_ns = self._now_ns()
+        if not conn.key or conn.key not in self._cycled:
+            self._event()
 
     def _finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
         if err:
@@ -594,9 +652,15 @@ class Controller:
             os.close(res[0])
         conn = self.connections.pop(cid, None)
         if conn:
+            for pid in conn.pids:
+                self.conns_of.get(pid, set()).discard(cid)
             for fd in conn.ends:
                 if self.clock:
                     self.clock.untrack(fd)
                 os.close(fd)
-            self._event()  # a failed attempt closing is no news; an established connection closing is
+            at_once = bool(conn.key) and self._now_ns() - conn.opened_ns < CYCLE_NS
+            if not (at_once and conn.key in self._cycled):
+                if at_once:
+                    self._cycled.add(conn.key)
+                self._event()  # a failed attempt closing is no news; an established connection closing is
 

@@ -20,17 +20,19 @@ import re
 import signal
 import subprocess
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from realfish import frr, ospf
-from realfish.report import FibEntry, Report
+from realfish.report import FibEntry, Report, death_cause
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
-from realfish.runtime.controller import Controller, ControllerFailed
+from realfish.runtime.controller import ZYGOTE, Controller, ControllerFailed
 from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, Replayer, compare
 from realfish.runtime.vclock import NONE, VirtualClock
+from realfish.runtime.zygote import FORKED_DAEMONS, ForkedDaemon, Zygote
 from realfish.topology import Network, Router
 
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
@@ -97,9 +99,10 @@ class Emulation(Runner):
 
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
                  virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None,
-                 record: str | Path | None = None, replay: Recording | None = None):
+                 record: str | Path | None = None, replay: Recording | None = None, fork: bool = True):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
-        (`network` is then the part to replay, see recording.py)."""
+        (`network` is then the part to replay, see recording.py); `fork`: routers' daemons forked from one
+        initialised daemon per kind (zygote.py) instead of each starting from scratch."""
         if (record or replay) and not virtual_time:
             raise ValueError("recording and replaying need the virtual clock")
         if replay:
@@ -118,7 +121,9 @@ class Emulation(Runner):
         self.libreal = libreal
         self.broker = Broker(network)
         self.controller: Controller | None = None
-        self.procs: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
+        self.procs: dict[tuple[str, str], subprocess.Popen[bytes] | ForkedDaemon] = {}
+        self.fork = fork
+        self.zygotes: dict[str, Zygote] = {}
         self.record = Path(record) if record else None
         self.replay = replay
         self.replayer: Replayer | None = None
@@ -126,25 +131,50 @@ class Emulation(Runner):
         os.chmod(self.run_dir, 0o755)
 
     # -- start ------------------------------------------------------------------------------------------------
-    def _spawn(self, name: str, daemon: str) -> None:
-        rdir = self.router_dir(name)
+    def _env(self, name: str, daemon: str) -> dict[str, str]:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LD_PRELOAD": str(self.libreal),
             "REALFISH_CONTROL": str(self.run_dir / "control.sock"),
             "REALFISH_ROUTER": name,
             "REALFISH_DAEMON": daemon,
-            "REALFISH_IFTABLE": str(rdir / "interfaces"),
+            "REALFISH_IFTABLE": str(self.router_dir(name) / "interfaces"),
         }
         if self.clock:
             env["REALFISH_VCLOCK"] = str(self.clock.path)
         if self.record and daemon in REPLAYED_DAEMONS:
             env["REALFISH_RECORD"] = str(self.record)
-        log = open(rdir / f"{daemon}.log", "wb")
-        argv = frr.daemon_argv(daemon, rdir, frr.pathspace(self.run_id, name))
-        self.procs[(name, daemon)] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
+        return env
+
+    def _spawn(self, name: str, daemon: str) -> None:
+        rdir = self.router_dir(name)
+        ns = frr.pathspace(self.run_id, name)
+        zygote = self.zygotes.get(daemon)
+        if zygote:
+            record = self.record if daemon in REPLAYED_DAEMONS else None
+            self.procs[(name, daemon)] = zygote.fork(name, rdir, ns, zlib.crc32(f"{name}/{daemon}".encode()), record)
+            return
+        with open(rdir / f"{daemon}.log", "wb") as log:
+            self.procs[(name, daemon)] = subprocess.Popen(
+                frr.daemon_argv(daemon, rdir, ns), env=self._env(name, daemon), stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def _start_zygotes(self) -> None:
+        """One zygote per forked daemon kind the routers run, initialised while the clock stands still."""
+        kinds = {d for r in self.network.routers.values() for d in r.daemons()}
+        zdir = self.run_dir / "zygote"
+        frr.prepare_router_dir(zdir, "")
+        (zdir / "interfaces").write_text(interface_table(Router("zygote", ""), 0))
+        for daemon in FORKED_DAEMONS:
+            if daemon in kinds:
+                self.zygotes[daemon] = Zygote.daemon_kind(daemon, zdir, self._zygote_pathspace(),
+                                                          self._env(ZYGOTE, daemon))
+        self.zygotes["vtysh"] = Zygote.vtysh(zdir, self.libreal)
+        for z in self.zygotes.values():
+            z.ready(self.check_daemons)
+
+    def _zygote_pathspace(self) -> str:
+        return frr.pathspace(self.run_id, "zygote-")
 
     def _wait_for(self, paths: list[Path], what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -176,12 +206,17 @@ class Emulation(Runner):
         if self.replayer:
             self.replayer.ctl = self.controller
         self.controller.start()
+        if self.fork:
+            frr.give_to_frr(self.run_dir / "control.sock")
+            self._start_zygotes()
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)
             frr.prepare_router_dir(rdir, router.config)
             index = meta["index"][name] if meta else index  # the same MAC addresses as in the recorded run
             # A replayed part sends its raw packets where the whole network would (the replayer's sinks)
             (rdir / "interfaces").write_text(interface_table(router, index, self.network.whole or self.network))
+            (rdir / "interfaces.addrs").touch()  # libreal's shared address table, opened by forked daemons too
+            frr.give_to_frr(rdir / "interfaces.addrs")
         for name in self.network.routers:
             self._spawn(name, "zebra")
         self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
@@ -201,8 +236,12 @@ class Emulation(Runner):
         routers, BOOT_GAP virtual seconds apart, in a fixed order (Network.boot_batches says why)."""
         def apply(name: str) -> tuple[str, list[frr.ConfigError]]:
             rdir = self.router_dir(name)
-            errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
-            return name, errors
+            vtysh = self.zygotes.get("vtysh")
+            if vtysh is None:
+                errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
+                return name, errors
+            vtysh.fork(name, rdir, "-", 0).wait(timeout=60)  # its output: rdir/vtysh.log
+            return name, frr.config_errors((rdir / "vtysh.log").read_text(errors="replace"), rdir / "frr.conf")
 
         batches = self.network.boot_batches(BOOT_BATCH) if self.clock else [list(self.network.routers)]
         if self.clock:
@@ -243,6 +282,8 @@ class Emulation(Runner):
     def _config_errors(self, results: Iterable[tuple[str, list[frr.ConfigError]]]) -> None:
         for name, errors in results:
             src = self.network.routers[name].source or str(self.router_dir(name) / "frr.conf")
+            if errors:  # for the parse status (realfish.rejected)
+                self.report.extra.setdefault("rejected", {})[name] = [[e.line, e.text, e.message] for e in errors]
             for e in errors:
                 msg = (f"{name}: {src} line {e.line}: {e.text!r}: FRR rejected it ({e.message}); "
                        f"see {self.router_dir(name)}/*.log")
@@ -257,7 +298,8 @@ class Emulation(Runner):
 
     # -- run --------------------------------------------------------------------------------------------------
     def check_daemons(self, every: float = 0.0) -> None:
-        """A daemon that died is reported with the end of its log; the run goes on without it. A controller
+        """A daemon that died is reported with the line of its log that says why; the run goes on without it but
+        is not converged (the network is not what was configured). A controller
         that died ends the run (ControllerFailed).
 
         `every`: skip the check if the last one is more recent (polling hundreds of daemons is not free)."""
@@ -268,13 +310,15 @@ class Emulation(Runner):
             return
         self._checked_at = now
         for key, proc in list(self.procs.items()):
-            if proc.poll() is not None and key not in self.reported_exits:
+            code = proc.poll()
+            if code is not None and key not in self.reported_exits:
                 self.reported_exits.add(key)
                 name, daemon = key
                 log = self.router_dir(name) / f"{daemon}.log"
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
-                how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
-                msg = f"{name}: {daemon} died ({how}); log {log}:\n{tail}"
+                cause = death_cause(log.read_text(errors="replace") if log.exists() else "", code)
+                msg = f"{name}: {daemon} died, {cause}; log {log}"
+                self.report.converged = False  # the network did not converge as configured
+                self.report.extra.setdefault("failures", []).append({"router": name, "what": msg})
                 self.report.problems.append(msg)
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
 
@@ -331,12 +375,16 @@ class Emulation(Runner):
                 return
             if time.monotonic() > deadline:
                 self.clock.freeze()
-                self.report.converged = False
-                raise ConvergeTimeout(f"not converged within {timeout:.0f} s of wall time "
-                                      f"({(self.clock.now_ns() - self.v_ready) / 1e9:.1f} s virtual; "
-                                      f"scheduler {self.clock.counts()}, "
-                                      f"{self.controller.in_flight()} bytes in flight)")
+                raise self._limit(f"not converged within {timeout:.0f} s of wall time "
+                                  f"({(self.clock.now_ns() - self.v_ready) / 1e9:.1f} s virtual; "
+                                  f"scheduler {self.clock.counts()}, {self.controller.in_flight()} bytes in flight)")
             time.sleep(0.005)
+
+    def _limit(self, what: str) -> ConvergeTimeout:
+        """The run hit its limit: not converged, and said so wherever a failure is (report, initIssues)."""
+        self.report.converged = False
+        self.report.extra.setdefault("failures", []).append({"router": None, "what": what})
+        return ConvergeTimeout(what)
 
     def run_for(self, seconds: float, timeout: float = 600.0) -> None:
         """Let `seconds` of virtual time pass (the network keeps running: keepalives, timers), then freeze."""
@@ -390,8 +438,7 @@ class Emulation(Runner):
                 self.t_converged = max(self.controller.last_route_change, self.t_ready)
                 return
             if now > deadline:
-                self.report.converged = False
-                raise ConvergeTimeout(f"no quiescence within {timeout:.0f} s")
+                raise self._limit(f"no quiescence within {timeout:.0f} s")
             time.sleep(0.05)
 
     def ospf_moving(self, seen: dict[str, float]) -> list[str]:
@@ -422,8 +469,16 @@ class Emulation(Runner):
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
                 self.report.problems.append(msg)
 
+    def forked_helpers_cpu(self) -> float:
+        vtysh = self.zygotes.get("vtysh")
+        if vtysh is None:
+            return 0.0
+        vtysh.reap()
+        return vtysh.cpu_s
+
     def pids(self) -> list[int]:
-        return [p.pid for p in list(self.procs.values()) if p.poll() is None]
+        zygotes = [z.proc for z in self.zygotes.values()]
+        return [p.pid for p in [*self.procs.values(), *zygotes] if p.poll() is None]
 
     def collect(self, shows: list[str]) -> Report:
         """The report; a recorded run also keeps its FIBs with the recording, a replay compares with them."""
@@ -461,6 +516,8 @@ class Emulation(Runner):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        for z in self.zygotes.values():  # after their children, which they reap
+            z.stop()
         if self.controller:
             self.controller.stop()
             self.controller = None
@@ -468,8 +525,9 @@ class Emulation(Runner):
             self.replayer.close()
         if self.clock:
             self.clock.close()
-        pids = [p.pid for _, p in procs]
-        frr.remove_leftovers([frr.pathspace(self.run_id, name) for name in self.network.routers], pids)
+        pids = [p.pid for _, p in procs] + [z.proc.pid for z in self.zygotes.values()]
+        spaces = [frr.pathspace(self.run_id, name) for name in self.network.routers] + [self._zygote_pathspace()]
+        frr.remove_leftovers(spaces, pids)
 
 
 class _null:

@@ -28,6 +28,9 @@ class VirtualClock:
         lib.rf_sched_now.argtypes = [h]
         lib.rf_sched_now.restype = i64
         lib.rf_sched_set_wake.argtypes = [h, i, i]
+        lib.rf_sched_watch.argtypes = [h, i]
+        lib.rf_sched_in_flight.argtypes = [h]
+        lib.rf_sched_in_flight.restype = ctypes.c_long
         for fn in ("rf_sched_set_frozen", "rf_sched_track", "rf_sched_untrack", "rf_sched_proc_gone",
                    "rf_sched_proc_idle"):
             getattr(lib, fn).argtypes = [h, i]
@@ -99,6 +102,15 @@ class VirtualClock:
         """Watch one end of an emulated connection: bytes waiting to be read on it hold the clock. Track both
         ends (the controller keeps a duplicate of each)."""
         self.lib.rf_sched_track(self.handle, fd)
+
+    def watch(self, fd: int) -> bool:
+        """Watch a daemon's end without keeping a descriptor of it: True if the caller may close `fd` now (the
+        watch lasts while the daemon holds its own descriptor), False if it must keep and track it."""
+        return self.lib.rf_sched_watch(self.handle, fd) == 0
+
+    def in_flight(self) -> int:
+        """Bytes waiting on tracked ends, plus one per watched end with data waiting."""
+        return int(self.lib.rf_sched_in_flight(self.handle))
 
     def untrack(self, fd: int) -> None:
         self.lib.rf_sched_untrack(self.handle, fd)

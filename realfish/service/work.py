@@ -15,8 +15,10 @@ parsed then if it never was.
 
 Status codes are Batfish's WorkStatusCode values; a failure is TERMINATEDABNORMALLY with the reason in the
 work log, which pybatfish fetches and shows. A parse ends normally whenever Batfish's would: files that do not
-parse are reported by fileParseStatus/initIssues, and a convergence that fails is written to the log (the
-snapshot is then DATAPLANING_FAIL and questions that need the routers' tables fail with that reason).
+parse are reported by fileParseStatus/initIssues. A run that went wrong ends the parse work abnormally, saying
+why (pybatfish's init_snapshot raises with the log): a convergence that fails (the snapshot is then
+DATAPLANING_FAIL and questions that need the routers' tables fail with that reason), and one that did not converge
+as configured (a daemon died, the run hit its limit: the tables are kept, initIssues lists the failure).
 """
 
 from __future__ import annotations
@@ -382,4 +384,16 @@ class Worker:
         else:
             dp.save(self.store.snapshot_dir(network, snapshot) / "dataplane.json")
             self.store.update_metadata(network, snapshot, DATAPLANED)
-        return SnapshotState(snapshot, conv, dp)
+        state = SnapshotState(snapshot, conv, dp)
+        # A run that went wrong ends the work abnormally (pybatfish's init_snapshot raises with this log), the
+        # snapshot still answers from what the routers had (initIssues says what went wrong)
+        if dp is None:
+            self._remember((network, snapshot), state)
+            raise WorkFailed("the network could not be converged (see the traceback above); only questions on "
+                             "the configs can be answered")
+        if not dp.converged:
+            self._remember((network, snapshot), state)
+            why = "; ".join(f["what"].splitlines()[0] for f in dp.failures) or "see the problems above"
+            raise WorkFailed(f"the network did not converge as configured: {why}. Its tables are kept as they "
+                             "were (see initIssues); answers from them do not show a converged network")
+        return state

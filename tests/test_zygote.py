@@ -1,0 +1,69 @@
+"""Routers' daemons forked from one initialised daemon per kind (realfish/runtime/zygote.py, native/src/zygote.c):
+each child is its own router's daemon, nothing crosses between routers, and nothing is left after a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from realfish import frr, topogen
+from realfish.runner import ConvergeTimeout
+from realfish.runtime import Emulation
+from realfish.runtime.zygote import ForkedDaemon
+from tests.test_emulation import _leftovers
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _fibs(emu: Emulation) -> dict[str, list[str]]:
+    return {name: sorted(json.dumps(e.to_json(), sort_keys=True) for e in emu.fib(name))
+            for name in emu.network.routers}
+
+
+def test_forked_routers_have_their_own_identity(tmp_path: Path) -> None:
+    net = topogen.chain(3, tmp_path / "snap")
+    with Emulation(net, fork=False) as emu:
+        emu.converge(timeout=120)
+        unforked = _fibs(emu)
+    with Emulation(net) as emu:
+        emu.converge(timeout=120)
+        zygotes = {d: z.proc.pid for d, z in emu.zygotes.items()}
+        assert set(zygotes) == {"zebra", "staticd", "bgpd", "vtysh"}
+        for (name, daemon), proc in emu.procs.items():
+            rdir = emu.router_dir(name)
+            assert isinstance(proc, ForkedDaemon) and _parent(proc.pid) == zygotes[daemon], (name, daemon)
+            assert int((rdir / f"{daemon}.pid").read_text()) == proc.pid  # FRR wrote it where the child was told
+            log = (rdir / f"{daemon}.log").read_text()
+            assert log.count(" starting: ") == 1, (name, daemon, log[-500:])  # its own log, no sibling's lines
+        for name in net.routers:  # each router's config went to its own daemons, through a forked vtysh
+            assert (emu.router_dir(name) / "vtysh.log").exists()
+            running = frr.vtysh(emu.router_dir(name), "show running-config")
+            assert f"hostname {name}\n" in running
+        for name, router in net.routers.items():
+            rdir = emu.router_dir(name)
+            links = json.loads(frr.vtysh(rdir, "show interface json"))
+            assert set(links) == set(router.interfaces), name  # its zebra has its links (hot-plugged), no other's
+            peers = json.loads(frr.vtysh(rdir, "show bgp neighbors json"))
+            for peer in peers.values():  # the hostname capability its neighbour sent: the neighbour's own name
+                assert peer["bgpState"] == "Established"
+                assert peer["hostname"] in net.routers and peer["hostname"] != name
+        forked = _fibs(emu)
+        pids = [p.pid for p in emu.procs.values()] + list(zygotes.values())
+        run_dir = emu.run_dir
+    assert forked == unforked
+    assert _leftovers(run_dir, pids) == []
+
+
+def test_a_run_that_times_out_leaves_no_zygote_or_child(tmp_path: Path) -> None:
+    net = topogen.chain(2, tmp_path / "snap")
+    with pytest.raises(ConvergeTimeout):
+        with Emulation(net, quiet=1e9) as emu:  # a quiet period no run reaches: the wall-time limit ends it
+            run_dir = emu.run_dir
+            emu.converge(timeout=3)
+    pids = [p.pid for p in emu.procs.values()] + [z.proc.pid for z in emu.zygotes.values()]
+    assert len(pids) == 2 * 3 + 4
+    assert _leftovers(run_dir, pids) == []
