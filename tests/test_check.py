@@ -3,8 +3,7 @@
 Three FRR routers. r1-r2: eBGP and OSPF area 0, both up. r1-r3: eBGP multihop between loopbacks that neither can
 reach (compatible, never established). r1 also names 10.9.9.9, on none of its subnets (NO_LOCAL_IP: incompatible).
 r2-r3: OSPF with mismatched areas. r1 and r2 point static routes for 198.51.100.0/24 at each other (a forwarding
-loop); the `noloop` variant has no such routes. (A session whose TCP connection opens and is refused by BGP, e.g.
-a wrong remote-as, is avoided: its endless reconnects keep the emulation from ever counting as quiet.)
+loop); the `noloop` variant has no such routes.
 """
 
 from __future__ import annotations
