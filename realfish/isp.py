@@ -16,7 +16,9 @@ They are ordinary devices of the model (`Device`, format CISCO_IOS as Batfish gi
 the topology inference and the answerers treat them like any router. Differences from Batfish, reported in
 the file's status: an ISP reaches the Internet over a numbered /31 from 169.254.0.0/16 (Batfish: unnumbered,
 link-local 169.254.0.1, which realfish does not emulate); `bgpPeers` (ISPs for neighbors not tied to a border
-interface), `ispPeeringInfos`, `additionalAnnouncements` and `trafficFiltering` are not modelled.
+interface), `ispPeeringInfos`, `additionalAnnouncements` and a `trafficFiltering` other than Batfish's default
+(reserved addresses blocked both ways between an ISP and the Internet, modelled as ACLs on `To-Internet` that
+traceroute applies) are not modelled.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realfish.model import (
+    Acl,
+    AclLine,
     BgpNetwork,
     BgpPeer,
     BgpProcess,
@@ -47,6 +51,11 @@ INTERNET_OUT = ipaddress.IPv4Interface("240.254.254.1/30")
 NULL_ROUTED = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 _LINKS = ipaddress.IPv4Network("169.254.0.0/16")  # ISP <-> Internet /31s
 _UNMODELLED = ("bgpPeers", "ispPeeringInfos")
+# Batfish's default traffic filtering (BlockReservedAddressesAtInternet), both ways on an ISP's To-Internet
+RESERVED = ("0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "172.16.0.0/12", "192.0.2.0/24", "192.168.0.0/16",
+            "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4")
+FROM_INTERNET_ACL = "Block incoming traffic using reserved addresses"
+TO_INTERNET_ACL = "Block outgoing traffic using reserved addresses"
 
 
 @dataclass
@@ -86,7 +95,8 @@ def read_isp_config(text: str, devices: dict[str, Device], st: FileStatus) -> li
     infos = {int(i["asn"]): i for i in doc.get("ispNodeInfos") or [] if isinstance(i, dict) and "asn" in i}
     for asn, info in infos.items():
         for key in ("additionalAnnouncements", "ispAnnouncements", "trafficFiltering", "ispTrafficFiltering"):
-            if info.get(key):
+            mode = info.get(key, {}).get("mode") if isinstance(info.get(key), dict) else None
+            if info.get(key) and mode != "BLOCK_RESERVED_ADDRESSES_AT_INTERNET":
                 st.note(None, "unsupported", f"ispNodeInfos AS {asn}", f"{key} is not modelled by realfish")
     models: dict[int, IspModel] = {}
     for n, item in enumerate(doc.get("borderInterfaces") or []):
@@ -161,7 +171,11 @@ def devices(models: list[IspModel], taken: set[str], st: FileStatus) -> list[Dev
         if m.internet:
             link = next(links)
             isp_ip, inet_ip = link[1], link[0]
-            dev.interface("To-Internet", kind="physical").addresses.append(ipaddress.IPv4Interface((isp_ip, 31)))
+            to_inet = dev.interface("To-Internet", kind="physical")
+            to_inet.addresses.append(ipaddress.IPv4Interface((isp_ip, 31)))
+            for acl in (FROM_INTERNET_ACL, TO_INTERNET_ACL):
+                dev.acls[acl] = _reserved_acl(acl)
+            to_inet.acl_in, to_inet.acl_out = FROM_INTERNET_ACL, TO_INTERNET_ACL
             dev.bgp.peers[str(inet_ip)] = BgpPeer(str(inet_ip), remote_as=str(INTERNET_AS))
             internet_peers.append((m.asn, inet_ip, isp_ip))
         out.append(dev)
@@ -171,6 +185,13 @@ def devices(models: list[IspModel], taken: set[str], st: FileStatus) -> list[Dev
             return out
         out.append(_internet(internet_peers))
     return out
+
+
+def _reserved_acl(name: str) -> Acl:
+    """Batfish's BlockReservedAddressesAtInternet: a packet from or to reserved space is dropped."""
+    lines = [AclLine("deny", src=p, text=f"deny ip {p} any") for p in RESERVED]
+    lines += [AclLine("deny", dst=p, text=f"deny ip any {p}") for p in RESERVED]
+    return Acl(name, lines=lines + [AclLine("permit", text="permit ip any any")])
 
 
 def _internet(peers: list[tuple[int, ipaddress.IPv4Address, ipaddress.IPv4Address]]) -> Device:

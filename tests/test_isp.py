@@ -22,14 +22,14 @@ interface eth1
  ip address 10.10.1.1/30
 interface eth2
  ip address 10.10.2.1/30
-ip route 198.51.100.0/24 blackhole
+ip route 93.184.216.0/24 blackhole
 router bgp 64500
  no bgp ebgp-requires-policy
  neighbor 10.10.0.2 remote-as 7018
  neighbor 10.10.1.2 remote-as 3356
  neighbor 10.10.2.2 remote-as 2914
  address-family ipv4 unicast
-  network 198.51.100.0/24
+  network 93.184.216.0/24
  exit-address-family
 """
 ISP_CONFIG = {
@@ -64,10 +64,11 @@ def test_routes_through_the_isps(state: SnapshotState) -> None:
     rib = {(r["Node"]["name"], r["Network"]): r for r in StateAsker(state).ask("routes", rib="bgp")}
     assert rib[("border", "0.0.0.0/0")]["AS_Path"] == "7018 65537"  # the Internet's default, via the ISP
     assert rib[("border", "0.0.0.0/0")]["Next_Hop"] == {"type": "ip", "ip": "10.10.0.2"}
-    assert rib[("isp_7018", "198.51.100.0/24")]["AS_Path"] == "64500"
-    assert rib[("internet", "198.51.100.0/24")]["AS_Path"] == "7018 64500"
-    assert ("internet", "198.51.100.0/24") in rib and not any(n == "isp_2914" for n, _ in rib)
-    traces = StateAsker(state).ask("traceroute", startLocation="border", headers={"dstIps": "8.8.8.8"})
+    assert rib[("isp_7018", "93.184.216.0/24")]["AS_Path"] == "64500"
+    assert rib[("internet", "93.184.216.0/24")]["AS_Path"] == "7018 64500"
+    assert ("internet", "93.184.216.0/24") in rib and not any(n == "isp_2914" for n, _ in rib)
+    traces = StateAsker(state).ask("traceroute", startLocation="border",
+                                   headers={"srcIps": "93.184.216.1", "dstIps": "8.8.8.8"})
     hops = {tuple(h["node"]["name"] for h in t["hops"]) for r in traces for t in r["Traces"]}
     assert hops == {("border", "isp_7018", "internet")}
     assert {t["disposition"] for r in traces for t in r["Traces"]} == {"EXITS_NETWORK"}
@@ -101,3 +102,13 @@ def test_parse_status_lists_both_outside_files(tmp_path: Path) -> None:
     assert status["external_bgp_announcements.json"]["counts"]["translated"] == 1
     maps = json.loads((out / "realfish" / "name_maps.json").read_text())
     assert maps["outside-10-10-2-2"]["kind"] == "speaker" and maps["isp_7018"]["format"] == "CISCO_IOS"
+
+
+def test_reserved_addresses_blocked_at_the_internet(state: SnapshotState) -> None:
+    """Batfish's default ISP traffic filtering: no packet to reserved space crosses into the Internet."""
+    traces = StateAsker(state).ask("traceroute", startLocation="border",
+                                   headers={"srcIps": "93.184.216.1", "dstIps": "192.0.2.77"})
+    found = {(t["disposition"], tuple(h["node"]["name"] for h in t["hops"])) for r in traces for t in r["Traces"]}
+    assert found == {("DENIED_OUT", ("border", "isp_7018"))}
+    private = StateAsker(state).ask("traceroute", startLocation="border", headers={"dstIps": "8.8.8.8"})
+    assert {t["disposition"] for r in private for t in r["Traces"]} == {"DENIED_OUT"}  # from 10.10.0.0/16
