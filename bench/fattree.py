@@ -174,7 +174,7 @@ def main() -> int:
                     help="baseline first if at all: the others are compared with it")
     ap.add_argument("--out", default="bench/results/fattree.json")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="realfish-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rfbench-") as tmp:
         results = [bench(k, args.runs, Path(tmp), tuple(args.runtimes)) for k in args.k]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=1))

@@ -58,8 +58,8 @@ def stale_runs(base: Path | None = None) -> list[Path]:
     out = []
     for d in sorted(base.glob("realfish-*")):
         owner = d / "owner.pid"
-        if (d / KEPT).exists() and not owner.exists():
-            continue  # a kept run already cleaned up after
+        if not owner.exists():
+            continue  # not a run directory (every run claims its directory first), or a kept one cleaned up after
         try:
             pid = int(owner.read_text())
         except (OSError, ValueError):

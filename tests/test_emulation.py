@@ -283,3 +283,15 @@ def test_clean_stops_a_kept_run_but_keeps_its_directory(tmp_path: Path) -> None:
     assert (run_dir / "r0" / "frr.conf").exists() and (run_dir / "journal.log").exists()
     assert not any(_running(p) for p in pids)
     assert clean(tmp_path) == []  # and it is left alone from then on
+
+
+def test_clean_leaves_directories_that_are_not_runs(tmp_path: Path) -> None:
+    """`realfish clean` removes only what a run claimed (owner.pid): a user's or a tool's directory that happens
+    to share the prefix stays (a benchmark's working directory was once removed under it)."""
+    from realfish.clean import clean
+
+    other = tmp_path / "realfish-notes"
+    other.mkdir()
+    (other / "data.txt").write_text("mine")
+    clean(tmp_path)
+    assert (other / "data.txt").read_text() == "mine"

@@ -170,3 +170,30 @@ def test_refuses_other_host_sockets(lab: tuple[Network, Controller, Path]) -> No
     """)
     assert proc.stdout.split() == ["refused", "dropped", "a"]
     assert "refusing socket(AF_PACKET" in proc.stderr
+
+
+def test_zeroing_gives_whole_pages_back_and_reads_as_zeros() -> None:
+    """memory.c's rf_zero (what bgpd's ring wipes become): the bytes read as zeros, as after memset, edges
+    included, and the whole pages inside are no longer resident."""
+    import ctypes
+    import mmap
+
+    lib = ctypes.CDLL(str(libreal_path()))
+    lib.rf_zero.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    page = mmap.PAGESIZE
+    region = mmap.mmap(-1, 64 * page, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    region.write(b"\xab" * len(region))
+    base = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    start, size = base + 100, 60 * page  # not page-aligned at either end
+    lib.rf_zero(start, size)
+    resident = ctypes.create_string_buffer(64)  # before reading: a read maps the kernel's zero page
+    assert libc.mincore(base, 64 * page, resident) == 0
+    inner = [resident.raw[i] & 1 for i in range(1, 60)]  # whole pages inside the zeroed range
+    assert not any(inner), inner
+    assert resident.raw[0] & 1 and resident.raw[60] & 1  # the edges were written, as memset writes
+    data = bytes(region)
+    assert data[:100] == b"\xab" * 100
+    assert data[100:100 + size] == bytes(size)
+    assert data[100 + size:] == b"\xab" * (len(region) - 100 - size)
