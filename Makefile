@@ -23,10 +23,11 @@ test: setup
 
 setup: system $(STAMP)
 
-# Debian packages: FRR 8.4.4 itself, iproute2 for the namespace baseline, gcc for libreal, venv support.
+# Debian packages: FRR 8.4.4 itself, iproute2 for the namespace baseline, gcc for libreal, venv support,
+# chromium to open the HTML diff report in a test (headless).
 system:
 	@missing=""; \
-	for p in frr iproute2 gcc python3-venv python3-dev; do \
+	for p in frr iproute2 gcc python3-venv python3-dev chromium; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -10,34 +10,9 @@ from typing import Any
 
 import yaml
 
+from realfish.diff.rows import cell_text
+
 EXPECTATIONS = Path(__file__).parent / "expectations"
-
-
-def next_hop_text(nh: dict[str, Any] | None) -> str:
-    """A NextHop as pybatfish prints it (`interface eth0 ip 1.2.3.4`, `ip 1.2.3.4`, `discard`)."""
-    if nh is None:
-        return "-"
-    if nh["type"] == "interface":
-        return f"interface {nh['interface']}" + (f" ip {nh['ip']}" if nh.get("ip") else "")
-    if nh["type"] == "ip":
-        return f"ip {nh['ip']}"
-    if nh["type"] == "vrf":
-        return f"vrf {nh['vrf']}"
-    return str(nh["type"])
-
-
-def cell_text(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, dict) and "type" in v:
-        return next_hop_text(v)
-    if isinstance(v, dict) and "name" in v:
-        return str(v["name"])
-    if isinstance(v, dict) and "value" in v:
-        return str(v["value"])
-    if isinstance(v, list):
-        return "[" + ",".join(cell_text(x) for x in v) + "]"
-    return str(v)
 
 
 def index(rows: list[dict[str, Any]], keys: list[str], values: list[str]) -> dict[str, str]:

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from compat_tests.conftest import EXAMPLE, load_ref
-from compat_tests.routes_compare import check, load, next_hop_text
+from compat_tests.routes_compare import check, load
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState
+from realfish.diff.rows import next_hop_text
 
 CASES = {
     "traceroute-1-2": ("@enter(as1core1)", {"dstIps": "host1"}),

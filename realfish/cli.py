@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from realfish.progress import Progress
 from realfish.runner import ConvergeTimeout, Runner
 
 
@@ -46,7 +47,8 @@ def cmd_converge(args: argparse.Namespace) -> int:
               f"{len(network.segments)} segments, runtime "
               f"{args.runtime}, run directory {runner.run_dir}", file=sys.stderr)
         try:
-            report = runner.converge(timeout=args.timeout, shows=args.show)
+            with Progress().watching(runner):
+                report = runner.converge(timeout=args.timeout, shows=args.show)
         except ConvergeTimeout as e:
             print(f"realfish: {e}", file=sys.stderr)
             report = runner.collect(args.show)
@@ -150,6 +152,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Exit 0: no question differs; 1: some do; 2: an error (main's handler)."""
+    from realfish.diff import page, report, text
+
+    wanted = [q.strip() for q in args.questions.split(",") if q.strip()] if args.questions else None
+    doc = report.diff(args.snapshot, args.batfish, args.batfish_answers, wanted, timeout=args.timeout,
+                      quiet=args.quiet, progress=Progress())
+    if args.format == "json":
+        out = json.dumps(doc, indent=1) + "\n"
+    elif args.format == "html":
+        out = page.render(doc)
+    else:
+        out = text.render(doc)
+    if args.output:
+        Path(args.output).write_text(out)
+        print(f"realfish: {doc['differences']} differences ({doc['unexplained']} unexplained); wrote "
+              f"{args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(out)
+    return 1 if doc["differences"] else 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from realfish import ask
+
+    element = ask.ask(args.snapshot, args.question, ask.parameters(args.parameters), timeout=args.timeout,
+                      quiet=args.quiet, progress=Progress())
+    sys.stdout.write(ask.render(element, args.format))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="realfish", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -206,6 +239,31 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--api-key", default=None,
                    help="require this X-Batfish-Apikey header on every request but /v2/version")
     s.set_defaults(fn=cmd_serve)
+    d = sub.add_parser("diff", help="ask Batfish and realfish the same questions; list and explain every "
+                                    "differing row (exit 0: none, 1: some, 2: error)")
+    d.add_argument("snapshot")
+    src = d.add_mutually_exclusive_group(required=True)
+    src.add_argument("--batfish", metavar="HOST[:PORT]", help="a live service speaking Batfish's v2 API")
+    src.add_argument("--batfish-answers", metavar="DIR",
+                     help="stored answers: DIR/questions.yaml lists {question, parameters, answer: FILE}")
+    d.add_argument("--questions", default=None,
+                   help="comma-separated question names (default: routes,bgpSessionStatus; with "
+                        "--batfish-answers: every stored one)")
+    d.add_argument("--format", choices=["text", "json", "html"], default="text")
+    d.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of standard output")
+    d.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
+    d.add_argument("--quiet", type=float, default=None,
+                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
+    d.set_defaults(fn=cmd_diff)
+    a = sub.add_parser("ask", help="converge a snapshot and print one Batfish question's answer")
+    a.add_argument("snapshot")
+    a.add_argument("question", help="a Batfish question name, as bf.q.<name> (routes, bgpSessionStatus, ...)")
+    a.add_argument("parameters", nargs="*", metavar="key=value", help="the question's parameters")
+    a.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    a.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
+    a.add_argument("--quiet", type=float, default=None,
+                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
+    a.set_defaults(fn=cmd_ask)
     k = sub.add_parser("clean", help="stop daemons and remove run directories and namespaces a killed run left")
     k.set_defaults(fn=cmd_clean)
     args = ap.parse_args(argv)

@@ -128,17 +128,20 @@ def collect(runner: Runner, converged: bool = True) -> Dataplane:
 
 
 def compute(network: Any, timeout: float = 600.0, interruptible: Callable[[bool], None] | None = None,
-            **kw: Any) -> Dataplane:
+            progress: Any = None, **kw: Any) -> Dataplane:
     """Converge `network` under the emulation, read its tables, stop it (nothing stays running).
 
     `interruptible(True)` is called once the daemons are started and configured and `interruptible(False)` before
     they stop: a caller that interrupts the computation (the service stopping) does so only in between, where the
-    `with` unwinds it cleanly, never while the emulation starts or stops its daemons."""
+    `with` unwinds it cleanly, never while the emulation starts or stops its daemons. `progress`: a
+    `realfish.progress.Progress` that shows the run while it goes."""
+    from contextlib import nullcontext
+
     from realfish.runner import ConvergeTimeout
     from realfish.runtime import Emulation
 
     window = interruptible or (lambda _on: None)
-    with Emulation(network, **kw) as emu:
+    with Emulation(network, **kw) as emu, (progress.watching(emu) if progress else nullcontext()):
         try:
             # Not interruptible either: an interruption inside a daemon's Popen would leave a child the
             # emulation never recorded (it exits with its controller, but FRR's files for it would stay).

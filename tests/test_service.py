@@ -514,6 +514,15 @@ def _zip(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
+def parse_one_router(client: Any, status: str = "TERMINATEDNORMALLY") -> str:
+    """Network n, snapshot s (one FRR router) parsed by work item p1, which ends with `status`; its work log."""
+    client.post("/v2/networks", query_string={"name": "n"})
+    client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/r1.cfg": frr_config("r1")}))
+    client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
+    assert _finish(client, "n", "p1", timeout=120) == status
+    return str(client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True))
+
+
 def _finish(client: Any, network: str, work_id: str, timeout: float = 30.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -751,11 +760,7 @@ def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.Mo
     monkeypatch.setattr(realfish.dataplane, "collect", broken)
     with Service() as svc:
         client = svc.app.test_client()
-        client.post("/v2/networks", query_string={"name": "n"})
-        client.post("/v2/networks/n/snapshots/s", data=_zip({"s/configs/r1.cfg": frr_config("r1")}))
-        client.post("/v2/networks/n/work", data=json.dumps({"id": "p1", "requestParams": {"testrig": "s"}}))
-        assert _finish(client, "n", "p1", timeout=120) == "TERMINATEDABNORMALLY"  # pybatfish's init_snapshot raises
-        log = client.get("/v2/networks/n/snapshots/s/worklog/p1").get_data(as_text=True)
+        log = parse_one_router(client, "TERMINATEDABNORMALLY")  # pybatfish's init_snapshot raises
         assert "convergence failed: KeyError" in log and "Traceback" in log
         status = client.get("/v2/networks/n/snapshots/s").get_json()["initializationMetadata"]["currentStatus"]
         assert status == "DATAPLANING_FAIL"

@@ -24,6 +24,7 @@ as configured (a daemon died, the run hit its limit: the tables are kept, initIs
 from __future__ import annotations
 
 import ctypes
+import io
 import itertools
 import threading
 import time
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realfish.answers.state import SnapshotState
+from realfish.progress import Progress
 from realfish.service.store import (
     DATAPLANED,
     DATAPLANING,
@@ -110,6 +112,34 @@ class Work:
                 "status": _TASK_STATUS.get(self.status, self.status), "errMessage": None}
         return {"workitem": self.item, "workstatuscode": self.status,
                 "task": task if self.obtained is not None else None}
+
+
+class WorkProgress(Progress):
+    """The emulation's progress as a work item's steps: a new batch (which pybatfish prints while it polls) and
+    a log line when the kind of step changes (starting daemons, booting routers, converging), the batch's
+    description updated in between, and the last state logged at the end."""
+
+    def __init__(self, work: Work) -> None:
+        super().__init__(io.StringIO(), enabled=True)
+        self.work = work
+        self.kind: str | None = None
+        self.last = ""
+
+    def step(self, text: str) -> None:
+        with self._lock:
+            kind = text.split(":")[0]
+            if kind != self.kind:
+                self.kind = kind
+                self.work.batch(text)
+            elif self.work.batches:
+                self.work.batches[-1]["description"] = text
+            self.last = text
+
+    def done(self) -> None:
+        with self._lock:
+            if self.last:
+                self.work.log(self.last)
+                self.last = ""
 
 
 def _classify(params: dict[str, Any]) -> str:
@@ -370,7 +400,8 @@ class Worker:
                         work.converging = on
 
                 try:
-                    dp = dataplane.compute(conv.network, timeout=self.converge_timeout, interruptible=interruptible)
+                    dp = dataplane.compute(conv.network, timeout=self.converge_timeout, interruptible=interruptible,
+                                           progress=WorkProgress(work))
                 except Exception as e:  # noqa: BLE001 - the snapshot stays usable for config questions
                     work.log(f"convergence failed: {type(e).__name__}: {e}\n{traceback.format_exc()}")
             if dp is not None:

@@ -1,0 +1,454 @@
+"""Why a row differs, from what the emulated routers themselves hold: ospfd's neighbours and interfaces,
+bgpd's neighbours (state, last reset, NOTIFICATION, policy names), zebra's routes, and the parsed configs.
+Nothing here knows a particular network.
+
+A route Batfish has and the routers do not is followed upstream, next hop by next hop, to the first place it is
+lost: an OSPF adjacency that is not Full (and why: MTU, hello/dead, area, network type), a BGP session that is
+not Established (bgpd's last reset), a policy that denies it, or FRR's own connected-route selection. Every
+explanation is {"cause", "evidence"}; the cause is the grouping key, so all rows lost for one reason share it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter, defaultdict
+from typing import Any
+
+from realfish.answers.state import SnapshotState
+from realfish.diff.rows import Difference, cell_text
+from realfish.model import Device, RouteMap
+
+Explanation = dict[str, str]
+Route = dict[str, Any]
+
+
+def _state(nbr: dict[str, Any]) -> str:
+    return str(nbr.get("nbrState") or nbr.get("state") or "?")
+
+
+class Explainer:
+    """Explanations for one snapshot's differences. `batfish_routes`: Batfish's routes rows, if asked."""
+
+    def __init__(self, snapshot: SnapshotState, batfish_routes: list[Route] | None,
+                 realfish_routes: list[Route] | None) -> None:
+        self.st = snapshot
+        self.dp = snapshot.tables()
+        self.owner: dict[str, tuple[str, str]] = {}  # address -> (node, user's interface)
+        for node, dev in snapshot.devices.items():
+            for iface in dev.interfaces.values():
+                for a in iface.addresses:
+                    self.owner.setdefault(str(a.ip), (node, iface.name))
+        self.b_routes = _by_node_net(batfish_routes or [])
+        self.r_routes = _by_node_net(realfish_routes or [])
+        self.ospf_nbrs: dict[str, list[dict[str, Any]]] = {}  # node -> neighbours with the user's iface name
+        self.ospf_ifs: dict[str, dict[str, dict[str, Any]]] = {}  # node -> user's iface -> ospfd's interface
+        for node, t in self.dp.routers.items():
+            nbrs = (t.show.get("ospf_neighbors") or {}).get("neighbors") or {}
+            self.ospf_nbrs[node] = [
+                {**n, "rid": rid, "iface": t.user_ifname(str(n.get("ifaceName", "")).split(":")[0])}
+                for rid, entries in nbrs.items() for n in (entries if isinstance(entries, list) else [entries])]
+            ifs = (t.show.get("ospf_interfaces") or {}).get("interfaces") or {}
+            self.ospf_ifs[node] = {t.user_ifname(k): v for k, v in ifs.items() if isinstance(v, dict)}
+        self._mtu_groups = self._mtu_mismatches()
+
+    # -- entry point ------------------------------------------------------------------------------------------
+
+    def explain(self, question: str, d: Difference) -> Explanation | None:
+        if question == "routes":
+            node, net = d.key.get("Node", ""), d.key.get("Network", "")
+            return self.route_cause(node, net, set())
+        if question in ("bgpSessionStatus", "bgpSessionCompatibility", "bgpEdges"):
+            node = d.key.get("Node", "")
+            ip = d.key.get("Remote_IP", "")
+            return self.session_cause(node, ip, configured_check=d.kind == "only_batfish")
+        return None
+
+    # -- routes -----------------------------------------------------------------------------------------------
+
+    def route_cause(self, node: str, net: str, seen: set[tuple[str, str]]) -> Explanation | None:
+        """Why `node`'s routes to `net` differ from Batfish's: the first cause found along Batfish's paths."""
+        if (node, net) in seen:
+            return None
+        seen.add((node, net))
+        b, r = self.b_routes.get((node, net), []), self.r_routes.get((node, net), [])
+        if sorted(map(_route_values, b)) == sorted(map(_route_values, r)):
+            return None  # this router agrees with Batfish: the difference is not from here
+        ours = {_route_text(x) for x in r}
+        # Batfish's paths the routers lack first: where it was lost is down one of those
+        for row in sorted(b, key=lambda x: _route_text(x) in ours):
+            proto = str(row.get("Protocol", ""))
+            nh = row.get("Next_Hop") or {}
+            nh_ip, nh_if = nh.get("ip"), nh.get("interface")
+            if proto in ("connected", "local"):
+                cause = self.connected_cause(node, net, str(nh_if or ""), r)
+            elif proto.startswith("ospf"):
+                cause = self.ospf_link_cause(node, str(nh_if or ""), str(nh_ip or "")) if nh_ip else None
+                if cause is None and nh_ip in self.owner:
+                    cause = self.route_cause(self.owner[str(nh_ip)][0], net, seen)
+            elif proto in ("bgp", "ibgp"):
+                cause = self.bgp_route_cause(node, net, str(nh_ip or ""), proto, seen)
+            elif proto == "aggregate":
+                cause = self.aggregate_cause(node, net)
+            else:
+                cause = None
+            if cause:
+                return cause
+        if not b and r:
+            return self.only_ours_cause(node, net, r, seen)
+        return None
+
+    def only_ours_cause(self, node: str, net: str, r: list[Route], seen: set[tuple[str, str]]) -> Explanation | None:
+        """A route the routers have and Batfish does not: follow the routers' own next hops upstream to where
+        Batfish's answer differs (a path Batfish's model does not have)."""
+        for row in r:
+            nh_ip = (row.get("Next_Hop") or {}).get("ip")
+            if nh_ip in self.owner:
+                cause = self.route_cause(self.owner[str(nh_ip)][0], net, seen)
+                if cause:
+                    return cause
+        return None
+
+    def connected_cause(self, node: str, net: str, iface: str, ours: list[Route]) -> Explanation | None:
+        """A connected route Batfish lists and zebra does not select: two interfaces in one subnet (zebra keeps
+        one connected route per prefix, vendors list one per interface), or the interface is down."""
+        dev = self.st.devices.get(node)
+        if dev is None:
+            return None
+        try:
+            subnet = ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            return None
+        sharing = [(i.name, str(a)) for i in dev.interfaces.values() for a in i.addresses
+                   if a.network == subnet and not i.shutdown]
+        if len(sharing) > 1 and ours:
+            kept = ", ".join(cell_text(x.get("Next_Hop")) for x in ours)
+            return {"cause": f"FRR keeps one connected route per subnet: {node} has {len(sharing)} interfaces in "
+                             f"{subnet}",
+                    "evidence": f"{node}: " + ", ".join(f"{n} {a}" for n, a in sharing)
+                                + f"; zebra selected {kept}; Batfish (like the vendor) lists one route per "
+                                  "interface"}
+        linux = self._linux_name(node, iface)
+        zif = (self.dp.routers[node].show.get("interfaces") or {}).get(linux) if node in self.dp.routers else None
+        if isinstance(zif, dict) and zif.get("operationalStatus") not in (None, "up"):
+            return {"cause": f"interface {node} {iface} is down in the emulation",
+                    "evidence": f"zebra: {iface} ({linux}) operational status {zif.get('operationalStatus')}"}
+        return None
+
+    # -- OSPF -------------------------------------------------------------------------------------------------
+
+    def ospf_link_cause(self, node: str, iface: str, nh_ip: str) -> Explanation | None:
+        """Why the OSPF adjacency from `node`'s `iface` to the router owning `nh_ip` is not Full (None if it is)."""
+        nbr = next((n for n in self.ospf_nbrs.get(node, []) if n.get("ifaceAddress") == nh_ip), None)
+        if nbr is not None and _state(nbr).startswith("Full"):
+            return None
+        peer, peer_if = self.owner.get(nh_ip, ("?", "?"))
+        state = _state(nbr) if nbr else "no neighbour (no hello accepted)"
+        for group, links in self._mtu_groups.items():
+            if any({(node, iface), (peer, peer_if)} == {link[0][:2], link[1][:2]} for link in links):
+                return self._mtu_explanation(group, links)
+        mine, theirs = self.ospf_ifs.get(node, {}).get(iface), self.ospf_ifs.get(peer, {}).get(peer_if)
+        where = " - ".join(sorted((f"{node} {iface}", f"{peer} {peer_if}")))  # one cause whichever end asks
+        if mine is None or theirs is None:
+            off = f"{node} {iface}" if mine is None else f"{peer} {peer_if}"
+            return {"cause": f"OSPF does not run on {off}",
+                    "evidence": f"ospfd has no interface {off} (not in an OSPF network or area statement, or "
+                                f"its daemon does not run); adjacency {where}: {state}"}
+        checks = [("hello interval", "timerMsecs", "ms"), ("dead interval", "timerDeadSecs", "s"),
+                  ("area", "area", ""), ("network type", "networkType", "")]
+        for what, field, unit in checks:
+            if mine.get(field) != theirs.get(field):
+                return {"cause": f"OSPF {what} mismatch on {where}",
+                        "evidence": f"ospfd: {node} {iface} {what} {mine.get(field)}{unit}, {peer} {peer_if} "
+                                    f"{theirs.get(field)}{unit}; adjacency {state}"}
+        return {"cause": f"OSPF adjacency {where} not Full",
+                "evidence": f"ospfd on {node}: neighbour {nh_ip} on {iface} is {state}"}
+
+    def _mtu_mismatches(self) -> dict[str, list[tuple[tuple[str, str, int], tuple[str, str, int], str]]]:
+        """Adjacencies held short of Full with different interface MTUs on the two ends (OSPF compares them in
+        its Database Description exchange, RFC 2328 10.6), grouped by the router they have in common."""
+        links: dict[frozenset[tuple[str, str]], tuple[tuple[str, str, int], tuple[str, str, int], str]] = {}
+        for node, nbrs in self.ospf_nbrs.items():
+            for n in nbrs:
+                if _state(n).startswith("Full") or n.get("ifaceAddress") not in self.owner:
+                    continue
+                peer, peer_if = self.owner[str(n["ifaceAddress"])]
+                mine, theirs = self.ospf_ifs[node].get(n["iface"]), self.ospf_ifs.get(peer, {}).get(peer_if)
+                if not mine or not theirs or mine.get("mtuBytes") == theirs.get("mtuBytes"):
+                    continue
+                key = frozenset({(node, n["iface"]), (peer, peer_if)})
+                if key not in links:
+                    links[key] = ((node, n["iface"], int(mine["mtuBytes"])),
+                                  (peer, peer_if, int(theirs["mtuBytes"])), _state(n))
+        count = Counter(end[0] for link in links.values() for end in link[:2])
+        groups: dict[str, list[tuple[tuple[str, str, int], tuple[str, str, int], str]]] = defaultdict(list)
+        for a, b, state in links.values():
+            # the end shared by the most mismatched links; on a tie, the one whose MTU is not the common 1500
+            at = max((a, b), key=lambda e: (count[e[0]], e[2] != 1500, e[0]))
+            other = b if at is a else a
+            groups[at[0]].append((at, other, state))
+        return dict(groups)
+
+    @staticmethod
+    def _mtu_explanation(router: str, links: list[tuple[tuple[str, str, int], tuple[str, str, int], str]]
+                         ) -> Explanation:
+        parts = [f"{a[0]} {a[1]} MTU {a[2]} vs {b[0]} {b[1]} MTU {b[2]} ({state})" for a, b, state in sorted(links)]
+        return {"cause": f"OSPF MTU mismatch at {router}",
+                "evidence": "; ".join(parts) + ". ospfd compares interface MTUs in its database exchange "
+                            "(RFC 2328 10.6) and keeps these adjacencies in ExStart/Exchange; Batfish does not "
+                            "model the check"}
+
+    # -- BGP --------------------------------------------------------------------------------------------------
+
+    def bgp_neighbors(self, node: str) -> dict[str, dict[str, Any]]:
+        t = self.dp.routers.get(node)
+        doc = ((t.show.get("bgp_neighbors") or {}).get("default") or {}) if t else {}
+        return {k: v for k, v in doc.items() if isinstance(v, dict)}
+
+    def bgp_route_cause(self, node: str, net: str, nh_ip: str, proto: str,
+                        seen: set[tuple[str, str]]) -> Explanation | None:
+        peers = self.bgp_neighbors(node)
+        upstream = self.owner.get(nh_ip, ("", ""))[0]
+        direct = [a for a in peers if a == nh_ip or (upstream and self.owner.get(a, ("",))[0] == upstream)]
+        if not direct and proto == "bgp" and upstream:  # eBGP from a router bgpd has no neighbor for
+            return self.session_cause(node, nh_ip, configured_check=True, seen=seen)
+        if not direct:  # learned over iBGP: from the AS's routers that Batfish has the route on
+            direct = [a for a in peers if a in self.owner and peers[a].get("remoteAs") == peers[a].get("localAs")
+                      and self.b_routes.get((self.owner[a][0], net))]
+        for a in direct:
+            if peers[a].get("bgpState") != "Established":
+                return self.session_cause(node, a, seen=seen)
+        for a in direct:
+            cause = self.route_cause(self.owner[a][0], net, seen) if a in self.owner else None
+            if cause:
+                return cause
+        for a in direct:
+            cause = self.policy_cause(node, a, net)
+            if cause:
+                return cause
+        return self.best_path_cause(node, net, nh_ip)
+
+    def best_path_cause(self, node: str, net: str, nh_ip: str) -> Explanation | None:
+        """bgpd has Batfish's path but selected another one: FRR's own selection reason."""
+        t = self.dp.routers.get(node)
+        table = ((((t.show.get("bgp_routes") or {}).get("default") or {}).get("routes") or {}) if t else {})
+        paths = [p for p in table.get(net) or [] if isinstance(p, dict)]
+        best = next((p for p in paths if p.get("bestpath")), None)
+        theirs = next((p for p in paths if p.get("peerId") == nh_ip
+                       or any(h.get("ip") == nh_ip for h in p.get("nexthops") or [])), None)
+        if best is None or theirs is None or best is theirs or theirs.get("multipath"):
+            return None
+        reason = best.get("selectionReason", "?")
+
+        def describe(p: dict[str, Any]) -> str:
+            return (f"from {p.get('peerId')} (AS path '{p.get('path', '')}', local preference "
+                    f"{p.get('locPrf', '-')}, weight {p.get('weight', '-')}, MED {p.get('metric', '-')})")
+
+        return {"cause": f"bgpd on {node} selects another best path ({reason})",
+                "evidence": f"bgpd's best path for {net}: {describe(best)}, selected by {reason}; Batfish's path "
+                            f"{describe(theirs)}"}
+
+    def aggregate_cause(self, node: str, net: str) -> Explanation | None:
+        """An aggregate Batfish has and bgpd did not originate: with its contributing routes or without."""
+        dev = self.st.devices.get(node)
+        agg = next((a for a in dev.bgp.aggregates if str(a.prefix) == net), None) if dev and dev.bgp else None
+        if dev is None or agg is None:
+            return None
+        t = self.dp.routers.get(node)
+        table = ((((t.show.get("bgp_routes") or {}).get("default") or {}).get("routes") or {}) if t else {})
+        prefix = ipaddress.ip_network(net)
+        contributing = sorted(p for p in table if p != net and _within(p, prefix))
+        paths = [f"{'internal' if x.get('pathFrom') == 'internal' else 'external'} from {x.get('peerId')}"
+                 for x in table.get(net) or []]
+        where = f"{dev.source} line {agg.line}: aggregate-address {net}"
+        if not contributing:
+            return {"cause": f"aggregate {net} on {node}: no contributing route in bgpd",
+                    "evidence": f"{where}; bgpd on {node} has no more specific route of {net}"}
+        return {"cause": f"bgpd on {node} did not originate aggregate {net} although contributing routes are "
+                         "present",
+                "evidence": f"{where}; bgpd's table has {', '.join(contributing)}; its paths for {net}: "
+                            f"{'; '.join(paths) or 'none'} (no locally originated one)"}
+
+    def session_cause(self, node: str, addr: str, configured_check: bool = False,
+                      seen: set[tuple[str, str]] | None = None) -> Explanation | None:
+        """Why bgpd's session from `node` to `addr` is not Established (None if it is). With no route to the
+        peer, the route Batfish has toward it is followed upstream: that loss is the cause."""
+        peers = self.bgp_neighbors(node)
+        peer_node = self.owner.get(addr, (addr,))[0]
+        pair = " - ".join(sorted((node, peer_node)))
+        nb = peers.get(addr)
+        rejected = self._rejected(node, [addr])
+        if nb is None:
+            if rejected:
+                return {"cause": f"FRR rejected the BGP configuration between {pair}", "evidence": "; ".join(rejected)}
+            if configured_check:
+                return {"cause": f"BGP neighbor {addr} of {node} not configured in FRR",
+                        "evidence": f"bgpd on {node} has no neighbor {addr} (the translation did not carry it)"}
+            return None
+        if nb.get("bgpState") == "Established":
+            return None
+        back = next((v for k, v in self.bgp_neighbors(peer_node).items() if self.owner.get(k, ("",))[0] == node),
+                    None) if peer_node in self.dp.routers else None
+        if back is None and peer_node in self.dp.routers:  # the peer has no neighbor for this router
+            rejected += self._rejected(peer_node, [a for a, (n, _) in self.owner.items() if n == node])
+        if rejected:
+            return {"cause": f"FRR rejected the BGP configuration between {pair}",
+                    "evidence": "; ".join(rejected) + f"; bgpd on {node}: {_session_state(nb)}"}
+        ends = [(node, nb)] + ([(peer_node, back)] if back is not None else [])
+        ends.sort(key=lambda e: e[0])  # one cause for the session, whichever end a row was lost at
+        evidence = [f"bgpd on {n}: {_session_state(v)}" for n, v in ends]
+        if not self._has_route(node, addr):
+            evidence.append(f"{node} has no route to {addr}")
+            toward = self._batfish_route_to(node, addr)
+            lost = self.route_cause(node, toward, seen if seen is not None else set()) if toward else None
+            if lost:
+                return {"cause": lost["cause"],
+                        "evidence": f"BGP session {pair} down: {'; '.join(evidence)}; {lost['evidence']}"}
+        # a NOTIFICATION says why (Bad Peer AS, ...); a later reset ("Waiting for peer OPEN") says less
+        reason = next((str(v["lastNotificationReason"]) for _, v in ends if v.get("lastNotificationReason")),
+                      next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState"))))
+        return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
+
+    def _rejected(self, node: str, addrs: list[str]) -> list[str]:
+        """Config lines FRR rejected on `node` that name one of `addrs` (the run's problems)."""
+        return [p for p in self.dp.problems if p.startswith(f"{node}:") and "rejected" in p
+                and any(re.search(rf"\b{re.escape(a)}\b", p) for a in addrs)]
+
+    def _batfish_route_to(self, node: str, addr: str) -> str | None:
+        """The network of Batfish's longest-prefix route at `node` covering `addr`."""
+        ip = ipaddress.ip_address(addr)
+        best: Any = None
+        for n, net in self.b_routes:
+            if n != node:
+                continue
+            try:
+                candidate = ipaddress.ip_network(net)
+            except ValueError:
+                continue
+            if ip in candidate and (best is None or candidate.prefixlen > best.prefixlen):
+                best = candidate
+        return str(best) if best is not None else None
+
+    def _has_route(self, node: str, addr: str) -> bool:
+        t = self.dp.routers.get(node)
+        ip = ipaddress.ip_address(addr)
+        for e in t.fib if t else []:
+            try:
+                if ip in ipaddress.ip_network(e["prefix"], strict=False):
+                    return True
+            except (ValueError, KeyError):
+                continue
+        return False
+
+    def policy_cause(self, node: str, addr: str, net: str) -> Explanation | None:
+        """A route the upstream router has and `node` does not: the inbound policy on `node`'s neighbor or the
+        upstream's outbound policy toward `node`, as bgpd applies them, evaluated on the parsed route-maps."""
+        checks: list[tuple[str, str, str, str, str]] = []  # (router, kind, name, direction, neighbor)
+        af = (self.bgp_neighbors(node).get(addr) or {}).get("addressFamilyInfo", {}).get("ipv4Unicast", {})
+        for kind, field in (("prefix-list", "incomingUpdatePrefixFilterList"),
+                            ("route-map", "routeMapForIncomingAdvertisements")):
+            if af.get(field):
+                checks.append((node, kind, af[field], "in", addr))
+        upstream = self.owner.get(addr, ("",))[0]
+        for k, v in self.bgp_neighbors(upstream).items():
+            if self.owner.get(k, ("",))[0] == node:
+                out = v.get("addressFamilyInfo", {}).get("ipv4Unicast", {})
+                for kind, field in (("prefix-list", "outgoingUpdatePrefixFilterList"),
+                                    ("route-map", "routeMapForOutgoingAdvertisements")):
+                    if out.get(field):
+                        checks.append((upstream, kind, out[field], "out", k))
+        prefix = ipaddress.ip_network(net, strict=False)
+        for router, kind, name, direction, nbr in checks:
+            dev = self.st.devices.get(router)
+            if dev is None:
+                continue
+            if kind == "route-map":
+                verdict, why = route_map_verdict(dev, name, net)
+            elif name not in dev.prefix_lists:
+                verdict, why = "deny", f"prefix-list {name} is not defined in {dev.source}"
+            else:
+                permits = _prefix_list_permits(dev, name, prefix)
+                verdict, why = ("permit" if permits else "deny"), \
+                    f"prefix-list {name} ({dev.source}) {'permits' if permits else 'does not permit'} {net}"
+            if verdict == "deny":
+                return {"cause": f"BGP policy: {kind} {name} on {router} ({direction}, neighbor {nbr}) denies "
+                                 f"{net}",
+                        "evidence": f"bgpd on {router} applies {kind} {name} {direction} to {nbr}; {why}"}
+        return None
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+
+    def _linux_name(self, node: str, user: str) -> str:
+        t = self.dp.routers.get(node)
+        return next((k for k, v in (t.name_map if t else {}).items() if v == user), user)
+
+
+def _session_state(nb: dict[str, Any]) -> str:
+    text = f"state {nb.get('bgpState')}"
+    reason = _reset_reason(nb)
+    return text + (f", last reset: {reason}" if reason else "")
+
+
+def _reset_reason(nb: dict[str, Any] | None) -> str:
+    if not nb:
+        return ""
+    parts = [str(nb[k]) for k in ("lastNotificationReason", "lastResetDueTo") if nb.get(k)]
+    if nb.get("lastErrorCodeSubcode") and not nb.get("lastNotificationReason"):
+        parts.append(f"error code/subcode {nb['lastErrorCodeSubcode']}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def route_map_verdict(dev: Device, name: str, net: str) -> tuple[str | None, str]:
+    """("permit"|"deny"|None if undecidable here, why) for a route to `net` through `dev`'s route-map `name`,
+    with FRR's semantics: an undefined route-map denies everything; the first clause whose matches all hold
+    decides; none: deny. Only prefix-list matches are evaluated (others make it undecidable)."""
+    rm: RouteMap | None = dev.route_maps.get(name)
+    where = f"{dev.source}"
+    if rm is None:
+        return "deny", f"route-map {name} is not defined in {where}; FRR denies every route through it"
+    prefix = ipaddress.ip_network(net, strict=False)
+    for clause in sorted(rm.clauses, key=lambda c: c.seq):
+        holds = True
+        for m in clause.matches:
+            if m.kind != "prefix-list":
+                return None, ""
+            if not any(_prefix_list_permits(dev, pl, prefix) for pl in m.args):
+                holds = False
+        if holds:
+            return clause.action, (f"{where} line {clause.line}: route-map {name} {clause.action} {clause.seq} "
+                                   f"matches {net}")
+    return "deny", f"no clause of route-map {name} ({where}) matches {net}: implicit deny"
+
+
+def _prefix_list_permits(dev: Device, name: str, prefix: Any) -> bool:
+    pl = dev.prefix_lists.get(name)
+    for e in sorted(pl.entries, key=lambda x: x.seq) if pl else []:
+        if e.prefix.version != prefix.version or not prefix.subnet_of(e.prefix):  # type: ignore[arg-type]
+            continue
+        lo = e.ge or e.prefix.prefixlen
+        hi = e.le or (e.ge and prefix.max_prefixlen) or e.prefix.prefixlen
+        if lo <= prefix.prefixlen <= hi:
+            return e.action == "permit"
+    return False
+
+
+def _by_node_net(rows: list[Route]) -> dict[tuple[str, str], list[Route]]:
+    out: dict[tuple[str, str], list[Route]] = defaultdict(list)
+    for r in rows:
+        out[(cell_text(r.get("Node")), str(r.get("Network")))].append(r)
+    return out
+
+
+def _within(text: str, net: Any) -> bool:
+    try:
+        return bool(ipaddress.ip_network(text).subnet_of(net))
+    except (ValueError, TypeError):
+        return False
+
+
+def _route_values(r: Route) -> str:
+    return f"{_route_text(r)} {r.get('Metric')} {r.get('Admin_Distance')}"
+
+
+def _route_text(r: Route) -> str:
+    return f"{cell_text(r.get('Next_Hop'))} {r.get('Protocol')}"

@@ -1,0 +1,126 @@
+"""The diff document: each question's rows on both sides matched, every difference with its explanation.
+
+{"snapshot", "against", "questions": [{"question", "parameters", "batfish_rows", "realfish_rows", "matched",
+"differences": [{"kind", "key", "batfish", "realfish", "explanation": {"cause", "evidence"} | null}]}],
+"differences": N, "unexplained": M}; realfish adds "keys" and "values" per question (the columns rows are matched
+and compared on), "columns" per changed difference (the values that differ) and "topology" (the nodes, layer-3
+links, BGP sessions and OSPF adjacencies as the routers hold them, for the HTML picture).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from realfish.answers import answer
+from realfish.answers.state import SnapshotState
+from realfish.diff import questions
+from realfish.diff.explain import Explainer
+from realfish.diff.rows import compare
+from realfish.diff.sources import Asked
+from realfish.progress import Progress
+
+
+def build_report(snapshot: str, against: str, state: SnapshotState, asked: list[Asked],
+                 progress: Progress | None = None) -> dict[str, Any]:
+    ours = {}
+    for a in asked:
+        if progress:
+            progress.step(f"answering {a.name}")
+        ours[id(a)] = answer(questions.question(a.name, a.parameters), state)["answerElements"][0]
+    if progress:
+        progress.step("explaining the differences")
+    b_routes = next((a.batfish["rows"] for a in asked if a.name == "routes"), None)
+    r_routes = answer(questions.question("routes"), state)["answerElements"][0]["rows"]
+    explainer = Explainer(state, b_routes, r_routes)
+    out: list[dict[str, Any]] = []
+    for a in asked:
+        mine = ours[id(a)]
+        keys, values = questions.columns(a.name, a.batfish["metadata"])
+        matched, diffs = compare(a.batfish["rows"], mine["rows"], keys, values)
+        for d in diffs:
+            d.explanation = explainer.explain(a.name, d)
+        out.append({"question": a.name, "parameters": a.parameters, "keys": keys, "values": values,
+                    "batfish_rows": len(a.batfish["rows"]), "realfish_rows": len(mine["rows"]), "matched": matched,
+                    "differences": [{"kind": d.kind, "key": d.key, "batfish": d.batfish, "realfish": d.realfish,
+                                     "columns": d.columns, "explanation": d.explanation} for d in diffs]})
+    total = sum(len(q["differences"]) for q in out)
+    unexplained = sum(1 for q in out for d in q["differences"] if d["explanation"] is None)
+    return {"snapshot": snapshot, "against": against, "questions": out, "differences": total,
+            "unexplained": unexplained, "topology": topology(state)}
+
+
+def causes(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The differences grouped by cause, most rows first: [{"cause", "evidence", "rows": [(question, diff)]}];
+    unexplained ones last under cause None."""
+    groups: dict[str | None, dict[str, Any]] = {}
+    for q in doc["questions"]:
+        for d in q["differences"]:
+            e = d["explanation"] or {}
+            g = groups.setdefault(e.get("cause"), {"cause": e.get("cause"), "evidence": e.get("evidence", ""),
+                                                    "rows": []})
+            g["rows"].append((q["question"], d))
+    return sorted(groups.values(), key=lambda g: (g["cause"] is None, -len(g["rows"]), g["cause"] or ""))
+
+
+def topology(state: SnapshotState) -> dict[str, Any]:
+    """Nodes, layer-3 links, and the BGP sessions and OSPF adjacencies with their state as bgpd/ospfd hold them."""
+    dp = state.tables()
+    owner = {str(a.ip): n for n, d in state.devices.items() for i in d.interfaces.values() for a in i.addresses}
+    links = sorted({(min(a, b), max(a, b)) for a, _, b, _ in state.conv.edges if a != b})
+    sessions: dict[tuple[str, str], dict[str, Any]] = {}
+    adjacencies: dict[tuple[str, str], dict[str, Any]] = {}
+    for node, t in dp.routers.items():
+        for addr, nb in ((t.show.get("bgp_neighbors") or {}).get("default") or {}).items():
+            if not isinstance(nb, dict):
+                continue
+            peer = owner.get(addr, addr)
+            key = (node, peer) if node < peer else (peer, node)
+            s = sessions.setdefault(key, {"a": key[0], "b": key[1], "state": "Established", "detail": []})
+            s["detail"].append(f"{node} -> {addr}: {nb.get('bgpState')}")
+            if nb.get("bgpState") != "Established":
+                s["state"] = str(nb.get("bgpState"))
+        for rid, entries in ((t.show.get("ospf_neighbors") or {}).get("neighbors") or {}).items():
+            for n in entries if isinstance(entries, list) else [entries]:
+                peer = owner.get(str(n.get("ifaceAddress")), rid)
+                key = (node, peer) if node < peer else (peer, node)
+                st = str(n.get("nbrState", "?")).split("/")[0]
+                a = adjacencies.setdefault(key, {"a": key[0], "b": key[1], "state": "Full", "detail": []})
+                a["detail"].append(f"{node} {t.user_ifname(str(n.get('ifaceName', '')).split(':')[0])}: {st}")
+                if st != "Full":
+                    a["state"] = st
+    return {"nodes": sorted(state.devices), "links": [list(x) for x in links],
+            "bgp": sorted(sessions.values(), key=lambda s: (s["a"], s["b"])),
+            "ospf": sorted(adjacencies.values(), key=lambda s: (s["a"], s["b"]))}
+
+
+DEFAULT_QUESTIONS = ["routes", "bgpSessionStatus"]
+
+
+def diff(snapshot: str, batfish: str | None = None, answers_dir: str | None = None,
+         wanted: list[str] | None = None, timeout: float = 600.0, quiet: float | None = None,
+         progress: Progress | None = None) -> dict[str, Any]:
+    """Ask Batfish (a live service at `batfish`, or the answers stored in `answers_dir`) and realfish the same
+    questions on `snapshot`; the diff document. Raises ValueError/RuntimeError/FileNotFoundError on bad input."""
+    from realfish.answers.state import build
+    from realfish.diff import sources
+
+    if (batfish is None) == (answers_dir is None):
+        raise ValueError("give exactly one of --batfish HOST[:PORT] and --batfish-answers DIR")
+    if answers_dir is not None:
+        asked, against = sources.stored(answers_dir, wanted), f"stored answers in {answers_dir}"
+    else:
+        names = [questions.canonical_name(n) for n in (wanted or DEFAULT_QUESTIONS)]
+        if progress:
+            progress.step(f"asking Batfish at {batfish}: {', '.join(names)}")
+        asked, against = sources.live(str(batfish), snapshot, [(n, {}) for n in names]), f"Batfish at {batfish}"
+    state = build(snapshot, "snapshot", timeout=timeout, quiet=quiet, progress=progress)
+    if state.dataplane is None or not state.dataplane.converged:
+        problems = "; ".join(state.dataplane.problems) if state.dataplane else "no routers in the snapshot"
+        raise RuntimeError(f"{snapshot}: the emulation did not converge ({problems}); a BGP session that keeps "
+                           "failing reconnects every connect-retry interval (120 s) from each end, and --quiet 50 "
+                           "lets the run end")
+    try:
+        return build_report(str(snapshot), against, state, asked, progress)
+    finally:
+        if progress:
+            progress.done()

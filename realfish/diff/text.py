@@ -1,0 +1,40 @@
+"""The diff as text: a summary by cause (rows, evidence), then each question's differing rows."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from realfish.diff.report import causes
+from realfish.diff.rows import cell_text
+
+KIND = {"only_batfish": "only in Batfish", "only_realfish": "only in realfish", "changed": "changed"}
+
+
+def render(doc: dict[str, Any]) -> str:
+    out = [f"realfish diff: {doc['snapshot']} against {doc['against']}"]
+    for q in doc["questions"]:
+        out.append(f"  {q['question']}: {q['matched']} of Batfish's {q['batfish_rows']} rows matched "
+                   f"(realfish {q['realfish_rows']} rows), {len(q['differences'])} differences")
+    out.append(f"{doc['differences']} differences, {doc['unexplained']} unexplained")
+    groups = causes(doc)
+    if groups:
+        out += ["", "By cause:"]
+    for g in groups:
+        n = len(g["rows"])
+        out.append(f"  {n} row{'' if n == 1 else 's'}: {g['cause'] or 'UNEXPLAINED'}")
+        if g["evidence"]:
+            out += textwrap.wrap(g["evidence"], 110, initial_indent="      ", subsequent_indent="      ")
+    for q in doc["questions"]:
+        if not q["differences"]:
+            continue
+        out += ["", f"{q['question']} ({', '.join(q['keys'])}; values {', '.join(q['values']) or '-'}):"]
+        for d in q["differences"]:
+            out.append(f"  {KIND[d['kind']]}: {' | '.join(d['key'].values())}")
+            cols = d["columns"] or q["values"]
+            for side in ("batfish", "realfish"):
+                if d[side] is not None and cols:
+                    out.append(f"      {side}: " + ", ".join(f"{c} {cell_text(d[side].get(c))}" for c in cols))
+            e = d["explanation"]
+            out.append(f"      cause: {e['cause'] if e else 'UNEXPLAINED'}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,46 @@
+"""The progress display: shown on a terminal (parsing, the run's virtual time and routes), silent otherwise."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from realfish import topogen
+from realfish.answers.state import build
+from realfish.progress import Progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_and_silent_elsewhere(tmp_path: Path) -> None:
+    topogen.chain(2, tmp_path / "chain")
+    shown = Terminal()
+    state = build(tmp_path / "chain", "chain", progress=Progress(shown))
+    assert state.dataplane is not None and state.dataplane.converged
+    lines = [x for x in shown.getvalue().split("\r\x1b[K") if x]
+    assert lines[0].startswith("parsing ")
+    last = lines[-1]  # the run as it ended: both routers' BGP routes installed
+    assert last.startswith("converging: 2 routers, virtual time ") and last.endswith(" routes installed")
+    assert int(last.split(", ")[-1].split()[0]) >= 2
+    assert shown.getvalue().endswith("\r\x1b[K")  # the line is cleared at the end
+
+    piped = io.StringIO()  # not a terminal
+    build(tmp_path / "chain", "chain", progress=Progress(piped))
+    assert piped.getvalue() == ""
+
+
+def test_progress_in_a_service_work_log() -> None:
+    """`realfish serve`: the steps are the parse work item's batches, and its log keeps them and where the run
+    ended (virtual time, routes installed)."""
+    from realfish.service import Service
+    from tests.test_service import parse_one_router
+
+    with Service() as svc:
+        log = parse_one_router(svc.app.test_client())
+    steps = [line.split(" ", 2)[2] for line in log.splitlines()]
+    assert any(s.startswith("starting daemons: ") for s in steps)
+    assert any(s.startswith("converging: 1 routers, virtual time ") and s.endswith(" routes installed")
+               for s in steps)
