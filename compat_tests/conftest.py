@@ -44,6 +44,12 @@ def example_live() -> SnapshotState:
 
 
 @pytest.fixture(scope="session")
+def example_live_ba() -> SnapshotState:
+    """example-live plus external_bgp_announcements.json (4.0.0.0/8 from outside, to as1border2)."""
+    return build(EXAMPLE / "snapshots" / "example-live-with-bgp-announcements", "example-with-ba")
+
+
+@pytest.fixture(scope="session")
 def example_candidate() -> SnapshotState:
     return build(EXAMPLE / "snapshots" / "example-candidate", "example-candidate")
 

@@ -42,7 +42,9 @@ def cmd_converge(args: argparse.Namespace) -> int:
     elif args.record:
         raise ValueError("--record needs the emulation (--runtime real)")
     with make_runner(network, args.runtime, **kw) as runner:
-        print(f"realfish: {len(network.routers)} routers, {len(network.segments)} segments, runtime "
+        outside = len(network.routers) - len(network.inside())
+        print(f"realfish: {len(network.inside())} routers{f' (and {outside} outside speakers)' if outside else ''}, "
+              f"{len(network.segments)} segments, runtime "
               f"{args.runtime}, run directory {runner.run_dir}", file=sys.stderr)
         try:
             with Progress().watching(runner):
@@ -118,6 +120,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
     print(f"realfish: wrote {out}/configs (FRR), {out}/batfish (segments), {out}/realfish (name maps, edges, "
           "status)", file=sys.stderr)
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from realfish import check
+
+    return check.main(args.snapshot, args.expectations, args.format, args.output, args.timeout)
 
 
 def cmd_topo(args: argparse.Namespace) -> int:
@@ -210,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("outdir")
     v.add_argument("--overwrite", action="store_true", help="replace an earlier conversion in OUTDIR")
     v.set_defaults(fn=cmd_convert)
+    e = sub.add_parser("check", help="converge a snapshot and judge an expectations file (exit 0 all hold, 1 one "
+                                     "fails, 2 error)")
+    e.add_argument("snapshot")
+    e.add_argument("expectations", help="YAML: assertions named after pybatfish's (see realfish/expectations.py)")
+    e.add_argument("--format", choices=["text", "json", "junit"], default="text")
+    e.add_argument("-o", "--output", help="write the result here (a summary still goes to standard error)")
+    e.add_argument("--timeout", type=float, default=600.0)
+    e.set_defaults(fn=cmd_check)
     t = sub.add_parser("topo", help="write a generated FRR snapshot")
     t.add_argument("kind", choices=["fattree", "ring", "chain"])
     t.add_argument("size", type=int, help="k for fattree, router count for ring/chain")

@@ -7,7 +7,8 @@
       batfish/layer1_topology.json  physical links (else layer-3 edges are inferred from shared subnets)
       batfish/runtime_data.json     interface line status and bandwidth
       batfish/realfish_segments.json  realfish's own exact L2 segments (see realfish.snapshot)
-      external_bgp_announcements.json, batfish/isp_config.json  read for status only (not emulated yet)
+      external_bgp_announcements.json  routes from outside, sent by hidden speakers (realfish.speakers)
+      batfish/isp_config.json       ISP nodes and the Internet, as Batfish models them (realfish.isp)
 
 `convert_snapshot(path)` parses every file (never raising for a bad one: its FileStatus says FAILED and why),
 builds the device model, renders each device as an FRR 8.4.4 config (realfish.render), infers the layer-3
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from realfish import rejected
+from realfish import announcements, isp, rejected, speakers
 from realfish.model import Device
 from realfish.model import Interface as DeviceInterface
 from realfish.parsers import parse_config
@@ -310,6 +311,8 @@ def _convert_dir(root: Path) -> ConvertedSnapshot:
                 owner_st.note(rn.line, "unsupported", "", rn.message)
     rejected.fold(conv, rejected.dry_run({name: r.config for name, r in conv.rendered.items()}))
     _build_network(conv)
+    _outside(conv)
+    conv.network.validate()
     return conv
 
 
@@ -339,13 +342,39 @@ def _other_inputs(conv: ConvertedSnapshot) -> None:
             _runtime_data(conv, text, st)
         conv.other.append(st)
     _blacklists(conv)
-    for rel, why in (("external_bgp_announcements.json", "external BGP announcements are not emulated yet"),
-                     ("batfish/external_bgp_announcements.json", "external BGP announcements are not emulated yet"),
-                     ("batfish/isp_config.json", "ISP modelling is not emulated yet")):
-        if (root / rel).is_file():
-            st = FileStatus(rel, "JSON")
-            st.note(None, "unsupported", "", why)
-            conv.other.append(st)
+    if (root / isp.FILE).is_file():
+        st = FileStatus(isp.FILE, "JSON")
+        conv.other.append(st)
+        text = _read(root / isp.FILE, st)
+        if text is not None:
+            nodes = isp.devices(isp.read_isp_config(text, conv.devices, st), set(conv.devices), st)
+            for dev in nodes:
+                conv.devices[dev.hostname] = dev
+            st.nodes = [d.hostname for d in nodes]
+
+
+def _outside(conv: ConvertedSnapshot) -> None:
+    """Routes from outside the snapshot: Batfish's external BGP announcements, sent by hidden speakers."""
+    path = announcements.find_file(conv.root)
+    if path is None:
+        return
+    st = FileStatus(_rel(conv.root, path), "JSON")
+    conv.other.append(st)
+    for other in announcements.FILES:
+        if (conv.root / other).is_file() and conv.root / other != path:
+            st.note(None, "warning", other, f"{other} is ignored: {st.file} takes its place (as in Batfish)")
+    text = _read(path, st)
+    if text is None:
+        return
+    anns = announcements.read_announcements(text, conv.devices, st)
+    linux = {(a.dst_node, a.dst_interface): conv.rendered[a.dst_node].linux[a.dst_interface]
+             for a in anns if a.dst_node in conv.rendered}
+    sps, left = speakers.from_announcements([a for a in anns if a.dst_node in conv.rendered], linux,
+                                            set(conv.network.routers))
+    for a, why in left:
+        st.note(None, "unsupported", f"announcement #{a.index}", why)
+    for why in speakers.attach(conv.network, sps):
+        st.note(None, "unsupported", "", why)
 
 
 def _runtime_data(conv: ConvertedSnapshot, text: str, st: FileStatus) -> None:
@@ -625,7 +654,7 @@ def _plain_frr(path: Path) -> bool:
         root = _find_root(path)
     except SnapshotError:
         return True  # let load_snapshot say what is missing, as it always has
-    if any((root / d).is_dir() for d in ("hosts", "sonic_configs")):
+    if any((root / d).is_dir() for d in ("hosts", "sonic_configs")) or announcements.find_file(root):
         return False
     for f in _files(root / "configs"):
         try:
@@ -668,7 +697,8 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
         _dump_rows(segments_json(net.segments)["segments"], "segments"))
     maps = {name: {"hostname": conv.devices[name].original_hostname or name, "kind": r.kind,
                    "format": conv.devices[name].format, "source": conv.devices[name].source,
-                   "interfaces": r.name_map}
+                   "interfaces": r.name_map} if name in conv.devices else
+            {"hostname": name, "kind": r.kind, "format": "FRR", "source": r.source, "interfaces": r.name_map}
             for name, r in net.routers.items()}
     (meta / "name_maps.json").write_text(json.dumps(maps, indent=1) + "\n")
     edges = [{"node1": {"hostname": a, "interfaceName": b}, "node2": {"hostname": c, "interfaceName": d}}

@@ -120,7 +120,7 @@ def collect(runner: Runner, converged: bool = True) -> Dataplane:
     dp = Dataplane(converged and runner.report.converged, problems=list(runner.report.problems),
                    rejected=dict(runner.report.extra.get("rejected") or {}),
                    failures=list(runner.report.extra.get("failures") or []))
-    for name in runner.network.routers:
+    for name in runner.network.inside():
         dp.routers[name] = read_tables(runner, name)
         dp.problems.extend(f"{name}: {e}" for e in dp.routers[name].errors)
     dp.sessions_down = runner.sessions_down()

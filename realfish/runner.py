@@ -129,8 +129,8 @@ class Runner(ABC):
     def sessions_down(self) -> list[str]:
         """BGP sessions configured but not Established, as "router->peer" (read from each bgpd's vty)."""
         down = []
-        for name, router in self.network.routers.items():
-            if "bgpd" not in router.daemons():
+        for name in self.network.inside():
+            if "bgpd" not in self.network.routers[name].daemons():
                 continue
             try:
                 with frr.Vty(self.router_dir(name) / "bgpd.vty", timeout=10) as vty:
@@ -162,7 +162,7 @@ class Runner(ABC):
         rep.ctx_voluntary, rep.ctx_involuntary = context_switches(self.pids())
         rep.controller_cpu_s = cpu_seconds([os.getpid()])
         rep.helper_cpu_s = _children_cpu() - self.helpers_at_start + self.forked_helpers_cpu()
-        for name in self.network.routers:
+        for name in self.network.inside():
             rr = rep.routers.setdefault(name, RouterReport())
             try:
                 rr.fib = self.fib(name)

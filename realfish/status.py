@@ -18,6 +18,7 @@ UNKNOWN (format not detected), UNSUPPORTED (format known, no parser in realfish)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -99,6 +100,18 @@ class FileStatus:
             "notes": [{"line": n.line, "kind": n.kind, "text": n.text, "message": n.message,
                        "context": n.context} for n in self.notes],
         }
+
+
+NOT_JSON = object()  # what load_json gives for text that is not JSON
+
+
+def load_json(text: str, st: FileStatus) -> Any:
+    """The JSON document in `text`, or `NOT_JSON` with the file marked FAILED at the line where it broke."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        st.fail(f"invalid JSON: {e.msg} (column {e.colno})", e.lineno)
+        return NOT_JSON
 
 
 def file_parse_status_rows(statuses: list[FileStatus]) -> list[dict[str, Any]]:

@@ -38,7 +38,9 @@ class Router:
     config: str  # integrated frr.conf text, applied as-is with vtysh
     source: str = ""  # file the config came from, for error messages
     interfaces: dict[str, Interface] = field(default_factory=dict)
-    kind: str = "router"  # "router", or "host": an end host (zebra and staticd, a default route)
+    # "router"; "host": an end host (zebra and staticd, a default route); "speaker": a BGP speaker of the world
+    # outside the snapshot (realfish.speakers), run like a router but listed in no answer or report
+    kind: str = "router"
 
     def __post_init__(self) -> None:
         if "lo" not in self.interfaces:
@@ -105,6 +107,10 @@ class Network:
                              f"{self.routers[router.name].source})")
         self.routers[router.name] = router
         return router
+
+    def inside(self) -> list[str]:
+        """The snapshot's own routers and hosts: every router but the hidden outside speakers."""
+        return [n for n, r in self.routers.items() if r.kind != "speaker"]
 
     def segment_of(self, router: str, ifname: str) -> Segment | None:
         for seg in self.segments:

@@ -115,6 +115,7 @@ class FrrParser(CiscoLikeParser):
     MAXIMUM_PATHS_DEFAULT = None
     COMMENTS = "!#"
     CANONICAL_NAMES = False
+    ADDRESSES_ADD = True  # every `ip address` line adds one (IOS: a second primary replaces the first)
 
     def tree(self) -> Tree:
         return renest(super().tree())

@@ -213,6 +213,7 @@ class CiscoLikeParser:
     MAXIMUM_PATHS_DEFAULT: int | None = 1  # IOS/EOS: one path; FRR: 64
     COMMENTS = "!"
     CANONICAL_NAMES = True  # expand IOS abbreviations (Gi0/0); FRR's names are Linux names, taken as written
+    ADDRESSES_ADD = False  # a second `ip address` without `secondary` replaces the first, as on IOS/EOS
 
     def __init__(self, text: str, file: str, status: FileStatus | None = None, start_line: int = 1,
                  end_line: int | None = None, device: Device | None = None):
@@ -515,8 +516,9 @@ class CiscoLikeParser:
         addr = iface_addr(w)
         secondary = "secondary" in [x.lower() for x in w]
         v4 = [a for a in iface.addresses if a.version == 4]
-        if secondary or not v4:
-            iface.addresses.append(addr)
+        if secondary or not v4 or self.ADDRESSES_ADD:
+            if addr not in iface.addresses:
+                iface.addresses.append(addr)
         else:  # a second primary replaces the first, as on the device
             iface.addresses = [addr if a is v4[0] else a for a in iface.addresses]
         self.ok(n)

@@ -387,7 +387,9 @@ class Worker:
             work.log("no device to run: the data plane is empty")
             dp = dataplane.Dataplane(converged=True)
         else:
-            work.batch(f"Converging {len(conv.network.routers)} devices under the emulation")
+            outside = len(conv.network.routers) - len(conv.network.inside())
+            work.batch(f"Converging {len(conv.network.inside())} devices under the emulation"
+                       + (f" (and {outside} hidden outside BGP speakers)" if outside else ""))
             t0 = time.monotonic()
             with self._converging:  # one emulation at a time: each uses every core while it converges
                 if self._closed:
