@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_service import start_server, stop_server
+from tests.test_service import serving
 
 HERE = Path(__file__).parent / "pybatfish_integration"
 FILES = ["test_session.py", "test_network_funcs.py", "test_snapshot_funcs.py", "test_answer_funcs.py",
@@ -25,12 +25,8 @@ FILES = ["test_session.py", "test_network_funcs.py", "test_snapshot_funcs.py", "
 
 @pytest.fixture(scope="module")
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    proc, port = start_server("--data-dir", str(tmp_path_factory.mktemp("data")))
-    try:
+    with serving(tmp_path_factory.mktemp("data")) as port:
         yield port
-    finally:
-        err = stop_server(proc)
-        assert proc.returncode == 0, err
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -11,7 +11,7 @@ import pytest
 
 from realfish import cli, topogen
 from realfish.diff import rows, sources
-from tests.test_service import start_server, stop_server
+from tests.test_service import serving
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +23,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    proc, port = start_server("--data-dir", str(tmp_path_factory.mktemp("data")))
-    try:
+    with serving(tmp_path_factory.mktemp("data")) as port:
         yield port
-    finally:
-        err = stop_server(proc)
-        assert proc.returncode == 0, err
 
 
 def test_diff_against_a_live_service(chain: Path, server: int, tmp_path: Path) -> None:

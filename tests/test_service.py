@@ -6,6 +6,7 @@ The snapshots are small (three FRR routers in a chain, eBGP), so each converges 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -92,6 +93,17 @@ def start_server(*args: str) -> tuple[subprocess.Popen[str], int]:
                             stderr=subprocess.PIPE, text=True)
     wait_up(port, proc)
     return proc, port
+
+
+@contextlib.contextmanager
+def serving(data: Path) -> Iterator[int]:
+    """`realfish serve` on a free port with its data in `data`; stopped after, and it must stop cleanly."""
+    proc, port = start_server("--data-dir", str(data))
+    try:
+        yield port
+    finally:
+        err = stop_server(proc)
+        assert proc.returncode == 0, err
 
 
 def stop_server(proc: subprocess.Popen[str]) -> str:

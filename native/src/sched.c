@@ -316,6 +316,23 @@ static int runnable_tasks(void)
  * for thousands of threads costs milliseconds per clock move, so first the one-read question: is anything
  * but this thread runnable at all? Mostly nothing is (every daemon blocked, the controller's other threads
  * asleep), and then no thread was woken. */
+/* A task's state letter from its /proc stat file (R running or runnable, S sleeping, D uninterruptible, ...), or
+ * 0 if it cannot be read. */
+static char task_state(const char *path)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
 /* How many of the controller's own threads are runnable (this one included): the main thread applying configs or
  * the memory sampler are not daemons, and must not cost a scan of every daemon thread. */
 static int own_runnable(void)
@@ -324,22 +341,13 @@ static int own_runnable(void)
 	if (!d)
 		return 1;
 	int n = 0;
-	char path[64], buf[256];
+	char path[64];
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'R')
+		if (task_state(path) == 'R')
 			n++;
 	}
 	closedir(d);
@@ -353,7 +361,7 @@ static int own_runnable(void)
  * threads (about 40 ms at k=16 on a loaded machine, where the run-queue count rarely says "nothing"). */
 static int woken_by_kernel(struct sched *sc, int n)
 {
-	char path[64], buf[256];
+	char path[64];
 	int r = runnable_tasks();
 	if (r == 1)
 		return 0;
@@ -376,16 +384,8 @@ static int woken_by_kernel(struct sched *sc, int n)
 		if (atomic_load(A(s->state)) != RF_SLOT_BLOCKED || s->proc < 0 || s->proc >= nprocs || !look[s->proc])
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/stat", s->tid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue; /* gone: the process-death path cleans it up */
-		ssize_t len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && (p[2] == 'R' || p[2] == 'D'))
+		char state = task_state(path); /* 0 if gone: the process-death path cleans it up */
+		if (state == 'R' || state == 'D')
 			return 1;
 	}
 	for (int p = 0; p < nprocs; p++) {
