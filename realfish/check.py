@@ -18,6 +18,7 @@ from typing import Any
 
 from realfish.assertions import Verdict, evaluate
 from realfish.expectations import ExpectationError, Expectations, load
+from realfish.progress import Progress
 
 PASS, FAIL, ERROR = 0, 1, 2
 FORMATS = ("text", "json", "junit")
@@ -45,7 +46,8 @@ class CheckResult:
                 "results": [v.to_json() for v in self.verdicts]}
 
 
-def run_check(snapshot: str | Path, expectations: str | Path, timeout: float = 600.0) -> CheckResult:
+def run_check(snapshot: str | Path, expectations: str | Path, timeout: float = 600.0,
+              progress: Progress | None = None) -> CheckResult:
     from realfish.answers.state import build
     from realfish.snapshot import SnapshotError
 
@@ -56,7 +58,7 @@ def run_check(snapshot: str | Path, expectations: str | Path, timeout: float = 6
         result.errors.append(str(e))
         return result
     try:
-        state = build(snapshot, Path(snapshot).name, timeout=timeout)
+        state = build(snapshot, Path(snapshot).name, timeout=timeout, progress=progress)
     except SnapshotError as e:
         result.errors.append(f"cannot load the snapshot: {e}")
         return result
@@ -69,6 +71,8 @@ def run_check(snapshot: str | Path, expectations: str | Path, timeout: float = 6
     if result.errors:
         return result
     for item in exp.items:
+        if progress:
+            progress.step(f"judging {item.kind}" + (f" ({item.name})" if item.name else ""))
         try:
             result.verdicts.append(evaluate(state, item.kind, item.params, item.name))
         except Exception as e:  # noqa: BLE001 - one assertion that cannot be asked is an error, with its line
@@ -113,7 +117,11 @@ def render(result: CheckResult, fmt: str) -> str:
 
 def main(snapshot: str, expectations: str, fmt: str = "text", output: str | None = None,
          timeout: float = 600.0) -> int:
-    result = run_check(snapshot, expectations, timeout)
+    progress = Progress()
+    try:
+        result = run_check(snapshot, expectations, timeout, progress)
+    finally:
+        progress.done()
     out = render(result, fmt)
     if output:
         Path(output).write_text(out)

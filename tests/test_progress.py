@@ -44,3 +44,19 @@ def test_progress_in_a_service_work_log() -> None:
     assert any(s.startswith("starting daemons: ") for s in steps)
     assert any(s.startswith("converging: 1 routers, virtual time ") and s.endswith(" routes installed")
                for s in steps)
+
+
+def test_progress_of_a_check(tmp_path: Path) -> None:
+    """`realfish check` shows the run, then each assertion as it is judged."""
+    from realfish.check import run_check
+
+    topogen.chain(2, tmp_path / "chain")
+    exp = tmp_path / "expect.yaml"
+    exp.write_text("assertions:\n  - assert_no_unestablished_bgp_sessions: {}\n")
+    shown = Terminal()
+    result = run_check(tmp_path / "chain", exp, progress=Progress(shown))
+    assert result.status == 0, result.to_json()
+    lines = [x for x in shown.getvalue().split("\r\x1b[K") if x]
+    assert lines[0].startswith("parsing ")
+    assert any(x.startswith("converging: 2 routers") for x in lines)
+    assert lines[-1].startswith("judging assert_no_unestablished_bgp_sessions")
