@@ -32,7 +32,7 @@ from realfish.runtime.broker import Broker
 from realfish.runtime.controller import ZYGOTE, Controller, ControllerFailed
 from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, Replayer, compare
 from realfish.runtime.vclock import NONE, VirtualClock
-from realfish.runtime.zygote import FORKED_DAEMONS, ForkedDaemon, Zygote
+from realfish.runtime.zygote import FORKED_DAEMONS, Fork, ForkedDaemon, Zygote
 from realfish.topology import Network, Router
 
 IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x1, 0x2, 0x8, 0x40, 0x1000, 0x10000
@@ -155,18 +155,26 @@ class Emulation(Runner):
             env["REALFISH_RECORD"] = str(self.record)
         return env
 
-    def _spawn(self, name: str, daemon: str) -> None:
-        rdir = self.router_dir(name)
-        ns = frr.pathspace(self.run_id, name)
-        zygote = self.zygotes.get(daemon)
-        if zygote:
-            record = self.record if daemon in REPLAYED_DAEMONS else None
-            self.procs[(name, daemon)] = zygote.fork(name, rdir, ns, zlib.crc32(f"{name}/{daemon}".encode()), record)
-            return
-        with open(rdir / f"{daemon}.log", "wb") as log:
-            self.procs[(name, daemon)] = subprocess.Popen(
-                frr.daemon_argv(daemon, rdir, ns), env=self._env(name, daemon), stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    def _spawn(self, daemons: list[tuple[str, str]]) -> None:
+        """Start these (router, daemon)s: forked from their kind's zygote, requests sent together, or each from
+        scratch."""
+        forked: dict[str, list[tuple[str, Fork]]] = {}
+        for name, daemon in daemons:
+            rdir = self.router_dir(name)
+            ns = frr.pathspace(self.run_id, name)
+            if daemon in self.zygotes:
+                record = self.record if daemon in REPLAYED_DAEMONS else None
+                seed = zlib.crc32(f"{name}/{daemon}".encode())
+                forked.setdefault(daemon, []).append((name, Fork(name, rdir, ns, seed, record)))
+                continue
+            with open(rdir / f"{daemon}.log", "wb") as log:
+                self.procs[(name, daemon)] = subprocess.Popen(
+                    frr.daemon_argv(daemon, rdir, ns), env=self._env(name, daemon), stdout=log,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        for daemon, items in forked.items():
+            children = self.zygotes[daemon].fork_many([f for _, f in items])
+            for (name, _), child in zip(items, children, strict=True):
+                self.procs[(name, daemon)] = child
 
     def _start_zygotes(self) -> None:
         """One zygote per forked daemon kind the routers run, initialised while the clock stands still."""
@@ -227,13 +235,11 @@ class Emulation(Runner):
             (rdir / "interfaces").write_text(interface_table(router, index, self.network.whole or self.network))
             (rdir / "interfaces.addrs").touch()  # libreal's shared address table, opened by forked daemons too
             frr.give_to_frr(rdir / "interfaces.addrs")
-        for name in self.network.routers:
-            self._spawn(name, "zebra")
+        self._spawn([(name, "zebra") for name in self.network.routers])
         self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
         self._phase("zebra")
-        for name, router in self.network.routers.items():
-            for daemon in router.daemons()[1:]:
-                self._spawn(name, daemon)
+        self._spawn([(name, daemon) for name, router in self.network.routers.items()
+                     for daemon in router.daemons()[1:]])
         self._wait_for([self.router_dir(n) / f"{d}.vty" for (n, d) in self.procs], "daemons' vty sockets")
         self._phase("daemons")
         self.apply_configs()

@@ -21,6 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from realfish import frr
@@ -32,6 +33,17 @@ FORKED_DAEMONS = ("zebra", "staticd", "bgpd", "ospfd")
 
 class ZygoteFailed(RuntimeError):
     pass
+
+
+@dataclass
+class Fork:
+    """One router's daemon to fork: its name, directory, FRR pathspace, random seed and recording directory."""
+
+    router: str
+    rdir: Path
+    pathspace: str
+    seed: int
+    record: Path | None = None
 
 
 def _readable(sock: socket.socket, timeout: float) -> bool:
@@ -125,19 +137,33 @@ class Zygote:
     def fork(self, router: str, rdir: Path, pathspace: str, seed: int, record: Path | None = None) -> ForkedDaemon:
         """ROUTER's daemon, forked. Its log file (and recording file) are opened here and handed over: the child
         runs as FRR's user, which may not reach them (a recording in a directory only root can enter)."""
-        files = [os.open(rdir / f"{self.daemon}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
-        if record is not None:
-            rec = record / f"{router}.{self.daemon}.rec"
-            files.append(os.open(rec, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+        return self.fork_many([Fork(router, rdir, pathspace, seed, record)])[0]
+
+    def fork_many(self, forks: list[Fork], window: int = 32) -> list[ForkedDaemon]:
+        """Several children, requests sent `window` at a time before their replies are read: one round trip to
+        the zygote per window, not per router (hundreds of routers start this way). Replies come in order."""
+        children: list[ForkedDaemon] = []
         with self.requests:
-            try:
-                msg = f"FORK {router} {rdir} {rdir / 'empty.conf'} {pathspace} {seed}".encode()
-                self.sock.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", files))])
-            finally:
-                for fd in files:
-                    os.close(fd)
-            _, pid = self._next(("PID",), 30.0)
-        return ForkedDaemon(self, pid)
+            for start in range(0, len(forks), window):
+                chunk = forks[start:start + window]
+                for f in chunk:
+                    self._send_fork(f)
+                for _ in chunk:
+                    _, pid = self._next(("PID",), 30.0)
+                    children.append(ForkedDaemon(self, pid))
+        return children
+
+    def _send_fork(self, f: Fork) -> None:
+        files = [os.open(f.rdir / f"{self.daemon}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+        try:
+            if f.record is not None:
+                rec = f.record / f"{f.router}.{self.daemon}.rec"
+                files.append(os.open(rec, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+            msg = f"FORK {f.router} {f.rdir} {f.rdir / 'empty.conf'} {f.pathspace} {f.seed}".encode()
+            self.sock.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", files))])
+        finally:
+            for fd in files:
+                os.close(fd)
 
     def reap(self) -> None:
         """Take the exit reports waiting on the socket."""
