@@ -4,6 +4,7 @@ each child is its own router's daemon, nothing crosses between routers, and noth
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,15 @@ def test_forked_routers_have_their_own_identity(tmp_path: Path) -> None:
             for peer in peers.values():  # the hostname capability its neighbour sent: the neighbour's own name
                 assert peer["bgpState"] == "Established"
                 assert peer["hostname"] in net.routers and peer["hostname"] != name
+        # The controller keeps none of the daemons' eventfds (the clock borrows one at each wake, pidfd_getfd) nor
+        # their pipes: its descriptors do not grow with the threads and channels of hundreds of routers.
+        held = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                held.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass  # closed meanwhile
+        assert not [x for x in held if "eventfd" in x], held
         forked = _fibs(emu)
         pids = [p.pid for p in emu.procs.values()] + list(zygotes.values())
         run_dir = emu.run_dir

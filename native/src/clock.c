@@ -241,7 +241,7 @@ static int ensure_slot(void)
 	atomic_store(A(sl->state), RF_SLOT_RUNNING);
 	my_slot = s;
 	char msg[64];
-	snprintf(msg, sizeof(msg), "THREAD %d %d %d", s, my_proc, sl->tid);
+	snprintf(msg, sizeof(msg), "THREAD %d %d %d %d", s, my_proc, sl->tid, my_efd);
 	return rf_ctl_send_fd(msg, my_efd);
 }
 

@@ -24,7 +24,8 @@
 /* One per emulation: several can run in one controller process. */
 struct sched {
 	struct rf_vt_shm *shm;
-	int wake_fd[RF_VT_SLOTS];
+	int wake_fd[RF_VT_SLOTS];  /* a thread's eventfd, -1 none, REMOTE: borrowed from its process when needed */
+	int wake_pid[RF_VT_SLOTS], wake_remote[RF_VT_SLOTS];
 	int *tracked;
 	int ntracked, cap_tracked;
 	int nwatched;            /* registrations whose descriptor only the daemons hold (rf_sched_watch) */
@@ -140,6 +141,52 @@ RF_EXPORT void rf_sched_set_wake(struct sched *sc, int slot, int fd)
 	sc->wake_fd[slot] = fd;
 }
 
+/* A duplicate of descriptor `remote` of process `pid`, or -1 (pidfd_getfd: the controller runs as root with
+ * CAP_SYS_PTRACE; without it, it keeps every eventfd). */
+static int borrow(int pid, int remote)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -1;
+	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, remote, 0);
+	close(pidfd);
+	return fd;
+}
+
+/* The same, but the eventfd is borrowed from the daemon at each wake instead of kept: a descriptor per daemon
+ * thread is more than the controller may hold at k=28 (about 12,000 threads; its limit here is 20,000 and cannot
+ * be raised). Kept if borrowing does not work. */
+#define REMOTE (-2)
+RF_EXPORT void rf_sched_set_wake_remote(struct sched *sc, int slot, int fd, int pid, int remote)
+{
+	if (slot < 0 || slot >= RF_VT_SLOTS)
+		return;
+	int probe = borrow(pid, remote);
+	if (probe < 0) {
+		rf_sched_set_wake(sc, slot, fd);
+		return;
+	}
+	close(probe);
+	close(fd);
+	if (sc->wake_fd[slot] >= 0)
+		close(sc->wake_fd[slot]);
+	sc->wake_pid[slot] = pid;
+	sc->wake_remote[slot] = remote;
+	sc->wake_fd[slot] = REMOTE;
+}
+
+static void wake(struct sched *sc, int slot)
+{
+	uint64_t one = 1;
+	int fd = sc->wake_fd[slot] == REMOTE ? borrow(sc->wake_pid[slot], sc->wake_remote[slot]) : sc->wake_fd[slot];
+	if (fd < 0)
+		return;
+	ssize_t w = write(fd, &one, sizeof(one));
+	(void)w;
+	if (sc->wake_fd[slot] == REMOTE)
+		close(fd);
+}
+
 RF_EXPORT void rf_sched_msg_done(struct sched *sc)
 {
 	atomic_fetch_sub(A(sc->shm->msgs), 1);
@@ -206,10 +253,9 @@ RF_EXPORT void rf_sched_proc_gone(struct sched *sc, int proc)
 			continue;
 		if (atomic_exchange(A(s->state), RF_SLOT_FREE) == RF_SLOT_WAKING)
 			n++;
-		if (sc->wake_fd[i] >= 0) {
+		if (sc->wake_fd[i] >= 0)
 			close(sc->wake_fd[i]);
-			sc->wake_fd[i] = -1;
-		}
+		sc->wake_fd[i] = -1;
 	}
 	atomic_fetch_sub(A(sc->shm->running), n);
 	if (sc->shm->tokens_enabled && atomic_exchange(A(p->has_token), 0))
@@ -499,12 +545,10 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 	for (int i = 0; i < n; i++) {
 		struct rf_vt_slot *s = &sc->shm->slots[i];
 		int blocked = RF_SLOT_BLOCKED;
-		if (s->deadline <= target && sc->wake_fd[i] >= 0 &&
+		if (s->deadline <= target && sc->wake_fd[i] != -1 &&
 		    atomic_compare_exchange_strong(A(s->state), &blocked, RF_SLOT_WAKING)) {
 			atomic_fetch_add(A(sc->shm->running), 1);
-			uint64_t one = 1;
-			ssize_t w = write(sc->wake_fd[i], &one, sizeof(one));
-			(void)w;
+			wake(sc, i);
 			sc->woken_slot[sc->last_woken++] = i;
 		}
 	}

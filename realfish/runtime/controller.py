@@ -397,7 +397,8 @@ class Controller:
         op = words[0]
         fib = self.broker.fibs.get(c.router)
         if op == "THREAD" and self.clock and fd >= 0:
-            self.clock.set_wake(int(words[1]), fd)
+            remote = int(words[4]) if len(words) > 4 and not self.replayer else -1
+            self.clock.set_wake(int(words[1]), fd, c.pid, remote)
         elif op == "TRACK" and self.clock and fd >= 0:
             self._track(c, int(words[1]), fd)
         elif fd >= 0:

@@ -28,6 +28,7 @@ class VirtualClock:
         lib.rf_sched_now.argtypes = [h]
         lib.rf_sched_now.restype = i64
         lib.rf_sched_set_wake.argtypes = [h, i, i]
+        lib.rf_sched_set_wake_remote.argtypes = [h, i, i, i, i]
         lib.rf_sched_watch.argtypes = [h, i]
         lib.rf_sched_in_flight.argtypes = [h]
         lib.rf_sched_in_flight.restype = ctypes.c_long
@@ -91,9 +92,13 @@ class VirtualClock:
         if self.lib.rf_sched_set_instants(self.handle, arr, len(instants)) < 0:
             raise MemoryError("no memory for the recorded clock moves")
 
-    def set_wake(self, slot: int, fd: int) -> None:
-        """The eventfd that wakes a daemon thread (the clock takes ownership of the descriptor)."""
-        self.lib.rf_sched_set_wake(self.handle, slot, fd)
+    def set_wake(self, slot: int, fd: int, pid: int = 0, remote: int = -1) -> None:
+        """The eventfd that wakes a daemon thread (the clock takes ownership of the descriptor). With the daemon's
+        pid and its own number for it, the clock closes `fd` and borrows the eventfd at each wake, if it can."""
+        if pid > 0 and remote >= 0:
+            self.lib.rf_sched_set_wake_remote(self.handle, slot, fd, pid, remote)
+        else:
+            self.lib.rf_sched_set_wake(self.handle, slot, fd)
 
     def message_done(self) -> None:
         self.lib.rf_sched_msg_done(self.handle)
