@@ -130,6 +130,23 @@ static void thread_exit(void *unused)
 		close(my_efd);
 }
 
+/* This process takes an entry in the clock's process table and counts its (calling) thread as running. */
+static int join(struct rf_vt_shm *m)
+{
+	int p = atomic_fetch_add(A(m->nprocs), 1);
+	if (p >= RF_VT_PROCS) {
+		rf_log("too many processes for the virtual clock");
+		abort();
+	}
+	m->procs[p].pid = getpid();
+	atomic_fetch_add(A(m->running), 1);
+	counted = 1;
+	vt = m;
+	my_proc = p;
+	proc_running(1);
+	return p;
+}
+
 /* Called from core.c's init once the control channel is up. Returns the process index, or -1. */
 int rf_vt_attach(void)
 {
@@ -149,17 +166,7 @@ int rf_vt_attach(void)
 		abort();
 	}
 	pthread_key_create(&exit_key, thread_exit);
-	my_proc = atomic_fetch_add(A(m->nprocs), 1);
-	if (my_proc >= RF_VT_PROCS) {
-		rf_log("too many processes for the virtual clock");
-		abort();
-	}
-	m->procs[my_proc].pid = getpid();
-	atomic_fetch_add(A(m->running), 1);
-	counted = 1;
-	vt = m;
-	proc_running(1);
-	return my_proc;
+	return join(m);
 }
 
 /* A zygote (zygote.c) stops counting before it waits for fork requests: it is no router's thread. */
@@ -185,16 +192,7 @@ int rf_vt_fork_child(void)
 		close(my_efd);
 	my_efd = -1;
 	my_slot = -1;
-	my_proc = atomic_fetch_add(A(vt->nprocs), 1);
-	if (my_proc >= RF_VT_PROCS) {
-		rf_log("too many processes for the virtual clock");
-		abort();
-	}
-	vt->procs[my_proc].pid = getpid();
-	atomic_fetch_add(A(vt->running), 1);
-	counted = 1;
-	proc_running(1);
-	return my_proc;
+	return join(vt);
 }
 
 int rf_vt_active(void)
