@@ -100,13 +100,13 @@ def apply_config(rdir: Path, config_file: Path, timeout: float = 60.0,
     cmd = (wrap or []) + [VTYSH, "--vty_socket", str(rdir), "-f", str(config_file)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     out = proc.stdout + proc.stderr
-    return config_errors(out, config_file), out
+    return config_errors(out, config_file.read_text().splitlines()), out
 
 
-def config_errors(out: str, config_file: Path) -> list[ConfigError]:
+def config_errors(out: str, lines: list[str]) -> list[ConfigError]:
     """The lines vtysh reported as rejected in its output (`line N: % ...` from vtysh's grammar; a daemon's own
-    message on the line before vtysh's `line N: Failure to communicate ...`), with their text from the config."""
-    lines = config_file.read_text().splitlines()
+    message on the line before vtysh's `line N: Failure to communicate ...`), with their text from the config's
+    `lines`."""
     errors = []
     said = ""  # a daemon's own message comes on the line before vtysh's "line N: Failure to communicate ..."
     for row in out.splitlines():
@@ -120,6 +120,27 @@ def config_errors(out: str, config_file: Path) -> list[ConfigError]:
         message = m.group(2) if m.re is _VTYSH_ERR else f"{said or '% rejected'} ({m.group(2)})"
         errors.append(ConfigError(n, text, message))
         said = ""
+    return errors
+
+
+# A daemon reading its own config file logs each line it rejected (lib/vty.c vty_read_file); what the command
+# said (`% Specify remote-as ...`) went to its standard error, the same log file, before those lines.
+_FILE_ERR = re.compile(r"(?:\]|^)\s*([A-Z][^\]]*?) on config line (\d+): (.*)$")
+
+
+def daemon_config_errors(log: str) -> list[ConfigError]:
+    """The lines a daemon rejected reading its config file (numbered in that file), with the daemon's own
+    messages paired in order when there is one per rejected line (FRR logs each line twice: once per target)."""
+    said = [row.strip() for row in log.splitlines() if row.startswith("% ")]
+    seen: dict[int, ConfigError] = {}
+    for row in log.splitlines():
+        m = _FILE_ERR.search(row)
+        if m and int(m.group(2)) not in seen:
+            seen[int(m.group(2))] = ConfigError(int(m.group(2)), m.group(3).strip(), m.group(1))
+    errors = sorted(seen.values(), key=lambda e: e.line)
+    if len(said) == len(errors):
+        for e, msg in zip(errors, said, strict=True):
+            e.message = msg
     return errors
 
 

@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from realfish import frr
@@ -42,7 +41,7 @@ def dry_run(configs: dict[str, str]) -> dict[str, list[frr.ConfigError]]:
         f.write("\n".join(lines) + "\n")
         f.flush()
         proc = subprocess.run([frr.VTYSH, "--dryrun", "-f", f.name], capture_output=True, text=True, timeout=120)
-        errors = frr.config_errors(proc.stdout + proc.stderr, Path(f.name))
+        errors = frr.config_errors(proc.stdout + proc.stderr, lines)
     out: dict[str, list[frr.ConfigError]] = {}
     for e in errors:
         first, name = max((s for s in starts if s[0] <= e.line), default=(1, starts[0][1]))

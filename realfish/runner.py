@@ -143,16 +143,11 @@ class Runner(ABC):
                         down.append(f"{name}->{peer}")
         return sorted(set(down))
 
-    def forked_helpers_cpu(self) -> float:
-        """CPU seconds of helpers that are not this process's children (forked vtysh, see runtime/zygote.py)."""
-        return 0.0
-
     def converge(self, timeout: float = 600.0, shows: list[str] | None = None) -> Report:
         """Start, converge, and fill the report (timing, memory, CPU, per-router FIB and shows)."""
         self.sampler.start()
         self.start()
-        self.report.startup_cpu_s = (cpu_seconds(self.pids()) + _children_cpu() - self.helpers_at_start
-                                     + self.forked_helpers_cpu())
+        self.report.startup_cpu_s = cpu_seconds(self.pids()) + _children_cpu() - self.helpers_at_start
         self.wait_converged(timeout)
         return self.collect(shows or [])
 
@@ -161,7 +156,7 @@ class Runner(ABC):
         rep.daemon_cpu_s = cpu_seconds(self.pids())
         rep.ctx_voluntary, rep.ctx_involuntary = context_switches(self.pids())
         rep.controller_cpu_s = cpu_seconds([os.getpid()])
-        rep.helper_cpu_s = _children_cpu() - self.helpers_at_start + self.forked_helpers_cpu()
+        rep.helper_cpu_s = _children_cpu() - self.helpers_at_start
         for name in self.network.inside():
             rr = rep.routers.setdefault(name, RouterReport())
             try:

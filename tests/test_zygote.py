@@ -33,17 +33,21 @@ def test_forked_routers_have_their_own_identity(tmp_path: Path) -> None:
     with Emulation(net) as emu:
         emu.converge(timeout=120)
         zygotes = {d: z.proc.pid for d, z in emu.zygotes.items()}
-        assert set(zygotes) == {"zebra", "staticd", "bgpd", "vtysh"}
+        assert set(zygotes) == {"zebra", "staticd", "bgpd"}  # no vtysh: each daemon reads its own config
         for (name, daemon), proc in emu.procs.items():
             rdir = emu.router_dir(name)
             assert isinstance(proc, ForkedDaemon) and _parent(proc.pid) == zygotes[daemon], (name, daemon)
             assert int((rdir / f"{daemon}.pid").read_text()) == proc.pid  # FRR wrote it where the child was told
             log = (rdir / f"{daemon}.log").read_text()
             assert log.count(" starting: ") == 1, (name, daemon, log[-500:])  # its own log, no sibling's lines
-        for name in net.routers:  # each router's config went to its own daemons, through a forked vtysh
-            assert (emu.router_dir(name) / "vtysh.log").exists()
-            running = frr.vtysh(emu.router_dir(name), "show running-config")
-            assert f"hostname {name}\n" in running
+        for name in net.routers:  # each router's config went to its own daemons, each reading its own part
+            rdir = emu.router_dir(name)
+            assert not (rdir / "vtysh.log").exists()
+            zebra, bgpd = (rdir / "zebra.conf").read_text(), (rdir / "bgpd.conf").read_text()
+            assert " ip address " in zebra and "router bgp" not in zebra
+            assert "router bgp" in bgpd and " ip address " not in bgpd
+            running = frr.vtysh(rdir, "show running-config")
+            assert f"hostname {name}\n" in running and "router bgp" in running
         for name, router in net.routers.items():
             rdir = emu.router_dir(name)
             links = json.loads(frr.vtysh(rdir, "show interface json"))
@@ -75,5 +79,5 @@ def test_a_run_that_times_out_leaves_no_zygote_or_child(tmp_path: Path) -> None:
             run_dir = emu.run_dir
             emu.converge(timeout=3)
     pids = [p.pid for p in emu.procs.values()] + [z.proc.pid for z in emu.zygotes.values()]
-    assert len(pids) == 2 * 3 + 4
+    assert len(pids) == 2 * 3 + 3
     assert _leftovers(run_dir, pids) == []

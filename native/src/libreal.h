@@ -43,9 +43,8 @@
  *   frr_preinit       (libfrr) keep FRR's daemon info, whose paths a forked child sets to its router's.
  *   frr_config_fork   (libfrr) FRR's daemonise point, after its whole initialisation and before any thread,
  *                     config or event loop: a zygote serves fork requests here; a child takes its router's
- *                     identity (zygote.c lists what it re-does) and goes on into FRR's own frr_config_fork.
- *   lib_error_init    (libfrr) vtysh calls it once its command graph is built, before it connects or reads
- *                     input: a vtysh zygote forks there, one child per router's config.
+ *                     identity (zygote.c lists what it re-does) and goes on into FRR's own frr_config_fork,
+ *                     which reads the child's own part of the router's config (realfish/daemon_configs.py).
  * Memory (memory.c):
  *   ringbuf_wipe      (libfrr) bgpd wipes each BGP peer's 655 KiB input ring at every session stop, which makes
  *                     every page resident; whole pages are given back instead (MADV_DONTNEED: they read as

@@ -15,8 +15,6 @@
  * SIGTERM/SIGINT (it forwards neither: the runtime stops each child by its PID). A child returns from the
  * hook, as ROUTER's daemon, into FRR's own frr_config_fork(). The FRR binaries are unmodified.
  *
- * vtysh, which applies each router's integrated config, is forked the same way (lib_error_init below).
- *
  * What a daemon's child re-does or puts right before FRR goes on (the rest of the image is shared copy-on-write):
  *   identity         the router's name (uname, hostname), interface table, control channel and clock entry
  *                    (core.c rf_become): the zygote's are the zygote's;
@@ -223,7 +221,7 @@ static ssize_t receive(char *buf, size_t len, int fds[2])
 	return n;
 }
 
-/* "EXIT pid status usec": how a child ended and the CPU it used (a vtysh child's is a helper's cost). */
+/* "EXIT pid status usec": how a child ended and the CPU it used. */
 static void reap(void)
 {
 	int status;
@@ -236,30 +234,10 @@ static void reap(void)
 	}
 }
 
-/* vtysh's children: the config's output (the lines a daemon rejected) to the file handed over, and the router's
- * directory as the working directory: the zygote runs `vtysh --vty_socket . -f frr.conf`, relative paths that
- * are the router's once the child is there. */
-static void become_vtysh(const char *rundir, const int fds[2], const sigset_t *mask, int sfd)
-{
-	rf_real.close(sfd);
-	rf_real.close(zfd);
-	zfd = -1;
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	dup2(fds[0], 1);
-	dup2(fds[0], 2);
-	rf_real.close(fds[0]);
-	if (fds[1] >= 0)
-		rf_real.close(fds[1]);
-	if (chdir(rundir) < 0) {
-		fprintf(stderr, "realfish: cannot enter %s: %s\n", rundir, strerror(errno));
-		_exit(1);
-	}
-}
-
 /* Serve fork requests; returns only in a child. */
-static void serve(int vtysh)
+static void serve(void)
 {
-	if (!vtysh && (!di || !di->name || strcmp(di->name, rf_daemon()) != 0 || !di->vty_sock_path ||
+	if ((!di || !di->name || strcmp(di->name, rf_daemon()) != 0 || !di->vty_sock_path ||
 		       !getenv("REALFISH_ZYGOTE_DIR") ||
 		       strcmp(di->vty_sock_path, getenv("REALFISH_ZYGOTE_DIR")) != 0)) {
 		rf_log("zygote: FRR's daemon info is not laid out as in FRR 8.4.4; cannot fork routers from it");
@@ -311,10 +289,7 @@ static void serve(int vtysh)
 		}
 		pid_t pid = fork();
 		if (pid == 0) {
-			if (vtysh)
-				become_vtysh(rundir, fds, &mask, sfd);
-			else
-				become(router, rundir, config, pathspace, seed, fds, &mask, sfd, &out);
+			become(router, rundir, config, pathspace, seed, fds, &mask, sfd, &out);
 			return;
 		}
 		for (int i = 0; i < 2; i++)
@@ -333,21 +308,6 @@ RF_EXPORT void frr_config_fork(void)
 	if (!real_config_fork)
 		*(void **)&real_config_fork = dlsym(RTLD_NEXT, "frr_config_fork");
 	if (rf_active() && rf_zygote())
-		serve(0);
+		serve();
 	real_config_fork();
-}
-
-/* vtysh calls lib_error_init() (libfrr) once its command graph is built, before it connects to any daemon or
- * reads its input: a vtysh zygote forks there, one child per router's config. (Daemons call it too, from
- * frr_init(); only vtysh serves here.) libreal stays inactive in vtysh: it talks to the daemons' vty sockets
- * only, as it does when it runs on its own. */
-RF_EXPORT void lib_error_init(void)
-{
-	static void (*real_init)(void);
-	if (!real_init)
-		*(void **)&real_init = dlsym(RTLD_NEXT, "lib_error_init");
-	real_init();
-	const char *d = getenv("REALFISH_DAEMON");
-	if (rf_zygote() && d && strcmp(d, "vtysh") == 0)
-		serve(1);
 }

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from realfish import frr, ospf
+from realfish import daemon_configs, frr, ospf
 from realfish.report import FibEntry, Report, death_cause
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime.broker import Broker
@@ -131,6 +131,7 @@ class Emulation(Runner):
         self.procs: dict[tuple[str, str], subprocess.Popen[bytes] | ForkedDaemon] = {}
         self.fork = fork
         self.zygotes: dict[str, Zygote] = {}
+        self.split: dict[str, daemon_configs.DaemonConfigs] = {}  # forked routers' configs cut per daemon
         self.record = Path(record) if record else None
         self.replay = replay
         self.replayer: Replayer | None = None
@@ -186,7 +187,6 @@ class Emulation(Runner):
             if daemon in kinds:
                 self.zygotes[daemon] = Zygote.daemon_kind(daemon, zdir, self._zygote_pathspace(),
                                                           self._env(ZYGOTE, daemon))
-        self.zygotes["vtysh"] = Zygote.vtysh(zdir, self.libreal)
         for z in self.zygotes.values():
             z.ready(self.check_daemons)
 
@@ -235,13 +235,11 @@ class Emulation(Runner):
             (rdir / "interfaces").write_text(interface_table(router, index, self.network.whole or self.network))
             (rdir / "interfaces.addrs").touch()  # libreal's shared address table, opened by forked daemons too
             frr.give_to_frr(rdir / "interfaces.addrs")
-        self._spawn([(name, "zebra") for name in self.network.routers])
-        self._wait_for([self.router_dir(n) / "zserv.api" for n in self.network.routers], "zebra's zserv socket")
-        self._phase("zebra")
-        self._spawn([(name, daemon) for name, router in self.network.routers.items()
-                     for daemon in router.daemons()[1:]])
-        self._wait_for([self.router_dir(n) / f"{d}.vty" for (n, d) in self.procs], "daemons' vty sockets")
-        self._phase("daemons")
+        if self.fork:
+            self._split_configs()
+        else:  # every router's daemons up first, its config applied by vtysh when it boots
+            self._start_daemons(list(self.network.routers))
+            self._phase("daemons")
         self.apply_configs()
         self._phase("configs")
         self.report_unsupported()
@@ -249,6 +247,38 @@ class Emulation(Runner):
         if self.clock:
             self.v_ready = self.clock.now_ns()
             self.clock.freeze(False)
+
+    def _start_daemons(self, routers: list[str]) -> None:
+        """zebra for these routers, then (once its zserv socket is there for them to connect to) their others."""
+        self._spawn([(name, "zebra") for name in routers])
+        self._wait_for([self.router_dir(n) / "zserv.api" for n in routers], "zebra's zserv socket")
+        self._spawn([(name, daemon) for name in routers for daemon in self.network.routers[name].daemons()[1:]])
+        self._wait_for([self.router_dir(n) / f"{d}.vty" for n in routers
+                        for d in self.network.routers[n].daemons()], "daemons' vty sockets")
+
+    def _split_configs(self) -> None:
+        """Forked daemons read their own part of the router's config when they start (realfish.daemon_configs):
+        no vtysh per router. Lines vtysh's grammar rejects are reported now, those a daemon rejects once it has
+        read its file (_file_config_errors)."""
+        kinds = sorted({d for r in self.network.routers.values() for d in r.daemons()})
+        self.split = daemon_configs.split({n: r.config for n, r in self.network.routers.items()}, kinds)
+        for name, router in self.network.routers.items():
+            daemon_configs.write(self.router_dir(name), self.split[name], router.daemons())
+        self._config_errors((n, c.errors) for n, c in self.split.items())
+        self._phase("split")
+
+    def _file_config_errors(self) -> None:
+        """The lines each forked daemon rejected reading its config file, at their lines in frr.conf."""
+        found: dict[str, list[frr.ConfigError]] = {}
+        for (name, daemon) in self.procs:
+            log = self.router_dir(name) / f"{daemon}.log"
+            if name not in self.split or not log.exists():
+                continue
+            for e in frr.daemon_config_errors(log.read_text(errors="replace")):
+                line = self.split[name].source_line(daemon, e.line)
+                if line is not None:
+                    found.setdefault(name, []).append(frr.ConfigError(line, e.text, f"{e.message} ({daemon})"))
+        self._config_errors((n, sorted(errs, key=lambda e: e.line)) for n, errs in found.items())
 
     def _phase(self, name: str) -> None:
         """Wall seconds since the run started at the end of each start-up phase (the report's timing.phases)."""
@@ -259,12 +289,8 @@ class Emulation(Runner):
         routers, BOOT_GAP virtual seconds apart, in a fixed order (Network.boot_batches says why)."""
         def apply(name: str) -> tuple[str, list[frr.ConfigError]]:
             rdir = self.router_dir(name)
-            vtysh = self.zygotes.get("vtysh")
-            if vtysh is None:
-                errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
-                return name, errors
-            vtysh.fork(name, rdir, "-", 0).wait(timeout=60)  # its output: rdir/vtysh.log
-            return name, frr.config_errors((rdir / "vtysh.log").read_text(errors="replace"), rdir / "frr.conf")
+            errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
+            return name, errors
 
         batches = self.network.boot_batches(BOOT_BATCH) if self.clock else [list(self.network.routers)]
         if self.clock:
@@ -282,7 +308,10 @@ class Emulation(Runner):
                 if gap > 0:
                     self.run_for(gap)
                 booted.update((n, self.clock.now_ns() if self.clock else 0) for n in batch)
-                self._configure(batch, lambda b: self._config_errors(pool.map(apply, b)))
+                if self.fork:  # the batch's daemons start now, and each reads its config first
+                    self._configure(batch, self._start_daemons)
+                else:
+                    self._configure(batch, lambda b: self._config_errors(pool.map(apply, b)))
         if self.record:
             Recording.update(self.record, boot=booted)
 
@@ -346,10 +375,14 @@ class Emulation(Runner):
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
 
     def wait_converged(self, timeout: float) -> None:
-        if self.clock:
-            self._wait_virtual(timeout)
-        else:
-            self._wait_quiet(timeout)
+        try:
+            if self.clock:
+                self._wait_virtual(timeout)
+            else:
+                self._wait_quiet(timeout)
+        finally:  # the clock has moved since the last boot: every forked daemon has read its config
+            if self.split:
+                self._file_config_errors()
 
     def _wait_virtual(self, timeout: float) -> None:
         """Converged once `quiet` virtual seconds pass with no broker event (connection, listener, address, route).
@@ -491,13 +524,6 @@ class Emulation(Runner):
                        "ospf6d is not started, so this router has no OSPFv3 adjacencies or routes")
                 self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
                 self.report.problems.append(msg)
-
-    def forked_helpers_cpu(self) -> float:
-        vtysh = self.zygotes.get("vtysh")
-        if vtysh is None:
-            return 0.0
-        vtysh.reap()
-        return vtysh.cpu_s
 
     def pids(self) -> list[int]:
         zygotes = [z.proc for z in self.zygotes.values()]

@@ -84,14 +84,6 @@ class Zygote:
             del argv[i:i + 2]
         return cls(daemon, zdir, argv, dict(env, REALFISH_ROUTER=ZYGOTE, REALFISH_IFTABLE=str(zdir / "interfaces")))
 
-    @classmethod
-    def vtysh(cls, zdir: Path, libreal: Path) -> Zygote:
-        """A zygote of vtysh, which applies each router's integrated config: relative paths (the vty sockets in the
-        working directory, ./frr.conf) that become the router's in each child. libreal is inactive in it (no
-        controller): vtysh only talks to the daemons' vty sockets, as when it runs on its own."""
-        argv = [frr.VTYSH, "--vty_socket", ".", "-f", "frr.conf"]
-        return cls("vtysh", zdir, argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_PRELOAD": str(libreal)})
-
     def ready(self, check: Callable[[], None], timeout: float = 60.0) -> None:
         """Wait until the zygote has initialised and stopped at its fork point. Its pid file is ours to write (FRR
         writes one only past that point): `realfish clean` finds it there after a killed run."""
@@ -159,7 +151,9 @@ class Zygote:
             if f.record is not None:
                 rec = f.record / f"{f.router}.{self.daemon}.rec"
                 files.append(os.open(rec, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
-            msg = f"FORK {f.router} {f.rdir} {f.rdir / 'empty.conf'} {f.pathspace} {f.seed}".encode()
+            conf = f.rdir / f"{self.daemon}.conf"  # its part of the router's config (realfish.daemon_configs)
+            msg = f"FORK {f.router} {f.rdir} {conf if conf.exists() else f.rdir / 'empty.conf'} {f.pathspace} " \
+                  f"{f.seed}".encode()
             self.sock.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", files))])
         finally:
             for fd in files:
