@@ -90,7 +90,9 @@ def stream_pair() -> tuple[socket.socket, socket.socket]:
 
 def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
     """socket.recv_fds(), non-blocking (Python 3.11's recv_fds drops its flags argument)."""
-    data, anc, _flags, _addr = sock.recvmsg(8192, socket.CMSG_SPACE(array.array("i").itemsize), socket.MSG_DONTWAIT)
+    # libreal sends what one netlink write of zebra's changed as one message (up to 32 KiB of lines)
+    data, anc, _flags, _addr = sock.recvmsg(1 << 16, socket.CMSG_SPACE(array.array("i").itemsize),
+                                            socket.MSG_DONTWAIT)
     fds = array.array("i")
     for level, kind, payload in anc:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -328,7 +330,12 @@ class Controller:
             return
         with self.lock:
             try:
-                self._handle(client, data.decode(errors="replace"), fds[0] if fds else -1)
+                text = data.decode(errors="replace")
+                if "\n" in text:  # zebra's address and route changes of one netlink write, in order
+                    for line in text.split("\n"):
+                        self._handle(client, line)
+                else:
+                    self._handle(client, text, fds[0] if fds else -1)
             except Exception as e:  # a malformed line must not kill the controller
                 self.log.append(f"{client.router}/{client.daemon}: cannot handle {data[:200]!r}: {e!r}")
                 if data.split(b" ", 1)[0] in (b"BIND", b"LISTEN", b"CONNECT", b"RESOLVE", b"HELLO", b"RAW",

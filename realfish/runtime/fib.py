@@ -100,13 +100,22 @@ class Fib:
     addresses: dict[int, list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]] = field(default_factory=dict)
     routes: dict[IPNetwork, Route] = field(default_factory=dict)
     nexthops: dict[int, NexthopObject] = field(default_factory=dict)
-    # owns() and lookup() answers, forgotten at every update: the broker asks the same questions of the same
+    # lookup() answers, forgotten at every update: the broker asks the same questions of the same
     # FIBs again and again (every pending connection attempt, after every event anywhere)
-    _memo: dict[tuple[bool, IPAddress], object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _memo: dict[IPAddress, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # routes by (version, prefix length) and network bits, and the lengths present longest first: a lookup
+    # tries each length once instead of testing every route (hundreds per router, per lookup, per connect)
+    _index: dict[tuple[int, int], dict[int, IPNetwork]] = field(default_factory=dict, init=False, repr=False,
+                                                                 compare=False)
+    _lengths: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _connected: dict[IPNetwork, int] | None = field(default=None, init=False, repr=False, compare=False)
+    _local: tuple[set[IPAddress], list[IPNetwork]] | None = field(default=None, init=False, repr=False,
+                                                                  compare=False)
 
     # -- updates from libreal ----------------------------------------------------------------------------------
     def address(self, add: bool, ifindex: int, prefix: str) -> None:
         self._memo.clear()
+        self._connected = self._local = None
         iface = ipaddress.ip_interface(prefix)
         have = self.addresses.setdefault(ifindex, [])
         if add and iface not in have:
@@ -122,8 +131,11 @@ class Fib:
         if int(kv.get("table", MAIN_TABLE)) != MAIN_TABLE:
             return
         if op == "del":
-            self.routes.pop(prefix, None)
+            if self.routes.pop(prefix, None) is not None:
+                self._unindex(prefix)
             return
+        if prefix not in self.routes:
+            self._indexed(prefix)
         self.routes[prefix] = Route(prefix, int(kv.get("proto", 0)), int(kv.get("type", RTN_UNICAST)),
                                     int(kv.get("metric", 0)), tuple(_hop(h) for h in hops),
                                     int(kv.get("nhid", 0)))
@@ -140,6 +152,20 @@ class Fib:
         gw, oif = kv.get("gw", "-"), int(kv.get("oif", 0))
         hop = None if group else Hop(None if gw == "-" else ipaddress.ip_address(gw), oif)
         self.nexthops[nid] = NexthopObject(nid, hop, group, kv.get("blackhole") == "1")
+
+    def _indexed(self, net: IPNetwork) -> None:
+        v, n = net.version, net.prefixlen
+        bucket = self._index.setdefault((v, n), {})
+        if not bucket:
+            self._lengths[v] = sorted({*self._lengths.get(v, []), n}, reverse=True)
+        bucket[int(net.network_address) >> (net.max_prefixlen - n)] = net
+
+    def _unindex(self, net: IPNetwork) -> None:
+        v, n = net.version, net.prefixlen
+        bucket = self._index.get((v, n), {})
+        bucket.pop(int(net.network_address) >> (net.max_prefixlen - n), None)
+        if not bucket:
+            self._lengths[v] = [x for x in self._lengths.get(v, []) if x != n]
 
     # -- reading -----------------------------------------------------------------------------------------------
     def hops_of(self, route: Route) -> tuple[tuple[Hop, ...], bool]:
@@ -159,6 +185,11 @@ class Fib:
         return tuple(m.hop for m in members if m and m.hop), False
 
     def connected(self) -> dict[IPNetwork, int]:
+        if self._connected is None:
+            self._connected = self._connected_now()
+        return self._connected
+
+    def _connected_now(self) -> dict[IPNetwork, int]:
         nets: dict[IPNetwork, int] = {}
         for ifindex, addrs in self.addresses.items():
             if ifindex not in self.up:
@@ -172,28 +203,21 @@ class Fib:
         return nets
 
     def owns(self, ip: IPAddress) -> bool:
-        """Local delivery, as the kernel's local table has it: every address, and all of an IPv4 subnet on lo."""
-        key = (True, ip)
-        if key not in self._memo:
-            self._memo[key] = self._owns(ip)
-        return self._memo[key]  # type: ignore[return-value]
-
-    def _owns(self, ip: IPAddress) -> bool:
-        for i, addrs in self.addresses.items():
-            if i not in self.up:
-                continue
-            on_lo = self.ifnames.get(i) == "lo"
-            for a in addrs:
-                if a.ip == ip or (on_lo and a.version == 4 and ip.version == 4 and ip in a.network):
-                    return True
-        return False
+        """Local delivery, as the kernel's local table has it: every address, and all of an IPv4 subnet on lo.
+        (Only addresses change it, not routes: kept until the next address change.)"""
+        if self._local is None:
+            up = [(i, addrs) for i, addrs in self.addresses.items() if i in self.up]
+            self._local = ({a.ip for _, addrs in up for a in addrs},
+                           [a.network for i, addrs in up if self.ifnames.get(i) == "lo" for a in addrs
+                            if a.version == 4])
+        ips, lo_nets = self._local
+        return ip in ips or (ip.version == 4 and any(ip in n for n in lo_nets))
 
     def lookup(self, ip: IPAddress) -> tuple[str, IPNetwork, tuple[Hop, ...]] | None:
         """Longest-prefix match: ("connected"|"route"|"blackhole", prefix, hops)."""
-        key = (False, ip)
-        if key not in self._memo:
-            self._memo[key] = self._lookup(ip)
-        return self._memo[key]  # type: ignore[return-value]
+        if ip not in self._memo:
+            self._memo[ip] = self._lookup(ip)
+        return self._memo[ip]  # type: ignore[return-value]
 
     def _lookup(self, ip: IPAddress) -> tuple[str, IPNetwork, tuple[Hop, ...]] | None:
         best: tuple[int, int, str, IPNetwork, tuple[Hop, ...]] | None = None
@@ -202,11 +226,16 @@ class Fib:
                 cand: tuple[int, int, str, IPNetwork, tuple[Hop, ...]] = (
                     net.prefixlen, 1, "connected", net, (Hop(None, ifindex),))
                 best = cand if best is None or cand[:2] > best[:2] else best
-        for net, route in self.routes.items():
-            if net.version == ip.version and ip in net:
-                hops, dead = self.hops_of(route)
-                cand = (net.prefixlen, 0, "blackhole" if dead else "route", net, hops)
+        bits, x = ip.max_prefixlen, int(ip)
+        for n in self._lengths.get(ip.version, []):
+            if best is not None and n < best[0]:
+                break  # a connected subnet at least as long wins
+            hit = self._index[(ip.version, n)].get(x >> (bits - n))
+            if hit is not None:
+                hops, dead = self.hops_of(self.routes[hit])
+                cand = (n, 0, "blackhole" if dead else "route", hit, hops)
                 best = cand if best is None or cand[:2] > best[:2] else best
+                break
         if best is None:
             return None
         return best[2], best[3], best[4]
