@@ -16,7 +16,8 @@ import pytest
 
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import Controller
-from realfish.runtime.emulation import interface_table, libreal_path
+from realfish.runtime.emulation import interface_table
+from realfish.runtime.libreal import libreal_path
 from realfish.topology import Interface, Network, Router, Segment
 
 

@@ -77,7 +77,7 @@ def test_unread_bytes_nobody_polls_do_not_stop_the_clock(tmp_path: Path) -> None
     Once nothing has run and the same bytes stayed unread for a moment, the clock moves again."""
     import socket
 
-    from realfish.runtime.emulation import libreal_path
+    from realfish.runtime.libreal import libreal_path
     from realfish.runtime.vclock import BUSY, IDLE_FOREVER, VirtualClock
 
     clock = VirtualClock(libreal_path(), tmp_path / "vclock", tokens=2)
@@ -111,7 +111,7 @@ def test_a_watched_end_counts_while_data_waits_and_goes_with_its_last_holder(tmp
     import os
     import socket
 
-    from realfish.runtime.emulation import libreal_path
+    from realfish.runtime.libreal import libreal_path
     from realfish.runtime.vclock import VirtualClock
 
     clock = VirtualClock(libreal_path(), tmp_path / "vclock", tokens=2)
@@ -191,7 +191,7 @@ def test_a_replays_clock_fires_a_timer_where_the_recorded_clock_moved(tmp_path: 
     import os
     import subprocess
 
-    from realfish.runtime.emulation import libreal_path
+    from realfish.runtime.libreal import libreal_path
     from realfish.runtime.vclock import ADVANCED, VirtualClock
 
     class Slot(ctypes.Structure):  # struct rf_vt_slot (native/src/vclock.h)

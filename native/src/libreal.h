@@ -45,6 +45,11 @@
  *                     config or event loop: a zygote serves fork requests here; a child takes its router's
  *                     identity (zygote.c lists what it re-does) and goes on into FRR's own frr_config_fork,
  *                     which reads the child's own part of the router's config (realfish/daemon_configs.py).
+ * In vtysh cutting configs per daemon (split.c, REALFISH_SPLIT; libreal otherwise inactive there):
+ *   connect           to a listed daemon's vty socket: succeeds with no daemon behind it;
+ *   write             a line vtysh sends there: appended to the split file, as the daemon's;
+ *   recvmsg           vtysh's wait for the reply: FRR's success at once;
+ *   close             forgets the descriptor.
  * Memory (memory.c):
  *   ringbuf_wipe      (libfrr) bgpd wipes each BGP peer's 655 KiB input ring at every session stop, which makes
  *                     every page resident; whole pages are given back instead (MADV_DONTNEED: they read as
@@ -137,6 +142,13 @@ struct rf_sock {
 	int raw_nmemb;
 	struct { int ifindex; uint32_t group; } raw_memb[RF_RAW_MAX_MEMB]; /* joined groups, network order */
 };
+
+/* split.c */
+int rf_split_connect(int fd, const struct sockaddr *addr);
+int rf_split_fd(int fd);
+ssize_t rf_split_write(int fd, const void *data, size_t count);
+ssize_t rf_split_recvmsg(int fd, struct msghdr *msg);
+void rf_split_close(int fd);
 
 /* core.c */
 void rf_init(void);

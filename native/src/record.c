@@ -140,6 +140,8 @@ RF_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
 	if (!rf_real.write)
 		return rf_raw_syscall(SYS_write, fd, (long)buf, (long)count, 0, 0, 0);
+	if (rf_split_fd(fd))
+		return rf_split_write(fd, buf, count);
 	ssize_t n = rf_real.write(fd, buf, count);
 	if (rec_fd >= 0)
 		rf_record_write(fd, n);

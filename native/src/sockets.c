@@ -80,6 +80,8 @@ RF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct rf_sock *s = rf_get(fd);
 	if (!s) {
+		if (rf_split_connect(fd, addr))
+			return 0;
 		int r = rf_real.connect(fd, addr, len);
 		if (r == 0 && addr && addr->sa_family == AF_UNIX)
 			rf_track_if_local_stream(fd);
@@ -182,6 +184,7 @@ RF_EXPORT int close(int fd)
 			rf_raw_close(s);
 		rf_forget(fd);
 	} else {
+		rf_split_close(fd);
 		rf_untrack(fd);
 	}
 	if (!rf_real.close)
@@ -303,7 +306,7 @@ RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
-		return rf_real.recvmsg(fd, msg, flags);
+		return rf_split_fd(fd) ? rf_split_recvmsg(fd, msg) : rf_real.recvmsg(fd, msg, flags);
 	if (s->kind == RF_RAW)
 		return rf_raw_recvmsg(s, fd, msg, flags);
 	void *name = msg->msg_name;

@@ -25,11 +25,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from realfish import daemon_configs, frr, ospf
+from realfish import frr, ospf
 from realfish.report import FibEntry, Report, death_cause
 from realfish.runner import ConvergeTimeout, Runner
+from realfish.runtime import daemon_configs
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import ZYGOTE, Controller, ControllerFailed
+from realfish.runtime.libreal import libreal_path
 from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, Replayer, compare
 from realfish.runtime.vclock import NONE, VirtualClock
 from realfish.runtime.zygote import FORKED_DAEMONS, Fork, ForkedDaemon, Zygote
@@ -51,18 +53,6 @@ BOOT_GAP = 1.5
 # touched), and what is freed stays in the heap. Same FRR, same allocations; measured at k=20: bgpd 14.2 MiB per
 # router instead of 15.6 (docs/forked-daemons.md).
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=131072"
-
-
-def libreal_path() -> Path:
-    """libreal is built by `pip install` as the extension module realfish._libreal (never imported)."""
-    import importlib.machinery
-
-    pkg = Path(__file__).resolve().parents[1]
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        cand = pkg / f"_libreal{suffix}"
-        if cand.exists():
-            return cand
-    raise FileNotFoundError(f"libreal is not built (no {pkg}/_libreal*.so): run `pip install -e .` or `make demo`")
 
 
 def quiet_period(network: Network) -> float:

@@ -3,10 +3,11 @@
 FRR's integrated boot runs `vtysh -f frr.conf`: vtysh matches each line against its command table, which knows
 the daemons that implement the command, and sends the line to those. A forked router's daemons instead read
 their own part at start (FRR's per-daemon config reading, `-f`), so no vtysh process runs per router. The cut is
-vtysh's own: one vtysh reads every router's config, one after another, and talks to stand-in daemons here that
-record what each receives and answer success. Between two routers' configs a line vtysh sends to every daemon
-(`XFRR_end_configuration`, then `XFRR_start_configuration`) marks where the next router begins; the lines vtysh
-itself makes up (`enable`, `configure`, `end` around an interface's `exit`, the markers) are not config.
+vtysh's own: one vtysh reads every router's config, one after another, its daemons stood in for by libreal
+(native/src/split.c), which records the lines each would receive and answers success. Between two routers'
+configs a line vtysh sends to every daemon (`XFRR_end_configuration`, then `XFRR_start_configuration`) marks
+where the next router begins; the lines vtysh itself makes up (`enable`, `configure`, `end` around an
+interface's `exit`, the markers) are not config.
 
 Each file line keeps its line number in frr.conf, so a line a daemon rejects is reported where it was written.
 One difference from vtysh applying the config to running daemons: when one daemon rejects a line, vtysh does not
@@ -15,19 +16,17 @@ send it on to the other daemons of its command; here each daemon that implements
 
 from __future__ import annotations
 
-import selectors
-import socket
+import os
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from realfish import frr
+from realfish.runtime.libreal import libreal_path
 
 _MARKS = ("XFRR_end_configuration", "XFRR_start_configuration")
 _VTYSH_OWN = {"enable", "disable", "configure", "configure terminal", "end", *_MARKS}
-_SUCCESS = b"\0\0\0\0"  # a daemon's reply on its vty socket: no output, then three NULs and CMD_SUCCESS
 
 
 @dataclass
@@ -57,7 +56,7 @@ def split(configs: dict[str, str], daemons: list[str], timeout: float = 120.0) -
         starts.append((len(joined) + 1, name))
         joined += text.rstrip("\n").split("\n")
     with tempfile.TemporaryDirectory(prefix="rfsplit-") as tmp:
-        received, out = _serve_vtysh(Path(tmp), "\n".join(joined) + "\n", daemons, timeout)
+        received, out = _run_vtysh(Path(tmp), "\n".join(joined) + "\n", daemons, timeout)
     result = {name: DaemonConfigs() for name in configs}
     names = list(configs)
     for daemon, lines in received.items():
@@ -90,58 +89,21 @@ def _find(source: list[str], line: str, after: int) -> int:
     return after
 
 
-def _serve_vtysh(tmp: Path, text: str, daemons: list[str], timeout: float) -> tuple[dict[str, list[str]], str]:
-    """Run one vtysh on `text` against stand-in daemons; return the lines each received (a line read from `text`
-    ends with its newline, one vtysh made up does not), and vtysh's output."""
-    sel = selectors.DefaultSelector()
-    listeners = []
-    for d in daemons:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.bind(str(tmp / f"{d}.vty"))
-        s.listen(16)
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, (d, None))
-        listeners.append(s)
+def _run_vtysh(tmp: Path, text: str, daemons: list[str], timeout: float) -> tuple[dict[str, list[str]], str]:
+    """Run one vtysh on `text`, its daemons stood in for by libreal (native/src/split.c); return the lines each
+    received (a line read from `text` ends with its newline, one vtysh made up does not), and vtysh's output."""
     (tmp / "frr.conf").write_text(text)
-    received: dict[str, list[str]] = {d: [] for d in daemons}
-    proc = subprocess.Popen([frr.VTYSH, "--vty_socket", str(tmp), "-f", str(tmp / "frr.conf")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    try:
-        pending: dict[int, bytes] = {}
-        while proc.poll() is None or len(sel.get_map()) > len(listeners):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"vtysh did not read {len(text.splitlines())} config lines in {timeout} s")
-            for key, _ in sel.select(timeout=0.05):
-                daemon, conn = key.data
-                if conn is None:
-                    c, _ = key.fileobj.accept()  # type: ignore[union-attr]
-                    sel.register(c, selectors.EVENT_READ, (daemon, c))
-                    pending[c.fileno()] = b""
-                    continue
-                data = conn.recv(1 << 16)
-                if not data:
-                    sel.unregister(conn)
-                    pending.pop(conn.fileno(), None)
-                    conn.close()
-                    continue
-                buf = pending[conn.fileno()] + data
-                *commands, pending[conn.fileno()] = buf.split(b"\0")
-                for cmd in commands:  # one at a time: vtysh waits for each reply
-                    received[daemon].append(cmd.decode(errors="replace"))
-                    conn.sendall(_SUCCESS)
-        output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
-        for key in list(sel.get_map().values()):
-            key.fileobj.close()  # type: ignore[union-attr]
-        sel.close()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_PRELOAD": str(libreal_path()),
+           "REALFISH_SPLIT": str(tmp / "split"), "REALFISH_SPLIT_DAEMONS": " ".join(daemons)}
+    proc = subprocess.run([frr.VTYSH, "--vty_socket", str(tmp), "-f", str(tmp / "frr.conf")], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    output = proc.stdout + proc.stderr
     if proc.returncode not in (0, 1, 2):  # vtysh exits non-zero when a line is rejected; a crash is not that
         raise RuntimeError(f"vtysh ended with status {proc.returncode} cutting configs per daemon: {output[-500:]}")
+    received: dict[str, list[str]] = {d: [] for d in daemons}
+    for record in (tmp / "split").read_bytes().split(b"\0")[:-1]:
+        daemon, _, line = record.decode(errors="replace").partition("\t")
+        received[daemon].append(line)
     return received, output
 
 
