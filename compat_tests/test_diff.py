@@ -142,6 +142,16 @@ def faulted(tmp_path: Path, fault: str) -> Path:
     elif fault == "hello":  # as2dist1's link to as2core2 (as2core2's only Full one) hellos every 5 s
         edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
              " ip address 2.23.21.3 255.255.255.0\n ip ospf hello-interval 5\n")
+    elif fault.startswith("auth"):  # as2dist1 - as2core2 (as2core2's only Full adjacency) authenticated
+        # as2core2 writes its key in IOS's type 7 (050A0A1F294D is "alpha"); as2dist1 in clear text
+        if fault != "auth-type":
+            edit(cfg / "as2core2.cfg", " ip address 2.23.21.2 255.255.255.0\n",
+                 " ip address 2.23.21.2 255.255.255.0\n ip ospf authentication message-digest\n"
+                 " ip ospf message-digest-key 1 md5 7 050A0A1F294D\n")
+        key = "beta" if fault == "auth-key" else "alpha"
+        edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
+             f" ip address 2.23.21.3 255.255.255.0\n ip ospf authentication message-digest\n"
+             f" ip ospf message-digest-key 1 md5 {key}\n")
     elif fault == "as":
         edit(cfg / "as2border2.cfg", " neighbor as3 remote-as 3", " neighbor as3 remote-as 4")
     elif fault == "filter":
@@ -173,6 +183,43 @@ def test_fault_hello_interval(tmp_path: Path) -> None:
     assert cause in groups and "as2dist1 GigabitEthernet1/0 5000ms" in evidence(doc, cause)
     assert set(groups) == {cause, "OSPF MTU mismatch at as2core2",
                            "FRR keeps one connected route per subnet: as3core1 has 2 interfaces in 90.90.90.0/24"}
+
+
+AUTH_LINK = "as2core2 GigabitEthernet3/0 - as2dist1 GigabitEthernet1/0"
+# example-live's own causes; as2border1/2 at times do not originate their aggregate in time (issue 20)
+LIVE_CAUSES = {"OSPF MTU mismatch at as2core2",
+               "FRR keeps one connected route per subnet: as3core1 has 2 interfaces in 90.90.90.0/24"} | {
+    f"bgpd on {r} did not originate aggregate 2.128.0.0/16 although contributing routes are present"
+    for r in ("as2border1", "as2border2")}
+
+
+@pytest.mark.parametrize("fault", ["auth-type", "auth-key"])
+def test_fault_ospf_authentication(tmp_path: Path, fault: str) -> None:
+    """as2dist1 authenticates its link to as2core2 and as2core2 does not (auth-type), or both do with different
+    keys (auth-key): ospfd drops the other's hellos, as2core2 loses its last adjacency, and its routes are lost to
+    that link's authentication (or to its MTUs), with both ends' types from ospfd and the config lines."""
+    rc, doc = run_diff(faulted(tmp_path, fault), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    cause = f"OSPF authentication{' key' if fault == 'auth-key' else ''} mismatch on {AUTH_LINK}"
+    groups = by_cause(doc)
+    assert cause in groups and set(groups) - {cause} <= LIVE_CAUSES
+    ev = evidence(doc, cause)
+    assert "as2dist1.cfg lines 68, 69 (as2dist1 GigabitEthernet1/0)" in ev
+    if fault == "auth-type":
+        assert ("as2core2 GigabitEthernet3/0 authenticationNone, as2dist1 GigabitEthernet1/0 "
+                "authenticationMessageDigest") in ev
+    else:
+        assert "both ends authenticationMessageDigest" in ev and "as2core2.cfg lines 82, 83" in ev
+        assert "alpha" not in ev and "beta" not in ev  # the keys are not shown
+    assert {d["key"]["Node"] for _, d in groups[cause]} >= {"as2core2"}
+
+
+def test_ospf_authentication_same_key(tmp_path: Path) -> None:
+    """The control: the same key on both ends (one written in type 7) and the adjacency forms; the diff is
+    example-live's own (its MTU and connected-route causes), nothing about authentication."""
+    rc, doc = run_diff(faulted(tmp_path, "auth-same"), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    assert "OSPF MTU mismatch at as2core2" in by_cause(doc) and set(by_cause(doc)) <= LIVE_CAUSES
 
 
 def test_fault_session_as(tmp_path: Path) -> None:

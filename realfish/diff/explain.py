@@ -18,6 +18,7 @@ from typing import Any
 from realfish.answers.state import SnapshotState
 from realfish.diff.rows import Difference, cell_text
 from realfish.model import Device, RouteMap
+from realfish.render import ospf_areas
 
 Explanation = dict[str, str]
 Route = dict[str, Any]
@@ -161,8 +162,54 @@ class Explainer:
                 return {"cause": f"OSPF {what} mismatch on {where}",
                         "evidence": f"ospfd: {node} {iface} {what} {mine.get(field)}{unit}, {peer} {peer_if} "
                                     f"{theirs.get(field)}{unit}; adjacency {state}"}
+        auth = self.ospf_auth_cause((node, iface, mine), (peer, peer_if, theirs), where, state)
+        if auth:
+            return auth
         return {"cause": f"OSPF adjacency {where} not Full",
                 "evidence": f"ospfd on {node}: neighbour {nh_ip} on {iface} is {state}"}
+
+    def ospf_auth_cause(self, a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]], where: str,
+                        state: str) -> Explanation | None:
+        """ospfd drops a packet whose authentication does not check (RFC 2328 D.3): the two ends' types as ospfd
+        shows them; with the same type, the keys as the configs give them (the lines, never the keys)."""
+        types = [str(x[2].get("authentication") or "authenticationNone") for x in (a, b)]
+        if types[0] != types[1]:
+            return {"cause": f"OSPF authentication mismatch on {where}",
+                    "evidence": f"ospfd: {a[0]} {a[1]} {types[0]}, {b[0]} {b[1]} {types[1]}"
+                                f"{self._auth_lines(a[0], a[1], b[0], b[1])}; adjacency {state}"}
+        devs = [self.st.devices.get(n) for n, _, _ in (a, b)]
+        x, y = (d.find_interface(i) if d else None for d, (_, i, _) in zip(devs, (a, b), strict=True))
+        if types[0] == "authenticationNone" or x is None or y is None:
+            return None
+        if types[0] == "authenticationSimplePassword":
+            differ = x.ospf_auth_key != y.ospf_auth_key
+        else:  # each end signs with its last key; the other must hold that key id with the same key
+            differ = not x.ospf_md5_keys or not y.ospf_md5_keys or any(
+                r.ospf_md5_keys.get(k) != v for s, r in ((x, y), (y, x))
+                for k, v in [list(s.ospf_md5_keys.items())[-1]])
+        if not differ:
+            return None
+        return {"cause": f"OSPF authentication key mismatch on {where}",
+                "evidence": f"ospfd: both ends {types[0]}, the keys differ"
+                            f"{self._auth_lines(a[0], a[1], b[0], b[1])}; adjacency {state}"}
+
+    def _auth_lines(self, *ends: str) -> str:
+        """Where each end's authentication is configured: `; as2dist1.cfg lines 60, 61, ...`."""
+        parts = []
+        for node, name in zip(ends[::2], ends[1::2], strict=True):
+            dev = self.st.devices.get(node)
+            iface = dev.find_interface(name) if dev else None
+            if dev is None or iface is None:
+                continue
+            lines = list(iface.ospf_auth_lines)
+            for proc in dev.ospf:  # the area's `authentication` line, when the interface sets no type itself
+                area = proc.areas.get(ospf_areas(dev, proc).get(iface.name, ""))
+                if area is not None and area.authentication_line and not iface.ospf_auth:
+                    lines.append(area.authentication_line)
+            if lines:
+                parts.append(f"{dev.source} line{'s' if len(lines) > 1 else ''} "
+                             + ", ".join(map(str, sorted(lines))) + f" ({node} {name})")
+        return ("; " + "; ".join(parts)) if parts else ""
 
     def _mtu_mismatches(self) -> dict[str, list[tuple[tuple[str, str, int], tuple[str, str, int], str]]]:
         """Adjacencies held short of Full with different interface MTUs on the two ends (OSPF compares them in
