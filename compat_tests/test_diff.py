@@ -142,6 +142,12 @@ def faulted(tmp_path: Path, fault: str) -> Path:
     elif fault == "hello":  # as2dist1's link to as2core2 (as2core2's only Full one) hellos every 5 s
         edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
              " ip address 2.23.21.3 255.255.255.0\n ip ospf hello-interval 5\n")
+    elif fault == "dead":
+        edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
+             " ip address 2.23.21.3 255.255.255.0\n ip ospf dead-interval 60\n")
+    elif fault == "area":  # IOS: the interface's own area statement wins over the network statement's
+        edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
+             " ip address 2.23.21.3 255.255.255.0\n ip ospf 1 area 0\n")
     elif fault.startswith("auth"):  # as2dist1 - as2core2 (as2core2's only Full adjacency) authenticated
         # as2core2 writes its key in IOS's type 7 (050A0A1F294D is "alpha"); as2dist1 in clear text
         if fault != "auth-type":
@@ -212,6 +218,23 @@ def test_fault_ospf_authentication(tmp_path: Path, fault: str) -> None:
         assert "both ends authenticationMessageDigest" in ev and "as2core2.cfg lines 82, 83" in ev
         assert "alpha" not in ev and "beta" not in ev  # the keys are not shown
     assert {d["key"]["Node"] for _, d in groups[cause]} >= {"as2core2"}
+
+
+@pytest.mark.parametrize("fault,what,value", [("dead", "dead interval", "60s"), ("area", "area", "0.0.0.0")])
+def test_fault_ospf_dead_interval_and_area(tmp_path: Path, fault: str, what: str, value: str) -> None:
+    """The same link with another dead interval or area on as2dist1's end: ospfd drops the hellos; the cause is
+    that mismatch with as2dist1's value from ospfd."""
+    rc, doc = run_diff(faulted(tmp_path, fault), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    cause = f"OSPF {what} mismatch on {AUTH_LINK}"
+    groups = by_cause(doc)
+    # area: as2dist1 is now an area border router, and the link's subnet reaches area 1 as an inter-area route
+    areas = {"OSPF route type of 2.23.21.0/24 follows its interfaces' areas: as2core2 GigabitEthernet3/0 area "
+             "0.0.0.1, as2dist1 GigabitEthernet1/0 area 0.0.0.0"} if fault == "area" else set()
+    assert cause in groups and areas <= set(groups) and set(groups) - {cause} - areas <= LIVE_CAUSES
+    assert f"as2dist1 GigabitEthernet1/0 {value}" in evidence(doc, cause)
+    for c in areas:
+        assert "ospfd on as2core1: 2.23.21.0/24 N IA in area 0.0.0.1 (ospfIA); Batfish: ospf" in evidence(doc, c)
 
 
 def test_ospf_authentication_same_key(tmp_path: Path) -> None:

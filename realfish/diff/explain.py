@@ -85,6 +85,7 @@ class Explainer:
                 cause = self.connected_cause(node, net, str(nh_if or ""), r)
             elif proto.startswith("ospf"):
                 cause = self.ospf_link_cause(node, str(nh_if or ""), str(nh_ip or "")) if nh_ip else None
+                cause = cause or self.ospf_type_cause(node, net, row, r)
                 if cause is None and nh_ip in self.owner:
                     cause = self.route_cause(self.owner[str(nh_ip)][0], net, seen)
             elif proto in ("bgp", "ibgp"):
@@ -167,6 +168,29 @@ class Explainer:
             return auth
         return {"cause": f"OSPF adjacency {where} not Full",
                 "evidence": f"ospfd on {node}: neighbour {nh_ip} on {iface} is {state}"}
+
+    def ospf_type_cause(self, node: str, net: str, theirs: Route, ours: list[Route]) -> Explanation | None:
+        """The routers reach `net` over Batfish's next hop, as another OSPF route type (intra-area, inter-area,
+        external): ospfd's route entry and the areas ospfd puts the network's interfaces in."""
+        nh = cell_text(theirs.get("Next_Hop"))
+        mine = next((x for x in ours if cell_text(x.get("Next_Hop")) == nh
+                     and str(x.get("Protocol", "")).startswith("ospf")), None)
+        if mine is None or mine.get("Protocol") == theirs.get("Protocol"):
+            return None
+        t = self.dp.routers.get(node)
+        entry = _find_prefix((t.show.get("ospf_routes") or {}) if t else {}, net)
+        try:
+            subnet = ipaddress.ip_network(net)
+        except ValueError:
+            return None
+        attached = sorted({(n, i, str(self.ospf_ifs.get(n, {}).get(i, {}).get("area", "not in OSPF")))
+                           for a, (n, i) in self.owner.items() if ipaddress.ip_address(a) in subnet})
+        where = ", ".join(f"{n} {i} area {a}" for n, i, a in attached) or "none in the snapshot"
+        held = (f"{entry.get('routeType', '?').strip()} in area {entry.get('area', '?')}" if entry
+                else "not in its route table")
+        return {"cause": f"OSPF route type of {net} follows its interfaces' areas: {where}",
+                "evidence": f"ospfd on {node}: {net} {held} ({mine.get('Protocol')}); Batfish: "
+                            f"{theirs.get('Protocol')}; ospfd's areas of the interfaces in {net}: {where}"}
 
     def ospf_auth_cause(self, a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]], where: str,
                         state: str) -> Explanation | None:
@@ -477,6 +501,14 @@ def _prefix_list_permits(dev: Device, name: str, prefix: Any) -> bool:
         if lo <= prefix.prefixlen <= hi:
             return e.action == "permit"
     return False
+
+
+def _find_prefix(doc: dict[str, Any], net: str) -> dict[str, Any] | None:
+    """ospfd's route entry for `net`, at the top of its JSON or one level down (per VRF)."""
+    for body in [doc, *[v for v in doc.values() if isinstance(v, dict)]]:
+        if isinstance(body.get(net), dict):
+            return dict(body[net])
+    return None
 
 
 def _by_node_net(rows: list[Route]) -> dict[tuple[str, str], list[Route]]:
