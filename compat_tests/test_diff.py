@@ -158,6 +158,9 @@ def faulted(tmp_path: Path, fault: str) -> Path:
         edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
              f" ip address 2.23.21.3 255.255.255.0\n ip ospf authentication message-digest\n"
              f" ip ospf message-digest-key 1 md5 {key}\n")
+    elif fault == "backdoor":  # an option realfish does not model: the network statement is not carried
+        edit(cfg / "as2dept1.cfg", "  network 2.128.1.0 mask 255.255.255.0\n",
+             "  network 2.128.1.0 mask 255.255.255.0 backdoor\n")
     elif fault == "as":
         edit(cfg / "as2border2.cfg", " neighbor as3 remote-as 3", " neighbor as3 remote-as 4")
     elif fault == "filter":
@@ -243,6 +246,22 @@ def test_ospf_authentication_same_key(tmp_path: Path) -> None:
     rc, doc = run_diff(faulted(tmp_path, "auth-same"), example_answers(tmp_path / "answers"), tmp_path / "d.json")
     assert rc == 1 and doc["unexplained"] == 0
     assert "OSPF MTU mismatch at as2core2" in by_cause(doc) and set(by_cause(doc)) <= LIVE_CAUSES
+
+
+def test_fault_line_not_carried(tmp_path: Path) -> None:
+    """as2dept1's network statement for 2.128.1.0/24 has an option realfish does not model, so the line is not
+    run: every router's loss of that prefix is blamed on that line, with its file, number and the reason."""
+    rc, doc = run_diff(faulted(tmp_path, "backdoor"), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    cause = "configs/as2dept1.cfg line 93 (as2dept1): config the routers did not run, about 2.128.1.0/24"
+    groups = by_cause(doc)
+    assert cause in groups and set(groups) - {cause} <= LIVE_CAUSES
+    assert ("configs/as2dept1.cfg line 93: `network 2.128.1.0 mask 255.255.255.0 backdoor` (unsupported: BGP "
+            "backdoor networks are not modelled)") in evidence(doc, cause)
+    routes = next(q for q in doc["questions"] if q["question"] == "routes")
+    lost = {d["key"]["Node"] for d in routes["differences"] if d["key"]["Network"] == "2.128.1.0/24"}
+    assert lost and {d["key"]["Node"] for _, d in groups[cause]} == lost
+    assert {d["key"]["Network"] for _, d in groups[cause]} == {"2.128.1.0/24"}
 
 
 def test_fault_session_as(tmp_path: Path) -> None:

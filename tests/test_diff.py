@@ -132,6 +132,32 @@ def test_diff_live_rejected_line(chain: Path, server: int, tmp_path: Path) -> No
     assert "r1.cfg line 17: 'neighbor 10.0.0.3 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
 
 
+def test_diff_live_rejected_peer_group_line(chain: Path, server: int, tmp_path: Path) -> None:
+    """r1 puts r2 in a peer-group whose remote-as line FRR rejects (it names the group, not r2): the session and
+    routes lost are blamed on FRR's rejection, and the group's line is cited with the neighbor's."""
+    import shutil
+
+    from realfish.answers.state import build
+    from realfish.diff.report import build_report
+
+    changed = tmp_path / "chain"
+    shutil.copytree(chain, changed)
+    cfg = changed / "configs" / "r1.cfg"
+    text = cfg.read_text()
+    line = " neighbor 10.0.0.3 remote-as 4200000002\n"
+    assert line in text
+    cfg.write_text(text.replace(line, " neighbor R2 peer-group\n neighbor R2 remote-as 4200000002 bogus\n"
+                                      " neighbor 10.0.0.3 peer-group R2\n"))
+    asked = sources.live(f"127.0.0.1:{server}", chain, [("bgpSessionStatus", {}), ("routes", {})])
+    state = build(changed, "changed", quiet=50)
+    assert state.dataplane is not None and state.dataplane.converged
+    doc = build_report(str(changed), "live", state, asked)
+    diffs = [d for q in doc["questions"] for d in q["differences"]]
+    assert diffs and {d["explanation"]["cause"] for d in diffs} == {
+        "FRR rejected the BGP configuration between r1 - r2"}
+    assert "r1.cfg line 18: 'neighbor R2 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
+
+
 def test_stored_answer_forms(tmp_path: Path) -> None:
     element = {"metadata": {"columnMetadata": []}, "rows": []}
     for doc in (element, [element], {"answerElements": [element]}):

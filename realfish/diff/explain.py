@@ -52,6 +52,18 @@ class Explainer:
             ifs = (t.show.get("ospf_interfaces") or {}).get("interfaces") or {}
             self.ospf_ifs[node] = {t.user_ifname(k): v for k, v in ifs.items() if isinstance(v, dict)}
         self._mtu_groups = self._mtu_mismatches()
+        # node -> config lines the routers did not run as written: (file, line, text, kind, message, context)
+        self.untranslated: dict[str, list[tuple[str, int | None, str, str, str, str]]] = defaultdict(list)
+        for st in snapshot.conv.statuses:
+            text_of = {n.line: n.text for n in st.notes if n.text and n.line is not None}
+            context_of = {n.line: n.context for n in st.notes if n.context and n.line is not None}
+            for n in st.notes:
+                if n.kind in UNCARRIED:
+                    line = n.line if n.line is not None else -1
+                    note = (st.file, n.line, n.text or text_of.get(line, ""), n.kind, n.message,
+                            n.context or context_of.get(line, ""))
+                    for node in st.nodes:
+                        self.untranslated[node].append(note)
 
     # -- entry point ------------------------------------------------------------------------------------------
 
@@ -96,9 +108,16 @@ class Explainer:
                 cause = None
             if cause:
                 return cause
-        if not b and r:
-            return self.only_ours_cause(node, net, r, seen)
-        return None
+        cause = self.only_ours_cause(node, net, r, seen) if not b and r else None
+        if cause:
+            return cause
+        # nothing in the routers' state: a line of this router's config (or its upstream's) the routers did not
+        # run, about this prefix or this protocol
+        rows = b + r
+        upstream = [self.owner[str(ip)][0] for x in rows if (ip := (x.get("Next_Hop") or {}).get("ip")) in self.owner]
+        return self.untranslated_cause([node, *dict.fromkeys(upstream)], net,
+                                       {str(x.get("Protocol", "")) for x in rows},
+                                       {str((x.get("Next_Hop") or {}).get("interface") or "") for x in rows})
 
     def only_ours_cause(self, node: str, net: str, r: list[Route], seen: set[tuple[str, str]]) -> Explanation | None:
         """A route the routers have and Batfish does not: follow the routers' own next hops upstream to where
@@ -352,6 +371,9 @@ class Explainer:
         if nb is None:
             if rejected:
                 return {"cause": f"FRR rejected the BGP configuration between {pair}", "evidence": "; ".join(rejected)}
+            lines = self.untranslated_lines(node, [addr])
+            if lines:  # the neighbor's own lines were not carried
+                return _uncarried(node, lines, f"BGP neighbor {addr}")
             if configured_check:
                 return {"cause": f"BGP neighbor {addr} of {node} not configured in FRR",
                         "evidence": f"bgpd on {node} has no neighbor {addr} (the translation did not carry it)"}
@@ -360,11 +382,15 @@ class Explainer:
             return None
         back = next((v for k, v in self.bgp_neighbors(peer_node).items() if self.owner.get(k, ("",))[0] == node),
                     None) if peer_node in self.dp.routers else None
-        if back is None and peer_node in self.dp.routers:  # the peer has no neighbor for this router
+        if peer_node in self.dp.routers:  # a line the peer's FRR rejected about this router counts as much
             rejected += self._rejected(peer_node, [a for a, (n, _) in self.owner.items() if n == node])
         if rejected:
             return {"cause": f"FRR rejected the BGP configuration between {pair}",
                     "evidence": "; ".join(rejected) + f"; bgpd on {node}: {_session_state(nb)}"}
+        if back is None and peer_node in self.dp.routers:
+            lines = self.untranslated_lines(peer_node, [a for a, (n, _) in self.owner.items() if n == node])
+            if lines:  # the peer's neighbor lines for this router were not carried
+                return _uncarried(peer_node, lines, f"its BGP neighbor {node}")
         ends = [(node, nb)] + ([(peer_node, back)] if back is not None else [])
         ends.sort(key=lambda e: e[0])  # one cause for the session, whichever end a row was lost at
         evidence = [f"bgpd on {n}: {_session_state(v)}" for n, v in ends]
@@ -381,9 +407,18 @@ class Explainer:
         return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
 
     def _rejected(self, node: str, addrs: list[str]) -> list[str]:
-        """Config lines FRR rejected on `node` that name one of `addrs` (the run's problems)."""
-        return [p for p in self.dp.problems if p.startswith(f"{node}:") and "rejected" in p
-                and any(re.search(rf"\b{re.escape(a)}\b", p) for a in addrs)]
+        """Config lines FRR rejected on `node` that name one of `addrs` or a peer-group one of them is in: the
+        daemons' at boot (the run's problems) and vtysh's grammar's (the parse status)."""
+        dev = self.st.devices.get(node)
+        names = list(addrs) + [str(p.peer_group) for a in addrs
+                               if dev and dev.bgp and (p := dev.bgp.peers.get(a)) and p.peer_group]
+        found = [p for p in self.dp.problems if p.startswith(f"{node}:") and "rejected" in p
+                 and any(re.search(rf"(?<![\w.-]){re.escape(a)}(?![\w.-])", p) for a in names)]
+        for file, line, text, kind, message, _ in self.untranslated_lines(node, names):
+            where = f"{file} line {line}" if line is not None else file
+            if kind == "rejected" and not any(f"{where}:" in p for p in found):
+                found.append(f"{node}: {where}: {text!r}: {message}")
+        return found
 
     def _batfish_route_to(self, node: str, addr: str) -> str | None:
         """The network of Batfish's longest-prefix route at `node` covering `addr`."""
@@ -447,6 +482,31 @@ class Explainer:
                         "evidence": f"bgpd on {router} applies {kind} {name} {direction} to {nbr}; {why}"}
         return None
 
+    # -- config lines the routers did not run ----------------------------------------------------------------
+
+    def untranslated_cause(self, nodes: list[str], net: str, protocols: set[str],
+                           interfaces: set[str]) -> Explanation | None:
+        """Lines of `nodes`' configs that were not carried into FRR (unsupported, unrecognized, invalid) or that
+        FRR rejected: those naming `net` first; else those in the part of the config that makes routes of these
+        protocols (the BGP or OSPF process, static routes, the next hop's interface)."""
+        try:
+            prefix = ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            return None
+        for strong in (True, False):
+            for node in nodes:
+                found = [x for x in self.untranslated.get(node, [])
+                         if (_mentions(x[2], prefix) if strong else _about(x, protocols, interfaces))]
+                if found:
+                    return _uncarried(node, found, f"{net}" if strong else "/".join(sorted(protocols)))
+        return None
+
+    def untranslated_lines(self, node: str, names: list[str]) -> list[tuple[str, int | None, str, str, str, str]]:
+        """Lines of `node`'s config the routers did not run that name one of `names` (a neighbor's address, a
+        peer-group)."""
+        return [x for x in self.untranslated.get(node, [])
+                if any(re.search(rf"(?<![\w.-]){re.escape(a)}(?![\w.-])", x[2]) for a in names)]
+
     # -- helpers ----------------------------------------------------------------------------------------------
 
     def _linux_name(self, node: str, user: str) -> str:
@@ -501,6 +561,56 @@ def _prefix_list_permits(dev: Device, name: str, prefix: Any) -> bool:
         if lo <= prefix.prefixlen <= hi:
             return e.action == "permit"
     return False
+
+
+UNCARRIED = ("unsupported", "unrecognized", "error", "rejected")
+_ADDR = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?:\s+(?:mask\s+)?(\d{1,3}(?:\.\d{1,3}){3}))?")
+
+
+def _mentions(text: str, prefix: Any) -> bool:
+    """`text` names `prefix` (`10.1.0.0/16`, `10.1.0.0 255.255.0.0`, `10.1.0.0 mask 255.255.0.0`; an address
+    alone when it is the prefix's own address)."""
+    for m in _ADDR.finditer(text):
+        try:
+            if m.group(2) is not None:
+                length = int(m.group(2))
+            elif m.group(3) is not None and m.group(3).startswith("255."):
+                length = ipaddress.ip_network(f"0.0.0.0/{m.group(3)}").prefixlen
+            else:
+                length = prefix.prefixlen
+            if ipaddress.ip_network(f"{m.group(1)}/{length}", strict=False) == prefix and \
+                    (m.group(2) is not None or m.group(3) is not None or m.group(1) == str(prefix.network_address)):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _about(note: tuple[str, int | None, str, str, str, str], protocols: set[str], interfaces: set[str]) -> bool:
+    """The line is in the part of a config that makes routes of one of `protocols` or configures one of
+    `interfaces` (where the routes leave)."""
+    text, context = note[2].lower(), note[5].lower()
+    where = f"{context} {text}".strip()
+    for p in protocols:
+        if p in ("bgp", "ibgp", "aggregate") and where.startswith("router bgp"):
+            return True
+        if p.startswith("ospf") and (where.startswith("router ospf") or " ip ospf " in f" {where}"):
+            return True
+        if p == "static" and text.startswith("ip route"):
+            return True
+    return any(i and context == f"interface {i.lower()}" for i in interfaces)
+
+
+def _uncarried(node: str, found: list[tuple[str, int | None, str, str, str, str]], about: str) -> Explanation:
+    files = sorted({x[0] for x in found})
+    lines = ", ".join(str(x[1]) for x in found if x[1] is not None)
+    where = f"{', '.join(files)} line{'s' if len(found) > 1 else ''} {lines}".rstrip()
+    shown = "; ".join(f"{x[0]} line {x[1]}: `{x[2]}` ({x[3]}: {x[4]})" for x in found[:5])
+    more = f"; and {len(found) - 5} more" if len(found) > 5 else ""
+    verb = "FRR rejected" if all(x[3] == "rejected" for x in found) else "the routers did not run"
+    return {"cause": f"{where} ({node}): config the routers did not run, about {about}",
+            "evidence": f"{node}'s config: {verb} {'these lines' if len(found) > 1 else 'this line'}: {shown}"
+                        f"{more}"}
 
 
 def _find_prefix(doc: dict[str, Any], net: str) -> dict[str, Any] | None:
