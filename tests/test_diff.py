@@ -158,6 +158,31 @@ def test_diff_live_rejected_peer_group_line(chain: Path, server: int, tmp_path: 
     assert "r1.cfg line 18: 'neighbor R2 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
 
 
+def test_a_difference_nothing_explains_stays_unexplained(chain: Path) -> None:
+    """Batfish's side made to disagree where the routers and configs give no reason (realfish's own answers,
+    one node's Router_ID and one interface's description altered): those rows are counted unexplained, not
+    given a cause."""
+    import copy
+
+    from realfish.answers import answer
+    from realfish.answers.state import build
+    from realfish.diff import questions
+    from realfish.diff.report import build_report
+
+    state = build(chain, "chain")
+    asked = []
+    for name, column, value in (("nodeProperties", "Configuration_Format", "CISCO_IOS"),
+                                ("interfaceProperties", "Description", "uplink")):
+        element = copy.deepcopy(answer(questions.question(name), state)["answerElements"][0])
+        element["rows"][0][column] = value
+        asked.append(sources.Asked(name, {}, element))
+    doc = build_report(str(chain), "altered", state, asked)
+    diffs = [d for q in doc["questions"] for d in q["differences"]]
+    assert [(d["kind"], d["columns"]) for d in diffs] == [("changed", ["Configuration_Format"]),
+                                                          ("changed", ["Description"])]
+    assert doc["unexplained"] == 2 and all(d["explanation"] is None for d in diffs)
+
+
 def test_stored_answer_forms(tmp_path: Path) -> None:
     element = {"metadata": {"columnMetadata": []}, "rows": []}
     for doc in (element, [element], {"answerElements": [element]}):

@@ -68,14 +68,126 @@ class Explainer:
     # -- entry point ------------------------------------------------------------------------------------------
 
     def explain(self, question: str, d: Difference) -> Explanation | None:
+        row = d.batfish if d.batfish is not None else d.realfish or {}
         if question == "routes":
             node, net = d.key.get("Node", ""), d.key.get("Network", "")
             return self.route_cause(node, net, set())
+        cause = None
         if question in ("bgpSessionStatus", "bgpSessionCompatibility", "bgpEdges"):
             node = d.key.get("Node", "")
             ip = d.key.get("Remote_IP", "")
-            return self.session_cause(node, ip, configured_check=d.kind == "only_batfish")
+            cause = self.session_cause(node, ip, configured_check=d.kind == "only_batfish")
+        elif question in ("ospfSessionCompatibility", "ospfEdges"):
+            cause = self.ospf_row_cause(row)
+        elif question == "bgpRib" and self.b_routes:  # the main RIB's difference for the prefix, if any
+            cause = self.route_cause(d.key.get("Node", ""), d.key.get("Network", ""), set())
+        elif question in ("fileParseStatus", "initIssues"):
+            return self.parse_status_cause(question, d, row)
+        return cause or self.config_cause(question, row) or self.config_value_cause(d)
+
+    # -- questions about the configuration and the adjacencies --------------------------------------------------
+
+    def ospf_row_cause(self, row: dict[str, Any]) -> Explanation | None:
+        """An OSPF session or edge: why ospfd's adjacency on that interface is not Full."""
+        local, remote = row.get("Interface"), row.get("Remote_Interface")
+        if not isinstance(local, dict):
+            return None
+        ip = cell_text(row.get("Remote_IP")) if row.get("Remote_IP") else None
+        if ip is None and isinstance(remote, dict):  # an edge names the far interface: its address
+            dev = self.st.devices.get(str(remote.get("hostname")))
+            iface = dev.find_interface(str(remote.get("interface"))) if dev else None
+            v4 = [a for a in iface.addresses if a.version == 4] if iface else []
+            ip = str(v4[0].ip) if v4 else None
+        if ip is None or ip not in self.owner:
+            return None
+        return self.ospf_link_cause(str(local.get("hostname")), str(local.get("interface")), ip)
+
+    def config_cause(self, question: str, row: dict[str, Any]) -> Explanation | None:
+        """A row of a question about the configuration: the lines of the row's router the routers did not run
+        that name what the row is about (an interface, an address, a structure); for BGP and OSPF questions,
+        those of the process. A router realfish does not have at all: the files it could not read."""
+        node, names = _row_subject(row)
+        if not node:
+            return None
+        far = row.get("Remote_Interface")
+        if node in self.st.devices and isinstance(far, dict) and far.get("hostname") != node:
+            # an edge or session: what its own end's config says first, then the far end's
+            near = self._config_lines(question, node, names)
+            if near:
+                return near
+            return self._config_lines(question, str(far.get("hostname")), [str(far.get("interface"))])
+        if node not in self.st.devices:
+            unread = [f"{st.file} ({st.status}{': ' + str(st.notes[0]) if st.notes else ''})"
+                      for st in self.st.conv.statuses if st.status in ("FAILED", "UNKNOWN", "UNSUPPORTED")]
+            if not unread:
+                return None
+            return {"cause": "files realfish could not read", "evidence": f"no router {node} in realfish's "
+                    f"snapshot; files it could not read: {'; '.join(unread)}"}
+        return self._config_lines(question, node, names)
+
+    def _config_lines(self, question: str, node: str, names: list[str]) -> Explanation | None:
+        found = [x for x in self.untranslated.get(node, [])
+                 if any(re.search(rf"(?<![\w./-]){re.escape(n)}(?![\w./-])", f"{x[5]} {x[2]}") for n in names)]
+        about = ", ".join(names) or node
+        if not found and question.startswith(("bgp", "ospf")):
+            proto = "bgp" if question.startswith("bgp") else "ospf"
+            found = [x for x in self.untranslated.get(node, []) if _about(x, {proto}, set())]
+            about = f"its {proto.upper()} process"
+        return _uncarried(node, found, about) if found else None
+
+    def config_value_cause(self, d: Difference) -> Explanation | None:
+        """A value both sides read from the configuration and read differently: the lines realfish read it from
+        (those naming what the row is about, or its peer-group, and the column's words: `remote-as` for
+        Remote_AS, `ip ospf cost` for OSPF_Cost), with both sides' values."""
+        if d.kind != "changed" or d.batfish is None or d.realfish is None:
+            return None
+        node, names = _row_subject(d.realfish)
+        dev = self.st.devices.get(node)
+        st = self.st.conv.status_of(dev.source) if dev else None
+        if dev is None or st is None:
+            return None
+        if dev.bgp:
+            names += [str(p.peer_group) for n in names if (p := dev.bgp.peers.get(n)) and p.peer_group]
+        for col in d.columns:
+            parts = set(col.lower().split("_"))
+            lines = [n for n in st.notes if n.kind == "translated" and n.line is not None
+                     and parts <= set(re.split(r"[\s-]+", n.text.lower()))
+                     and any(re.search(rf"(?<![\w./-]){re.escape(x)}(?![\w./-])", f"{n.context} {n.text}")
+                             for x in names)]
+            if lines:
+                where = f"{st.file} line{'s' if len(lines) > 1 else ''} {', '.join(str(n.line) for n in lines)}"
+                return {"cause": f"{node} {col} as realfish reads {where}",
+                        "evidence": f"{node} {col}: Batfish {cell_text(d.batfish.get(col))}, realfish "
+                                    f"{cell_text(d.realfish.get(col))}; realfish read it from "
+                                    + "; ".join(f"line {n.line} `{n.text}`" for n in lines)}
         return None
+
+    def parse_status_cause(self, question: str, d: Difference, row: dict[str, Any]) -> Explanation | None:
+        """fileParseStatus and initIssues: realfish's own notes on the lines concerned."""
+        if question == "fileParseStatus":
+            st = self.st.conv.status_of(cell_text(row.get("File_Name")))
+            bad = [n for n in st.notes if n.kind in ("unrecognized", "rejected")] if st else []
+            if st is None or d.realfish is None or not bad:
+                return None  # realfish read the file at least as well: which lines Batfish could not, it cannot say
+            shown = "; ".join(str(n) for n in bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+            return {"cause": f"{st.file}: lines realfish could not read or FRR rejected",
+                    "evidence": f"realfish's parse status {st.status}: {shown}"}
+        where = row.get("Source_Lines")
+        first = where[0] if isinstance(where, list) and where else where
+        if not isinstance(first, dict):
+            return None
+        st = self.st.conv.status_of(str(first.get("filename")))
+        lines = set(first.get("lines") or [])
+        notes = [n for n in st.notes if n.line in lines] if st else []
+        if st is None or not notes:
+            return None
+        kinds = sorted({n.kind for n in notes})
+        verdict = {"rejected": "FRR rejects", "unsupported": "realfish does not carry into FRR",
+                   "unrecognized": "realfish does not recognize", "translated": "realfish reads and translates",
+                   "ignored": "realfish reads as without effect"}
+        what = ", ".join(verdict.get(k, k) for k in kinds)
+        return {"cause": f"{st.file}: lines {what}",
+                "evidence": "realfish's parse status: " + "; ".join(str(n) for n in notes)}
 
     # -- routes -----------------------------------------------------------------------------------------------
 
@@ -172,6 +284,10 @@ class Explainer:
         where = " - ".join(sorted((f"{node} {iface}", f"{peer} {peer_if}")))  # one cause whichever end asks
         if mine is None or theirs is None:
             off = f"{node} {iface}" if mine is None else f"{peer} {peer_if}"
+            at, at_if = (node, iface) if mine is None else (peer, peer_if)
+            lines = [x for x in self.untranslated.get(at, []) if x[5].lower() == f"interface {at_if}".lower()]
+            if lines:  # the interface's own lines that were not carried keep it out of OSPF
+                return _uncarried(at, lines, f"{at_if}, where ospfd does not run")
             return {"cause": f"OSPF does not run on {off}",
                     "evidence": f"ospfd has no interface {off} (not in an OSPF network or area statement, or "
                                 f"its daemon does not run); adjacency {where}: {state}"}
@@ -608,9 +724,34 @@ def _uncarried(node: str, found: list[tuple[str, int | None, str, str, str, str]
     shown = "; ".join(f"{x[0]} line {x[1]}: `{x[2]}` ({x[3]}: {x[4]})" for x in found[:5])
     more = f"; and {len(found) - 5} more" if len(found) > 5 else ""
     verb = "FRR rejected" if all(x[3] == "rejected" for x in found) else "the routers did not run"
-    return {"cause": f"{where} ({node}): config the routers did not run, about {about}",
-            "evidence": f"{node}'s config: {verb} {'these lines' if len(found) > 1 else 'this line'}: {shown}"
-                        f"{more}"}
+    return {"cause": f"{where} ({node}): config the routers did not run",
+            "evidence": f"{node}'s config, about {about}: {verb} {'these lines' if len(found) > 1 else 'this line'}:"
+                        f" {shown}{more}"}
+
+
+def _row_subject(row: dict[str, Any]) -> tuple[str, list[str]]:
+    """(the router a row is about, the names in it that config lines would name: interfaces, addresses,
+    structures). Cells about another router (Remote_Node, Remote_Interface) are left out."""
+    node = ""
+    for col in ("Node", "Interface", "Nodes"):
+        v = row.get(col)
+        v = v[0] if isinstance(v, list) and v else v
+        if isinstance(v, dict):
+            node = str(v.get("name") or v.get("hostname") or "")
+            if node:
+                break
+    names: list[str] = []
+    for col, v in row.items():
+        if col.startswith("Remote_") and col != "Remote_IP" or col in ("Node", "VRF", "Nodes"):
+            continue
+        if isinstance(v, dict) and v.get("hostname") == node and "interface" in v:
+            names.append(str(v["interface"]))
+        elif isinstance(v, dict) and "value" in v:
+            names.append(str(v["value"]))
+        elif isinstance(v, str) and col in ("IP", "Remote_IP", "Local_IP", "Interface", "Local_Interface",
+                                            "Structure_Name", "Router_ID"):
+            names.append(v.split(" (")[0])  # "10.0.0.1 (VRF default)": the name as written
+    return node, [n for n in dict.fromkeys(names) if n and n != "default"]
 
 
 def _find_prefix(doc: dict[str, Any], net: str) -> dict[str, Any] | None:

@@ -28,6 +28,10 @@ def cell_text(v: Any) -> str:
         return next_hop_text(v)
     if isinstance(v, dict) and "name" in v:
         return str(v["name"])
+    if isinstance(v, dict) and "hostname" in v and "interface" in v:  # an Interface cell, as pybatfish prints it
+        return f"{v['hostname']}[{v['interface']}]"
+    if isinstance(v, dict) and "filename" in v:  # FileLines
+        return f"{v['filename']}:{cell_text(v.get('lines'))}"
     if isinstance(v, dict) and "value" in v:
         return str(v["value"])
     if isinstance(v, list):
