@@ -1,11 +1,13 @@
-"""Why a row differs, from what the emulated routers themselves hold: ospfd's neighbours and interfaces,
-bgpd's neighbours (state, last reset, NOTIFICATION, policy names), zebra's routes, and the parsed configs.
-Nothing here knows a particular network.
+"""Why a row differs, from what the emulated routers themselves hold: ospfd's neighbours, interfaces and
+routes, bgpd's neighbours (state, last reset, NOTIFICATION, policy names), zebra's routes, the parsed configs and
+their parse status (what each line became). Nothing here knows a particular network.
 
 A route Batfish has and the routers do not is followed upstream, next hop by next hop, to the first place it is
-lost: an OSPF adjacency that is not Full (and why: MTU, hello/dead, area, network type), a BGP session that is
-not Established (bgpd's last reset), a policy that denies it, or FRR's own connected-route selection. Every
-explanation is {"cause", "evidence"}; the cause is the grouping key, so all rows lost for one reason share it.
+lost: an OSPF adjacency that is not Full (and why: MTU, hello/dead, area, network type, authentication), a BGP
+session that is not Established (bgpd's last reset, a line FRR rejected), a policy that denies it, FRR's own
+connected-route selection, or a config line the routers did not run. Other questions' rows go to the adjacency,
+the session or the config lines they are about; a row nothing explains stays unexplained. Every explanation is
+{"cause", "evidence"}; the cause is the grouping key, so all rows lost for one reason share it.
 """
 
 from __future__ import annotations
