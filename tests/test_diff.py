@@ -215,6 +215,18 @@ def test_rows_matched_on_keys() -> None:
         ("changed", "r1", ["Metric"]), ("only_batfish", "r2", []), ("only_realfish", "r3", [])]
 
 
+def test_cells_compared_whatever_the_key_order() -> None:
+    """A structure's definition serialised with its keys in another order is the same cell; cells print as
+    pybatfish prints them (a node by name, an interface as host[name])."""
+    a = {"schema": "Object", "value": {"name": "101", "lines": [{"action": "PERMIT", "name": "x"}]}}
+    b = {"value": {"lines": [{"name": "x", "action": "PERMIT"}], "name": "101"}, "schema": "Object"}
+    assert rows.cell_text(a) == rows.cell_text(b)
+    assert rows.cell_text(a) != rows.cell_text({"schema": "Object", "value": {"name": "101", "lines": []}})
+    assert rows.cell_text({"id": "node-r1", "name": "r1"}) == "r1"
+    assert rows.cell_text({"hostname": "r1", "interface": "eth0"}) == "r1[eth0]"
+    assert rows.cell_text({"type": "interface", "interface": "eth0", "ip": "10.0.0.1"}) == "interface eth0 ip 10.0.0.1"
+
+
 def test_ask(chain: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["ask", str(chain), "bgpSessionStatus", "nodes=r1", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()

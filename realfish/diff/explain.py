@@ -181,6 +181,9 @@ class Explainer:
         st = self.st.conv.status_of(str(first.get("filename")))
         lines = set(first.get("lines") or [])
         notes = [n for n in st.notes if n.line in lines] if st else []
+        said = row.get("Line_Text")
+        if d.realfish is None and not (said and all(n.text == said for n in notes)):
+            return None  # realfish's line there is not the one Batfish warns about: nothing to say of it
         if st is None or not notes:
             return None
         kinds = sorted({n.kind for n in notes})
