@@ -332,12 +332,12 @@ def test_config_questions_explained_by_lines_not_carried(tmp_path: Path, live_se
     line = "configs/as2dist1.cfg line 67 (as2dist1): config the routers did not run"
     groups = by_cause(doc)
     # as2core2 loses its last adjacency and with it the routes to its iBGP peers' loopbacks (routes were not
-    # asked, so the sessions' causes stop at bgpd's reason and the missing route)
-    sessions = {c for c in groups if c and c.startswith("BGP session")}
-    assert set(groups) - sessions == {line, "configs/as2dist1.cfg: lines realfish does not carry into FRR"}
-    for c in sessions:
-        assert "as2core2" in c and "(Waiting for NHT)" in c and "has no route to" in evidence(doc, c)
-        assert {q for q, _ in groups[c]} == {"bgpEdges"}
+    # asked: the sessions are traced to ospfd's adjacencies, its other three held by their MTUs)
+    isolated = "no OSPF adjacency of as2core2 is Full"
+    assert set(groups) == {line, isolated, "configs/as2dist1.cfg: lines realfish does not carry into FRR"}
+    assert {q for q, _ in groups[isolated]} == {"bgpEdges"} and len(groups[isolated]) == 8
+    assert "Waiting for NHT" in evidence(doc, isolated) and "as2core2's OSPF links: OSPF MTU mismatch at " \
+        "as2core2" in evidence(doc, isolated)
     assert "`ip address dhcp` (unsupported: `ip address dhcp`: only static addresses are modelled)" in evidence(
         doc, line)
     # both ends of each edge, and both sessions, are traced to as2dist1's line

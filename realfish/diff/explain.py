@@ -519,6 +519,8 @@ class Explainer:
             evidence.append(f"{node} has no route to {addr}")
             toward = self._batfish_route_to(node, addr)
             lost = self.route_cause(node, toward, seen if seen is not None else set()) if toward else None
+            # without Batfish's routes to follow: an end cut off from OSPF, from ospfd's own adjacencies
+            lost = lost or self._ospf_isolated(node) or self._ospf_isolated(peer_node)
             if lost:
                 return {"cause": lost["cause"],
                         "evidence": f"BGP session {pair} down: {'; '.join(evidence)}; {lost['evidence']}"}
@@ -526,6 +528,25 @@ class Explainer:
         reason = next((str(v["lastNotificationReason"]) for _, v in ends if v.get("lastNotificationReason")),
                       next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState"))))
         return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
+
+    def _ospf_isolated(self, node: str) -> Explanation | None:
+        """`node` has OSPF links to other routers and ospfd holds none of them Full: the causes of each."""
+        causes = []
+        for a, a_if, b, b_if in self.st.conv.edges:
+            if a != node or a_if not in self.ospf_ifs.get(node, {}) or b not in self.dp.routers:
+                continue
+            dev = self.st.devices.get(b)
+            far = dev.find_interface(b_if) if dev else None
+            v4 = [x for x in far.addresses if x.version == 4] if far else []
+            cause = self.ospf_link_cause(node, a_if, str(v4[0].ip)) if v4 else None
+            if cause is None and v4:
+                return None  # one adjacency is Full (or a link ospfd does not account for): not cut off
+            if cause is not None:
+                causes.append(cause["cause"])
+        if not causes:
+            return None
+        return {"cause": f"no OSPF adjacency of {node} is Full",
+                "evidence": f"{node}'s OSPF links: " + "; ".join(sorted(set(causes)))}
 
     def _rejected(self, node: str, addrs: list[str]) -> list[str]:
         """Config lines FRR rejected on `node` that name one of `addrs` or a peer-group one of them is in: the
