@@ -184,12 +184,15 @@ class Explainer:
         said = row.get("Line_Text")
         if d.realfish is None and not (said and all(n.text == said for n in notes)):
             return None  # realfish's line there is not the one Batfish warns about: nothing to say of it
+        if d.realfish is not None:  # realfish's own issue: the notes that are issues say why
+            notes = [n for n in notes if n.kind not in ("translated", "ignored")]
         if st is None or not notes:
             return None
         kinds = sorted({n.kind for n in notes})
         verdict = {"rejected": "FRR rejects", "unsupported": "realfish does not carry into FRR",
                    "unrecognized": "realfish does not recognize", "translated": "realfish reads and translates",
-                   "ignored": "realfish reads as without effect"}
+                   "ignored": "realfish reads as without effect", "warning": "realfish warns about",
+                   "error": "realfish finds invalid"}
         what = ", ".join(verdict.get(k, k) for k in kinds)
         return {"cause": f"{st.file}: lines {what}",
                 "evidence": "realfish's parse status: " + "; ".join(str(n) for n in notes)}
