@@ -85,6 +85,8 @@ class Explainer:
             cause = self.route_cause(d.key.get("Node", ""), d.key.get("Network", ""), set())
         elif question in ("fileParseStatus", "initIssues"):
             return self.parse_status_cause(question, d, row)
+        elif question in ("definedStructures", "unusedStructures", "referencedStructures") and d.batfish:
+            cause = self.structure_cause(d.batfish)
         return cause or self.config_cause(question, row) or self.config_value_cause(d)
 
     # -- questions about the configuration and the adjacencies --------------------------------------------------
@@ -163,6 +165,19 @@ class Explainer:
                                     f"{cell_text(d.realfish.get(col))}; realfish read it from "
                                     + "; ".join(f"line {n.line} `{n.text}`" for n in lines)}
         return None
+
+    def structure_cause(self, row: dict[str, Any]) -> Explanation | None:
+        """A structure Batfish finds at lines realfish did not carry (so it defines or uses nothing there)."""
+        where = row.get("Source_Lines")
+        where = where[0] if isinstance(where, list) and where else where
+        if not isinstance(where, dict):
+            return None
+        st = self.st.conv.status_of(str(where.get("filename")))
+        lines = set(where.get("lines") or [])
+        found = [(st.file, n.line, n.text, str(n.kind), n.message, n.context) for n in st.notes
+                 if n.line in lines and n.kind in UNCARRIED] if st else []
+        node = st.nodes[0] if st and st.nodes else str(where.get("filename"))
+        return _uncarried(node, found, f"{row.get('Structure_Type')} {row.get('Structure_Name')}") if found else None
 
     def parse_status_cause(self, question: str, d: Difference, row: dict[str, Any]) -> Explanation | None:
         """fileParseStatus and initIssues: realfish's own notes on the lines concerned."""
