@@ -148,6 +148,25 @@ def faulted(tmp_path: Path, fault: str) -> Path:
     elif fault == "hello":  # as2dist1's link to as2core2 (as2core2's only Full one) hellos every 5 s
         edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
              " ip address 2.23.21.3 255.255.255.0\n ip ospf hello-interval 5\n")
+    elif fault == "dead":
+        edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
+             " ip address 2.23.21.3 255.255.255.0\n ip ospf dead-interval 60\n")
+    elif fault == "area":  # IOS: the interface's own area statement wins over the network statement's
+        edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
+             " ip address 2.23.21.3 255.255.255.0\n ip ospf 1 area 0\n")
+    elif fault.startswith("auth"):  # as2dist1 - as2core2 (as2core2's only Full adjacency) authenticated
+        # as2core2 writes its key in IOS's type 7 (050A0A1F294D is "alpha"); as2dist1 in clear text
+        if fault != "auth-type":
+            edit(cfg / "as2core2.cfg", " ip address 2.23.21.2 255.255.255.0\n",
+                 " ip address 2.23.21.2 255.255.255.0\n ip ospf authentication message-digest\n"
+                 " ip ospf message-digest-key 1 md5 7 050A0A1F294D\n")
+        key = "beta" if fault == "auth-key" else "alpha"
+        edit(cfg / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n",
+             f" ip address 2.23.21.3 255.255.255.0\n ip ospf authentication message-digest\n"
+             f" ip ospf message-digest-key 1 md5 {key}\n")
+    elif fault == "backdoor":  # an option realfish does not model: the network statement is not carried
+        edit(cfg / "as2dept1.cfg", "  network 2.128.1.0 mask 255.255.255.0\n",
+             "  network 2.128.1.0 mask 255.255.255.0 backdoor\n")
     elif fault == "as":
         edit(cfg / "as2border2.cfg", " neighbor as3 remote-as 3", " neighbor as3 remote-as 4")
     elif fault == "filter":
@@ -181,6 +200,76 @@ def test_fault_hello_interval(tmp_path: Path) -> None:
                            "FRR keeps one connected route per subnet: as3core1 has 2 interfaces in 90.90.90.0/24"}
 
 
+AUTH_LINK = "as2core2 GigabitEthernet3/0 - as2dist1 GigabitEthernet1/0"
+# example-live's own causes; as2border1/2 at times do not originate their aggregate in time (issue 20)
+LIVE_CAUSES = {"OSPF MTU mismatch at as2core2",
+               "FRR keeps one connected route per subnet: as3core1 has 2 interfaces in 90.90.90.0/24"} | {
+    f"bgpd on {r} did not originate aggregate 2.128.0.0/16 although contributing routes are present"
+    for r in ("as2border1", "as2border2")}
+
+
+@pytest.mark.parametrize("fault", ["auth-type", "auth-key"])
+def test_fault_ospf_authentication(tmp_path: Path, fault: str) -> None:
+    """as2dist1 authenticates its link to as2core2 and as2core2 does not (auth-type), or both do with different
+    keys (auth-key): ospfd drops the other's hellos, as2core2 loses its last adjacency, and its routes are lost to
+    that link's authentication (or to its MTUs), with both ends' types from ospfd and the config lines."""
+    rc, doc = run_diff(faulted(tmp_path, fault), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    cause = f"OSPF authentication{' key' if fault == 'auth-key' else ''} mismatch on {AUTH_LINK}"
+    groups = by_cause(doc)
+    assert cause in groups and set(groups) - {cause} <= LIVE_CAUSES
+    ev = evidence(doc, cause)
+    assert "as2dist1.cfg lines 68, 69 (as2dist1 GigabitEthernet1/0)" in ev
+    if fault == "auth-type":
+        assert ("as2core2 GigabitEthernet3/0 authenticationNone, as2dist1 GigabitEthernet1/0 "
+                "authenticationMessageDigest") in ev
+    else:
+        assert "both ends authenticationMessageDigest" in ev and "as2core2.cfg lines 82, 83" in ev
+        assert "alpha" not in ev and "beta" not in ev  # the keys are not shown
+    assert {d["key"]["Node"] for _, d in groups[cause]} >= {"as2core2"}
+
+
+@pytest.mark.parametrize("fault,what,value", [("dead", "dead interval", "60s"), ("area", "area", "0.0.0.0")])
+def test_fault_ospf_dead_interval_and_area(tmp_path: Path, fault: str, what: str, value: str) -> None:
+    """The same link with another dead interval or area on as2dist1's end: ospfd drops the hellos; the cause is
+    that mismatch with as2dist1's value from ospfd."""
+    rc, doc = run_diff(faulted(tmp_path, fault), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    cause = f"OSPF {what} mismatch on {AUTH_LINK}"
+    groups = by_cause(doc)
+    # area: as2dist1 is now an area border router, and the link's subnet reaches area 1 as an inter-area route
+    areas = {"OSPF route type of 2.23.21.0/24 follows its interfaces' areas: as2core2 GigabitEthernet3/0 area "
+             "0.0.0.1, as2dist1 GigabitEthernet1/0 area 0.0.0.0"} if fault == "area" else set()
+    assert cause in groups and areas <= set(groups) and set(groups) - {cause} - areas <= LIVE_CAUSES
+    assert f"as2dist1 GigabitEthernet1/0 {value}" in evidence(doc, cause)
+    for c in areas:
+        assert "ospfd on as2core1: 2.23.21.0/24 N IA in area 0.0.0.1 (ospfIA); Batfish: ospf" in evidence(doc, c)
+
+
+def test_ospf_authentication_same_key(tmp_path: Path) -> None:
+    """The control: the same key on both ends (one written in type 7) and the adjacency forms; the diff is
+    example-live's own (its MTU and connected-route causes), nothing about authentication."""
+    rc, doc = run_diff(faulted(tmp_path, "auth-same"), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    assert "OSPF MTU mismatch at as2core2" in by_cause(doc) and set(by_cause(doc)) <= LIVE_CAUSES
+
+
+def test_fault_line_not_carried(tmp_path: Path) -> None:
+    """as2dept1's network statement for 2.128.1.0/24 has an option realfish does not model, so the line is not
+    run: every router's loss of that prefix is blamed on that line, with its file, number and the reason."""
+    rc, doc = run_diff(faulted(tmp_path, "backdoor"), example_answers(tmp_path / "answers"), tmp_path / "d.json")
+    assert rc == 1 and doc["unexplained"] == 0
+    cause = "configs/as2dept1.cfg line 93 (as2dept1): config the routers did not run"
+    groups = by_cause(doc)
+    assert cause in groups and set(groups) - {cause} <= LIVE_CAUSES
+    assert ("configs/as2dept1.cfg line 93: `network 2.128.1.0 mask 255.255.255.0 backdoor` (unsupported: BGP "
+            "backdoor networks are not modelled)") in evidence(doc, cause)
+    routes = next(q for q in doc["questions"] if q["question"] == "routes")
+    lost = {d["key"]["Node"] for d in routes["differences"] if d["key"]["Network"] == "2.128.1.0/24"}
+    assert lost and {d["key"]["Node"] for _, d in groups[cause]} == lost
+    assert {d["key"]["Network"] for _, d in groups[cause]} == {"2.128.1.0/24"}
+
+
 def test_fault_session_as(tmp_path: Path) -> None:
     # Both ends retry every connect-retry interval (120 s virtual) and fail at the OPEN, each in its own phase:
     # the two leave a gap of at least 60 s between their attempts, so 50 s of quiet ends the run
@@ -208,6 +297,102 @@ def test_fault_filter(tmp_path: Path) -> None:
     assert {d["key"]["Node"] for d in routes["differences"] if d["key"]["Network"] == "3.0.2.0/24"} == {
         d["key"]["Node"] for _, d in groups[cause]}
     assert not any(d["key"]["Network"] == "3.0.1.0/24" for d in routes["differences"])
+
+
+# -- questions about the configuration and the adjacencies, against a live service -------------------------------
+
+CONFIG_QUESTIONS = ["interfaceProperties", "ipOwners", "layer3Edges", "ospfEdges", "ospfSessionCompatibility",
+                    "initIssues", "fileParseStatus", "bgpPeerConfiguration", "bgpSessionCompatibility", "bgpEdges",
+                    "definedStructures"]
+
+
+@pytest.fixture(scope="module")
+def live_service_answers(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """A second `realfish serve`'s answers to CONFIG_QUESTIONS on example-live as written."""
+    from realfish.diff import sources
+    from tests.test_service import serving
+
+    with serving(tmp_path_factory.mktemp("data")) as port:
+        return sources.live(f"127.0.0.1:{port}", LIVE, [(q, {}) for q in CONFIG_QUESTIONS])
+
+
+def diff_copy(snap: Path, asked: list[Any], **kw: Any) -> dict[str, Any]:
+    from realfish.answers.state import build
+
+    state = build(snap, "changed", **kw)
+    assert state.dataplane is not None and state.dataplane.converged
+    return report.build_report(str(snap), "live", state, asked)
+
+
+def test_config_questions_explained_by_lines_not_carried(tmp_path: Path, live_service_answers: list[Any]) -> None:
+    """Realfish answers a copy where as2dist1's link to as2core2 takes its address by DHCP (a line realfish does
+    not carry): the interface, its address, its layer-3 and OSPF edges and sessions differ, all blamed on that
+    line from either end; the new parse warning on realfish's own parse status; nothing unexplained."""
+    snap = tmp_path / "snap"
+    shutil.copytree(LIVE, snap)
+    edit(snap / "configs" / "as2dist1.cfg", " ip address 2.23.21.3 255.255.255.0\n", " ip address dhcp\n")
+    doc = diff_copy(snap, live_service_answers)
+    differing = {q["question"] for q in doc["questions"] if q["differences"]}
+    assert differing == {"interfaceProperties", "ipOwners", "layer3Edges", "ospfEdges", "ospfSessionCompatibility",
+                         "initIssues", "bgpEdges"}
+    assert doc["unexplained"] == 0
+    line = "configs/as2dist1.cfg line 67 (as2dist1): config the routers did not run"
+    groups = by_cause(doc)
+    # as2core2 loses its last adjacency and with it the routes to its iBGP peers' loopbacks (routes were not
+    # asked: the sessions are traced to ospfd's adjacencies, its other three held by their MTUs)
+    isolated = "no OSPF adjacency of as2core2 is Full"
+    assert set(groups) == {line, isolated, "configs/as2dist1.cfg: lines realfish does not carry into FRR"}
+    assert {q for q, _ in groups[isolated]} == {"bgpEdges"} and len(groups[isolated]) == 8
+    assert "Waiting for NHT" in evidence(doc, isolated) and "as2core2's OSPF links: OSPF MTU mismatch at " \
+        "as2core2" in evidence(doc, isolated)
+    assert "`ip address dhcp` (unsupported: `ip address dhcp`: only static addresses are modelled)" in evidence(
+        doc, line)
+    # both ends of each edge, and both sessions, are traced to as2dist1's line
+    edges = {(q, d["key"]["Interface"]) for q, d in groups[line] if q in ("layer3Edges", "ospfEdges")}
+    assert edges == {(q, i) for q in ("layer3Edges", "ospfEdges")
+                     for i in ("as2dist1[GigabitEthernet1/0]", "as2core2[GigabitEthernet3/0]")}
+    assert {d["key"]["Interface"] for q, d in groups[line] if q == "ospfSessionCompatibility"} == {
+        "as2dist1[GigabitEthernet1/0]", "as2core2[GigabitEthernet3/0]"}
+
+
+def test_structure_on_a_line_not_carried(tmp_path: Path, live_service_answers: list[Any]) -> None:
+    """as2dist1's community-list matches the well-known community `gshut`, which realfish's parser does not
+    know: the list Batfish defines at that line is missing from realfish's definedStructures, blamed on the
+    line, as is the new issue."""
+    snap = tmp_path / "snap"
+    shutil.copytree(LIVE, snap)
+    edit(snap / "configs" / "as2dist1.cfg", "ip community-list expanded dept_community permit _65001:\n",
+         "ip community-list standard dept_community permit gshut\n")
+    doc = diff_copy(snap, [a for a in live_service_answers if a.name in ("definedStructures", "initIssues")])
+    assert doc["unexplained"] == 0
+    line = "configs/as2dist1.cfg line 111 (as2dist1): config the routers did not run"
+    groups = by_cause(doc)
+    assert [(q, d["kind"], d["key"]["Structure_Name"]) for q, d in groups[line]] == [
+        ("definedStructures", "only_batfish", "dept_community")]
+    assert "`ip community-list standard dept_community permit gshut` (error: invalid value, line skipped: " \
+        "'gshut' is not a community)" in evidence(doc, line)
+    assert set(groups) == {line, "configs/as2dist1.cfg: lines realfish finds invalid"}
+
+
+def test_session_questions_explained_by_the_routers(tmp_path: Path, live_service_answers: list[Any]) -> None:
+    """Faults the configs carry: as2dist1 - as2core2 authenticated on one end only, as2border2 expecting another
+    AS from as3border1. The OSPF edges and sessions differ for ospfd's authentication mismatch, the BGP
+    compatibility and edges for bgpd's NOTIFICATION, as the routes do."""
+    snap = faulted(tmp_path, "auth-type")
+    edit(snap / "configs" / "as2border2.cfg", " neighbor as3 remote-as 3", " neighbor as3 remote-as 4")
+    # the lines these faults add move the structures below them: definedStructures is not asked here
+    doc = diff_copy(snap, [a for a in live_service_answers if a.name != "definedStructures"], quiet=50)
+    assert doc["unexplained"] == 0
+    groups = by_cause(doc)
+    auth = f"OSPF authentication mismatch on {AUTH_LINK}"
+    assert {q for q, _ in groups[auth]} == {"ospfEdges", "ospfSessionCompatibility"}
+    session = [c for c in groups if c and c.startswith("BGP session as2border2 - as3border1 not established")]
+    assert len(session) == 1 and "Bad Peer AS" in session[0] + evidence(doc, session[0])
+    assert {q for q, _ in groups[session[0]]} >= {"bgpSessionCompatibility", "bgpEdges"}
+    # the peer's configuration as each side reads it: realfish cites the line it took the AS from
+    reading = "as2border2 Remote_AS as realfish reads configs/as2border2.cfg line 91"
+    assert [q for q, _ in groups[reading]] == ["bgpPeerConfiguration"]
+    assert "Batfish 3, realfish 4; realfish read it from line 91 `neighbor as3 remote-as 4`" in evidence(doc, reading)
 
 
 # -- the HTML report in a real browser ------------------------------------------------------------------------

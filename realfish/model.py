@@ -47,6 +47,11 @@ class Interface:
     ospf_hello: int | None = None
     ospf_dead: int | None = None
     ospf_priority: int | None = None
+    # OSPF authentication as configured on the interface: "null", "simple", "message-digest" (None: the area's)
+    ospf_auth: str | None = None
+    ospf_auth_key: str | None = None  # simple password
+    ospf_md5_keys: dict[int, str] = field(default_factory=dict)  # key id -> key, in configuration order
+    ospf_auth_lines: list[int] = field(default_factory=list)  # where they are written
     line: int | None = None  # where it is defined
 
     @property
@@ -86,6 +91,8 @@ class OspfArea:
     no_summary: bool = False
     nssa: bool = False
     ranges: list[tuple[IPNetwork, bool]] = field(default_factory=list)  # (prefix, advertise)
+    authentication: str | None = None  # "simple" or "message-digest": the default of its interfaces
+    authentication_line: int | None = None
 
 
 @dataclass

@@ -39,6 +39,7 @@ from realfish.model import (
     BgpProcess,
     Device,
     Interface,
+    OspfArea,
     OspfProcess,
     RouteMapClause,
 )
@@ -277,12 +278,25 @@ def _interfaces(w: _Writer, d: Device) -> None:
                               ("ospf_priority", "priority")):
                 if getattr(iface, attr) is not None:
                     body.append(f" ip ospf {cmd} {getattr(iface, attr)}")
+            body.extend(_ospf_auth(iface, proc.areas.get(areas[iface.name])))
         if not body and lname == "lo":
             continue
         w.line(f"interface {lname}")
         w.out.extend(body)
         w.line("exit")
         w.line("!")
+
+
+def _ospf_auth(iface: Interface, area: OspfArea | None) -> list[str]:
+    """The interface's OSPF authentication lines. An area's `authentication` is written on each of its
+    interfaces that sets none (the same rule as the vendor's and ospfd's), so ospfd's interface JSON shows the
+    type in force."""
+    kind = iface.ospf_auth or (area.authentication if area else None)
+    out = [f" ip ospf authentication{'' if kind == 'simple' else ' ' + kind}"] if kind else []
+    if iface.ospf_auth_key is not None:
+        out.append(f" ip ospf authentication-key {iface.ospf_auth_key}")
+    out += [f" ip ospf message-digest-key {k} md5 {v}" for k, v in iface.ospf_md5_keys.items()]
+    return out
 
 
 def _safe_text(text: str) -> str:

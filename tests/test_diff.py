@@ -132,6 +132,57 @@ def test_diff_live_rejected_line(chain: Path, server: int, tmp_path: Path) -> No
     assert "r1.cfg line 17: 'neighbor 10.0.0.3 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
 
 
+def test_diff_live_rejected_peer_group_line(chain: Path, server: int, tmp_path: Path) -> None:
+    """r1 puts r2 in a peer-group whose remote-as line FRR rejects (it names the group, not r2): the session and
+    routes lost are blamed on FRR's rejection, and the group's line is cited with the neighbor's."""
+    import shutil
+
+    from realfish.answers.state import build
+    from realfish.diff.report import build_report
+
+    changed = tmp_path / "chain"
+    shutil.copytree(chain, changed)
+    cfg = changed / "configs" / "r1.cfg"
+    text = cfg.read_text()
+    line = " neighbor 10.0.0.3 remote-as 4200000002\n"
+    assert line in text
+    cfg.write_text(text.replace(line, " neighbor R2 peer-group\n neighbor R2 remote-as 4200000002 bogus\n"
+                                      " neighbor 10.0.0.3 peer-group R2\n"))
+    asked = sources.live(f"127.0.0.1:{server}", chain, [("bgpSessionStatus", {}), ("routes", {})])
+    state = build(changed, "changed", quiet=50)
+    assert state.dataplane is not None and state.dataplane.converged
+    doc = build_report(str(changed), "live", state, asked)
+    diffs = [d for q in doc["questions"] for d in q["differences"]]
+    assert diffs and {d["explanation"]["cause"] for d in diffs} == {
+        "FRR rejected the BGP configuration between r1 - r2"}
+    assert "r1.cfg line 18: 'neighbor R2 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
+
+
+def test_a_difference_nothing_explains_stays_unexplained(chain: Path) -> None:
+    """Batfish's side made to disagree where the routers and configs give no reason (realfish's own answers,
+    one node's Router_ID and one interface's description altered): those rows are counted unexplained, not
+    given a cause."""
+    import copy
+
+    from realfish.answers import answer
+    from realfish.answers.state import build
+    from realfish.diff import questions
+    from realfish.diff.report import build_report
+
+    state = build(chain, "chain")
+    asked = []
+    for name, column, value in (("nodeProperties", "Configuration_Format", "CISCO_IOS"),
+                                ("interfaceProperties", "Description", "uplink")):
+        element = copy.deepcopy(answer(questions.question(name), state)["answerElements"][0])
+        element["rows"][0][column] = value
+        asked.append(sources.Asked(name, {}, element))
+    doc = build_report(str(chain), "altered", state, asked)
+    diffs = [d for q in doc["questions"] for d in q["differences"]]
+    assert [(d["kind"], d["columns"]) for d in diffs] == [("changed", ["Configuration_Format"]),
+                                                          ("changed", ["Description"])]
+    assert doc["unexplained"] == 2 and all(d["explanation"] is None for d in diffs)
+
+
 def test_stored_answer_forms(tmp_path: Path) -> None:
     element = {"metadata": {"columnMetadata": []}, "rows": []}
     for doc in (element, [element], {"answerElements": [element]}):
@@ -162,6 +213,18 @@ def test_rows_matched_on_keys() -> None:
     assert matched == 1
     assert [(d.kind, d.key["Node"], d.columns) for d in diffs] == [
         ("changed", "r1", ["Metric"]), ("only_batfish", "r2", []), ("only_realfish", "r3", [])]
+
+
+def test_cells_compared_whatever_the_key_order() -> None:
+    """A structure's definition serialised with its keys in another order is the same cell; cells print as
+    pybatfish prints them (a node by name, an interface as host[name])."""
+    a = {"schema": "Object", "value": {"name": "101", "lines": [{"action": "PERMIT", "name": "x"}]}}
+    b = {"value": {"lines": [{"name": "x", "action": "PERMIT"}], "name": "101"}, "schema": "Object"}
+    assert rows.cell_text(a) == rows.cell_text(b)
+    assert rows.cell_text(a) != rows.cell_text({"schema": "Object", "value": {"name": "101", "lines": []}})
+    assert rows.cell_text({"id": "node-r1", "name": "r1"}) == "r1"
+    assert rows.cell_text({"hostname": "r1", "interface": "eth0"}) == "r1[eth0]"
+    assert rows.cell_text({"type": "interface", "interface": "eth0", "ip": "10.0.0.1"}) == "interface eth0 ip 10.0.0.1"
 
 
 def test_ask(chain: Path, capsys: pytest.CaptureFixture[str]) -> None:

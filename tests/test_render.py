@@ -102,6 +102,29 @@ def test_ospf_wildcard_networks_become_interface_areas_with_vendor_costs() -> No
     assert "10.9.9.1" not in cfg and "GigabitEthernet0/2 is shut down" in cfg
 
 
+def test_ospf_authentication_as_ospfd_applies_it() -> None:
+    """An area's authentication is written on each of its interfaces that sets none; an interface's own type
+    wins; IOS type 7 keys are given to ospfd in clear; a key form that cannot be read is reported, not run."""
+    text = IOS.replace(" passive-interface Loopback0\n", " passive-interface Loopback0\n area 0 authentication\n")
+    text = text.replace(" bandwidth 100000\n", " bandwidth 100000\n ip ospf authentication message-digest\n"
+                        " ip ospf message-digest-key 3 md5 7 050A0A1F294D\n")
+    text = text.replace(" ip access-group BLOCK in\n", " ip access-group BLOCK in\n ip ospf authentication-key sec\n"
+                        " ip ospf message-digest-key 4 md5 6 AbCdEf\n")
+    dev, st = parse_config(text, "configs/edge1.cfg")
+    assert dev is not None
+    cfg = render(dev).config
+    blocks = {b.split("\n")[0]: b for b in re.findall(r"(?m)^interface .*?\nexit", cfg, re.S)}
+    assert " ip ospf authentication\n ip ospf authentication-key sec\n" in blocks["interface gi0-0"]
+    assert " ip ospf authentication message-digest\n ip ospf message-digest-key 3 md5 alpha\n" in blocks[
+        "interface gi0-1"]
+    assert "authentication" not in blocks.get("interface fa1-0", "")  # not in OSPF
+    assert [(n.line, n.kind) for n in st.notes if "md5 6" in n.text] == [(12, "unsupported")]
+    if shutil.which("vtysh"):  # and FRR's grammar takes every line written
+        from realfish.rejected import dry_run
+
+        assert dry_run({"edge1": cfg}) == {}
+
+
 def test_update_source_uses_linux_name_and_acl_for_route_map() -> None:
     cfg = rendered()
     assert " neighbor 10.255.0.9 update-source lo" in cfg

@@ -1,11 +1,13 @@
-"""Why a row differs, from what the emulated routers themselves hold: ospfd's neighbours and interfaces,
-bgpd's neighbours (state, last reset, NOTIFICATION, policy names), zebra's routes, and the parsed configs.
-Nothing here knows a particular network.
+"""Why a row differs, from what the emulated routers themselves hold: ospfd's neighbours, interfaces and
+routes, bgpd's neighbours (state, last reset, NOTIFICATION, policy names), zebra's routes, the parsed configs and
+their parse status (what each line became). Nothing here knows a particular network.
 
 A route Batfish has and the routers do not is followed upstream, next hop by next hop, to the first place it is
-lost: an OSPF adjacency that is not Full (and why: MTU, hello/dead, area, network type), a BGP session that is
-not Established (bgpd's last reset), a policy that denies it, or FRR's own connected-route selection. Every
-explanation is {"cause", "evidence"}; the cause is the grouping key, so all rows lost for one reason share it.
+lost: an OSPF adjacency that is not Full (and why: MTU, hello/dead, area, network type, authentication), a BGP
+session that is not Established (bgpd's last reset, a line FRR rejected), a policy that denies it, FRR's own
+connected-route selection, or a config line the routers did not run. Other questions' rows go to the adjacency,
+the session or the config lines they are about; a row nothing explains stays unexplained. Every explanation is
+{"cause", "evidence"}; the cause is the grouping key, so all rows lost for one reason share it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from realfish.answers.state import SnapshotState
 from realfish.diff.rows import Difference, cell_text
 from realfish.model import Device, RouteMap
+from realfish.render import ospf_areas
 
 Explanation = dict[str, str]
 Route = dict[str, Any]
@@ -51,18 +54,163 @@ class Explainer:
             ifs = (t.show.get("ospf_interfaces") or {}).get("interfaces") or {}
             self.ospf_ifs[node] = {t.user_ifname(k): v for k, v in ifs.items() if isinstance(v, dict)}
         self._mtu_groups = self._mtu_mismatches()
+        # node -> config lines the routers did not run as written: (file, line, text, kind, message, context)
+        self.untranslated: dict[str, list[tuple[str, int | None, str, str, str, str]]] = defaultdict(list)
+        for st in snapshot.conv.statuses:
+            text_of = {n.line: n.text for n in st.notes if n.text and n.line is not None}
+            context_of = {n.line: n.context for n in st.notes if n.context and n.line is not None}
+            for n in st.notes:
+                if n.kind in UNCARRIED:
+                    line = n.line if n.line is not None else -1
+                    note = (st.file, n.line, n.text or text_of.get(line, ""), n.kind, n.message,
+                            n.context or context_of.get(line, ""))
+                    for node in st.nodes:
+                        self.untranslated[node].append(note)
 
     # -- entry point ------------------------------------------------------------------------------------------
 
     def explain(self, question: str, d: Difference) -> Explanation | None:
+        row = d.batfish if d.batfish is not None else d.realfish or {}
         if question == "routes":
             node, net = d.key.get("Node", ""), d.key.get("Network", "")
             return self.route_cause(node, net, set())
+        cause = None
         if question in ("bgpSessionStatus", "bgpSessionCompatibility", "bgpEdges"):
             node = d.key.get("Node", "")
             ip = d.key.get("Remote_IP", "")
-            return self.session_cause(node, ip, configured_check=d.kind == "only_batfish")
+            cause = self.session_cause(node, ip, configured_check=d.kind == "only_batfish")
+        elif question in ("ospfSessionCompatibility", "ospfEdges"):
+            cause = self.ospf_row_cause(row)
+        elif question == "bgpRib" and self.b_routes:  # the main RIB's difference for the prefix, if any
+            cause = self.route_cause(d.key.get("Node", ""), d.key.get("Network", ""), set())
+        elif question in ("fileParseStatus", "initIssues"):
+            return self.parse_status_cause(question, d, row)
+        elif question in ("definedStructures", "unusedStructures", "referencedStructures") and d.batfish:
+            cause = self.structure_cause(d.batfish)
+        return cause or self.config_cause(question, row) or self.config_value_cause(d)
+
+    # -- questions about the configuration and the adjacencies --------------------------------------------------
+
+    def ospf_row_cause(self, row: dict[str, Any]) -> Explanation | None:
+        """An OSPF session or edge: why ospfd's adjacency on that interface is not Full."""
+        local, remote = row.get("Interface"), row.get("Remote_Interface")
+        if not isinstance(local, dict):
+            return None
+        ip = cell_text(row.get("Remote_IP")) if row.get("Remote_IP") else None
+        if ip is None and isinstance(remote, dict):  # an edge names the far interface: its address
+            dev = self.st.devices.get(str(remote.get("hostname")))
+            iface = dev.find_interface(str(remote.get("interface"))) if dev else None
+            v4 = [a for a in iface.addresses if a.version == 4] if iface else []
+            ip = str(v4[0].ip) if v4 else None
+        if ip is None or ip not in self.owner:
+            return None
+        return self.ospf_link_cause(str(local.get("hostname")), str(local.get("interface")), ip)
+
+    def config_cause(self, question: str, row: dict[str, Any]) -> Explanation | None:
+        """A row of a question about the configuration: the lines of the row's router the routers did not run
+        that name what the row is about (an interface, an address, a structure); for BGP and OSPF questions,
+        those of the process. A router realfish does not have at all: the files it could not read."""
+        node, names = _row_subject(row)
+        if not node:
+            return None
+        far = row.get("Remote_Interface")
+        if node in self.st.devices and isinstance(far, dict) and far.get("hostname") != node:
+            # an edge or session: what its own end's config says first, then the far end's
+            near = self._config_lines(question, node, names)
+            if near:
+                return near
+            return self._config_lines(question, str(far.get("hostname")), [str(far.get("interface"))])
+        if node not in self.st.devices:
+            unread = [f"{st.file} ({st.status}{': ' + str(st.notes[0]) if st.notes else ''})"
+                      for st in self.st.conv.statuses if st.status in ("FAILED", "UNKNOWN", "UNSUPPORTED")]
+            if not unread:
+                return None
+            return {"cause": "files realfish could not read", "evidence": f"no router {node} in realfish's "
+                    f"snapshot; files it could not read: {'; '.join(unread)}"}
+        return self._config_lines(question, node, names)
+
+    def _config_lines(self, question: str, node: str, names: list[str]) -> Explanation | None:
+        found = [x for x in self.untranslated.get(node, [])
+                 if any(re.search(rf"(?<![\w./-]){re.escape(n)}(?![\w./-])", f"{x[5]} {x[2]}") for n in names)]
+        about = ", ".join(names) or node
+        if not found and question.startswith(("bgp", "ospf")):
+            proto = "bgp" if question.startswith("bgp") else "ospf"
+            found = [x for x in self.untranslated.get(node, []) if _about(x, {proto}, set())]
+            about = f"its {proto.upper()} process"
+        return _uncarried(node, found, about) if found else None
+
+    def config_value_cause(self, d: Difference) -> Explanation | None:
+        """A value both sides read from the configuration and read differently: the lines realfish read it from
+        (those naming what the row is about, or its peer-group, and the column's words: `remote-as` for
+        Remote_AS, `ip ospf cost` for OSPF_Cost), with both sides' values."""
+        if d.kind != "changed" or d.batfish is None or d.realfish is None:
+            return None
+        node, names = _row_subject(d.realfish)
+        dev = self.st.devices.get(node)
+        st = self.st.conv.status_of(dev.source) if dev else None
+        if dev is None or st is None:
+            return None
+        if dev.bgp:
+            names += [str(p.peer_group) for n in names if (p := dev.bgp.peers.get(n)) and p.peer_group]
+        for col in d.columns:
+            parts = set(col.lower().split("_"))
+            lines = [n for n in st.notes if n.kind == "translated" and n.line is not None
+                     and parts <= set(re.split(r"[\s-]+", n.text.lower()))
+                     and any(re.search(rf"(?<![\w./-]){re.escape(x)}(?![\w./-])", f"{n.context} {n.text}")
+                             for x in names)]
+            if lines:
+                where = f"{st.file} line{'s' if len(lines) > 1 else ''} {', '.join(str(n.line) for n in lines)}"
+                return {"cause": f"{node} {col} as realfish reads {where}",
+                        "evidence": f"{node} {col}: Batfish {cell_text(d.batfish.get(col))}, realfish "
+                                    f"{cell_text(d.realfish.get(col))}; realfish read it from "
+                                    + "; ".join(f"line {n.line} `{n.text}`" for n in lines)}
         return None
+
+    def structure_cause(self, row: dict[str, Any]) -> Explanation | None:
+        """A structure Batfish finds at lines realfish did not carry (so it defines or uses nothing there)."""
+        where = row.get("Source_Lines")
+        where = where[0] if isinstance(where, list) and where else where
+        if not isinstance(where, dict):
+            return None
+        st = self.st.conv.status_of(str(where.get("filename")))
+        lines = set(where.get("lines") or [])
+        found = [(st.file, n.line, n.text, str(n.kind), n.message, n.context) for n in st.notes
+                 if n.line in lines and n.kind in UNCARRIED] if st else []
+        node = st.nodes[0] if st and st.nodes else str(where.get("filename"))
+        return _uncarried(node, found, f"{row.get('Structure_Type')} {row.get('Structure_Name')}") if found else None
+
+    def parse_status_cause(self, question: str, d: Difference, row: dict[str, Any]) -> Explanation | None:
+        """fileParseStatus and initIssues: realfish's own notes on the lines concerned."""
+        if question == "fileParseStatus":
+            st = self.st.conv.status_of(cell_text(row.get("File_Name")))
+            bad = [n for n in st.notes if n.kind in ("unrecognized", "rejected")] if st else []
+            if st is None or d.realfish is None or not bad:
+                return None  # realfish read the file at least as well: which lines Batfish could not, it cannot say
+            shown = "; ".join(str(n) for n in bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+            return {"cause": f"{st.file}: lines realfish could not read or FRR rejected",
+                    "evidence": f"realfish's parse status {st.status}: {shown}"}
+        where = row.get("Source_Lines")
+        first = where[0] if isinstance(where, list) and where else where
+        if not isinstance(first, dict):
+            return None
+        st = self.st.conv.status_of(str(first.get("filename")))
+        lines = set(first.get("lines") or [])
+        notes = [n for n in st.notes if n.line in lines] if st else []
+        said = row.get("Line_Text")
+        if d.realfish is None and not (said and all(n.text == said for n in notes)):
+            return None  # realfish's line there is not the one Batfish warns about: nothing to say of it
+        if d.realfish is not None:  # realfish's own issue: the notes that are issues say why
+            notes = [n for n in notes if n.kind not in ("translated", "ignored")]
+        if st is None or not notes:
+            return None
+        kinds = sorted({n.kind for n in notes})
+        verdict = {"rejected": "FRR rejects", "unsupported": "realfish does not carry into FRR",
+                   "unrecognized": "realfish does not recognize", "translated": "realfish reads and translates",
+                   "ignored": "realfish reads as without effect", "warning": "realfish warns about",
+                   "error": "realfish finds invalid"}
+        what = ", ".join(verdict.get(k, k) for k in kinds)
+        return {"cause": f"{st.file}: lines {what}",
+                "evidence": "realfish's parse status: " + "; ".join(str(n) for n in notes)}
 
     # -- routes -----------------------------------------------------------------------------------------------
 
@@ -84,6 +232,7 @@ class Explainer:
                 cause = self.connected_cause(node, net, str(nh_if or ""), r)
             elif proto.startswith("ospf"):
                 cause = self.ospf_link_cause(node, str(nh_if or ""), str(nh_ip or "")) if nh_ip else None
+                cause = cause or self.ospf_type_cause(node, net, row, r)
                 if cause is None and nh_ip in self.owner:
                     cause = self.route_cause(self.owner[str(nh_ip)][0], net, seen)
             elif proto in ("bgp", "ibgp"):
@@ -94,9 +243,16 @@ class Explainer:
                 cause = None
             if cause:
                 return cause
-        if not b and r:
-            return self.only_ours_cause(node, net, r, seen)
-        return None
+        cause = self.only_ours_cause(node, net, r, seen) if not b and r else None
+        if cause:
+            return cause
+        # nothing in the routers' state: a line of this router's config (or its upstream's) the routers did not
+        # run, about this prefix or this protocol
+        rows = b + r
+        upstream = [self.owner[str(ip)][0] for x in rows if (ip := (x.get("Next_Hop") or {}).get("ip")) in self.owner]
+        return self.untranslated_cause([node, *dict.fromkeys(upstream)], net,
+                                       {str(x.get("Protocol", "")) for x in rows},
+                                       {str((x.get("Next_Hop") or {}).get("interface") or "") for x in rows})
 
     def only_ours_cause(self, node: str, net: str, r: list[Route], seen: set[tuple[str, str]]) -> Explanation | None:
         """A route the routers have and Batfish does not: follow the routers' own next hops upstream to where
@@ -151,6 +307,10 @@ class Explainer:
         where = " - ".join(sorted((f"{node} {iface}", f"{peer} {peer_if}")))  # one cause whichever end asks
         if mine is None or theirs is None:
             off = f"{node} {iface}" if mine is None else f"{peer} {peer_if}"
+            at, at_if = (node, iface) if mine is None else (peer, peer_if)
+            lines = [x for x in self.untranslated.get(at, []) if x[5].lower() == f"interface {at_if}".lower()]
+            if lines:  # the interface's own lines that were not carried keep it out of OSPF
+                return _uncarried(at, lines, f"{at_if}, where ospfd does not run")
             return {"cause": f"OSPF does not run on {off}",
                     "evidence": f"ospfd has no interface {off} (not in an OSPF network or area statement, or "
                                 f"its daemon does not run); adjacency {where}: {state}"}
@@ -161,8 +321,77 @@ class Explainer:
                 return {"cause": f"OSPF {what} mismatch on {where}",
                         "evidence": f"ospfd: {node} {iface} {what} {mine.get(field)}{unit}, {peer} {peer_if} "
                                     f"{theirs.get(field)}{unit}; adjacency {state}"}
+        auth = self.ospf_auth_cause((node, iface, mine), (peer, peer_if, theirs), where, state)
+        if auth:
+            return auth
         return {"cause": f"OSPF adjacency {where} not Full",
                 "evidence": f"ospfd on {node}: neighbour {nh_ip} on {iface} is {state}"}
+
+    def ospf_type_cause(self, node: str, net: str, theirs: Route, ours: list[Route]) -> Explanation | None:
+        """The routers reach `net` over Batfish's next hop, as another OSPF route type (intra-area, inter-area,
+        external): ospfd's route entry and the areas ospfd puts the network's interfaces in."""
+        nh = cell_text(theirs.get("Next_Hop"))
+        mine = next((x for x in ours if cell_text(x.get("Next_Hop")) == nh
+                     and str(x.get("Protocol", "")).startswith("ospf")), None)
+        if mine is None or mine.get("Protocol") == theirs.get("Protocol"):
+            return None
+        t = self.dp.routers.get(node)
+        entry = _find_prefix((t.show.get("ospf_routes") or {}) if t else {}, net)
+        try:
+            subnet = ipaddress.ip_network(net)
+        except ValueError:
+            return None
+        attached = sorted({(n, i, str(self.ospf_ifs.get(n, {}).get(i, {}).get("area", "not in OSPF")))
+                           for a, (n, i) in self.owner.items() if ipaddress.ip_address(a) in subnet})
+        where = ", ".join(f"{n} {i} area {a}" for n, i, a in attached) or "none in the snapshot"
+        held = (f"{entry.get('routeType', '?').strip()} in area {entry.get('area', '?')}" if entry
+                else "not in its route table")
+        return {"cause": f"OSPF route type of {net} follows its interfaces' areas: {where}",
+                "evidence": f"ospfd on {node}: {net} {held} ({mine.get('Protocol')}); Batfish: "
+                            f"{theirs.get('Protocol')}; ospfd's areas of the interfaces in {net}: {where}"}
+
+    def ospf_auth_cause(self, a: tuple[str, str, dict[str, Any]], b: tuple[str, str, dict[str, Any]], where: str,
+                        state: str) -> Explanation | None:
+        """ospfd drops a packet whose authentication does not check (RFC 2328 D.3): the two ends' types as ospfd
+        shows them; with the same type, the keys as the configs give them (the lines, never the keys)."""
+        types = [str(x[2].get("authentication") or "authenticationNone") for x in (a, b)]
+        if types[0] != types[1]:
+            return {"cause": f"OSPF authentication mismatch on {where}",
+                    "evidence": f"ospfd: {a[0]} {a[1]} {types[0]}, {b[0]} {b[1]} {types[1]}"
+                                f"{self._auth_lines(a[0], a[1], b[0], b[1])}; adjacency {state}"}
+        devs = [self.st.devices.get(n) for n, _, _ in (a, b)]
+        x, y = (d.find_interface(i) if d else None for d, (_, i, _) in zip(devs, (a, b), strict=True))
+        if types[0] == "authenticationNone" or x is None or y is None:
+            return None
+        if types[0] == "authenticationSimplePassword":
+            differ = x.ospf_auth_key != y.ospf_auth_key
+        else:  # each end signs with its last key; the other must hold that key id with the same key
+            differ = not x.ospf_md5_keys or not y.ospf_md5_keys or any(
+                r.ospf_md5_keys.get(k) != v for s, r in ((x, y), (y, x))
+                for k, v in [list(s.ospf_md5_keys.items())[-1]])
+        if not differ:
+            return None
+        return {"cause": f"OSPF authentication key mismatch on {where}",
+                "evidence": f"ospfd: both ends {types[0]}, the keys differ"
+                            f"{self._auth_lines(a[0], a[1], b[0], b[1])}; adjacency {state}"}
+
+    def _auth_lines(self, *ends: str) -> str:
+        """Where each end's authentication is configured: `; as2dist1.cfg lines 60, 61, ...`."""
+        parts = []
+        for node, name in zip(ends[::2], ends[1::2], strict=True):
+            dev = self.st.devices.get(node)
+            iface = dev.find_interface(name) if dev else None
+            if dev is None or iface is None:
+                continue
+            lines = list(iface.ospf_auth_lines)
+            for proc in dev.ospf:  # the area's `authentication` line, when the interface sets no type itself
+                area = proc.areas.get(ospf_areas(dev, proc).get(iface.name, ""))
+                if area is not None and area.authentication_line and not iface.ospf_auth:
+                    lines.append(area.authentication_line)
+            if lines:
+                parts.append(f"{dev.source} line{'s' if len(lines) > 1 else ''} "
+                             + ", ".join(map(str, sorted(lines))) + f" ({node} {name})")
+        return ("; " + "; ".join(parts)) if parts else ""
 
     def _mtu_mismatches(self) -> dict[str, list[tuple[tuple[str, str, int], tuple[str, str, int], str]]]:
         """Adjacencies held short of Full with different interface MTUs on the two ends (OSPF compares them in
@@ -281,6 +510,9 @@ class Explainer:
         if nb is None:
             if rejected:
                 return {"cause": f"FRR rejected the BGP configuration between {pair}", "evidence": "; ".join(rejected)}
+            lines = self.untranslated_lines(node, [addr])
+            if lines:  # the neighbor's own lines were not carried
+                return _uncarried(node, lines, f"BGP neighbor {addr}")
             if configured_check:
                 return {"cause": f"BGP neighbor {addr} of {node} not configured in FRR",
                         "evidence": f"bgpd on {node} has no neighbor {addr} (the translation did not carry it)"}
@@ -289,11 +521,15 @@ class Explainer:
             return None
         back = next((v for k, v in self.bgp_neighbors(peer_node).items() if self.owner.get(k, ("",))[0] == node),
                     None) if peer_node in self.dp.routers else None
-        if back is None and peer_node in self.dp.routers:  # the peer has no neighbor for this router
+        if peer_node in self.dp.routers:  # a line the peer's FRR rejected about this router counts as much
             rejected += self._rejected(peer_node, [a for a, (n, _) in self.owner.items() if n == node])
         if rejected:
             return {"cause": f"FRR rejected the BGP configuration between {pair}",
                     "evidence": "; ".join(rejected) + f"; bgpd on {node}: {_session_state(nb)}"}
+        if back is None and peer_node in self.dp.routers:
+            lines = self.untranslated_lines(peer_node, [a for a, (n, _) in self.owner.items() if n == node])
+            if lines:  # the peer's neighbor lines for this router were not carried
+                return _uncarried(peer_node, lines, f"its BGP neighbor {node}")
         ends = [(node, nb)] + ([(peer_node, back)] if back is not None else [])
         ends.sort(key=lambda e: e[0])  # one cause for the session, whichever end a row was lost at
         evidence = [f"bgpd on {n}: {_session_state(v)}" for n, v in ends]
@@ -301,6 +537,8 @@ class Explainer:
             evidence.append(f"{node} has no route to {addr}")
             toward = self._batfish_route_to(node, addr)
             lost = self.route_cause(node, toward, seen if seen is not None else set()) if toward else None
+            # without Batfish's routes to follow: an end cut off from OSPF, from ospfd's own adjacencies
+            lost = lost or self._ospf_isolated(node) or self._ospf_isolated(peer_node)
             if lost:
                 return {"cause": lost["cause"],
                         "evidence": f"BGP session {pair} down: {'; '.join(evidence)}; {lost['evidence']}"}
@@ -309,10 +547,38 @@ class Explainer:
                       next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState"))))
         return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
 
+    def _ospf_isolated(self, node: str) -> Explanation | None:
+        """`node` has OSPF links to other routers and ospfd holds none of them Full: the causes of each."""
+        causes = []
+        for a, a_if, b, b_if in self.st.conv.edges:
+            if a != node or a_if not in self.ospf_ifs.get(node, {}) or b not in self.dp.routers:
+                continue
+            dev = self.st.devices.get(b)
+            far = dev.find_interface(b_if) if dev else None
+            v4 = [x for x in far.addresses if x.version == 4] if far else []
+            cause = self.ospf_link_cause(node, a_if, str(v4[0].ip)) if v4 else None
+            if cause is None and v4:
+                return None  # one adjacency is Full (or a link ospfd does not account for): not cut off
+            if cause is not None:
+                causes.append(cause["cause"])
+        if not causes:
+            return None
+        return {"cause": f"no OSPF adjacency of {node} is Full",
+                "evidence": f"{node}'s OSPF links: " + "; ".join(sorted(set(causes)))}
+
     def _rejected(self, node: str, addrs: list[str]) -> list[str]:
-        """Config lines FRR rejected on `node` that name one of `addrs` (the run's problems)."""
-        return [p for p in self.dp.problems if p.startswith(f"{node}:") and "rejected" in p
-                and any(re.search(rf"\b{re.escape(a)}\b", p) for a in addrs)]
+        """Config lines FRR rejected on `node` that name one of `addrs` or a peer-group one of them is in: the
+        daemons' at boot (the run's problems) and vtysh's grammar's (the parse status)."""
+        dev = self.st.devices.get(node)
+        names = list(addrs) + [str(p.peer_group) for a in addrs
+                               if dev and dev.bgp and (p := dev.bgp.peers.get(a)) and p.peer_group]
+        found = [p for p in self.dp.problems if p.startswith(f"{node}:") and "rejected" in p
+                 and any(re.search(rf"(?<![\w.-]){re.escape(a)}(?![\w.-])", p) for a in names)]
+        for file, line, text, kind, message, _ in self.untranslated_lines(node, names):
+            where = f"{file} line {line}" if line is not None else file
+            if kind == "rejected" and not any(f"{where}:" in p for p in found):
+                found.append(f"{node}: {where}: {text!r}: {message}")
+        return found
 
     def _batfish_route_to(self, node: str, addr: str) -> str | None:
         """The network of Batfish's longest-prefix route at `node` covering `addr`."""
@@ -376,6 +642,31 @@ class Explainer:
                         "evidence": f"bgpd on {router} applies {kind} {name} {direction} to {nbr}; {why}"}
         return None
 
+    # -- config lines the routers did not run ----------------------------------------------------------------
+
+    def untranslated_cause(self, nodes: list[str], net: str, protocols: set[str],
+                           interfaces: set[str]) -> Explanation | None:
+        """Lines of `nodes`' configs that were not carried into FRR (unsupported, unrecognized, invalid) or that
+        FRR rejected: those naming `net` first; else those in the part of the config that makes routes of these
+        protocols (the BGP or OSPF process, static routes, the next hop's interface)."""
+        try:
+            prefix = ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            return None
+        for strong in (True, False):
+            for node in nodes:
+                found = [x for x in self.untranslated.get(node, [])
+                         if (_mentions(x[2], prefix) if strong else _about(x, protocols, interfaces))]
+                if found:
+                    return _uncarried(node, found, f"{net}" if strong else "/".join(sorted(protocols)))
+        return None
+
+    def untranslated_lines(self, node: str, names: list[str]) -> list[tuple[str, int | None, str, str, str, str]]:
+        """Lines of `node`'s config the routers did not run that name one of `names` (a neighbor's address, a
+        peer-group)."""
+        return [x for x in self.untranslated.get(node, [])
+                if any(re.search(rf"(?<![\w.-]){re.escape(a)}(?![\w.-])", x[2]) for a in names)]
+
     # -- helpers ----------------------------------------------------------------------------------------------
 
     def _linux_name(self, node: str, user: str) -> str:
@@ -430,6 +721,89 @@ def _prefix_list_permits(dev: Device, name: str, prefix: Any) -> bool:
         if lo <= prefix.prefixlen <= hi:
             return e.action == "permit"
     return False
+
+
+UNCARRIED = ("unsupported", "unrecognized", "error", "rejected")
+_ADDR = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?:/(\d{1,2}))?(?:\s+(?:mask\s+)?(\d{1,3}(?:\.\d{1,3}){3}))?")
+
+
+def _mentions(text: str, prefix: Any) -> bool:
+    """`text` names `prefix` (`10.1.0.0/16`, `10.1.0.0 255.255.0.0`, `10.1.0.0 mask 255.255.0.0`; an address
+    alone when it is the prefix's own address)."""
+    for m in _ADDR.finditer(text):
+        try:
+            if m.group(2) is not None:
+                length = int(m.group(2))
+            elif m.group(3) is not None and m.group(3).startswith("255."):
+                length = ipaddress.ip_network(f"0.0.0.0/{m.group(3)}").prefixlen
+            else:
+                length = prefix.prefixlen
+            if ipaddress.ip_network(f"{m.group(1)}/{length}", strict=False) == prefix and \
+                    (m.group(2) is not None or m.group(3) is not None or m.group(1) == str(prefix.network_address)):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _about(note: tuple[str, int | None, str, str, str, str], protocols: set[str], interfaces: set[str]) -> bool:
+    """The line is in the part of a config that makes routes of one of `protocols` or configures one of
+    `interfaces` (where the routes leave)."""
+    text, context = note[2].lower(), note[5].lower()
+    where = f"{context} {text}".strip()
+    for p in protocols:
+        if p in ("bgp", "ibgp", "aggregate") and where.startswith("router bgp"):
+            return True
+        if p.startswith("ospf") and (where.startswith("router ospf") or " ip ospf " in f" {where}"):
+            return True
+        if p == "static" and text.startswith("ip route"):
+            return True
+    return any(i and context == f"interface {i.lower()}" for i in interfaces)
+
+
+def _uncarried(node: str, found: list[tuple[str, int | None, str, str, str, str]], about: str) -> Explanation:
+    files = sorted({x[0] for x in found})
+    lines = ", ".join(str(x[1]) for x in found if x[1] is not None)
+    where = f"{', '.join(files)} line{'s' if len(found) > 1 else ''} {lines}".rstrip()
+    shown = "; ".join(f"{x[0]} line {x[1]}: `{x[2]}` ({x[3]}: {x[4]})" for x in found[:5])
+    more = f"; and {len(found) - 5} more" if len(found) > 5 else ""
+    verb = "FRR rejected" if all(x[3] == "rejected" for x in found) else "the routers did not run"
+    return {"cause": f"{where} ({node}): config the routers did not run",
+            "evidence": f"{node}'s config, about {about}: {verb} {'these lines' if len(found) > 1 else 'this line'}:"
+                        f" {shown}{more}"}
+
+
+def _row_subject(row: dict[str, Any]) -> tuple[str, list[str]]:
+    """(the router a row is about, the names in it that config lines would name: interfaces, addresses,
+    structures). Cells about another router (Remote_Node, Remote_Interface) are left out."""
+    node = ""
+    for col in ("Node", "Interface", "Nodes"):
+        v = row.get(col)
+        v = v[0] if isinstance(v, list) and v else v
+        if isinstance(v, dict):
+            node = str(v.get("name") or v.get("hostname") or "")
+            if node:
+                break
+    names: list[str] = []
+    for col, v in row.items():
+        if col.startswith("Remote_") and col != "Remote_IP" or col in ("Node", "VRF", "Nodes"):
+            continue
+        if isinstance(v, dict) and v.get("hostname") == node and "interface" in v:
+            names.append(str(v["interface"]))
+        elif isinstance(v, dict) and "value" in v:
+            names.append(str(v["value"]))
+        elif isinstance(v, str) and col in ("IP", "Remote_IP", "Local_IP", "Interface", "Local_Interface",
+                                            "Structure_Name", "Router_ID"):
+            names.append(v.split(" (")[0])  # "10.0.0.1 (VRF default)": the name as written
+    return node, [n for n in dict.fromkeys(names) if n and n != "default"]
+
+
+def _find_prefix(doc: dict[str, Any], net: str) -> dict[str, Any] | None:
+    """ospfd's route entry for `net`, at the top of its JSON or one level down (per VRF)."""
+    for body in [doc, *[v for v in doc.values() if isinstance(v, dict)]]:
+        if isinstance(body.get(net), dict):
+            return dict(body[net])
+    return None
 
 
 def _by_node_net(rows: list[Route]) -> dict[tuple[str, str], list[Route]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -21,15 +22,22 @@ def next_hop_text(nh: dict[str, Any] | None) -> str:
 
 
 def cell_text(v: Any) -> str:
-    """A cell as pybatfish prints it; null is `-`."""
+    """A cell as pybatfish prints it; null is `-`. Other objects (a structure's definition) as JSON with sorted
+    keys: the two sides' serialisers order keys differently."""
     if v is None:
         return "-"
-    if isinstance(v, dict) and "type" in v:
+    if isinstance(v, dict) and "type" in v and set(v) <= {"type", "ip", "interface", "vrf"}:
         return next_hop_text(v)
-    if isinstance(v, dict) and "name" in v:
+    if isinstance(v, dict) and "name" in v and set(v) <= {"id", "name"}:  # a Node
         return str(v["name"])
-    if isinstance(v, dict) and "value" in v:
-        return str(v["value"])
+    if isinstance(v, dict) and set(v) == {"hostname", "interface"}:  # an Interface, as pybatfish prints it
+        return f"{v['hostname']}[{v['interface']}]"
+    if isinstance(v, dict) and set(v) == {"filename", "lines"}:  # FileLines
+        return f"{v['filename']}:{cell_text(v.get('lines'))}"
+    if isinstance(v, dict) and "value" in v and set(v) <= {"schema", "value"}:
+        return cell_text(v["value"]) if isinstance(v["value"], (dict, list)) else str(v["value"])
+    if isinstance(v, dict):
+        return json.dumps(v, sort_keys=True, default=str)
     if isinstance(v, list):
         return "[" + ",".join(cell_text(x) for x in v) + "]"
     return str(v)

@@ -145,6 +145,21 @@ def integer(text: str, lo: int = 0, hi: int = 2**32 - 1) -> int:
     return int(text)
 
 
+# IOS "type 7" passwords: the clear text XORed with this public table from an offset the first two digits give
+_TYPE7 = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
+
+
+def ios_type7(text: str) -> str:
+    if len(text) < 4 or len(text) % 2 or not text[:2].isdigit():
+        raise BadValue(f"{text!r} is not an IOS type 7 password")
+    try:
+        codes = [int(text[i:i + 2], 16) for i in range(2, len(text), 2)]
+    except ValueError as e:
+        raise BadValue(f"{text!r} is not an IOS type 7 password") from e
+    seed = int(text[:2])
+    return "".join(chr(c ^ ord(_TYPE7[(seed + i) % len(_TYPE7)])) for i, c in enumerate(codes))
+
+
 def asn(text: str) -> str:
     if "." in text:  # asdot
         hi, _, lo = text.partition(".")
@@ -547,8 +562,8 @@ class CiscoLikeParser:
         elif sub == "passive":
             iface.ospf_passive = True
         elif sub in ("authentication", "authentication-key", "message-digest-key"):
-            self.unsup(n, "OSPF authentication is not emulated (adjacencies form as if it matched)")
-            return
+            if not self.interface_ospf_auth(iface, n, sub, w[3:]):
+                return
         elif sub in ("bfd", "mtu-ignore", "retransmit-interval", "transmit-delay", "demand-circuit"):
             self.unsup(n, f"`ip ospf {sub}` is not modelled")
             return
@@ -556,6 +571,42 @@ class CiscoLikeParser:
             self.unrec(n)
             return
         self.ok(n)
+
+    def interface_ospf_auth(self, iface: Interface, n: Node, sub: str, w: list[str]) -> bool:
+        """`ip ospf authentication [message-digest|null]`, `ip ospf authentication-key [0|7] KEY`,
+        `ip ospf message-digest-key ID md5 [0|7] KEY`; False when the line is marked (unsupported) here."""
+        low = [x.lower() for x in w]
+        if sub == "authentication":
+            if low and low[0] not in ("message-digest", "null"):
+                self.unsup(n, f"OSPF authentication `{' '.join(w)}` is not modelled")
+                return False
+            iface.ospf_auth = low[0] if low else "simple"
+        else:
+            if sub == "message-digest-key":
+                if len(low) < 3 or low[1] != "md5":
+                    raise BadValue("expected `message-digest-key ID md5 KEY`")
+                key_id, w, low = integer(w[0], 1, 255), w[2:], low[2:]
+            key = self.ospf_key(n, w, low)
+            if key is None:
+                return False
+            if sub == "message-digest-key":
+                iface.ospf_md5_keys[key_id] = key
+            else:
+                iface.ospf_auth_key = key
+        iface.ospf_auth_lines.append(n.line)
+        return True
+
+    def ospf_key(self, n: Node, w: list[str], low: list[str]) -> str | None:
+        """The key of an OSPF key line's `[0|7] KEY` (IOS type 7 decoded, as both ends' routers compare the
+        clear key); None when it cannot be read here (the line is marked unsupported)."""
+        if len(w) == 2 and low[0] == "0":
+            return w[1]
+        if len(w) == 2 and low[0] == "7" and self.FORMAT == "CISCO_IOS":
+            return ios_type7(w[1])
+        if len(w) == 1:
+            return w[0]
+        self.unsup(n, f"OSPF key in the form `{' '.join(w[:-1])} ...` is not modelled")
+        return None
 
     # -- static routes, lists --------------------------------------------------------------------------------
 
@@ -1019,7 +1070,10 @@ class CiscoLikeParser:
         elif what == "range":
             net, used = prefix(w[3:])
             area.ranges.append((net, "not-advertise" not in low))
-        elif what in ("authentication", "virtual-link", "filter-list", "default-cost"):
+        elif what == "authentication":
+            area.authentication = "message-digest" if "message-digest" in low else "simple"
+            area.authentication_line = n.line
+        elif what in ("virtual-link", "filter-list", "default-cost"):
             self.unsup(n, f"OSPF `area ... {what}` is not modelled")
             return
         else:
