@@ -196,8 +196,9 @@ def test_fault_hello_interval(tmp_path: Path) -> None:
     cause = "OSPF hello interval mismatch on as2core2 GigabitEthernet3/0 - as2dist1 GigabitEthernet1/0"
     groups = by_cause(doc)
     assert cause in groups and "as2dist1 GigabitEthernet1/0 5000ms" in evidence(doc, cause)
-    assert set(groups) == {cause, "OSPF MTU mismatch at as2core2",
-                           "FRR keeps one connected route per subnet: as3core1 has 2 interfaces in 90.90.90.0/24"}
+    assert {cause} | LIVE_CAUSES >= set(groups) >= {cause, "OSPF MTU mismatch at as2core2",
+                                                    "FRR keeps one connected route per subnet: as3core1 has 2 "
+                                                    "interfaces in 90.90.90.0/24"}
 
 
 AUTH_LINK = "as2core2 GigabitEthernet3/0 - as2dist1 GigabitEthernet1/0"
