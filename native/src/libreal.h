@@ -6,7 +6,7 @@
  * What it intercepts, and why:
  *   socket            AF_INET/AF_INET6 stream -> emulated TCP (a placeholder AF_UNIX socket until connected);
  *                     AF_NETLINK/NETLINK_ROUTE -> emulated netlink (an AF_UNIX datagram pair we answer into);
- *                     AF_INET/AF_INET6 datagram -> inert (zebra's ethtool ioctl socket);
+ *                     AF_INET/AF_INET6 datagram -> inert (zebra's ethtool ioctl socket, answered from the table);
  *                     AF_INET raw (ospfd's IPPROTO_OSPF) -> emulated raw IP (raw.c): an AF_UNIX datagram inbox
  *                     the controller made; packets go daemon to daemon over each interface's L2 segment;
  *                     anything else that would reach the host network -> refused, with a log line.
@@ -23,7 +23,9 @@
  *   recvfrom recvmsg  netlink replies must look as if they came from the kernel (nl_pid 0); raw IP: only what the
  *                     kernel would accept (joined group, own address, MTU), with IP_PKTINFO and the source.
  *                     (zebra's recv(MSG_PEEK|MSG_TRUNC) size probe works natively on the datagram pair.)
- *   ioctl             inert sockets: no host interface is ever queried or changed.
+ *   ioctl             inert sockets: no host interface is ever queried or changed. SIOCETHTOOL (zebra reads each
+ *                     port's speed, ospfd's auto-cost divides by it) is answered from the router's interface
+ *                     table (iftable.c), which carries the speed the device's port has.
  *   getaddrinfo       drop AI_ADDRCONFIG, which makes glibc probe the host's interfaces.
  *   uname gethostname the router's name, FRR's default hostname (sent in BGP's hostname capability).
  * With a virtual clock (clock.c, vclock.h):
@@ -199,6 +201,7 @@ struct rf_if {
 	int mtu;
 	uint8_t mac[6];
 	unsigned flags;
+	int speed; /* Mb/s, what ethtool reports; 0: no link settings (lo) */
 };
 struct rf_ifaddr {
 	int ifindex;
@@ -224,6 +227,8 @@ struct rf_member {
 	int ifindex;
 };
 int rf_if_members(int ifindex, const struct rf_member **out);
+struct ifreq;
+int rf_if_ethtool(struct ifreq *ifr); /* SIOCETHTOOL on the router's interface ifr->ifr_name */
 
 /* tcp.c */
 int rf_tcp_socket(int domain, int type, int protocol);

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 
 static const char *family_name(int d)
 {
@@ -347,8 +348,10 @@ RF_EXPORT int ioctl(int fd, unsigned long req, ...)
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_RAW)
 		return rf_raw_ioctl(s, fd, req, arg);
+	if (s && s->kind == RF_INERT && req == SIOCETHTOOL)
+		return rf_if_ethtool(arg); /* the emulated port's speed, from the interface table */
 	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK) && (req & 0xff00) == 0x8900) {
-		/* SIOCETHTOOL and the other interface ioctls: no host interface is queried or changed.
+		/* The other interface ioctls: no host interface is queried or changed.
 		 * FIONBIO, FIONREAD and friends act on our AF_UNIX descriptor as they should. */
 		errno = EOPNOTSUPP;
 		return -1;
