@@ -39,16 +39,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define RAW_MAGIC 0x52465770u /* "RFWp" */
+#define RAW_MAGIC RF_RAW_MAGIC
 #define MAX_PEERS 256
 #define STACK_IOV 16
-
-struct raw_hdr {
-	uint32_t magic;
-	int32_t ifindex; /* the receiver's interface the packet arrives on */
-	uint32_t judged; /* already accepted (see judge_queue) */
-	uint32_t looped; /* sent by the router itself (multicast loop, broadcast, its own address) */
-};
+#define raw_hdr rf_raw_hdr
 
 /* Inboxes of other routers (and our own), by (router, IP protocol). One lock serialises a packet's whole
  * fan-out: sends never block (MSG_DONTWAIT), and a cached descriptor is never closed under a sender's feet. */
@@ -705,6 +699,30 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 	if (iov != stack)
 		free(iov);
 	return (ssize_t)total;
+}
+
+/* A packet (iov: everything after the inbox header) to the members of ifindex's segment, and to this router too
+ * with loop (icmp6.c's multicast loop). */
+void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov, int iovcnt)
+{
+	struct raw_hdr h = {.magic = RAW_MAGIC};
+	struct iovec stack[STACK_IOV], *all = stack;
+	if (iovcnt + 1 > STACK_IOV && !(all = malloc((iovcnt + 1) * sizeof(*all)))) {
+		rf_log("raw packet (protocol %d) dropped: no memory", proto);
+		return;
+	}
+	all[0] = (struct iovec){&h, sizeof(h)};
+	memcpy(all + 1, iov, iovcnt * sizeof(*iov));
+	pthread_mutex_lock(&send_lock);
+	const struct rf_member *m;
+	int count = rf_if_members(ifindex, &m);
+	for (int i = 0; i < count; i++)
+		deliver_locked(m[i].router, proto, m[i].ifindex, all, iovcnt + 1);
+	if (loop)
+		deliver_locked(rf_router(), proto, ifindex, all, iovcnt + 1);
+	pthread_mutex_unlock(&send_lock);
+	if (all != stack)
+		free(all);
 }
 
 /* -- receiving ---------------------------------------------------------------------------------------------- */
