@@ -88,6 +88,12 @@ class Router:
             wanted.append("ospfd")
         return wanted
 
+    def link_local(self, iface: Interface, index: int) -> ipaddress.IPv6Address:
+        """The IPv6 link-local address the kernel gives the interface (EUI-64 from its MAC, addr_gen_mode 0)."""
+        b = bytes(int(x, 16) for x in self.mac(iface, index).split(":"))
+        eui = bytes([b[0] ^ 2]) + b[1:3] + b"\xff\xfe" + b[3:]
+        return ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + eui)
+
     def mac(self, iface: Interface, index: int) -> str:
         """Deterministic locally administered MAC: router index and ifindex."""
         octets = [2, index >> 16, index >> 8, index, iface.ifindex >> 8, iface.ifindex]

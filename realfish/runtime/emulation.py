@@ -90,6 +90,9 @@ def interface_table(router: Router, index: int, network: Network | None = None) 
         flags, speed = (LO_FLAGS, 0) if lo else (ETH_FLAGS, iface.speed_mbps)
         lines.append(f"link {iface.ifindex} {iface.name} {iface.mtu} {mac} {flags} {speed}")
     lines += ["addr 1 127.0.0.1/8", "addr 1 ::1/128"]
+    # the link-local address the kernel puts on every other interface (BGP unnumbered peers over it)
+    lines += [f"addr {i.ifindex} {router.link_local(i, index)}/64"
+              for i in router.interfaces.values() if i.name != "lo"]
     if network is not None:
         for seg in network.segments:
             for r, ifname in seg.members:
