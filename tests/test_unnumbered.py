@@ -88,3 +88,30 @@ def test_unnumbered_fabric_has_the_baselines_fibs() -> None:
         for other in range(1, LEAVES + 1):
             if other != leaf:
                 assert routes[f"10.255.2.{other}/32"] == want, (me, routes)
+
+
+def test_unnumbered_routes_and_traceroute_answers() -> None:
+    """An FRR snapshot (tests/data/unnumbered-frr: two routers, `neighbor eth0 interface`, the link only in
+    layer1_topology.json) answered as Batfish answers unnumbered routes: next hop 169.254.0.1 (Batfish's, and the
+    IPv4 gateway FRR puts behind the peer's link-local address), and a traceroute that crosses the link."""
+    from pybatfish.datamodel.answer import TableAnswer
+
+    from realfish.answers import answer
+    from realfish.answers.state import build
+
+    snapshot = build(Path(__file__).parent / "data" / "unnumbered-frr", "unnumbered", timeout=300)
+
+    def ask(cls: str, **params: object) -> list[dict[str, object]]:
+        q = {"class": f"org.batfish.question.{cls}", "differential": False,
+             "instance": {"instanceName": "q", "variables": {k: {"value": v} for k, v in params.items()}}}
+        frame = TableAnswer({"answerElements": answer(q, snapshot, None)["answerElements"]}).frame()
+        return [dict(r) for r in frame.to_dict("records")]
+
+    assert not ask("initialization.InitIssuesQuestion")
+    bgp = {(r["Node"], r["Network"]): r for r in ask("routes.RoutesQuestion") if r["Protocol"] == "bgp"}
+    assert set(bgp) == {("r1", "10.255.0.2/32"), ("r2", "10.255.0.1/32")}
+    assert all(getattr(r["Next_Hop"], "ip", None) == "169.254.0.1" for r in bgp.values()), bgp
+    [row] = ask("traceroute.TracerouteQuestion", startLocation="r1", headers={"dstIps": "10.255.0.2"})
+    traces = row["Traces"]
+    assert [t.disposition for t in traces] == ["ACCEPTED"]  # type: ignore[attr-defined]
+    assert [h.node for h in traces[0].hops] == ["r1", "r2"]  # type: ignore[index]
