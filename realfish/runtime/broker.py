@@ -228,7 +228,8 @@ class Broker:
             return Verdict(err=errno.ECONNREFUSED, why=f"nothing listens on {dst} port {a.dport}")
         if listener.minttl and a.ttl < listener.minttl:
             return Verdict(pending=True, why=f"TTL {a.ttl} below {router}'s minimum {listener.minttl}")
-        if listener.md5.get(src) != a.md5:
+        keys = {ipaddress.ip_address(k.packed): v for k, v in listener.md5.items()}  # the key's scope aside
+        if keys.get(src) != a.md5:
             return Verdict(pending=True, why=f"TCP-MD5 keys of {a.router} and {router} differ")
         return Verdict(ok=True, listener=listener, src=ipaddress.IPv6Address(f"{src}%{scope}"),
                        accepted_as=(f"{dst}%{ifindex}", f"{src}%{ifindex}"))
