@@ -19,7 +19,7 @@
  * What a receiver accepts, as the kernel would: multicast only for a group the socket joined on the arriving
  * interface (224.0.0.1 always), broadcast, unicast only to one of the router's own addresses (read from the
  * address table the router's zebra keeps: ospfd never sees zebra's netlink), nothing longer than the arriving
- * interface's MTU (a veth drops such frames). Each datagram is a struct raw_hdr (the arriving interface) and
+ * interface's MTU (a veth drops such frames). Each datagram is a struct rf_raw_hdr (the arriving interface) and
  * the IP packet as on the wire: the header's total length, id and checksum filled as the kernel fills them.
  * The kernel judges a packet when it arrives, we when it is read; a group joined or left in between would make
  * a difference, so before a membership change the queue is judged under the old membership (judge_queue).
@@ -42,7 +42,6 @@
 #define RAW_MAGIC RF_RAW_MAGIC
 #define MAX_PEERS 256
 #define STACK_IOV 16
-#define raw_hdr rf_raw_hdr
 
 /* Inboxes of other routers (and our own), by (router, IP protocol). One lock serialises a packet's whole
  * fan-out: sends never block (MSG_DONTWAIT), and a cached descriptor is never closed under a sender's feet. */
@@ -456,7 +455,7 @@ int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg)
 	int r = rf_real.ioctl(fd, req, arg);
 	if (r == 0 && req == FIONREAD) { /* the next packet's length, without our header */
 		int *n = arg;
-		*n = *n >= (int)sizeof(struct raw_hdr) ? *n - (int)sizeof(struct raw_hdr) : 0;
+		*n = *n >= (int)sizeof(struct rf_raw_hdr) ? *n - (int)sizeof(struct rf_raw_hdr) : 0;
 	}
 	return r;
 }
@@ -530,8 +529,8 @@ static int peer_fd_locked(const char *router, int proto)
 /* One copy of the packet into router's inbox, arriving on its interface ifindex. */
 static void deliver_locked(const char *router, int proto, int ifindex, struct iovec *iov, int iovcnt)
 {
-	((struct raw_hdr *)iov[0].iov_base)->ifindex = ifindex;
-	((struct raw_hdr *)iov[0].iov_base)->looped = strcmp(router, rf_router()) == 0;
+	((struct rf_raw_hdr *)iov[0].iov_base)->ifindex = ifindex;
+	((struct rf_raw_hdr *)iov[0].iov_base)->looped = strcmp(router, rf_router()) == 0;
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = iovcnt};
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = peer_fd_locked(router, proto);
@@ -656,7 +655,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 	memcpy(ip + 10, &sum, 2);
 	int proto = ip[9]; /* an IPPROTO_RAW socket sends whatever protocol its header names */
 
-	struct raw_hdr h = {.magic = RAW_MAGIC};
+	struct rf_raw_hdr h = {.magic = RAW_MAGIC};
 	struct iovec stack[STACK_IOV], *iov = stack;
 	size_t need = msg->msg_iovlen + 2;
 	if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {
@@ -705,7 +704,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
  * with loop (icmp6.c's multicast loop). */
 void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov, int iovcnt)
 {
-	struct raw_hdr h = {.magic = RAW_MAGIC};
+	struct rf_raw_hdr h = {.magic = RAW_MAGIC};
 	struct iovec stack[STACK_IOV], *all = stack;
 	if (iovcnt + 1 > STACK_IOV && !(all = malloc((iovcnt + 1) * sizeof(*all)))) {
 		rf_log("raw packet (protocol %d) dropped: no memory", proto);
@@ -728,7 +727,7 @@ void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov
 /* -- receiving ---------------------------------------------------------------------------------------------- */
 
 struct peeked {
-	struct raw_hdr h;
+	struct rf_raw_hdr h;
 	uint8_t ip[20];
 };
 
@@ -779,7 +778,7 @@ static void judge_queue(struct rf_sock *s, int fd)
 		}
 		k->next = NULL;
 		k->len = rf_real.recv(fd, k->data, n, MSG_DONTWAIT);
-		((struct raw_hdr *)k->data)->judged = 1;
+		((struct rf_raw_hdr *)k->data)->judged = 1;
 		*tail = k;
 		tail = &k->next;
 	}
@@ -826,7 +825,7 @@ static void put_pktinfo(struct rf_sock *s, struct msghdr *msg, const struct peek
 
 /* A packet from another router as the daemon read it, inbox header included, for a replay to put back into the
  * inbox at the same instant (record.c). The router's own packets come back by themselves in a replay. */
-static void record_packet(struct rf_sock *s, const struct raw_hdr *h, const struct msghdr *msg, size_t len)
+static void record_packet(struct rf_sock *s, const struct rf_raw_hdr *h, const struct msghdr *msg, size_t len)
 {
 	uint8_t *buf = malloc(sizeof(*h) + len);
 	if (!buf) {
@@ -856,7 +855,7 @@ ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
 			rf_real.recv(fd, &p, sizeof(p), MSG_DONTWAIT);
 			continue;
 		}
-		struct raw_hdr h;
+		struct rf_raw_hdr h;
 		struct iovec stack[STACK_IOV], *iov = stack;
 		size_t need = msg->msg_iovlen + 1;
 		if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {
