@@ -7,6 +7,12 @@ namespace's kernel FIB, exactly as on a Linux box. Nothing is created in the hos
 created directly inside its namespaces, so a failure half-way leaves nothing behind once the namespaces are
 deleted.
 
+Link speeds: a veth always reports 10 Gb/s through ethtool and cannot be told otherwise, so a port whose speed
+differs (`Interface.speed_mbps`, which the emulation reports as it is) gets `bandwidth N` in zebra before the
+router's config is applied: ospfd's auto-cost then divides by the same number in both runtimes (a `bandwidth`
+line of the router's own, applied after, still wins, as it does over the port's speed). zebra takes at most
+100,000 Mb/s there; a faster port is capped and listed in report.extra["baseline"]["speeds_capped"].
+
 Convergence is watched, not slept on: each router namespace has a netlink socket subscribed to route and
 nexthop changes of its kernel FIB; the network has converged once no FIB has changed for `settle` seconds,
 every BGP session is Established and every OSPF neighbour Full (or 2-Way), and has been for `settle` seconds.
@@ -44,11 +50,12 @@ from typing import Any
 from realfish import frr, ospf
 from realfish.report import FibEntry, NextHop, RouterReport
 from realfish.runner import ConvergeTimeout, Runner
-from realfish.topology import Interface, Network, Router
+from realfish.topology import VETH_SPEED_MBPS, Interface, Network, Router
 
 IP = "ip"
 NETNS_RUN = Path("/run/netns")
 GC_THRESH = [f"/proc/sys/net/ipv4/neigh/default/gc_thresh{i}" for i in (1, 2, 3)]
+MAX_BANDWIDTH_MBPS = 100_000  # zebra's `bandwidth (1-100000)`
 GC_THRESH_IFACES = 512  # raise gc_thresh above this many router interfaces that need dynamic neighbours
 FORWARDING = ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding")
 
@@ -509,6 +516,10 @@ class Baseline(Runner):
             self.report.problems.extend(errors)
         self.apply_s = time.monotonic() - t1
         self.t_ready = time.monotonic()
+        capped = sorted(f"{r}:{n}" for r, router in routers.items() for n, i in router.interfaces.items()
+                        if n != "lo" and i.speed_mbps > MAX_BANDWIDTH_MBPS)
+        if capped:
+            self._extra()["speeds_capped"] = capped
         self._extra().update({
             "build_s": round(self.build_s, 4), "launch_s": round(self.launch_s, 4),
             "apply_s": round(self.apply_s, 4), "namespaces": len(self.namespaces),
@@ -518,6 +529,14 @@ class Baseline(Runner):
     def _apply(self, router: Router) -> tuple[str, list[str]]:
         rdir = self.router_dir(router.name)
         conf = rdir / "frr.conf"
+        speeds = speed_stand_ins(router)
+        if speeds:
+            stand_ins = rdir / "link-speeds.conf"
+            stand_ins.write_text(speeds)
+            bad, _ = frr.apply_config(rdir, stand_ins)
+            if bad:
+                return router.name, [f"{router.name}: link speed stand-in rejected: {e.text}: {e.message}"
+                                     for e in bad]
         errors, out = frr.apply_config(rdir, conf)
         log = rdir / "vtysh-apply.log"
         log.write_text(out)
@@ -720,6 +739,15 @@ class Baseline(Runner):
             if left:
                 print(f"realfish baseline: could not delete namespaces {left}: {proc.stderr.strip()}",
                       file=sys.stderr)
+
+
+def speed_stand_ins(router: Router) -> str:
+    """zebra `bandwidth` lines for the ports whose speed a veth cannot report (it always says 10 Gb/s)."""
+    out = []
+    for name, iface in router.interfaces.items():
+        if name != "lo" and iface.speed_mbps != VETH_SPEED_MBPS:
+            out += [f"interface {name}", f" bandwidth {min(iface.speed_mbps, MAX_BANDWIDTH_MBPS)}", "exit"]
+    return "\n".join(out) + "\n" if out else ""
 
 
 def _reap(pid: int, timeout: float = 2.0) -> None:

@@ -45,7 +45,7 @@ from realfish.parsers import parse_config
 from realfish.parsers.detect import looks_like_frr
 from realfish.parsers.host import parse_host, parse_iptables
 from realfish.parsers.sonic import parse_sonic
-from realfish.render import Rendered, render
+from realfish.render import Rendered, port_speed_mbps, render
 from realfish.snapshot import (
     SEGMENTS_FILE,
     SnapshotError,
@@ -585,7 +585,8 @@ def _build_network(conv: ConvertedSnapshot) -> None:
                 lo.addresses.extend(a for a in addrs if a not in lo.addresses)
                 lo.original_name = orig
                 continue
-            router.add_interface(Interface(lname, addrs, mtu=iface.mtu or 1500, original_name=orig))
+            router.add_interface(Interface(lname, addrs, mtu=iface.mtu or 1500, original_name=orig,
+                                           speed_mbps=port_speed_mbps(dev, iface)))
         net.add_router(router)
     l1 = conv.root / "batfish" / "layer1_topology.json"
     seg_file = conv.root / SEGMENTS_FILE

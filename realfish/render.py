@@ -14,8 +14,9 @@ Vendor defaults that differ from FRR's are written out, never left to FRR (all r
 - communities: IOS/EOS send none unless `send-community`, FRR sends all -> `no neighbor X send-community ...`;
 - BGP multipath: IOS/EOS use one path unless `maximum-paths`, FRR 64 -> `maximum-paths 1`, `... ibgp 1`;
 - EOS's BGP distances 200/200/200 -> `distance bgp 200 200 200`;
-- OSPF interface costs: the vendor's reference bandwidth over the interface's bandwidth (FRR cannot know
-  an emulated port's speed) -> `ip ospf cost N` on every OSPF interface; IOS OSPF multipath 4;
+- OSPF interface costs: the vendor's reference bandwidth over the interface's bandwidth, truncated (ospfd
+  rounds, and divides by the port's speed, not by IOS's `bandwidth`) -> `ip ospf cost N` on every OSPF
+  interface; IOS OSPF multipath 4;
 - OSPF `network A WILDCARD area X`: the vendor enables OSPF on the interfaces whose primary address matches
   (most specific statement first) -> `ip ospf area X` on exactly those interfaces;
 - EOS aggregates: EOS activates `aggregate-address P` when any more specific route is in the main RIB (a static
@@ -43,7 +44,7 @@ from realfish.model import (
     OspfProcess,
     RouteMapClause,
 )
-from realfish.topology import valid_ifname
+from realfish.topology import VETH_SPEED_MBPS, valid_ifname
 
 FRR_FAMILY = ("FRR", "CUMULUS_CONCATENATED", "SONIC")
 
@@ -56,6 +57,12 @@ _SHORT = [("tengigabitethernet", "te"), ("gigabitethernet", "gi"), ("fastetherne
 _IOS_BANDWIDTH = [("tengigabitethernet", 10_000_000), ("gigabitethernet", 1_000_000), ("fastethernet", 100_000),
                   ("ethernet", 10_000), ("loopback", 8_000_000), ("port-channel", 1_000_000),
                   ("vlan", 1_000_000), ("tunnel", 100), ("serial", 1_544)]
+
+# IOS port speeds (Mb/s) by name, Batfish's (representation/cisco/Interface.getDefaultSpeed).
+_IOS_SPEED_MBPS = [("ethernet", 10), ("fastethernet", 100), ("fiftygig", 50_000), ("fivegigabit", 5_000),
+                   ("fortygig", 40_000), ("gigabitethernet", 1_000), ("hundredgig", 100_000),
+                   ("longreachethernet", 10), ("tengigabitethernet", 10_000), ("twentyfivegige", 25_000),
+                   ("twogigabitethernet", 2_500), ("wlan-gigabitethernet", 1_000)]
 
 
 @dataclass
@@ -139,6 +146,21 @@ def bandwidth_kbps(device: Device, iface: Interface) -> int:
         if low.startswith(prefix):
             return bw
     return 1_000_000
+
+
+def port_speed_mbps(device: Device, iface: Interface) -> int:
+    """The link speed the device's port reports (zebra reads it through ethtool; FRR-family configs with
+    `auto-cost reference-bandwidth` and no `bandwidth` get their OSPF costs from it): the configured speed
+    (IOS/EOS `speed`, SONiC's PORT speed, Cumulus' `link-speed`), else the vendor's default for the interface
+    type (IOS by name, EOS Ethernet 1 Gb/s), else what a Linux virtual link reports."""
+    if iface.speed_kbps:
+        return max(1, iface.speed_kbps // 1000)
+    low = iface.name.lower()
+    if device.format == "ARISTA" and low.startswith("ethernet"):
+        return 1_000
+    if device.format == "CISCO_IOS":
+        return next((mbps for prefix, mbps in _IOS_SPEED_MBPS if low.startswith(prefix)), VETH_SPEED_MBPS)
+    return VETH_SPEED_MBPS
 
 
 def ospf_cost(device: Device, iface: Interface, proc: OspfProcess) -> int:

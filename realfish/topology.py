@@ -23,6 +23,11 @@ def valid_ifname(name: str) -> bool:
     return bool(_IFNAME_RE.match(name)) and name not in (".", "..")
 
 
+# What a Linux veth reports through ethtool, so what FRR on a Linux box with virtual links reads, and also
+# FRR's own fallback bandwidth when a port reports none: the speed of a port nothing else is known about.
+VETH_SPEED_MBPS = 10_000
+
+
 @dataclass
 class Interface:
     name: str
@@ -30,6 +35,9 @@ class Interface:
     mtu: int = 1500
     ifindex: int = 0  # assigned by Router.add_interface: lo is 1, the others follow in order of addition
     original_name: str = ""  # the user's name when it is not a Linux name (GigabitEthernet0/0), else ""
+    # The port's link speed in Mb/s, as ethtool reports it to zebra (ospfd's auto-cost divides by it). lo has
+    # none, whatever this says: the kernel's loopback has no link settings.
+    speed_mbps: int = VETH_SPEED_MBPS
 
 
 @dataclass
@@ -44,7 +52,7 @@ class Router:
 
     def __post_init__(self) -> None:
         if "lo" not in self.interfaces:
-            self.interfaces = {"lo": Interface("lo", mtu=65536, ifindex=1), **self.interfaces}
+            self.interfaces = {"lo": Interface("lo", mtu=65536, ifindex=1, speed_mbps=0), **self.interfaces}
             self._renumber()
 
     def _renumber(self) -> None:
@@ -79,6 +87,12 @@ class Router:
         if re.search(r"^router ospf\b(?!6)", self.config, re.M):
             wanted.append("ospfd")
         return wanted
+
+    def link_local(self, iface: Interface, index: int) -> ipaddress.IPv6Address:
+        """The IPv6 link-local address the kernel gives the interface (EUI-64 from its MAC, addr_gen_mode 0)."""
+        b = bytes(int(x, 16) for x in self.mac(iface, index).split(":"))
+        eui = bytes([b[0] ^ 2]) + b[1:3] + b"\xff\xfe" + b[3:]
+        return ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + eui)
 
     def mac(self, iface: Interface, index: int) -> str:
         """Deterministic locally administered MAC: router index and ifindex."""

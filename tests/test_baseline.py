@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from realfish.baseline import Baseline
+from realfish.baseline import Baseline, _eui64
 from realfish.topology import Interface, Network, Router, Segment
 
 pytestmark = pytest.mark.skipif(
@@ -225,3 +225,27 @@ def test_session_that_never_comes_up_is_accepted_and_listed() -> None:
     down = rep.extra["baseline"]["sessions_down"]
     assert len(down) == 1 and down[0].startswith("r1: BGP 192.0.2.1 "), down
     assert {e.prefix for e in rep.routers["r2"].fib if e.protocol == "bgp"} == {"10.128.1.0/24"}
+
+
+def test_bgp_unnumbered_over_link_local_addresses() -> None:
+    """`neighbor eth0 interface` on a link with no IPv4 address: the kernel's link-local addresses, router
+    advertisements and IPv6 TCP between them bring the session up, and each loopback is reached over the
+    other's link-local address (RFC 5549), as the reference the emulation is to match (issue 16)."""
+    net = Network()
+    for i in (1, 2):
+        cfg = (f"hostname r{i}\ninterface lo\n ip address 10.255.0.{i}/32\nexit\nrouter bgp 6500{i}\n"
+               f" bgp router-id 10.255.0.{i}\n no bgp ebgp-requires-policy\n"
+               " neighbor eth0 interface remote-as external\n"
+               " address-family ipv4 unicast\n  redistribute connected\n exit-address-family\nexit\n")
+        net.add_router(Router(f"r{i}", cfg, interfaces={"eth0": Interface("eth0")}))
+    net.segments = [Segment("l", [("r1", "eth0"), ("r2", "eth0")])]
+    with Baseline(net, settle=2.0) as runner:
+        report = runner.converge(timeout=120, shows=["show bgp summary json"])
+    assert not report.problems and not report.extra["baseline"].get("sessions_down"), report.problems
+    routers = list(net.routers.values())
+    lla = {r.name: str(_eui64(r.mac(r.interfaces["eth0"], i))) for i, r in enumerate(routers)}
+    for me, other in (("r1", "r2"), ("r2", "r1")):
+        rr = report.routers[me]
+        assert rr.show["show bgp summary json"]["ipv4Unicast"]["peers"]["eth0"]["state"] == "Established"
+        got = {(e.prefix, e.protocol, tuple((n.ip, n.interface) for n in e.nexthops)) for e in rr.fib}
+        assert (f"10.255.0.{other[1]}/32", "bgp", ((lla[other], "eth0"),)) in got, got

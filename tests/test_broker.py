@@ -105,3 +105,31 @@ def test_anyone_owns_follows_addresses_and_loopback_subnets(chain: Broker) -> No
     assert not chain.anyone_owns(ip("10.0.2.3"))
     chain.address("c", True, 1, "172.16.0.1/24")  # a subnet on lo: all of it is local
     assert chain.anyone_owns(ip("172.16.0.77")) and chain.anyone_owns(ip("127.0.0.5"))
+
+
+def test_link_local_connects_only_on_the_link_its_scope_names(chain: Broker) -> None:
+    """BGP unnumbered: fe80::...%IFINDEX reaches the segment member that has the address on that link, from the
+    caller's own link-local address there; each side sees its own interface as the scope; elsewhere it stays
+    unanswered (neighbour discovery), and without a scope it is EINVAL, as connect() gives."""
+    net = Network()
+    for name in "abc":
+        net.add_router(Router(name, "", interfaces={"eth0": Interface("eth0"), "eth1": Interface("eth1")}))
+    routers = list(net.routers.values())
+    b = routers[1]
+    b_eth0 = b.link_local(b.interfaces["eth0"], 1)  # b's side of a-b (a's eth1, ifindex 3; b's eth0, ifindex 2)
+    a_eth1 = routers[0].link_local(routers[0].interfaces["eth1"], 0)
+    lid = chain.next_id()
+    chain.listeners[lid] = Listener(lid, "b", 6, None, 179, True)
+
+    def ll(router: str, dst: str, md5: str | None = None) -> Attempt:
+        return Attempt(chain.next_id(), router, 6, None, 0, ipaddress.ip_address(dst), 179, 1, md5,
+                       time.monotonic())
+
+    v = chain.decide(ll("a", f"{b_eth0}%3"))
+    assert v.ok and v.listener is not None and v.listener.router == "b"
+    assert str(v.src) == f"{a_eth1}%3" and v.accepted_as == (f"{b_eth0}%2", f"{a_eth1}%2")
+    assert chain.decide(ll("a", f"{b_eth0}%2")).pending  # a's eth0 is on no segment with b's eth0
+    assert chain.decide(ll("a", str(b_eth0))).err == errno.EINVAL
+    chain.listeners[lid].md5[ipaddress.ip_address(f"{a_eth1}%2")] = "6b6579"  # a key set for the scoped peer
+    assert chain.decide(ll("a", f"{b_eth0}%3", md5="6b6579")).ok
+    assert chain.decide(ll("a", f"{b_eth0}%3")).pending

@@ -4,6 +4,7 @@ netlink; Python's socket module speaks TCP)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -171,6 +172,51 @@ def test_refuses_other_host_sockets(lab: tuple[Network, Controller, Path]) -> No
     """)
     assert proc.stdout.split() == ["refused", "dropped", "a"]
     assert "refusing socket(AF_PACKET" in proc.stderr
+
+
+def test_ethtool_reports_each_ports_speed_from_the_table(lab: tuple[Network, Controller, Path]) -> None:
+    """zebra's SIOCETHTOOL on its datagram socket, answered from the interface table as a veth's driver answers:
+    the legacy ETHTOOL_GSET zebra 8.4 uses (speed split in two 16-bit halves), the newer GLINKSETTINGS with the
+    kernel's handshake on the size of its link-mode masks, no link settings for lo, ENODEV for no such port."""
+    net, _, tmp = lab
+    router = Router("a", "hostname a\n", interfaces={"eth0": Interface("eth0", speed_mbps=400_000),
+                                                      "eth1": Interface("eth1", speed_mbps=100)})
+    (tmp / "a.if").write_text(interface_table(router, 0))
+    proc = run_as("a", tmp, """
+        import ctypes, fcntl, json, socket, struct
+        SIOCETHTOOL, GSET, GDRVINFO, GLINKSETTINGS = 0x8946, 1, 3, 0x4C
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        def ask(name, data):
+            buf = bytearray(data)
+            addr = (ctypes.c_char * len(buf)).from_buffer(buf)
+            ifr = struct.pack("16sP", name.encode(), ctypes.addressof(addr)).ljust(40, b"\\0")
+            try:
+                fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifr)
+            except OSError as e:
+                return e.errno
+            return bytes(buf)
+        out = {}
+        for name in ("eth0", "eth1", "lo", "eth9"):
+            r = ask(name, struct.pack("=I", GSET).ljust(44, b"\\0"))
+            if isinstance(r, bytes):
+                cmd, _, _, speed, duplex = struct.unpack_from("=IIIHB", r)
+                speed_hi = struct.unpack_from("=H", r, 28)[0]
+                r = [cmd, speed_hi << 16 | speed, duplex]
+            out[name] = r
+        out["drvinfo"] = ask("eth0", struct.pack("=I", GDRVINFO).ljust(196, b"\\0"))
+        hs = ask("eth1", struct.pack("=I", GLINKSETTINGS).ljust(48, b"\\0"))
+        nwords = struct.unpack_from("=b", hs, 15)[0]  # link_mode_masks_nwords
+        full = ask("eth1", (struct.pack("=I", GLINKSETTINGS) + bytes(11) + struct.pack("=b", -nwords)).ljust(
+            48 + 12 * -nwords, b"\\0"))
+        out["glinksettings"] = [nwords, struct.unpack_from("=I", full, 4)[0], struct.unpack_from("=b", full, 15)[0]]
+        print(json.dumps(out))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["eth0"] == [1, 400_000, 1] and out["eth1"] == [1, 100, 1]  # DUPLEX_FULL
+    assert out["lo"] == errno.EOPNOTSUPP and out["eth9"] == errno.ENODEV and out["drvinfo"] == errno.EOPNOTSUPP
+    nwords, speed, nwords_back = out["glinksettings"]
+    assert nwords < 0 and speed == 100 and nwords_back == -nwords
 
 
 def test_zeroing_gives_whole_pages_back_and_reads_as_zeros() -> None:

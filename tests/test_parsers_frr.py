@@ -50,7 +50,7 @@ def test_frr_model_and_passthrough() -> None:
     assert dev.community_lists["C"].entries[0].values == "65000:1"
     assert str(dev.static_routes[0].next_hop) == "10.0.0.0"
     notes = {n.text: n for n in st.notes}
-    assert notes["neighbor swp2 interface remote-as external"].kind == "unsupported"  # BGP unnumbered
+    assert notes["neighbor swp2 interface remote-as external"].kind == "translated"  # BGP unnumbered, run as is
     assert notes["some-future-frr-command 42"].kind == "translated"  # FRR reads it; realfish passes it on
     assert "passed to FRR" in notes["some-future-frr-command 42"].message
 

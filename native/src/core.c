@@ -363,6 +363,10 @@ int rf_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len, int *port)
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, buf, len);
+		if (in6->sin6_scope_id && IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) { /* which link: fe80::1%IFINDEX */
+			size_t n = strlen(buf);
+			snprintf(buf + n, len - n, "%%%u", in6->sin6_scope_id);
+		}
 		*port = ntohs(in6->sin6_port);
 		return 0;
 	}
@@ -382,6 +386,13 @@ int rf_parse_sockaddr(int family, const char *addr, int port, struct sockaddr_st
 	struct sockaddr_in6 *in6 = (void *)ss;
 	in6->sin6_family = AF_INET6;
 	in6->sin6_port = htons(port);
+	char plain[INET6_ADDRSTRLEN];
+	const char *pct = strchr(addr, '%');
+	if (pct) { /* a link-local address names its link (ifindex) */
+		snprintf(plain, sizeof(plain), "%.*s", (int)(pct - addr), addr);
+		in6->sin6_scope_id = (uint32_t)strtoul(pct + 1, NULL, 10);
+		addr = plain;
+	}
 	return inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1 ? 0 : -1;
 }
 

@@ -2,7 +2,7 @@
  * has installed since (zebra configures addresses itself, through netlink, as on a Linux box).
  *
  * File format, one record a line:
- *   link IFINDEX NAME MTU MAC FLAGS      (FLAGS as in ifi_flags, decimal)
+ *   link IFINDEX NAME MTU MAC FLAGS SPEED (FLAGS as in ifi_flags, decimal; SPEED in Mb/s, 0: none, as lo)
  *   addr IFINDEX ADDRESS/PLEN            (pre-provisioned, e.g. 127.0.0.1/8 on lo)
  *   segment IFINDEX NAME                 (the L2 segment the interface is on)
  *   member IFINDEX ROUTER IFINDEX2       (another end of that segment: ROUTER's interface IFINDEX2)
@@ -17,6 +17,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,11 +197,13 @@ int rf_iftable_load(const char *path)
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		char kind[8], name[16], mac[32], prefix[64], peer[64];
-		int idx, mtu, idx2;
+		int idx, mtu, idx2, speed = 0;
 		unsigned flags;
-		if (sscanf(line, "link %d %15s %d %31s %u", &idx, name, &mtu, mac, &flags) == 5 && nifs < RF_MAX_IF) {
+		if (sscanf(line, "link %d %15s %d %31s %u %d", &idx, name, &mtu, mac, &flags, &speed) >= 5 &&
+		    nifs < RF_MAX_IF) {
 			struct rf_if *i = &ifs[nifs++];
 			i->index = idx;
+			i->speed = speed;
 			snprintf(i->name, sizeof(i->name), "%s", name);
 			i->mtu = mtu;
 			i->flags = flags;
@@ -359,4 +363,58 @@ int rf_addr_update(int add, const struct rf_ifaddr *a)
 		shared_publish_locked();
 	pthread_mutex_unlock(&lock);
 	return err;
+}
+
+/* SIOCETHTOOL: a port's link settings from the table. zebra reads the speed (ETHTOOL_GSET in 8.4, the newer
+ * ETHTOOL_GLINKSETTINGS answered too) and ospfd derives its auto-cost from it, as from a real port's. Answered
+ * as a veth answers (full duplex, no autonegotiation); an interface without a speed (lo) has no link
+ * settings, as the kernel's loopback; any other ethtool command is not supported, as by a simple driver. */
+#define RF_LINK_MODE_NWORDS 4 /* __ETHTOOL_LINK_MODE_MASK_NU32, as a 6.x kernel answers */
+int rf_if_ethtool(struct ifreq *ifr)
+{
+	char name[IFNAMSIZ + 1];
+	memcpy(name, ifr->ifr_name, IFNAMSIZ);
+	name[IFNAMSIZ] = 0;
+	struct rf_if i;
+	if (rf_if_by_name(name, &i) < 0) {
+		errno = ENODEV;
+		return -1;
+	}
+	void *data = ifr->ifr_data;
+	if (!data) {
+		errno = EFAULT;
+		return -1;
+	}
+	uint32_t cmd;
+	memcpy(&cmd, data, sizeof(cmd));
+	if (i.speed <= 0 || (cmd != ETHTOOL_GSET && cmd != ETHTOOL_GLINKSETTINGS)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (cmd == ETHTOOL_GSET) {
+		struct ethtool_cmd *e = data;
+		memset(e, 0, sizeof(*e));
+		e->cmd = cmd;
+		ethtool_cmd_speed_set(e, (uint32_t)i.speed);
+		e->duplex = DUPLEX_FULL;
+		e->port = PORT_TP;
+		e->autoneg = AUTONEG_DISABLE;
+		return 0;
+	}
+	struct ethtool_link_settings *l = data;
+	int nwords = l->link_mode_masks_nwords;
+	if (nwords != RF_LINK_MODE_NWORDS) { /* the kernel's handshake: it tells the caller the masks' size */
+		memset(l, 0, sizeof(*l));
+		l->cmd = cmd;
+		l->link_mode_masks_nwords = -RF_LINK_MODE_NWORDS;
+		return 0;
+	}
+	memset(l, 0, sizeof(*l) + 3 * RF_LINK_MODE_NWORDS * sizeof(uint32_t));
+	l->cmd = cmd;
+	l->speed = (uint32_t)i.speed;
+	l->duplex = DUPLEX_FULL;
+	l->port = PORT_TP;
+	l->autoneg = AUTONEG_DISABLE;
+	l->link_mode_masks_nwords = RF_LINK_MODE_NWORDS;
+	return 0;
 }

@@ -6,24 +6,34 @@
  * What it intercepts, and why:
  *   socket            AF_INET/AF_INET6 stream -> emulated TCP (a placeholder AF_UNIX socket until connected);
  *                     AF_NETLINK/NETLINK_ROUTE -> emulated netlink (an AF_UNIX datagram pair we answer into);
- *                     AF_INET/AF_INET6 datagram -> inert (zebra's ethtool ioctl socket);
+ *                     AF_INET/AF_INET6 datagram -> inert (zebra's ethtool ioctl socket, answered from the table);
  *                     AF_INET raw (ospfd's IPPROTO_OSPF) -> emulated raw IP (raw.c): an AF_UNIX datagram inbox
  *                     the controller made; packets go daemon to daemon over each interface's L2 segment;
+ *                     AF_INET6 raw IPPROTO_ICMPV6 (zebra's router advertisements, which BGP unnumbered needs)
+ *                     -> emulated raw ICMPv6 (icmp6.c) over the same inboxes, opened at first use (zebra makes
+ *                     it in its zygote, before it is any router's);
  *                     anything else that would reach the host network -> refused, with a log line.
  *   bind listen       emulated TCP: addresses and listeners are registered with the controller (broker).
  *   connect           emulated TCP: the broker decides (reachability over the emulated FIBs) and hands back one
  *                     end of an AF_UNIX stream socketpair (SCM_RIGHTS); bytes then flow daemon to daemon.
  *   accept accept4    emulated TCP: the broker delivers the other end on the listener's channel.
- *   getsockname getpeername   the routers' IP addresses, not the AF_UNIX ones.
+ *   getsockname getpeername   the routers' IP addresses, not the AF_UNIX ones; a link-local one with its scope
+ *                     (the interface), which bgpd needs to match an unnumbered peer and pick its next hop.
  *   setsockopt getsockopt     TTL, MINTTL, TOS, MD5SIG, REUSE*, V6ONLY, TCP_INFO, BINDTODEVICE, SO_ERROR, ...
  *   close             tell the broker a listener or connection is gone; free our state.
  *   send sendto sendmsg       raw IP: the packet, its IP header completed as the kernel does, to every member of
- *                     the outgoing interface's segment; netlink requests: dumps answered from the interface table, route/nexthop/address
+ *                     the outgoing interface's segment (raw ICMPv6: from the interface's link-local address);
+ *                     netlink requests: dumps answered from the interface table, route/nexthop/address
  *                     changes recorded as the router's emulated FIB (sent to the controller), acks.
  *   recvfrom recvmsg  netlink replies must look as if they came from the kernel (nl_pid 0); raw IP: only what the
- *                     kernel would accept (joined group, own address, MTU), with IP_PKTINFO and the source.
+ *                     kernel would accept (joined group, own address, MTU), with IP_PKTINFO and the source; raw
+ *                     ICMPv6 likewise, with IPV6_PKTINFO and IPV6_HOPLIMIT. In a zygote's child, once every
+ *                     netlink socket has read the links announced to it, the interfaces' IPv6 link-local
+ *                     addresses follow (netlink.c), as a kernel adds them after the link.
  *                     (zebra's recv(MSG_PEEK|MSG_TRUNC) size probe works natively on the datagram pair.)
- *   ioctl             inert sockets: no host interface is ever queried or changed.
+ *   ioctl             inert sockets: no host interface is ever queried or changed. SIOCETHTOOL (zebra reads each
+ *                     port's speed, ospfd's auto-cost divides by it) is answered from the router's interface
+ *                     table (iftable.c), which carries the speed the device's port has.
  *   getaddrinfo       drop AI_ADDRCONFIG, which makes glibc probe the host's interfaces.
  *   uname gethostname the router's name, FRR's default hostname (sent in BGP's hostname capability).
  * With a virtual clock (clock.c, vclock.h):
@@ -103,7 +113,7 @@ struct rf_real {
 };
 extern struct rf_real rf_real;
 
-enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT, RF_RAW };
+enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT, RF_RAW, RF_ICMP6 };
 enum rf_tcp_state { RF_T_NEW = 0, RF_T_LISTEN, RF_T_CONNECTING, RF_T_CONNECTED, RF_T_FAILED };
 
 struct rf_md5 {
@@ -132,6 +142,7 @@ struct rf_sock {
 	uint64_t nl_groups; /* bit n-1 = group n, for groups 1..64 */
 	int nl_peer;        /* our end of the datagram pair: replies are written here */
 	int nl_ext_ack, nl_cap_ack;
+	int nl_unread_links; /* a zygote's child: links announced on it, not read yet (netlink.c) */
 	/* raw IP (raw.c) */
 	long raw_id;                    /* the inbox's id at the controller */
 	int raw_hdrincl, raw_pktinfo;
@@ -210,6 +221,7 @@ struct rf_if {
 	int mtu;
 	uint8_t mac[6];
 	unsigned flags;
+	int speed; /* Mb/s, what ethtool reports; 0: no link settings (lo) */
 };
 struct rf_ifaddr {
 	int ifindex;
@@ -235,6 +247,8 @@ struct rf_member {
 	int ifindex;
 };
 int rf_if_members(int ifindex, const struct rf_member **out);
+struct ifreq;
+int rf_if_ethtool(struct ifreq *ifr); /* SIOCETHTOOL on the router's interface ifr->ifr_name */
 
 /* tcp.c */
 int rf_tcp_socket(int domain, int type, int protocol);
@@ -258,6 +272,7 @@ int rf_nl_getsockname(struct rf_sock *s, struct sockaddr *addr, socklen_t *len);
 void rf_nl_close(struct rf_sock *s);
 void rf_nl_refork(int fd, struct rf_sock *s);
 void rf_nl_announce_links(void);
+void rf_nl_after_read(struct rf_sock *s);
 
 /* raw.c */
 int rf_raw_socket(int domain, int type, int protocol);
@@ -269,5 +284,23 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags);
 ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags);
 int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg);
 void rf_raw_close(struct rf_sock *s);
+/* What an inbox holds before each packet: the arriving interface, as the receiver's. */
+#define RF_RAW_MAGIC 0x52465770u /* "RFWp" */
+struct rf_raw_hdr {
+	uint32_t magic;
+	int32_t ifindex; /* the receiver's interface the packet arrives on */
+	uint32_t judged; /* already accepted (see raw.c's judge_queue) */
+	uint32_t looped; /* sent by the router itself (multicast loop, broadcast, its own address) */
+};
+struct iovec;
+void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov, int iovcnt);
+
+/* icmp6.c: raw ICMPv6 (zebra's router advertisements), over raw.c's inboxes */
+int rf_icmp6_socket(int type);
+int rf_icmp6_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int rf_icmp6_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+ssize_t rf_icmp6_sendmsg(int fd, const struct msghdr *msg);
+ssize_t rf_icmp6_recvmsg(int fd, struct msghdr *msg, int flags);
+void rf_icmp6_close(int fd);
 
 #endif

@@ -147,7 +147,8 @@ static void put_addr(struct out *o, const struct rf_ifaddr *a, uint32_t seq, uin
 	int alen = a->family == AF_INET ? 4 : 16;
 	int host = (a->family == AF_INET && a->addr[0] == 127) ||
 		   (a->family == AF_INET6 && a->plen == 128 && memcmp(a->addr, &in6addr_loopback, 16) == 0);
-	ifa->ifa_scope = host ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+	int link = a->family == AF_INET6 && a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80;
+	ifa->ifa_scope = host ? RT_SCOPE_HOST : link ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
 	uint32_t fl = IFA_F_PERMANENT;
 	add_attr(h, MSG_ROOM, IFA_ADDRESS, a->addr, alen);
 	if (a->family == AF_INET) {
@@ -554,7 +555,10 @@ void rf_nl_refork(int fd, struct rf_sock *s)
 }
 
 /* In a zygote's child: the router's interfaces reach zebra as hot-plugged ones do, an RTM_NEWLINK event each on
- * the sockets that listen for links. The zygote dumped only its own table (lo, which every router has alike). */
+ * the sockets that listen for links, and their link-local addresses an RTM_NEWADDR each on those that listen for
+ * IPv6 addresses. The zygote dumped only its own table (lo, which every router has alike). */
+static int links_unread; /* sockets that have not read the links announced: the addresses wait */
+
 void rf_nl_announce_links(void)
 {
 	pthread_mutex_lock(&nl_lock);
@@ -573,6 +577,43 @@ void rf_nl_announce_links(void)
 			put_link(&o, &i, 0, 0, RTM_NEWLINK);
 		}
 		out_flush(&o);
+		t->nl_unread_links = 1;
+		links_unread++;
+	}
+	pthread_mutex_unlock(&nl_lock);
+}
+
+/* After a read, once every socket the links were announced on has read them: the addresses the kernel puts on
+ * the interfaces itself (IPv6 link-local), to the sockets that listen for IPv6 addresses. Not together with the
+ * links: zebra reads links on two sockets, in two threads, and addresses on its dataplane socket; an address
+ * whose interface its main thread has not seen yet is dropped. (A kernel's link-local address also comes after
+ * its link, once duplicate address detection is done.) */
+void rf_nl_after_read(struct rf_sock *s)
+{
+	if (!__atomic_load_n(&s->nl_unread_links, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&nl_lock);
+	int last = s->nl_unread_links && --links_unread == 0;
+	s->nl_unread_links = 0;
+	struct rf_ifaddr *a = last ? malloc(4096 * sizeof(*a)) : NULL;
+	if (a) {
+		int na = rf_addr_snapshot(a, 4096);
+		for (int k = 0; k < nl_count; k++) {
+			struct rf_sock *t = rf_get(nl_fds[k]);
+			if (!t || t->kind != RF_NETLINK || !(t->nl_groups & (1ULL << (RTNLGRP_IPV6_IFADDR - 1))))
+				continue;
+			static struct out o;
+			o.s = t;
+			o.len = 0;
+			o.event = 1;
+			for (int j = 0; j < na; j++)
+				if (a[j].family == AF_INET6 && a[j].ifindex != 1)
+					put_addr(&o, &a[j], 0, 0, RTM_NEWADDR);
+			out_flush(&o);
+		}
+		free(a);
+	} else if (last) {
+		rf_log("no memory to announce the link-local addresses");
 	}
 	pthread_mutex_unlock(&nl_lock);
 }

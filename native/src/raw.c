@@ -19,7 +19,7 @@
  * What a receiver accepts, as the kernel would: multicast only for a group the socket joined on the arriving
  * interface (224.0.0.1 always), broadcast, unicast only to one of the router's own addresses (read from the
  * address table the router's zebra keeps: ospfd never sees zebra's netlink), nothing longer than the arriving
- * interface's MTU (a veth drops such frames). Each datagram is a struct raw_hdr (the arriving interface) and
+ * interface's MTU (a veth drops such frames). Each datagram is a struct rf_raw_hdr (the arriving interface) and
  * the IP packet as on the wire: the header's total length, id and checksum filled as the kernel fills them.
  * The kernel judges a packet when it arrives, we when it is read; a group joined or left in between would make
  * a difference, so before a membership change the queue is judged under the old membership (judge_queue).
@@ -39,16 +39,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define RAW_MAGIC 0x52465770u /* "RFWp" */
+#define RAW_MAGIC RF_RAW_MAGIC
 #define MAX_PEERS 256
 #define STACK_IOV 16
-
-struct raw_hdr {
-	uint32_t magic;
-	int32_t ifindex; /* the receiver's interface the packet arrives on */
-	uint32_t judged; /* already accepted (see judge_queue) */
-	uint32_t looped; /* sent by the router itself (multicast loop, broadcast, its own address) */
-};
 
 /* Inboxes of other routers (and our own), by (router, IP protocol). One lock serialises a packet's whole
  * fan-out: sends never block (MSG_DONTWAIT), and a cached descriptor is never closed under a sender's feet. */
@@ -462,7 +455,7 @@ int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg)
 	int r = rf_real.ioctl(fd, req, arg);
 	if (r == 0 && req == FIONREAD) { /* the next packet's length, without our header */
 		int *n = arg;
-		*n = *n >= (int)sizeof(struct raw_hdr) ? *n - (int)sizeof(struct raw_hdr) : 0;
+		*n = *n >= (int)sizeof(struct rf_raw_hdr) ? *n - (int)sizeof(struct rf_raw_hdr) : 0;
 	}
 	return r;
 }
@@ -536,8 +529,8 @@ static int peer_fd_locked(const char *router, int proto)
 /* One copy of the packet into router's inbox, arriving on its interface ifindex. */
 static void deliver_locked(const char *router, int proto, int ifindex, struct iovec *iov, int iovcnt)
 {
-	((struct raw_hdr *)iov[0].iov_base)->ifindex = ifindex;
-	((struct raw_hdr *)iov[0].iov_base)->looped = strcmp(router, rf_router()) == 0;
+	((struct rf_raw_hdr *)iov[0].iov_base)->ifindex = ifindex;
+	((struct rf_raw_hdr *)iov[0].iov_base)->looped = strcmp(router, rf_router()) == 0;
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = iovcnt};
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = peer_fd_locked(router, proto);
@@ -662,7 +655,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 	memcpy(ip + 10, &sum, 2);
 	int proto = ip[9]; /* an IPPROTO_RAW socket sends whatever protocol its header names */
 
-	struct raw_hdr h = {.magic = RAW_MAGIC};
+	struct rf_raw_hdr h = {.magic = RAW_MAGIC};
 	struct iovec stack[STACK_IOV], *iov = stack;
 	size_t need = msg->msg_iovlen + 2;
 	if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {
@@ -707,10 +700,34 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 	return (ssize_t)total;
 }
 
+/* A packet (iov: everything after the inbox header) to the members of ifindex's segment, and to this router too
+ * with loop (icmp6.c's multicast loop). */
+void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov, int iovcnt)
+{
+	struct rf_raw_hdr h = {.magic = RAW_MAGIC};
+	struct iovec stack[STACK_IOV], *all = stack;
+	if (iovcnt + 1 > STACK_IOV && !(all = malloc((iovcnt + 1) * sizeof(*all)))) {
+		rf_log("raw packet (protocol %d) dropped: no memory", proto);
+		return;
+	}
+	all[0] = (struct iovec){&h, sizeof(h)};
+	memcpy(all + 1, iov, iovcnt * sizeof(*iov));
+	pthread_mutex_lock(&send_lock);
+	const struct rf_member *m;
+	int count = rf_if_members(ifindex, &m);
+	for (int i = 0; i < count; i++)
+		deliver_locked(m[i].router, proto, m[i].ifindex, all, iovcnt + 1);
+	if (loop)
+		deliver_locked(rf_router(), proto, ifindex, all, iovcnt + 1);
+	pthread_mutex_unlock(&send_lock);
+	if (all != stack)
+		free(all);
+}
+
 /* -- receiving ---------------------------------------------------------------------------------------------- */
 
 struct peeked {
-	struct raw_hdr h;
+	struct rf_raw_hdr h;
 	uint8_t ip[20];
 };
 
@@ -761,7 +778,7 @@ static void judge_queue(struct rf_sock *s, int fd)
 		}
 		k->next = NULL;
 		k->len = rf_real.recv(fd, k->data, n, MSG_DONTWAIT);
-		((struct raw_hdr *)k->data)->judged = 1;
+		((struct rf_raw_hdr *)k->data)->judged = 1;
 		*tail = k;
 		tail = &k->next;
 	}
@@ -808,7 +825,7 @@ static void put_pktinfo(struct rf_sock *s, struct msghdr *msg, const struct peek
 
 /* A packet from another router as the daemon read it, inbox header included, for a replay to put back into the
  * inbox at the same instant (record.c). The router's own packets come back by themselves in a replay. */
-static void record_packet(struct rf_sock *s, const struct raw_hdr *h, const struct msghdr *msg, size_t len)
+static void record_packet(struct rf_sock *s, const struct rf_raw_hdr *h, const struct msghdr *msg, size_t len)
 {
 	uint8_t *buf = malloc(sizeof(*h) + len);
 	if (!buf) {
@@ -838,7 +855,7 @@ ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
 			rf_real.recv(fd, &p, sizeof(p), MSG_DONTWAIT);
 			continue;
 		}
-		struct raw_hdr h;
+		struct rf_raw_hdr h;
 		struct iovec stack[STACK_IOV], *iov = stack;
 		size_t need = msg->msg_iovlen + 1;
 		if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {

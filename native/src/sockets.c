@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 
 static const char *family_name(int d)
 {
@@ -34,6 +35,8 @@ RF_EXPORT int socket(int domain, int type, int protocol)
 		return rf_nl_socket(type, protocol);
 	if (domain == AF_INET && base == SOCK_RAW)
 		return rf_raw_socket(domain, type, protocol);
+	if (domain == AF_INET6 && base == SOCK_RAW && protocol == IPPROTO_ICMPV6)
+		return rf_icmp6_socket(type); /* zebra's router advertisements */
 	if ((domain == AF_INET || domain == AF_INET6) && base == SOCK_DGRAM) {
 		/* zebra's ethtool ioctl socket: a placeholder that never reaches the host stack. */
 		int fd = rf_real.socket(AF_UNIX, SOCK_DGRAM | (type & (SOCK_NONBLOCK | SOCK_CLOEXEC)), 0);
@@ -151,6 +154,8 @@ RF_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 		return rf_nl_setsockopt(s, level, name, val, len);
 	if (s->kind == RF_RAW)
 		return rf_raw_setsockopt(s, fd, level, name, val, len);
+	if (s->kind == RF_ICMP6)
+		return rf_icmp6_setsockopt(fd, level, name, val, len);
 	return 0;
 }
 
@@ -165,6 +170,8 @@ RF_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return rf_nl_getsockopt(s, level, name, val, len);
 	if (s->kind == RF_RAW)
 		return rf_raw_getsockopt(s, level, name, val, len);
+	if (s->kind == RF_ICMP6)
+		return rf_icmp6_getsockopt(fd, level, name, val, len);
 	if (len && *len >= sizeof(int)) {
 		memset(val, 0, sizeof(int));
 		*len = sizeof(int);
@@ -182,6 +189,8 @@ RF_EXPORT int close(int fd)
 			rf_nl_close(s);
 		else if (s->kind == RF_RAW)
 			rf_raw_close(s);
+		else if (s->kind == RF_ICMP6)
+			rf_icmp6_close(fd);
 		rf_forget(fd);
 	} else {
 		rf_split_close(fd);
@@ -228,7 +237,7 @@ RF_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 		return rf_nl_send(s, buf, len);
 	if (s && s->kind == RF_INERT)
 		return inert_send(s);
-	if (s && s->kind == RF_RAW) {
+	if (s && (s->kind == RF_RAW || s->kind == RF_ICMP6)) {
 		errno = EDESTADDRREQ; /* an emulated raw socket is never connected */
 		return -1;
 	}
@@ -250,10 +259,10 @@ RF_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
 		rf_record_write(fd, n);
 		return n;
 	}
-	if (s && s->kind == RF_RAW) {
+	if (s && (s->kind == RF_RAW || s->kind == RF_ICMP6)) {
 		struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 		struct msghdr msg = {.msg_name = (void *)to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1};
-		return rf_raw_sendmsg(s, &msg, flags);
+		return s->kind == RF_RAW ? rf_raw_sendmsg(s, &msg, flags) : rf_icmp6_sendmsg(fd, &msg);
 	}
 	return rf_real.sendto(fd, buf, len, flags, to, tl);
 }
@@ -267,6 +276,8 @@ RF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return inert_send(s);
 	if (s && s->kind == RF_RAW)
 		return rf_raw_sendmsg(s, msg, flags);
+	if (s && s->kind == RF_ICMP6)
+		return rf_icmp6_sendmsg(fd, msg);
 	if (s && s->kind == RF_TCP) {
 		struct msghdr copy = *msg;
 		copy.msg_name = NULL;
@@ -283,18 +294,20 @@ RF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.recvfrom(fd, buf, len, flags, from, fl);
-	if (s->kind == RF_RAW) {
+	if (s->kind == RF_RAW || s->kind == RF_ICMP6) {
 		struct iovec iov = {.iov_base = buf, .iov_len = len};
 		struct msghdr msg = {.msg_name = from, .msg_namelen = from && fl ? *fl : 0, .msg_iov = &iov,
 				     .msg_iovlen = 1};
-		ssize_t r = rf_raw_recvmsg(s, fd, &msg, flags);
+		ssize_t r = s->kind == RF_RAW ? rf_raw_recvmsg(s, fd, &msg, flags) : rf_icmp6_recvmsg(fd, &msg, flags);
 		if (r >= 0 && from && fl)
 			*fl = msg.msg_namelen;
 		return r;
 	}
 	ssize_t n = rf_real.recv(fd, buf, len, flags);
-	if (n >= 0 && s->kind == RF_NETLINK)
+	if (n >= 0 && s->kind == RF_NETLINK) {
 		rf_nl_fix_source(from, fl);
+		rf_nl_after_read(s);
+	}
 	else if (n >= 0 && s->kind == RF_TCP && from && fl)
 		rf_tcp_getname(s, 1, from, fl);
 	if (s->kind == RF_TCP && !(flags & MSG_PEEK))
@@ -309,6 +322,8 @@ RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return rf_split_fd(fd) ? rf_split_recvmsg(fd, msg) : rf_real.recvmsg(fd, msg, flags);
 	if (s->kind == RF_RAW)
 		return rf_raw_recvmsg(s, fd, msg, flags);
+	if (s->kind == RF_ICMP6)
+		return rf_icmp6_recvmsg(fd, msg, flags);
 	void *name = msg->msg_name;
 	socklen_t namelen = msg->msg_namelen;
 	msg->msg_name = NULL;
@@ -316,8 +331,10 @@ RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	ssize_t n = rf_real.recvmsg(fd, msg, flags);
 	msg->msg_name = name;
 	msg->msg_namelen = namelen;
-	if (n >= 0 && s->kind == RF_NETLINK)
+	if (n >= 0 && s->kind == RF_NETLINK) {
 		rf_nl_fix_source(name, &msg->msg_namelen);
+		rf_nl_after_read(s);
+	}
 	else if (n >= 0 && s->kind == RF_TCP && name)
 		rf_tcp_getname(s, 1, name, &msg->msg_namelen);
 	if (s->kind == RF_TCP && !(flags & MSG_PEEK) && rf_recording()) {
@@ -350,8 +367,10 @@ RF_EXPORT int ioctl(int fd, unsigned long req, ...)
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_RAW)
 		return rf_raw_ioctl(s, fd, req, arg);
-	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK) && (req & 0xff00) == 0x8900) {
-		/* SIOCETHTOOL and the other interface ioctls: no host interface is queried or changed.
+	if (s && s->kind == RF_INERT && req == SIOCETHTOOL)
+		return rf_if_ethtool(arg); /* the emulated port's speed, from the interface table */
+	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK || s->kind == RF_ICMP6) && (req & 0xff00) == 0x8900) {
+		/* The other interface ioctls: no host interface is queried or changed.
 		 * FIONBIO, FIONREAD and friends act on our AF_UNIX descriptor as they should. */
 		errno = EOPNOTSUPP;
 		return -1;

@@ -300,7 +300,7 @@ def ospf_process_rows(snapshot: SnapshotState, node: str) -> list[Row]:
         abr = "0.0.0.0" in run and len(run) > 1
         if proc.reference_bandwidth_mbps is not None:
             refbw = proc.reference_bandwidth_mbps * 1e6
-        else:  # Batfish's FRR model takes Cumulus's 100 Gb/s default (FRR itself runs with 100 Mb/s)
+        else:  # Batfish's FRR model takes Cumulus's 100 Gb/s default (ospfd's too: libospf.h, 100000 Mb/s)
             refbw = 100e9 if dev.format in _FRR_FAMILY else proc.auto_cost_vendor_default * 1e6
         rows.append({
             "Node": tbl.node(node), "VRF": proc.vrf or "default", "Process_ID": _process_id(dev, proc),
@@ -359,7 +359,8 @@ def _timers(dev: Device, iface: Interface, network: str | None, ospfd: dict[str,
 def _cost(dev: Device, iface: Interface, proc: OspfProcess, ospfd: dict[str, Any] | None) -> int | None:
     """Batfish fills in the cost the reference bandwidth gives an interface. IOS/EOS: the cost realfish
     configures on FRR from the vendor's rule (the same as ospfd's, but for loopbacks, which ospfd costs 0).
-    FRR-family configs run as written: the cost ospfd runs (its 100 Mb/s reference, not Batfish's 100 Gb/s)."""
+    FRR-family configs run as written: the cost ospfd runs (its reference bandwidth over the port's speed or
+    `bandwidth`, rounded; docs/vendor-semantics.md, Link speeds)."""
     if dev.format not in _FRR_FAMILY:
         return ospf_cost(dev, iface, proc)
     if iface.ospf_cost is not None:

@@ -238,6 +238,14 @@ class Network:
         self.edges: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for n1, i1, n2, i2 in state.conv.edges:
             self.edges.setdefault((n1, i1), []).append((n2, i2))
+        # BGP unnumbered: a link with no IPv4 address at either end still carries IPv4, to the peer's MAC that
+        # FRR puts behind the 169.254.0.1 stand-in (rib.UNNUMBERED_NEXT_HOP); not a layer-3 edge (no subnet)
+        for seg in state.conv.network.segments:
+            ends = [(r, state.user_ifname(r, i)) for r, i in seg.members if i != "lo"]
+            bare = [e for e in ends if e in self.ifaces and not self.ifaces[e].addresses]
+            for end in bare:
+                have = self.edges.setdefault(end, [])
+                have.extend(other for other in bare if other != end and other not in have)
         for v in self.edges.values():
             v.sort()
         self._fibs: dict[str, dict[str, Fib]] = {}
@@ -277,6 +285,8 @@ class Network:
 
     def replies_to_arp(self, node: str, iface: str, ip: Ip) -> bool:
         info = self.ifaces.get((node, iface))
+        if info is not None and info.active and not info.addresses and str(ip) == rib.UNNUMBERED_NEXT_HOP:
+            return True  # the unnumbered peer: its MAC is what FRR resolves the stand-in to
         if info is None or not info.active or not info.addresses:
             return False
         if any(a.ip == ip for a in info.addresses):

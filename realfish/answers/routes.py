@@ -183,11 +183,25 @@ def main_sort_key(r: Row) -> tuple[Any, ...]:
 # -- zebra's RIB ---------------------------------------------------------------------------------------------
 
 
+# Batfish's next-hop IP for BGP unnumbered (an IPv4 route over the peer's IPv6 link-local address, RFC 5549),
+# which is also the IPv4 gateway FRR writes into the kernel for such routes.
+UNNUMBERED_NEXT_HOP = "169.254.0.1"
+
+
 def zebra_entries(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Route entries of `show ip route vrf all json`: {prefix: [entry]} (one VRF) or {vrf: {prefix: [entry]}}."""
+    """Route entries of `show ip route vrf all json`: {prefix: [entry]} (one VRF) or {vrf: {prefix: [entry]}}.
+    An IPv4 route's IPv6 next hop (BGP unnumbered) reads as Batfish's 169.254.0.1 on the same interface (the
+    link-local address stays in `ipv6LinkLocal`)."""
     for value in doc.values():
         if isinstance(value, list):
-            yield from (e for e in value if isinstance(e, dict))
+            for e in value:
+                if not isinstance(e, dict):
+                    continue
+                if ":" not in str(e.get("prefix", "")):
+                    for h in e.get("nexthops") or []:
+                        if isinstance(h, dict) and ":" in str(h.get("ip", "")):
+                            h["ipv6LinkLocal"], h["ip"] = h["ip"], UNNUMBERED_NEXT_HOP
+                yield e
         elif isinstance(value, dict):
             yield from zebra_entries(value)
 

@@ -24,7 +24,7 @@ INTERFACES_MARKER = "# This file describes the network interfaces"
 PORTS_MARKER = "# ports.conf --"
 FRR_MARKER = "frr version"
 
-_IGNORED_ATTRS = {"link-speed", "link-duplex", "link-autoneg", "hwaddress", "alias", "mstpctl-bpduguard",
+_IGNORED_ATTRS = {"link-duplex", "link-autoneg", "hwaddress", "alias", "mstpctl-bpduguard",
                   "mstpctl-portadminedge", "mstpctl-portbpdufilter", "mstpctl-treeprio", "ip-forward",
                   "ip6-forward", "arp-accept", "post-down", "pre-down", "up", "down", "dns-nameserver",
                   "dns-search", "netmask", "broadcast", "network"}
@@ -114,6 +114,9 @@ def _iface(n: Node, device: Device, status: FileStatus) -> None:
                 status.note(c.line, "translated", c.text)
             elif key == "mtu" and args and args[0].isdigit():
                 iface.mtu = int(args[0])
+                status.note(c.line, "translated", c.text)
+            elif key == "link-speed" and args and args[0].isdigit() and int(args[0]) > 0:
+                iface.speed_kbps = int(args[0]) * 1000  # Mb/s, the port's speed, which zebra reads
                 status.note(c.line, "translated", c.text)
             elif key == "vrf" and args:
                 iface.vrf = args[0]

@@ -1310,7 +1310,11 @@ class CiscoLikeParser:
             return
         if what == "interface" or (not _is_ipv4(key) and key not in bgp.groups and what == "remote-as"
                                    and self.FORMAT in ("FRR", "CUMULUS_CONCATENATED", "SONIC")):
-            self.unsup(n, "BGP unnumbered (neighbor on an interface) is not emulated (IPv6 link-local)")
+            if self.FORMAT in ("FRR", "CUMULUS_CONCATENATED", "SONIC"):
+                self.ok(n, "BGP unnumbered: FRR runs it as written (IPv6 link-local sessions, RFC 5549 routes); "
+                           "the device model does not carry interface peers")
+            else:
+                self.unsup(n, "BGP unnumbered (neighbor on an interface) is not translated for this vendor")
             return
         p = self.peer(bgp, key, n.line)
         arg = w[3] if len(w) > 3 else None

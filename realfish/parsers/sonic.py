@@ -83,7 +83,10 @@ def parse_config_db(text: str, file: str, device: Device, status: FileStatus) ->
                     iface.shutdown = attrs.get("admin_status", "up") != "up"
                     if isinstance(attrs.get("description"), str):
                         iface.description = attrs["description"]
-            status.note(line, "translated", table, "ports: mtu, admin status")
+                    speed = attrs.get("speed")  # Mb/s: the port's link speed, which zebra reads
+                    if isinstance(speed, str | int) and str(speed).isdigit() and int(speed) > 0:
+                        iface.speed_kbps = int(speed) * 1000
+            status.note(line, "translated", table, "ports: mtu, admin status, speed")
         elif table == "DEVICE_METADATA":
             status.note(line, "translated", table, "hostname (other metadata has no effect on routing)")
         elif table in _L2_TABLES:

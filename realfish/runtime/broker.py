@@ -64,6 +64,9 @@ class Verdict:
     listener: Listener | None = None
     src: IPAddress | None = None
     why: str = ""
+    # (local, peer) as the accepting side sees them, when not (dst, src): link-local addresses name the link,
+    # which is the acceptor's own interface there
+    accepted_as: tuple[str, str] | None = None
 
 
 class Broker:
@@ -77,11 +80,14 @@ class Broker:
         self.new_owners: set[IPAddress] = set()  # addresses added since take_new_owners()
         self.lo_changed = False  # a subnet on a loopback changed since (it owns all of its addresses)
         self.segment: dict[tuple[str, int], list[tuple[str, int]]] = {}
-        for name, router in network.routers.items():
+        for index, (name, router) in enumerate(network.routers.items()):
             ifnames = {i.ifindex: i.name for i in router.interfaces.values()}
             self.fibs[name] = Fib(ifnames, up=set(ifnames))
             self.address(name, True, 1, "127.0.0.1/8")
             self.address(name, True, 1, "::1/128")
+            for i in router.interfaces.values():  # the kernel's own link-local addresses (interface_table's)
+                if i.name != "lo":
+                    self.address(name, True, i.ifindex, f"{router.link_local(i, index)}/64")
         for seg in network.segments:
             members = [(r, network.routers[r].interfaces[i].ifindex) for r, i in seg.members]
             for m in members:
@@ -161,6 +167,8 @@ class Broker:
         return None, hops, f"forwarding loop toward {dst}"
 
     def decide(self, a: Attempt) -> Verdict:
+        if isinstance(a.dst, ipaddress.IPv6Address) and a.dst.is_link_local:
+            return self._decide_link_local(a)
         fib = self.fibs[a.router]
         first = fib.lookup(a.dst)
         if not fib.owns(a.dst) and (first is None or first[0] == "blackhole"):
@@ -194,6 +202,37 @@ class Broker:
         if listener.md5.get(src) != a.md5:
             return Verdict(pending=True, why=f"TCP-MD5 keys of {a.router} and {owner} differ")
         return Verdict(ok=True, listener=listener, src=src)
+
+    def _decide_link_local(self, a: Attempt) -> Verdict:
+        """A link-local destination (BGP unnumbered): only on the link its scope names (the connecting router's
+        ifindex), from the router's own link-local address there; no routing, one hop."""
+        assert isinstance(a.dst, ipaddress.IPv6Address)
+        scope = int(a.dst.scope_id or 0)
+        dst = ipaddress.IPv6Address(a.dst.packed)
+        fib = self.fibs[a.router]
+        if not scope or scope not in fib.ifnames:
+            return Verdict(err=errno.EINVAL, why=f"{a.router}: link-local {a.dst} names no interface")
+        mine = [x.ip for x in fib.addresses.get(scope, []) if x.version == 6 and x.ip.is_link_local]
+        if not mine or scope not in fib.up:
+            return Verdict(err=errno.EADDRNOTAVAIL, why=f"{a.router} has no link-local address on {scope}")
+        src = mine[0]
+        owner = next(((r, i) for r, i in self.segment.get((a.router, scope), []) if dst in
+                      [x.ip for x in self.fibs[r].addresses.get(i, [])] and i in self.fibs[r].up), None)
+        if owner is None:
+            return Verdict(pending=True, why=f"{a.router}: nobody answers neighbour discovery for {a.dst}")
+        router, ifindex = owner
+        if router in self.booting:
+            return Verdict(err=errno.ECONNREFUSED, why=f"{router} is being configured")
+        listener = self.find_listener(router, 6, dst, a.dport)
+        if listener is None:
+            return Verdict(err=errno.ECONNREFUSED, why=f"nothing listens on {dst} port {a.dport}")
+        if listener.minttl and a.ttl < listener.minttl:
+            return Verdict(pending=True, why=f"TTL {a.ttl} below {router}'s minimum {listener.minttl}")
+        keys = {ipaddress.ip_address(k.packed): v for k, v in listener.md5.items()}  # the key's scope aside
+        if keys.get(src) != a.md5:
+            return Verdict(pending=True, why=f"TCP-MD5 keys of {a.router} and {router} differ")
+        return Verdict(ok=True, listener=listener, src=ipaddress.IPv6Address(f"{src}%{scope}"),
+                       accepted_as=(f"{dst}%{ifindex}", f"{src}%{ifindex}"))
 
     def find_listener(self, router: str, family: int, dst: IPAddress, port: int) -> Listener | None:
         exact = wild = None

@@ -539,7 +539,8 @@ class Controller:
         assert v.listener is not None and v.src is not None
         sport = a.sport or self.broker.ephemeral_port(a.router)
         mine, theirs = stream_pair()
-        self.offer(v.listener, f"{a.id} {a.dst} {a.dport} {v.src} {sport}", theirs)
+        local, peer = v.accepted_as or (str(a.dst), str(v.src))
+        self.offer(v.listener, f"{a.id} {local} {a.dport} {peer} {sport}", theirs)
         self.register(Connection(a.id, a.router, v.listener.router, (os.dup(mine.fileno()), os.dup(theirs.fileno())),
                                  f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
                                  (a.pid, v.listener.pid), (a.router, str(v.src), v.listener.router, str(a.dst),

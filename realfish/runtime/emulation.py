@@ -73,12 +73,16 @@ def interface_table(router: Router, index: int, network: Network | None = None) 
     """libreal's view of the router's interfaces (native/src/iftable.c has the format). With the network, each
     interface's L2 segment too: `segment IFINDEX NAME` and one `member IFINDEX ROUTER IFINDEX2` per other end,
     which is where libreal sends the raw IP packets (OSPF) that leave on that interface."""
-    lines = ["# realfish interface table: link IFINDEX NAME MTU MAC FLAGS / addr IFINDEX PREFIX"]
+    lines = ["# realfish interface table: link IFINDEX NAME MTU MAC FLAGS SPEED / addr IFINDEX PREFIX"]
     for iface in router.interfaces.values():
         lo = iface.name == "lo"
         mac = "00:00:00:00:00:00" if lo else router.mac(iface, index)
-        lines.append(f"link {iface.ifindex} {iface.name} {iface.mtu} {mac} {LO_FLAGS if lo else ETH_FLAGS}")
+        flags, speed = (LO_FLAGS, 0) if lo else (ETH_FLAGS, iface.speed_mbps)
+        lines.append(f"link {iface.ifindex} {iface.name} {iface.mtu} {mac} {flags} {speed}")
     lines += ["addr 1 127.0.0.1/8", "addr 1 ::1/128"]
+    # the link-local address the kernel puts on every other interface (BGP unnumbered peers over it)
+    lines += [f"addr {i.ifindex} {router.link_local(i, index)}/64"
+              for i in router.interfaces.values() if i.name != "lo"]
     if network is not None:
         for seg in network.segments:
             for r, ifname in seg.members:
