@@ -35,7 +35,7 @@ def chain() -> Broker:
 def attempt(br: Broker, router: str, dst: str, ttl: int = 64, src: str | None = None, md5: str | None = None,
             port: int = 179) -> Attempt:
     return Attempt(br.next_id(), router, 4, ipaddress.ip_address(src) if src else None, 0,
-                   ipaddress.ip_address(dst), port, ttl, md5, time.monotonic())
+                   ipaddress.ip_address(dst), port, ttl, md5, time.monotonic_ns())
 
 
 def route(br: Broker, router: str, prefix: str, gw: str, oif: int) -> None:

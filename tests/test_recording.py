@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,8 +68,9 @@ def test_a_packet_waits_for_the_copies_the_router_had_sent_and_says_if_it_came_b
 
 def test_compare_names_each_difference() -> None:
     hop = {"ip": "10.0.0.1", "interface": "eth0"}
-    a = [{"prefix": "10.1.0.0/24", "nexthops": [hop]}, {"prefix": "10.2.0.0/24", "nexthops": [hop]}]
-    b = [{"prefix": "10.1.0.0/24", "nexthops": [{"ip": "10.0.0.3", "interface": "eth1"}]},
+    a: list[dict[str, Any]] = [{"prefix": "10.1.0.0/24", "nexthops": [hop]},
+                               {"prefix": "10.2.0.0/24", "nexthops": [hop]}]
+    b: list[dict[str, Any]] = [{"prefix": "10.1.0.0/24", "nexthops": [{"ip": "10.0.0.3", "interface": "eth1"}]},
          {"prefix": "10.3.0.0/24", "nexthops": []}]
     assert compare(a, a) == []
     out = compare(a, b)

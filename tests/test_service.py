@@ -657,7 +657,12 @@ def test_an_upload_being_unpacked_holds_up_no_other_request(tmp_path: Path) -> N
     try:
         assert unpacking.wait(10)
         done = threading.Event()
-        other = threading.Thread(target=lambda: (store.create_network("m"), done.set()))
+
+        def create_other() -> None:
+            store.create_network("m")
+            done.set()
+
+        other = threading.Thread(target=create_other)
         other.start()
         assert done.wait(5), "creating a network waited for another network's upload"
         assert store.snapshots("n") == []  # not listed until complete

@@ -89,7 +89,7 @@ def test_unread_bytes_nobody_polls_do_not_stop_the_clock(tmp_path: Path) -> None
         clock.freeze(False)
         assert clock.step() == BUSY  # at first they count as about to be read
         start = time.monotonic()
-        results = []
+        results: list[int] = []
         while time.monotonic() - start < 2 and (not results or results[-1] == BUSY):
             results.append(clock.step())
         assert results[-1] == IDLE_FOREVER, results[-5:]
