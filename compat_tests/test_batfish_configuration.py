@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pybatfish.datamodel.answer.table import TableAnswer
 
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState
+
+pytestmark = pytest.mark.frr
 
 
 def ask(snapshot: SnapshotState, cls: str, **params: Any) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ REFS = EXAMPLE / "refs"
 EXPECTED_FILE = Path(__file__).parent / "expectations" / "properties.json"
 EXPECTED = json.loads(EXPECTED_FILE.read_text())["differences"]
 
-pytestmark = pytest.mark.skipif(not REFS.is_dir(), reason=f"Batfish's refs not found at {REFS}")
+pytestmark = [pytest.mark.frr, pytest.mark.skipif(not REFS.is_dir(), reason=f"Batfish's refs not found at {REFS}")]
 
 
 def ask(snapshot: SnapshotState, cls: str, **params: Any) -> dict[str, Any]:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from realfish import topogen
 from realfish.baseline import Baseline
 from realfish.report import FibEntry, fib_diff
 from realfish.runtime import Emulation
 from realfish.topology import Network
+
+pytestmark = [pytest.mark.frr, pytest.mark.root]  # the baseline: network namespaces
 
 
 def fibs(runner: Emulation | Baseline, net: Network) -> dict[str, list[FibEntry]]:

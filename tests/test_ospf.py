@@ -341,6 +341,8 @@ def _neighbour_states(runner: Runner) -> dict[str, dict[str, str]]:
     return out
 
 
+@pytest.mark.frr
+@pytest.mark.root  # the baseline: network namespaces
 @frr_only
 def test_mtu_mismatch_keeps_that_adjacency_from_full() -> None:
     """r3's side of the r2-r3 link has MTU 1400. Same outcome on the namespace baseline (real kernels, veths)."""
@@ -364,6 +366,8 @@ def test_mtu_mismatch_keeps_that_adjacency_from_full() -> None:
     assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []
 
 
+@pytest.mark.frr
+@pytest.mark.root  # the baseline: network namespaces
 @frr_only
 def test_ospf_ibgp_network_of_20_routers_has_the_baselines_fibs(tmp_path: Path) -> None:
     """A 4x5 grid: OSPF on every link and loopback, iBGP between loopbacks through two route reflectors, every

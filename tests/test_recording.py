@@ -87,6 +87,7 @@ def test_recording_needs_the_virtual_clock_and_a_replay_a_recording(tmp_path: Pa
         Recording(tmp_path)
 
 
+@pytest.mark.frr
 def test_every_router_of_a_fattree_replays_alone_to_its_recorded_fib(tmp_path: Path) -> None:
     net = topogen.fattree(4, tmp_path / "ft4")
     rec_dir = tmp_path / "rec"
@@ -121,6 +122,7 @@ def test_every_router_of_a_fattree_replays_alone_to_its_recorded_fib(tmp_path: P
     print(f"replays with late inputs or divergences: {diverged}")
 
 
+@pytest.mark.frr
 def test_a_changed_config_replayed_against_the_recorded_peers_shows_what_changed(tmp_path: Path) -> None:
     """The recorded peers do not react, but the router does: a neighbor shut on agg-0-0 loses the ToR's
     prefix (its other paths run through its own pod's AS, which it refuses as a loop)."""
@@ -148,6 +150,7 @@ def ospf_chain(n: int, outdir: Path) -> Network:
     return net
 
 
+@pytest.mark.frr
 def test_routers_running_ospf_replay_alone_to_their_recorded_fibs(tmp_path: Path) -> None:
     net = ospf_chain(3, tmp_path / "snap")
     rec_dir = tmp_path / "rec"

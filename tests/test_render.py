@@ -201,6 +201,7 @@ def _vtysh_check(tmp_path: Path, name: str, config: str) -> subprocess.Completed
     return subprocess.run(["vtysh", "-C", "-f", str(p)], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.frr
 @pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR's vtysh is not installed")
 def test_rendered_configs_pass_frr_dry_run(tmp_path: Path) -> None:
     texts = {"ios": IOS,
