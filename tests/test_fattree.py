@@ -55,7 +55,7 @@ def test_fattree_k8_deterministic_and_matches_baseline(tmp_path: Path) -> None:
     for i, run in enumerate(runs[1:], start=2):
         assert fib_diff(runs[0], run, ("run 1", f"run {i}")) == []
     # Not asserted: the virtual time of the last route change (2.66 s in most runs, 2.61 s in one of five seen):
-    # runs repeat in their FIBs, not event by event (README, "journal").
+    # runs repeat in their FIBs, not event by event (docs/runtime.md, "journal").
     assert fib_diff(converge_baseline(net), runs[0], ("baseline", "real")) == []
     # 256 links (two connected entries each), and every /24 but its own on each router (32 ToRs, 48 others)
     assert sum(len(f) for f in runs[0].values()) == 2 * 256 + 32 * 31 + 48 * 32
