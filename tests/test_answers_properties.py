@@ -358,8 +358,8 @@ def test_differential_rows_only_in_one_snapshot() -> None:
     keys; includeOneTableKeys false keeps only keys present in both."""
     from realfish.answers import table as tbl
 
-    cols = [tbl.Column("K", "String", "key", True, False), tbl.Column("V", "Integer", "value"),
-            tbl.Column("N", "String", "neither", False, False)]
+    cols = [tbl.Column("K", "String", "key", key=True, value=False), tbl.Column("V", "Integer", "value"),
+            tbl.Column("N", "String", "neither", value=False)]
     snap = [{"K": "b", "V": 1, "N": "x"}, {"K": "a", "V": 2, "N": "x"}, {"K": "c", "V": 3, "N": "x"}]
     ref = [{"K": "d", "V": 4, "N": "y"}, {"K": "a", "V": 2, "N": "y"}, {"K": "c", "V": 5, "N": "y"}]
     rows = tbl.differential(cols, snap, ref)["rows"]

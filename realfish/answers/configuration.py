@@ -142,11 +142,13 @@ def bgp_process_row(snapshot: SnapshotState, node: str) -> Row | None:
 @answerer("bgpproperties.BgpProcessConfigurationQuestion")
 def bgp_process_configuration(question: dict[str, Any], snapshot: SnapshotState,
                               reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Node", "Node", "Node", True, False), Column("VRF", "String", "VRF", True, False),
-               Column("Router_ID", "Ip", "Router ID", True, False),
+    columns = [Column("Node", "Node", "Node", key=True, value=False),
+               Column("VRF", "String", "VRF", key=True, value=False),
+               Column("Router_ID", "Ip", "Router ID", key=True, value=False),
                *property_columns(question, BGP_PROCESS_PROPERTIES)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) if (r := bgp_process_row(snapshot, n))]
-    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP process ${Node}:${VRF}:${Router_ID}."))
+    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP process ${Node}:${VRF}:${Router_ID}.",
+                                          unselected=BGP_PROCESS_PROPERTIES))
 
 
 BGP_PEER_PROPERTIES: dict[str, tuple[str, str]] = {
@@ -168,12 +170,12 @@ _PEER_ORDER = ["Node", "VRF", "Session_VRF", "Local_AS", "Local_IP", "Local_Inte
                "Remote_AS", "Remote_IP", "Description", "Route_Reflector_Client", "Cluster_ID", "Peer_Group",
                "Import_Policy", "Export_Policy", "Send_Community", "Is_Passive"]
 _PEER_FIXED = {
-    "Node": Column("Node", "Node", "Node", True, False),
-    "VRF": Column("VRF", "String", "VRF", True, False),
+    "Node": Column("Node", "Node", "Node", key=True, value=False),
+    "VRF": Column("VRF", "String", "VRF", key=True, value=False),
     "Session_VRF": Column("Session_VRF", "String", "The VRF in which this session's TCP connection takes place, "
-                                                   "if different from VRF", False, False),
-    "Local_Interface": Column("Local_Interface", "String", "Local Interface", True, False),
-    "Remote_IP": Column("Remote_IP", "SelfDescribing", "Remote IP", True, False),
+                                                   "if different from VRF", value=False),
+    "Local_Interface": Column("Local_Interface", "String", "Local Interface", key=True, value=False),
+    "Remote_IP": Column("Remote_IP", "SelfDescribing", "Remote IP", key=True, value=False),
 }
 
 
@@ -217,10 +219,11 @@ def bgp_peer_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 def bgp_peer_configuration(question: dict[str, Any], snapshot: SnapshotState,
                            reference: SnapshotState | None) -> dict[str, Any]:
     props = enum_param(question, "properties", BGP_PEER_PROPERTIES)
-    columns = [_PEER_FIXED[c] if c in _PEER_FIXED else Column(c, *BGP_PEER_PROPERTIES[c], False, True)
+    columns = [_PEER_FIXED[c] if c in _PEER_FIXED else Column(c, *BGP_PEER_PROPERTIES[c])
                for c in _PEER_ORDER if c in _PEER_FIXED or c in props]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in bgp_peer_rows(snapshot, n)]
-    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP peer ${Node}:${VRF}: ${Remote_IP}"))
+    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP peer ${Node}:${VRF}: ${Remote_IP}",
+                                          unselected=BGP_PEER_PROPERTIES))
 
 
 # -- OSPF ---------------------------------------------------------------------------------------------------
@@ -316,13 +319,14 @@ def ospf_process_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 @answerer("ospfprocess.OspfProcessConfigurationQuestion")
 def ospf_process_configuration(question: dict[str, Any], snapshot: SnapshotState,
                                reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Node", "Node", "Node", True, False), Column("VRF", "String", "VRF name", True, False),
-               Column("Process_ID", "String", "Process ID", True, False),
+    columns = [Column("Node", "Node", "Node", key=True, value=False),
+               Column("VRF", "String", "VRF name", key=True, value=False),
+               Column("Process_ID", "String", "Process ID", key=True, value=False),
                *property_columns(question, OSPF_PROCESS_PROPERTIES, allowed=_OSPF_PROCESS_ALL,
                                  declared_order=True)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in ospf_process_rows(snapshot, n)]
     return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF process ${Node}:${VRF}: "
-                                                         "${Process_ID}"))
+                                                         "${Process_ID}", unselected=_OSPF_PROCESS_ALL))
 
 
 OSPF_INTERFACE_PROPERTIES: dict[str, tuple[str, str]] = {  # OspfInterfacePropertySpecifier.PROPERTIES order
@@ -393,22 +397,23 @@ def ospf_interface_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 @answerer("ospfinterface.OspfInterfaceConfigurationQuestion")
 def ospf_interface_configuration(question: dict[str, Any], snapshot: SnapshotState,
                                  reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Interface", "Interface", "Interface", True, False),
-               Column("VRF", "String", "VRF name", True, False),
-               Column("Process_ID", "String", "Process ID", True, False),
+    columns = [Column("Interface", "Interface", "Interface", key=True, value=False),
+               Column("VRF", "String", "VRF name", key=True, value=False),
+               Column("Process_ID", "String", "Process ID", key=True, value=False),
                *property_columns(question, OSPF_INTERFACE_PROPERTIES, declared_order=True)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in ospf_interface_rows(snapshot, n)]
-    return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF Interface {Interface}"))
+    return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF Interface {Interface}",
+                                          unselected=OSPF_INTERFACE_PROPERTIES))
 
 
 AREA_COLUMNS = [
-    Column("Node", "Node", "Node", True, False),
-    Column("VRF", "String", "VRF", True, False),
-    Column("Process_ID", "String", "Process ID", True, False),
-    Column("Area", "String", "Area number", True, False),
-    Column("Area_Type", "String", "Area type", False, True),
-    Column("Active_Interfaces", "Set<String>", "Names of active interfaces", False, True),
-    Column("Passive_Interfaces", "Set<String>", "Names of passive interfaces", False, True),
+    Column("Node", "Node", "Node", key=True, value=False),
+    Column("VRF", "String", "VRF", key=True, value=False),
+    Column("Process_ID", "String", "Process ID", key=True, value=False),
+    Column("Area", "String", "Area number", key=True, value=False),
+    Column("Area_Type", "String", "Area type"),
+    Column("Active_Interfaces", "Set<String>", "Names of active interfaces"),
+    Column("Passive_Interfaces", "Set<String>", "Names of passive interfaces"),
 ]
 
 

@@ -52,22 +52,20 @@ def _vrf(iface: Interface) -> str:
 # -- fileParseStatus, initIssues ----------------------------------------------------------------------------
 
 FILE_PARSE_COLUMNS = [
-    Column("File_Name", "String", "The file that was parsed", True, False),
-    Column("Status", "String", "The status of the parsing operation", False, True),
-    Column("File_Format", "String", "The detected format of the file", False, True),
-    Column("Nodes", "List<Node>", "Names of nodes produced from this file", False, True),
+    Column("File_Name", "String", "The file that was parsed", key=True, value=False),
+    Column("Status", "String", "The status of the parsing operation"),
+    Column("File_Format", "String", "The detected format of the file"),
+    Column("Nodes", "List<Node>", "Names of nodes produced from this file"),
 ]
 
 INIT_ISSUES_COLUMNS = [
-    Column("Nodes", "List<String>", "The nodes that were converted (if applicable)", True, False),
-    Column("Source_Lines", "List<FileLines>", "The files and lines that caused the issues (if applicable)", True,
-           False),
-    Column("Type", "String", "The type of issues identified", True, False),
-    Column("Details", "String", "Details about the issues identified", False, True),
-    Column("Line_Text", "String", "The text of the input files that caused the issues (if applicable)", False,
-           True),
-    Column("Parser_Context", "String", "Batfish parser state when issues were encountered (if applicable)", False,
-           True),
+    Column("Nodes", "List<String>", "The nodes that were converted (if applicable)", key=True, value=False),
+    Column("Source_Lines", "List<FileLines>", "The files and lines that caused the issues (if applicable)",
+           key=True, value=False),
+    Column("Type", "String", "The type of issues identified", key=True, value=False),
+    Column("Details", "String", "Details about the issues identified"),
+    Column("Line_Text", "String", "The text of the input files that caused the issues (if applicable)"),
+    Column("Parser_Context", "String", "Batfish parser state when issues were encountered (if applicable)"),
 ]
 
 
@@ -119,12 +117,12 @@ def interface_state(snapshot: SnapshotState, node: str, iface: Interface) -> tup
 # -- ipOwners -----------------------------------------------------------------------------------------------
 
 IP_OWNERS_COLUMNS = [  # Batfish's 3-argument ColumnMetadata: every column is both key and value
-    Column("Node", "Node", "Node hostname", True, True),
-    Column("VRF", "String", "VRF name", True, True),
-    Column("Interface", "String", "Interface name", True, True),
-    Column("IP", "Ip", "IP address", True, True),
-    Column("Mask", "Integer", "Network mask length", True, True),
-    Column("Active", "Boolean", "Whether the interface is active", True, True),
+    Column("Node", "Node", "Node hostname", key=True),
+    Column("VRF", "String", "VRF name", key=True),
+    Column("Interface", "String", "Interface name", key=True),
+    Column("IP", "Ip", "IP address", key=True),
+    Column("Mask", "Integer", "Network mask length", key=True),
+    Column("Active", "Boolean", "Whether the interface is active", key=True),
 ]
 
 _IP_TERM = re.compile(r"^(\d+\.\d+\.\d+\.\d+)(?:/(\d+)|\s*-\s*(\d+\.\d+\.\d+\.\d+)|:(\d+\.\d+\.\d+\.\d+))?$")
@@ -199,10 +197,10 @@ def ip_owners(question: dict[str, Any], snapshot: SnapshotState, reference: Snap
 # -- layer3Edges --------------------------------------------------------------------------------------------
 
 LAYER3_COLUMNS = [
-    Column("Interface", "Interface", "Interface from which the edge originates", True, False),
-    Column("IPs", "Set<Ip>", "IPs", False, True),
-    Column("Remote_Interface", "Interface", "Interface at which the edge terminates", True, False),
-    Column("Remote_IPs", "Set<Ip>", "Remote IPs", False, True),
+    Column("Interface", "Interface", "Interface from which the edge originates", key=True, value=False),
+    Column("IPs", "Set<Ip>", "IPs"),
+    Column("Remote_Interface", "Interface", "Interface at which the edge terminates", key=True, value=False),
+    Column("Remote_IPs", "Set<Ip>", "Remote IPs"),
 ]
 
 
@@ -367,7 +365,7 @@ def node_properties(snapshot: SnapshotState, name: str) -> Row:
 @answerer("nodeproperties.NodePropertiesQuestion")
 def node_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                            reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Node", "Node", "Node", True, False), *property_columns(question, _NODE_PROPERTIES)]
+    columns = [Column("Node", "Node", "Node", key=True, value=False), *property_columns(question, _NODE_PROPERTIES)]
     props = [c.name for c in columns[1:]]
 
     rows = []
@@ -562,7 +560,7 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
 def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                                 reference: SnapshotState | None) -> dict[str, Any]:
     # Interface_Type only when asked for (InterfacePropertySpecifier.create leaves it out by default)
-    columns = [Column("Interface", "Interface", "Interface", True, False),
+    columns = [Column("Interface", "Interface", "Interface", key=True, value=False),
                *property_columns(question, _IFACE_PROPERTIES, default=set(_IFACE_PROPERTIES) - {"Interface_Type"})]
     props = [c.name for c in columns[1:]]
     exclude_shut = flag(question, "excludeShutInterfaces")
