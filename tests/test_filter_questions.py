@@ -14,8 +14,8 @@ import pytest
 
 from realfish.answers import UnsupportedQuestion, answer
 from realfish.answers.filters import Filter, acl_filter, iptables_chains
-from realfish.answers.forwarding import TCP_FLAGS, Flow
-from realfish.answers.headerspace import FIELDS, Packet
+from realfish.answers.flow import Flow
+from realfish.answers.headerspace import FIELDS, TCP_FLAGS, Packet
 from realfish.answers.state import SnapshotState
 from realfish.convert import convert_snapshot
 from realfish.model import Acl, AclLine, Device, IptablesRule

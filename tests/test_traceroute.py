@@ -24,7 +24,7 @@ import pytest
 
 from realfish.answers import UnsupportedQuestion, answer
 from realfish.answers.filters import acl_permits, iptables_filters
-from realfish.answers.forwarding import Flow
+from realfish.answers.flow import Flow
 from realfish.answers.state import SnapshotState, build
 from realfish.answers.traceroute import choose_headers, int_space, prune, prune_bidirectional
 from realfish.model import Acl, AclLine, Device, IptablesRule

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, node_set, variable
 from realfish.answers import table as tbl
 from realfish.answers.filters import Filter, FilterLine, device_filters, interface_filters
-from realfish.answers.forwarding import PORT_PROTOCOLS, TCP_FLAGS, Flow
-from realfish.answers.headerspace import ICMP, TCP, WIDTH, Packet
+from realfish.answers.flow import PORT_PROTOCOLS, Flow
+from realfish.answers.headerspace import ICMP, TCP, TCP_FLAGS, WIDTH, Packet
 from realfish.answers.reachability import ip_space
 from realfish.answers.specifiers import SpecifierError, interfaces, locations, resolve
 from realfish.answers.state import SnapshotState

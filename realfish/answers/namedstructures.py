@@ -21,7 +21,7 @@ from typing import Any
 from realfish.answers import UnsupportedQuestion, answerer, flag, node_set, specifiers, variable
 from realfish.answers import table as tbl
 from realfish.answers.filters import Filter, Match, device_filters
-from realfish.answers.forwarding import protocol_name
+from realfish.answers.flow import protocol_name
 from realfish.answers.properties import node_properties
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column

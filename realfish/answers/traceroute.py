@@ -28,16 +28,9 @@ from typing import Any
 
 from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, variable
 from realfish.answers import table as tbl
-from realfish.answers.forwarding import (
-    PORT_PROTOCOLS,
-    PROTOCOL_NUMBERS,
-    TCP_FLAGS,
-    Flow,
-    Network,
-    Tracer,
-    TraceResult,
-    host_ips,
-)
+from realfish.answers.flow import PORT_PROTOCOLS, PROTOCOL_NUMBERS, Flow
+from realfish.answers.forwarding import Network, Tracer, TraceResult, host_ips
+from realfish.answers.headerspace import TCP_FLAGS
 from realfish.answers.properties import interface_state
 from realfish.answers.specifiers import Location, SpecifierError, locations
 from realfish.answers.state import SnapshotState
