@@ -8,7 +8,7 @@ import pytest
 
 from realfish import topogen
 from realfish.baseline import Baseline
-from realfish.report import FibEntry, fib_diff
+from realfish.dataplane import FibEntry, fib_diff
 from realfish.runtime import Emulation
 from realfish.topology import Network
 

@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent / "realfish"
 LAYERS: list[tuple[str, list[str]]] = [
     # plain data, and the thin wrappers of external programs everything may use
     ("data", ["realfish", "realfish.topology", "realfish.model", "realfish.status", "realfish.progress",
-              "realfish.frr", "realfish.clean", "realfish.report", "realfish.summary"]),
+              "realfish.frr", "realfish.clean", "realfish.report", "realfish.summary", "realfish.dataplane"]),
     ("parsers", ["realfish.parsers*", "realfish.snapshot", "realfish.announcements", "realfish.isp"]),
     ("render", ["realfish.render", "realfish.speakers", "realfish.topogen"]),
     ("convert", ["realfish.convert", "realfish.rejected"]),
     ("runtime", ["realfish.runner", "realfish.runtime*", "realfish.baseline", "realfish.ospf"]),
-    ("dataplane", ["realfish.dataplane"]),
+    ("convergence", ["realfish.convergence"]),
     ("answers", ["realfish.answers*", "realfish.questions", "realfish.assertions", "realfish.expectations"]),
     ("tools", ["realfish.diff*", "realfish.check", "realfish.ask"]),
     ("service", ["realfish.service*"]),

@@ -27,7 +27,7 @@ import pytest
 
 from realfish import topogen
 from realfish.baseline import Baseline
-from realfish.report import fib_diff
+from realfish.dataplane import fib_diff
 from realfish.runner import Runner
 from realfish.runtime import Emulation
 from realfish.runtime.broker import Broker

@@ -721,6 +721,7 @@ def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pyte
     daemons, run directory and FRR leftovers would stay): a stop that arrives then waits for it."""
     import types
 
+    import realfish.convergence
     import realfish.dataplane
     import realfish.runtime
     from realfish.service import Service
@@ -745,7 +746,7 @@ def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pyte
             stopped.append(True)
 
     monkeypatch.setattr(realfish.runtime, "Emulation", Emulation)
-    monkeypatch.setattr(realfish.dataplane, "collect", lambda _runner, ok: realfish.dataplane.Dataplane(ok))
+    monkeypatch.setattr(realfish.convergence, "collect", lambda _runner, ok: realfish.dataplane.Dataplane(ok))
     svc = Service()
     client = svc.app.test_client()
     client.post("/v2/networks", query_string={"name": "n"})
@@ -778,7 +779,7 @@ def test_only_recent_snapshot_states_stay_in_memory() -> None:
 def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The routers run, then reading their tables fails (a bug): the work ends abnormally with the traceback in
     its log, the snapshot keeps its configs (DATAPLANING_FAIL), and no daemon or run directory stays behind."""
-    import realfish.dataplane
+    import realfish.convergence
     from realfish.service import Service
 
     run_dirs: list[Path] = []
@@ -788,7 +789,7 @@ def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.Mo
         run_dirs.append(runner.run_dir)
         raise KeyError("a table that is not there")
 
-    monkeypatch.setattr(realfish.dataplane, "collect", broken)
+    monkeypatch.setattr(realfish.convergence, "collect", broken)
     with Service() as svc:
         client = svc.app.test_client()
         log = parse_one_router(client, "TERMINATEDABNORMALLY")  # pybatfish's init_snapshot raises

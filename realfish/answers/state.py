@@ -54,11 +54,11 @@ def build(path: Any, name: str = "snapshot", timeout: float = 600.0, progress: A
           **kw: Any) -> SnapshotState:
     """Convert a snapshot directory or zip and converge it under the emulation (`kw`: Emulation's options;
     `progress`: a realfish.progress.Progress to show the steps on)."""
-    from realfish import dataplane
+    from realfish import convergence
     from realfish.convert import convert_snapshot
 
     if progress:
         progress.step(f"parsing {path}")
     conv = convert_snapshot(path)
-    dp = dataplane.compute(conv.network, timeout=timeout, progress=progress, **kw) if conv.network.routers else None
+    dp = convergence.compute(conv.network, timeout=timeout, progress=progress, **kw) if conv.network.routers else None
     return SnapshotState(name, conv, dp)

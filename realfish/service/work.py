@@ -2,7 +2,7 @@
 
 Three kinds of work item (by their requestParams):
 - parse (`init_snapshot`, `fork_snapshot`): convert the snapshot (`realfish.convert.convert_snapshot`), then
-  converge it under the emulation (`realfish.dataplane.compute`) and keep what the routers computed: in memory
+  converge it under the emulation (`realfish.convergence.compute`) and keep what the routers computed: in memory
   as a `SnapshotState`, on disk as dataplane.json next to the snapshot;
 - dp (`generate_dataplane`): make sure the snapshot has been converged;
 - answer: `realfish.answers.answer(question, snapshot, reference)`, stored for GET .../answer.
@@ -88,7 +88,7 @@ class Work:
     batches: list[dict[str, Any]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     thread: int | None = None  # ident of the thread running it
-    converging: bool = False  # the emulation runs (dataplane.compute's window): the only place a stop interrupts
+    converging: bool = False  # the emulation runs (convergence.compute's window): the only place a stop interrupts
 
     @property
     def id(self) -> str:
@@ -361,7 +361,7 @@ class Worker:
             return ConvertedSnapshot(root)
 
     def _parse(self, network: str, snapshot: str, work: Work) -> SnapshotState:
-        from realfish import dataplane
+        from realfish import convergence, dataplane
         from realfish.convert import summary
 
         self.store.update_metadata(network, snapshot, PARSING)
@@ -400,7 +400,7 @@ class Worker:
                         work.converging = on
 
                 try:
-                    dp = dataplane.compute(conv.network, timeout=self.converge_timeout, interruptible=interruptible,
+                    dp = convergence.compute(conv.network, timeout=self.converge_timeout, interruptible=interruptible,
                                            progress=WorkProgress(work))
                 except Exception as e:  # noqa: BLE001 - the snapshot stays usable for config questions
                     work.log(f"convergence failed: {type(e).__name__}: {e}\n{traceback.format_exc()}")
