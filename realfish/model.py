@@ -38,6 +38,9 @@ class Interface:
     switchport: bool = False  # layer-2 port: no IP, not routed
     bandwidth_kbps: int | None = None
     speed_kbps: int | None = None  # `speed` as configured: the bandwidth unless `bandwidth` says otherwise
+    speed: str | None = None  # the `speed` line's setting as written, lower-case ("100", "auto"); None: no line
+    proxy_arp: bool | None = None  # `[no] ip proxy-arp`; None: the vendor's default
+    portfast: bool = False  # `spanning-tree portfast` (not `... disable`)
     acl_in: str | None = None  # names in Device.acls; modelled by the answerers (FRR has no interface ACLs)
     acl_out: str | None = None
     ospf_area: str | None = None  # dotted area id, from an interface-level area statement

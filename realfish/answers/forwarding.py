@@ -160,7 +160,6 @@ class Network:
             v.sort()
         self._fibs: dict[str, dict[str, Fib]] = {}
         self._filters: dict[tuple[str, str], tuple[Filter | None, Filter | None]] = {}
-        self._proxy_arp: dict[tuple[str, str], bool] = {}
 
     def fib(self, node: str, vrf: str) -> Fib:
         if node not in self._fibs:
@@ -175,13 +174,9 @@ class Network:
         return self._filters[key]
 
     def proxy_arp(self, node: str, iface: str) -> bool:
-        """Proxy ARP as interfaceProperties reports it (read from the config lines, so only when needed)."""
-        if (node, iface) not in self._proxy_arp:
-            dev = self.state.devices[node]
-            lines = props.ConfigLines(self.state, dev)
-            row = props.interface_properties(self.state, node, dev.interfaces[iface], lines)
-            self._proxy_arp[(node, iface)] = bool(row["Proxy_ARP"])
-        return self._proxy_arp[(node, iface)]
+        """Proxy ARP as interfaceProperties reports it."""
+        dev = self.state.devices[node]
+        return props.proxy_arp(dev, dev.interfaces[iface])
 
     def vrf_of(self, node: str, iface: str) -> str:
         info = self.ifaces.get((node, iface))

@@ -14,8 +14,8 @@ it. String-valued ones (source interfaces, channel group, PBR policy name) are a
 Batfish's value when they are not configured; the domain name is the IOS `ip domain name`. Blacklisted is
 false on physical ports and null on the others, as Batfish gives it (realfish's deactivated interfaces read as
 administratively down). Switchport details (mode, VLANs) are null on switchports.
-Three interface lines the model keeps only as text decide a value here outright: IOS `speed N`, `[no] ip
-proxy-arp` and `spanning-tree portfast`; any other speed line leaves Speed (and a default Bandwidth) unknown.
+An interface's `speed`, `[no] ip proxy-arp` and `spanning-tree portfast` come from the model; a speed setting
+other than IOS's `speed N` (Mb/s) or `auto` leaves Speed (and a default Bandwidth) unknown.
 
 Where realfish differs from Batfish by design: Routing_Policies lists the user's route-maps only (Batfish adds
 its generated `~BGP_...~`/`~OSPF_EXPORT_POLICY~` policies); a deactivated interface (node_blacklist,
@@ -482,17 +482,22 @@ def host_filters(dev: Device) -> tuple[str | None, str | None]:
             "filter::OUTPUT" if "filter::OUTPUT" in chains else None)
 
 
-def _speed(dev: Device, iface: Interface, lines: ConfigLines) -> tuple[bool, float | None]:
-    """(known, speed): an IOS `speed N` line (Mb/s) is read here, any other speed line leaves it unknown."""
-    for text in lines.by_iface.get(iface.name, []):
-        m = re.match(r"speed (\S+)$", text)
-        if m is None and text.startswith("speed"):
-            return False, None
-        if m is not None and m.group(1) != "auto":
-            if dev.format == "CISCO_IOS" and m.group(1).isdigit():
-                return True, int(m.group(1)) * 1e6
-            return False, None
-    return True, _default_speed(dev, iface.name)
+def _speed(dev: Device, iface: Interface) -> tuple[bool, float | None]:
+    """(known, speed): an IOS `speed N` (Mb/s) is the speed, `auto` or no line the default, and any other
+    setting leaves it unknown."""
+    if iface.speed is None or iface.speed == "auto":
+        return True, _default_speed(dev, iface.name)
+    if dev.format == "CISCO_IOS" and iface.speed.isdigit():
+        return True, int(iface.speed) * 1e6
+    return False, None
+
+
+def proxy_arp(dev: Device, iface: Interface) -> bool:
+    """Whether an interface answers ARP for addresses it routes elsewhere: on unless `no ip proxy-arp` on IOS
+    (its default), off unless `ip proxy-arp` elsewhere, never on hosts."""
+    if dev.format == "CISCO_IOS":
+        return iface.proxy_arp is not False
+    return dev.kind != "host" and iface.proxy_arp is True
 
 
 def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, lines: ConfigLines) -> Row:
@@ -500,7 +505,7 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
     dev = snapshot.devices[node]
     v4 = _v4(iface)
     active, reason = interface_state(snapshot, node, iface)
-    known_speed, speed = _speed(dev, iface, lines)
+    known_speed, speed = _speed(dev, iface)
     if iface.bandwidth_kbps:
         bandwidth: float | None = iface.bandwidth_kbps * 1000.0
     elif not known_speed or (dev.format == "HOST" and any("bandwidth" in m for m in lines.messages)):
@@ -508,10 +513,6 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
     else:
         bandwidth = _default_bandwidth(dev, iface, speed)
     host_in, host_out = host_filters(dev) if dev.kind == "host" else (None, None)
-    if dev.format == "CISCO_IOS":
-        proxy_arp = not lines.has(r"no ip proxy-arp\b", iface.name)
-    else:
-        proxy_arp = dev.kind != "host" and lines.has(r"ip proxy-arp\b", iface.name)
     rip = None if lines.has(r"router rip\b") else False
     sw = iface.switchport
     mtu = iface.mtu or (65536 if iface.loopback and dev.format in _FRR_FAMILY else 1500)
@@ -540,10 +541,10 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
         "PBR_Policy_Name": None,
         "Primary_Address": str(v4[0]) if v4 else None,
         "Primary_Network": str(v4[0].network) if v4 else None,
-        "Proxy_ARP": proxy_arp,
+        "Proxy_ARP": proxy_arp(dev, iface),
         "Rip_Enabled": rip,
         "Rip_Passive": rip,
-        "Spanning_Tree_Portfast": lines.has(r"spanning-tree portfast\b(?! disable)", iface.name),
+        "Spanning_Tree_Portfast": iface.portfast,
         "Speed": speed,
         "Switchport": sw,
         "Switchport_Mode": None if sw else "NONE",

@@ -458,9 +458,19 @@ class CiscoLikeParser:
         elif head == "bandwidth":
             iface.bandwidth_kbps = integer(w[1], 1)
             self.ok(n, "used for the OSPF cost")
-        elif head == "speed" and _speed_kbps(low[1:]) is not None:
-            iface.speed_kbps = _speed_kbps(low[1:])
-            self.ok(n, "the link speed: the bandwidth (OSPF cost) unless `bandwidth` is set")
+        elif head == "speed":
+            iface.speed = " ".join(low[1:])
+            iface.speed_kbps = _speed_kbps(low[1:]) or iface.speed_kbps
+            if _speed_kbps(low[1:]) is not None:
+                self.ok(n, "the link speed: the bandwidth (OSPF cost) unless `bandwidth` is set")
+            else:
+                self.ign(n)
+        elif low[:2] == ["ip", "proxy-arp"] or low[:3] == ["no", "ip", "proxy-arp"]:
+            iface.proxy_arp = head != "no"  # answered by the traceroute's ARP; FRR has no such setting
+            self.ign(n)
+        elif low[:2] == ["spanning-tree", "portfast"]:
+            iface.portfast = iface.portfast or low[2:3] != ["disable"]
+            self.ign(n)
         elif head == "encapsulation" and len(w) >= 3 and low[1] == "dot1q":
             iface.encapsulation_vlan = integer(w[2], 1, 4094)
             self.ok(n, "802.1Q tag: the subinterface is a separate L3 interface")
