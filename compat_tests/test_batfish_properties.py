@@ -30,7 +30,7 @@ from pybatfish.datamodel.answer.table import TableAnswer
 
 from compat_tests.conftest import EXAMPLE, load_ref
 from realfish.answers import answer
-from realfish.answers.ospf import ospf_interfaces
+from realfish.answers.ospfsessions import ospf_interfaces
 from realfish.answers.state import SnapshotState
 
 REFS = EXAMPLE / "refs"

@@ -25,8 +25,8 @@ Answerer = Callable[[dict[str, Any], SnapshotState, "SnapshotState | None"], dic
 # How an answerer answers with a reference snapshot (see the module docstring)
 TABLE_DIFF, OWN_DIFF, NO_DIFF = "table", "own", "none"
 _REGISTRY: dict[tuple[str, str | None], tuple[Answerer, str]] = {}
-_MODULES = ("routes", "bgp", "properties", "ospf", "traceroute", "reachability", "configuration", "filtersearch",
-            "structures", "namedstructures")
+_MODULES = ("routes", "bgp", "properties", "ospfsessions", "traceroute", "reachability", "configuration",
+            "filtersearch", "structures", "namedstructures")
 PREFIX = "org.batfish.question."
 
 

@@ -5,7 +5,7 @@
 - ciscolike.py: the language IOS, EOS and FRR share (`CiscoLikeParser`), which each dialect subclasses
 - ios.py: Cisco IOS/IOS-XE (its defaults are the shared reader's)
 - eos.py: Arista EOS (the shared reader, EOS defaults)
-- frr.py: FRR's frr.conf (run as written; the model is read from it)
+- frrconf.py: FRR's frr.conf (run as written; the model is read from it)
 - cumulus.py: Cumulus concatenated files (hostname + interfaces + ports.conf + frr.conf)
 - sonic.py: SONiC (config_db.json + frr.conf)
 - host.py: Batfish host files and iptables-save files
@@ -34,7 +34,7 @@ def parse_config(text: str, file: str, fmt: str | None = None) -> tuple[Device |
     """Parse one file of configs/ (format detected unless given)."""
     from realfish.parsers.cumulus import parse_cumulus
     from realfish.parsers.eos import EosParser
-    from realfish.parsers.frr import FrrParser
+    from realfish.parsers.frrconf import FrrParser
     from realfish.parsers.ios import IosParser
 
     fmt = fmt or detect_format(text)

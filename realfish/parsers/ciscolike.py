@@ -4,7 +4,7 @@ The three CLIs share their shape (Quagga, FRR's ancestor, copied IOS; EOS copied
 indentation, `interface X`, `router bgp N` with `neighbor` lines and address families, `router ospf`,
 `route-map`, `ip prefix-list`, community and as-path lists, ACLs, `ip route`. `CiscoLikeParser` reads that
 common language, with IOS's meaning where the dialects differ; each dialect is a subclass that says where its
-syntax or its defaults differ (`IosParser` in ios.py, `EosParser` in eos.py, `FrrParser` in frr.py).
+syntax or its defaults differ (`IosParser` in ios.py, `EosParser` in eos.py, `FrrParser` in frrconf.py).
 
 Every line ends in exactly one status (realfish.status): translated, ignored (no effect on routing or
 forwarding, e.g. `ntp server`), unsupported (has an effect realfish cannot express; the reason is given),
