@@ -42,7 +42,6 @@ from realfish import announcements, isp, rejected, speakers
 from realfish.model import Device
 from realfish.model import Interface as DeviceInterface
 from realfish.parsers import parse_config
-from realfish.parsers.detect import looks_like_frr
 from realfish.parsers.host import parse_host, parse_iptables
 from realfish.parsers.sonic import parse_sonic
 from realfish.render import Rendered, render
@@ -54,7 +53,6 @@ from realfish.snapshot import (
     _segments_from_file,
     _UnionFind,
     layer1_json,
-    load_snapshot,
     natural_key,
     segments_json,
 )
@@ -633,11 +631,10 @@ def _segments(conv: ConvertedSnapshot, net: Network, edges: list[Edge]) -> list[
 
 
 def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) -> Network:
-    """What `realfish converge` runs: a plain FRR snapshot as realfish.snapshot reads it (config text run
-    unchanged, strict errors), anything else converted (vendor configs, hosts, SONiC, zips)."""
+    """What `realfish converge` and `replay` run: the snapshot converted exactly as the service and
+    `realfish check` convert it (FRR configs run as written, vendor configs rendered, deactivations applied), with
+    every line that is not translated listed in `issues`."""
     p = Path(path)
-    if p.is_dir() and _plain_frr(p):
-        return load_snapshot(p, issues)
     conv = convert_snapshot(p)
     for st in conv.statuses + conv.other:
         for n in st.issues():
@@ -647,25 +644,6 @@ def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) ->
         raise SnapshotError("no device could be loaded from the snapshot (see the parse status: "
                             "`realfish convert SNAPSHOT OUTDIR`)", p)
     return conv.network
-
-
-def _plain_frr(path: Path) -> bool:
-    try:
-        root = _find_root(path)
-    except SnapshotError:
-        return True  # let load_snapshot say what is missing, as it always has
-    if any((root / d).is_dir() for d in ("hosts", "sonic_configs")) or announcements.find_file(root):
-        return False
-    for f in _files(root / "configs"):
-        try:
-            data = f.read_bytes()[:MAX_FILE_BYTES]
-        except OSError:
-            continue
-        if b"\0" in data:
-            continue
-        if not looks_like_frr(data.decode("utf-8", "replace")):
-            return False
-    return True
 
 
 def _dump_rows(rows: list[Any], key: str, extra: dict[str, Any] | None = None) -> str:
