@@ -49,11 +49,11 @@ from realfish.snapshot import (
     SEGMENTS_FILE,
     SnapshotError,
     SnapshotIssue,
-    _order_segments,
-    _segments_from_file,
-    _UnionFind,
+    UnionFind,
     layer1_json,
     natural_key,
+    order_segments,
+    segments_from_file,
     segments_json,
 )
 from realfish.status import FAILED, KINDS, FileStatus, file_parse_status_rows, init_issues_rows
@@ -591,7 +591,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
     if seg_file.is_file():
         by_key = {n.lower(): n for n in net.routers}
         try:
-            net.segments = _segments_from_file(seg_file, net, by_key)
+            net.segments = segments_from_file(seg_file, net, by_key)
         except SnapshotError as e:
             st = FileStatus(SEGMENTS_FILE.as_posix(), "JSON")
             st.fail(str(e), e.line)
@@ -615,7 +615,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
 
 
 def _segments(conv: ConvertedSnapshot, net: Network, edges: list[Edge]) -> list[Segment]:
-    uf = _UnionFind()
+    uf = UnionFind()
     for h1, i1, h2, i2 in edges:
         if h1 not in net.routers or h2 not in net.routers:
             continue
@@ -624,7 +624,7 @@ def _segments(conv: ConvertedSnapshot, net: Network, edges: list[Edge]) -> list[
         if "lo" in (a[1], b[1]):
             continue
         uf.union(a, b)
-    return _order_segments(net, uf.groups(), "seg")
+    return order_segments(net, uf.groups(), "seg")
 
 
 # -- entry points --------------------------------------------------------------------------------------------
