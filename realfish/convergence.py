@@ -1,17 +1,86 @@
 """A convergence: run a network until it converges, read every router's tables into a `Dataplane`, stop it.
 
-`compute` is what the service and `realfish.answers.state.build` do with a converted snapshot's network (under
-the emulation); `collect` reads a converged runner of either runtime (the emulation or the namespace baseline).
+`analyse` is the one way from a snapshot to what the answerers read: parse and convert it, converge it under
+the emulation, read the tables. `realfish.answers.state.build` (the CLI's ask, check and diff, and the tests)
+and the service's parse work item both go through it; `Steps` is what a caller hears of each step.
+`compute` converges one network; `collect` reads a converged runner of either runtime (the emulation or the
+namespace baseline).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from realfish import frr
+from realfish.convert import ConvertedSnapshot, convert_snapshot
 from realfish.dataplane import SHOWS, Dataplane, RouterTables
 from realfish.runner import Runner
+from realfish.snapshot import SnapshotError
+
+
+class Steps:
+    """What a caller of `analyse` hears of each step, and may change; by default nothing, and errors raise."""
+
+    missing_ok = False  # a snapshot with no readable device: an empty one (as Batfish parses it), else raise
+
+    def parsing(self, path: Path) -> None:
+        """Before the snapshot is read."""
+
+    def unreadable(self, error: SnapshotError) -> None:
+        """No device could be read (only with `missing_ok`)."""
+
+    def converted(self, conv: ConvertedSnapshot) -> None:
+        """The configs are parsed and converted; `conv.network` is what will run."""
+
+    @contextlib.contextmanager
+    def converging(self, conv: ConvertedSnapshot) -> Iterator[None]:
+        """Around the convergence (not entered for a snapshot with no router)."""
+        yield
+
+    def interruptible(self, on: bool) -> None:
+        """`compute`'s window for interrupting the run (see there)."""
+
+    def failed(self, error: Exception) -> bool:
+        """The convergence raised: True goes on without a data plane, False lets the error out."""
+        return False
+
+    def converged(self, dp: Dataplane) -> None:
+        """The tables are read and the routers stopped."""
+
+
+def analyse(path: str | Path, steps: Steps | None = None, timeout: float = 600.0, progress: Any = None,
+            **kw: Any) -> tuple[ConvertedSnapshot, Dataplane | None]:
+    """Parse and convert a snapshot directory or zip, converge it under the emulation (`kw`: Emulation's
+    options), read its tables. A snapshot with no router has an empty, converged data plane; the data plane is
+    None only when `steps.failed` chose to go on without one."""
+    steps = steps or Steps()
+    root = Path(path)
+    steps.parsing(root)
+    try:
+        conv = convert_snapshot(root)
+    except SnapshotError as e:
+        if not steps.missing_ok:
+            raise
+        steps.unreadable(e)
+        conv = ConvertedSnapshot(root)
+    steps.converted(conv)
+    if not conv.network.routers:
+        dp: Dataplane | None = Dataplane(converged=True)
+    else:
+        dp = None
+        with steps.converging(conv):
+            try:
+                dp = compute(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
+                             **kw)
+            except Exception as e:
+                if not steps.failed(e):
+                    raise
+    if dp is not None:
+        steps.converged(dp)
+    return conv, dp
 
 
 def read_tables(runner: Runner, name: str) -> RouterTables:
