@@ -39,8 +39,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from realfish import announcements, isp, rejected, speakers
-from realfish.model import Device
-from realfish.model import Interface as DeviceInterface
+from realfish.model import Device, DeviceInterface
 from realfish.parsers import parse_config
 from realfish.parsers.host import parse_host, parse_iptables
 from realfish.parsers.sonic import parse_sonic

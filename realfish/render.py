@@ -38,7 +38,7 @@ from realfish.model import (
     BgpPeer,
     BgpProcess,
     Device,
-    Interface,
+    DeviceInterface,
     OspfProcess,
     RouteMapClause,
 )
@@ -124,7 +124,7 @@ def _num(name: str) -> int:
     return int(m.group(1)) if m else 1 << 30
 
 
-def bandwidth_kbps(device: Device, iface: Interface) -> int:
+def bandwidth_kbps(device: Device, iface: DeviceInterface) -> int:
     """The bandwidth the vendor computes OSPF costs from: `bandwidth`, else the configured `speed`, else the
     vendor's default for the interface type (Batfish's: EOS Ethernet ports 1 Gb/s, IOS `Ethernet` 10 Mb/s)."""
     if iface.bandwidth_kbps:
@@ -140,7 +140,7 @@ def bandwidth_kbps(device: Device, iface: Interface) -> int:
     return 1_000_000
 
 
-def ospf_cost(device: Device, iface: Interface, proc: OspfProcess) -> int:
+def ospf_cost(device: Device, iface: DeviceInterface, proc: OspfProcess) -> int:
     if iface.ospf_cost is not None:
         return iface.ospf_cost
     if device.format == "ARISTA" and proc.reference_bandwidth_mbps is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from realfish.model import Device, Interface
+from realfish.model import Device, DeviceInterface
 from realfish.parsers import parse_config
 from realfish.render import linux_names, render
 
@@ -73,7 +73,7 @@ def test_linux_safe_names_and_map_back() -> None:
 def test_long_and_clashing_names_get_generic_ones() -> None:
     dev = Device("x", "CISCO_IOS", "x")
     for n in ("TwentyFiveGigE1/0/1", "TwentyFiveGigE1/0/1.1000", "Ethernet1", "eth1"):
-        dev.interfaces[n] = Interface(n)
+        dev.interfaces[n] = DeviceInterface(n)
     names = linux_names(dev)
     assert names["Ethernet1"] == "Ethernet1" and names["eth1"] == "eth1"
     assert all(len(v) <= 15 for v in names.values()) and len(set(names.values())) == 4

@@ -33,7 +33,7 @@ from realfish.answers import table as tbl
 from realfish.answers.bgp import asn_number, static_local_ip
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
-from realfish.model import BgpPeer, BgpProcess, Device, Interface, OspfProcess
+from realfish.model import BgpPeer, BgpProcess, Device, DeviceInterface, OspfProcess
 from realfish.render import ospf_cost
 
 Row = dict[str, Any]
@@ -262,7 +262,7 @@ def _area_num(dotted: str) -> int:
     return int(ipaddress.IPv4Address(dotted))
 
 
-def _passive(proc: OspfProcess, iface: Interface) -> bool:
+def _passive(proc: OspfProcess, iface: DeviceInterface) -> bool:
     if iface.ospf_passive is not None:
         return iface.ospf_passive
     return iface.name in proc.passive or (proc.passive_default and iface.name not in proc.non_passive)
@@ -342,7 +342,7 @@ _NETWORK_TYPES = {"broadcast": "BROADCAST", "point-to-point": "POINT_TO_POINT",
                   "non-broadcast": "NON_BROADCAST_MULTI_ACCESS", "point-to-multipoint": "POINT_TO_MULTIPOINT"}
 
 
-def _timers(dev: Device, iface: Interface, network: str | None, ospfd: dict[str, Any] | None) -> tuple[Any, Any]:
+def _timers(dev: Device, iface: DeviceInterface, network: str | None, ospfd: dict[str, Any] | None) -> tuple[Any, Any]:
     """(hello, dead) seconds. IOS/EOS: Batfish's Cisco rule (configured; dead 4x a configured hello; else 10/40
     on broadcast and point-to-point, 30/120 otherwise). FRR-family: what ospfd runs (FRR's own defaults)."""
     if dev.format in _FRR_FAMILY:
@@ -360,7 +360,7 @@ def _timers(dev: Device, iface: Interface, network: str | None, ospfd: dict[str,
     return hello, dead
 
 
-def _cost(dev: Device, iface: Interface, proc: OspfProcess, ospfd: dict[str, Any] | None) -> int | None:
+def _cost(dev: Device, iface: DeviceInterface, proc: OspfProcess, ospfd: dict[str, Any] | None) -> int | None:
     """Batfish fills in the cost the reference bandwidth gives an interface. IOS/EOS: the cost realfish
     configures on FRR from the vendor's rule (the same as ospfd's, but for loopbacks, which ospfd costs 0).
     FRR-family configs run as written: the cost ospfd runs (its 100 Mb/s reference, not Batfish's 100 Gb/s)."""

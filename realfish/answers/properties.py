@@ -35,17 +35,17 @@ from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, interfaces
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
-from realfish.model import Device, Interface, canonical_ifname
+from realfish.model import Device, DeviceInterface, canonical_ifname
 from realfish.status import file_parse_status_rows, init_issues_rows
 
 Row = dict[str, Any]
 
 
-def _v4(iface: Interface) -> list[ipaddress.IPv4Interface]:
+def _v4(iface: DeviceInterface) -> list[ipaddress.IPv4Interface]:
     return [a for a in iface.addresses if isinstance(a, ipaddress.IPv4Interface)]
 
 
-def _vrf(iface: Interface) -> str:
+def _vrf(iface: DeviceInterface) -> str:
     return iface.vrf or "default"
 
 
@@ -97,7 +97,7 @@ ADMIN_DOWN = "Administratively down"
 LINK_DOWN = "Operationally down on the running router"
 
 
-def interface_state(snapshot: SnapshotState, node: str, iface: Interface) -> tuple[bool, str]:
+def interface_state(snapshot: SnapshotState, node: str, iface: DeviceInterface) -> tuple[bool, str]:
     """(active, Batfish's Inactive_Reason or "") from the config and the router's own interface table.
 
     A shut interface runs in the emulation without addresses (zebra still calls it up), so the config decides
@@ -425,7 +425,7 @@ _IFACE_PROPERTIES: dict[str, tuple[str, str]] = {
 _INTERFACE_TYPE = {"physical": "PHYSICAL", "loopback": "LOOPBACK", "subinterface": "LOGICAL", "vlan": "VLAN",
                    "aggregate": "AGGREGATED", "tunnel": "TUNNEL", "null": "NULL", "other": "UNKNOWN"}
 
-# Batfish's default link speeds by interface name (representation/cisco/Interface.getDefaultSpeed).
+# Batfish's default link speeds by interface name (representation/cisco/DeviceInterface.getDefaultSpeed).
 _IOS_SPEED = [("Ethernet", 1e7), ("FastEthernet", 100e6), ("FiftyGig", 50e9), ("FiveGigabit", 5e9),
               ("FortyGig", 40e9), ("GigabitEthernet", 1e9), ("HundredGig", 100e9), ("LongReachEthernet", 10e6),
               ("TenGigabitEthernet", 10e9), ("TwentyFiveGigE", 25e9), ("TwoGigabitEthernet", 2.5e9),
@@ -441,7 +441,7 @@ def _default_speed(dev: Device, name: str) -> float | None:
     return None
 
 
-def _default_bandwidth(dev: Device, iface: Interface, speed: float | None) -> float | None:
+def _default_bandwidth(dev: Device, iface: DeviceInterface, speed: float | None) -> float | None:
     """Batfish's bandwidth when the config sets none: the speed, else a per-vendor default by name."""
     if speed is not None:
         return speed
@@ -482,7 +482,7 @@ def host_filters(dev: Device) -> tuple[str | None, str | None]:
             "filter::OUTPUT" if "filter::OUTPUT" in chains else None)
 
 
-def _speed(dev: Device, iface: Interface) -> tuple[bool, float | None]:
+def _speed(dev: Device, iface: DeviceInterface) -> tuple[bool, float | None]:
     """(known, speed): an IOS `speed N` (Mb/s) is the speed, `auto` or no line the default, and any other
     setting leaves it unknown."""
     if iface.speed is None or iface.speed == "auto":
@@ -492,7 +492,7 @@ def _speed(dev: Device, iface: Interface) -> tuple[bool, float | None]:
     return False, None
 
 
-def proxy_arp(dev: Device, iface: Interface) -> bool:
+def proxy_arp(dev: Device, iface: DeviceInterface) -> bool:
     """Whether an interface answers ARP for addresses it routes elsewhere: on unless `no ip proxy-arp` on IOS
     (its default), off unless `ip proxy-arp` elsewhere, never on hosts."""
     if dev.format == "CISCO_IOS":
@@ -500,7 +500,7 @@ def proxy_arp(dev: Device, iface: Interface) -> bool:
     return dev.kind != "host" and iface.proxy_arp is True
 
 
-def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, lines: ConfigLines) -> Row:
+def interface_properties(snapshot: SnapshotState, node: str, iface: DeviceInterface, lines: ConfigLines) -> Row:
     """Every interfaceProperties value of one interface."""
     dev = snapshot.devices[node]
     v4 = _v4(iface)

@@ -33,7 +33,7 @@ from realfish.model import (
     CommunityList,
     CommunityListEntry,
     Device,
-    Interface,
+    DeviceInterface,
     OspfArea,
     OspfProcess,
     PrefixList,
@@ -421,7 +421,7 @@ class CiscoLikeParser:
         for c in n.children:
             self.guarded(c, functools.partial(self.interface_line, iface))
 
-    def interface_line(self, iface: Interface, n: Node) -> None:
+    def interface_line(self, iface: DeviceInterface, n: Node) -> None:
         w = n.words
         low = [x.lower() for x in w]
         head = low[0]
@@ -518,7 +518,7 @@ class CiscoLikeParser:
         else:
             self.unrec(n)
 
-    def interface_address(self, iface: Interface, n: Node) -> None:
+    def interface_address(self, iface: DeviceInterface, n: Node) -> None:
         w = n.words[2:]
         if w and w[0].lower() in ("dhcp", "negotiated", "unnumbered"):
             self.unsup(n, f"`ip address {w[0]}`: only static addresses are modelled")
@@ -533,7 +533,7 @@ class CiscoLikeParser:
             iface.addresses = [addr if a is v4[0] else a for a in iface.addresses]
         self.ok(n)
 
-    def interface_ospf(self, iface: Interface, n: Node) -> None:
+    def interface_ospf(self, iface: DeviceInterface, n: Node) -> None:
         w = n.words
         low = [x.lower() for x in w]
         sub = low[2] if len(low) > 2 else ""
