@@ -230,7 +230,9 @@ def test_clean_after_killed_run(tmp_path: Path) -> None:
     assert run_dir.exists()
     out = subprocess.run([sys.executable, "-m", "realfish.cli", "clean"], capture_output=True, text=True)
     assert out.returncode == 0 and str(run_dir) in out.stdout
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10  # a stopped daemon may take a moment to exit: wait for that, not a time
+    while _leftovers(run_dir, pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert _leftovers(run_dir, pids) == []
 
 
