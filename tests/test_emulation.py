@@ -146,6 +146,7 @@ def test_a_refused_peer_is_steady_state(tmp_path: Path) -> None:
     assert report.extra["virtual"]["end_s"] < 3 * report.extra["virtual"]["quiet_s"]
 
 
+@pytest.mark.slow
 @pytest.mark.frr
 def test_a_controller_that_dies_ends_the_run_with_its_traceback(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,6 +49,7 @@ def test_fattree_k4_matches_baseline(tmp_path: Path) -> None:
     assert len(remote) == 7 and all(len(e.nexthops) == 2 for e in remote)
 
 
+@pytest.mark.slow
 def test_fattree_k8_deterministic_and_matches_baseline(tmp_path: Path) -> None:
     net = topogen.fattree(8, tmp_path / "ft8")
     runs = [converge_real(net) for _ in range(5)]

@@ -8,6 +8,7 @@ test until it is given a layer, so the table stays whole.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,7 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return {m for m in found if m and m != name}
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     known = modules()
     return {name: imports(name, path, known) for name, path in known.items()}

@@ -341,6 +341,7 @@ def _neighbour_states(runner: Runner) -> dict[str, dict[str, str]]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.frr
 @pytest.mark.root  # the baseline: network namespaces
 @frr_only
@@ -366,6 +367,7 @@ def test_mtu_mismatch_keeps_that_adjacency_from_full() -> None:
     assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []
 
 
+@pytest.mark.slow
 @pytest.mark.frr
 @pytest.mark.root  # the baseline: network namespaces
 @frr_only

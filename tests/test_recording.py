@@ -87,6 +87,7 @@ def test_recording_needs_the_virtual_clock_and_a_replay_a_recording(tmp_path: Pa
         Recording(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.frr
 def test_every_router_of_a_fattree_replays_alone_to_its_recorded_fib(tmp_path: Path) -> None:
     net = topogen.fattree(4, tmp_path / "ft4")
