@@ -40,7 +40,7 @@ from typing import Any
 
 from realfish import announcements, isp, rejected, speakers
 from realfish.model import Device, DeviceInterface
-from realfish.parsers import parse_config
+from realfish.parsers import parse_config, unread
 from realfish.parsers.host import parse_host, parse_iptables
 from realfish.parsers.sonic import parse_sonic
 from realfish.render import Rendered, render
@@ -307,6 +307,8 @@ def _convert_dir(root: Path) -> ConvertedSnapshot:
             for rn in conv.rendered[name].notes:
                 owner_st.note(rn.line, "unsupported", "", rn.message)
     rejected.fold(conv, rejected.dry_run({name: r.config for name, r in conv.rendered.items()}))
+    for dev in conv.devices.values():
+        unread.record(dev, conv.status_of(dev.source))
     _build_network(conv)
     _outside(conv)
     conv.network.validate()

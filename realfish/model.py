@@ -44,6 +44,7 @@ class DeviceInterface:
     speed: str | None = None  # the `speed` line's setting as written, lower-case ("100", "auto"); None: no line
     proxy_arp: bool | None = None  # `[no] ip proxy-arp`; None: the vendor's default
     portfast: bool = False  # `spanning-tree portfast` (not `... disable`)
+    unread: set[str] = field(default_factory=set)  # properties its lines set that the model lacks (parsers.unread)
     acl_in: str | None = None  # names in Device.acls; modelled by the answerers (FRR has no interface ACLs)
     acl_out: str | None = None
     ospf_area: str | None = None  # dotted area id, from an interface-level area statement
@@ -390,6 +391,8 @@ class Device:
     default_gateway: IPAddress | None = None  # hosts
     ip_routing: bool = True  # `no ip routing` (EOS) makes the device a host
     domain_name: str | None = None
+    # nodeProperties its lines set that the model lacks, and RIP, Bandwidth (realfish.parsers.unread)
+    unread: set[str] = field(default_factory=set)
     frr_passthrough: str | None = None  # FRR-family sources: their frr.conf text, run as written
     frr_passthrough_file: str | None = None  # the file it is in, and its first line there
     frr_passthrough_line: int = 1

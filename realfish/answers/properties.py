@@ -9,9 +9,9 @@ VRF), its names (`filter::INPUT` for a host's iptables chains), its sorting (pro
 What the device model does not carry is never guessed. A set-valued property the model lacks (NTP, DNS,
 logging, SNMP-trap and TACACS servers, key chains, IKE/IPsec, PBR policies, zones; an interface's HSRP/VRRP
 groups, DHCP relays) is `[]` when the config has no line that would set it, and null (unknown) when it does:
-the parse status keeps every line's text, so realfish knows such a line exists even though no field holds
-it. String-valued ones (source interfaces, channel group, PBR policy name) are always null, which is also
-Batfish's value when they are not configured; the domain name is the IOS `ip domain name`. Blacklisted is
+the model names such properties in `Device.unread` and `DeviceInterface.unread` (`realfish.parsers.unread`).
+String-valued ones (source interfaces, channel group, PBR policy name) are always null, which is also Batfish's
+value when they are not configured; the domain name is the IOS `ip domain name`. Blacklisted is
 false on physical ports and null on the others, as Batfish gives it (realfish's deactivated interfaces read as
 administratively down). Switchport details (mode, VLANs) are null on switchports.
 An interface's `speed`, `[no] ip proxy-arp` and `spanning-tree portfast` come from the model; a speed setting
@@ -35,7 +35,8 @@ from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, interfaces
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
-from realfish.model import Device, DeviceInterface, canonical_ifname
+from realfish.model import Device, DeviceInterface
+from realfish.parsers import unread
 from realfish.status import file_parse_status_rows, init_issues_rows
 
 Row = dict[str, Any]
@@ -225,55 +226,6 @@ def layer3_edges(question: dict[str, Any], snapshot: SnapshotState,
     return tbl.answer(question, tbl.table(LAYER3_COLUMNS, rows, "Display Edges"))
 
 
-# -- what the config says that the model does not hold ------------------------------------------------------
-
-# Property -> the lines that would set it (lower-cased, matched at the start of a line's text).
-_UNREAD_NODE = {
-    "NTP_Servers": r"ntp server\b",
-    "DNS_Servers": r"(ip )?name-server\b|ip name server\b|dns server\b",
-    "Logging_Servers": r"logging (host |server )?\d|logging (host|server)\b",
-    "SNMP_Trap_Servers": r"snmp-server host\b",
-    "TACACS_Servers": r"tacacs-server host\b|tacacs server\b",
-    "Authentication_Key_Chains": r"key chain\b",
-    "IKE_Phase1_Keys": r"crypto (isakmp|ikev2|keyring)\b",
-    "IKE_Phase1_Policies": r"crypto (isakmp|ikev2)\b",
-    "IKE_Phase1_Proposals": r"crypto (isakmp|ikev2)\b",
-    "IPsec_Peer_Configs": r"crypto (map|ipsec)\b|tunnel protection\b",
-    "IPsec_Phase2_Policies": r"crypto (map|ipsec)\b",
-    "IPsec_Phase2_Proposals": r"crypto ipsec\b",
-    "PBR_Policies": r"ip policy route-map\b",
-    "Zones": r"zone security\b|zone-member security\b",
-}
-_UNREAD_IFACE = {
-    "HSRP_Groups": r"standby\b",
-    "VRRP_Groups": r"vrrp\b",
-    "DHCP_Relay_Addresses": r"ip helper-address\b|ip dhcp relay\b|dhcp relay\b",
-}
-
-
-class ConfigLines:
-    """A device's config lines as the parse status recorded them, whole-device and per interface."""
-
-    def __init__(self, snapshot: SnapshotState, dev: Device):
-        st = snapshot.conv.status_of(dev.source)
-        self.device: list[str] = []
-        self.by_iface: dict[str, list[str]] = {}
-        for n in st.notes if st is not None else []:
-            text = " ".join(n.text.lower().split())
-            self.device.append(text)
-            words = n.context.split()
-            if len(words) >= 2 and words[0].lower() == "interface":
-                iface = dev.find_interface(canonical_ifname(words[1]))
-                if iface is not None:
-                    self.by_iface.setdefault(iface.name, []).append(text)
-        self.messages = [n.message.lower() for n in st.notes] if st is not None else []
-
-    def has(self, pattern: str, iface: str | None = None) -> bool:
-        lines = self.device if iface is None else self.by_iface.get(iface, [])
-        rx = re.compile(pattern)
-        return any(rx.match(t) for t in lines)
-
-
 # -- nodeProperties -----------------------------------------------------------------------------------------
 
 _NODE_PROPERTIES: dict[str, tuple[str, str]] = {  # name -> (schema, Batfish's description)
@@ -326,7 +278,6 @@ def _host_acls(dev: Device) -> list[str]:
 def node_properties(snapshot: SnapshotState, name: str) -> Row:
     """Every nodeProperties value of one node (all 36 properties)."""
     dev = snapshot.devices[name]
-    lines = ConfigLines(snapshot, dev)
     # IOS (and EOS, FRR) community lists are both match expressions (route-map match community) and set match
     # expressions (comm-list delete) in Batfish; no named community *sets* come from these vendors.
     communities = sorted(dev.community_lists)
@@ -353,8 +304,8 @@ def node_properties(snapshot: SnapshotState, name: str) -> Row:
         "Routing_Policies": sorted(dev.route_maps),
         "VRFs": sorted({"default"} | dev.vrfs),
     }
-    for prop, pattern in _UNREAD_NODE.items():
-        row[prop] = None if lines.has(pattern) else []
+    for prop in unread.NODE:
+        row[prop] = None if prop in dev.unread else []
     for prop in ("DNS_Source_Interface", "Logging_Source_Interface", "NTP_Source_Interface",
                  "SNMP_Source_Interface", "TACACS_Source_Interface"):
         row[prop] = None
@@ -500,7 +451,7 @@ def proxy_arp(dev: Device, iface: DeviceInterface) -> bool:
     return dev.kind != "host" and iface.proxy_arp is True
 
 
-def interface_properties(snapshot: SnapshotState, node: str, iface: DeviceInterface, lines: ConfigLines) -> Row:
+def interface_properties(snapshot: SnapshotState, node: str, iface: DeviceInterface) -> Row:
     """Every interfaceProperties value of one interface."""
     dev = snapshot.devices[node]
     v4 = _v4(iface)
@@ -508,12 +459,12 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: DeviceInterf
     known_speed, speed = _speed(dev, iface)
     if iface.bandwidth_kbps:
         bandwidth: float | None = iface.bandwidth_kbps * 1000.0
-    elif not known_speed or (dev.format == "HOST" and any("bandwidth" in m for m in lines.messages)):
+    elif not known_speed or "Bandwidth" in dev.unread:
         bandwidth = None
     else:
         bandwidth = _default_bandwidth(dev, iface, speed)
     host_in, host_out = host_filters(dev) if dev.kind == "host" else (None, None)
-    rip = None if lines.has(r"router rip\b") else False
+    rip = None if "RIP" in dev.unread else False
     sw = iface.switchport
     mtu = iface.mtu or (65536 if iface.loopback and dev.format in _FRR_FAMILY else 1500)
     row: Row = {
@@ -552,8 +503,8 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: DeviceInterf
         "VRF": _vrf(iface),
         "Zone_Name": None,
     }
-    for prop, pattern in _UNREAD_IFACE.items():
-        row[prop] = None if lines.has(pattern, iface.name) else []
+    for prop in unread.INTERFACE:
+        row[prop] = None if prop in iface.unread else []
     return row
 
 
@@ -571,12 +522,10 @@ def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotStat
         pairs = interfaces(variable(question, "interfaces"), snapshot, wanted)
     except SpecifierError as e:
         raise UnsupportedQuestion(f"interfaces: {e}") from None
-    rows, lines = [], {}
+    rows = []
     for node, name in sorted(pairs):
         dev = snapshot.devices[node]
-        if node not in lines:
-            lines[node] = ConfigLines(snapshot, dev)
-        values = interface_properties(snapshot, node, dev.interfaces[name], lines[node])
+        values = interface_properties(snapshot, node, dev.interfaces[name])
         if exclude_shut and not values["Active"]:
             continue
         rows.append({"Interface": tbl.interface(node, name), **{p: values[p] for p in props}})
