@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from realfish import topogen
-from realfish.report import FibEntry, NextHop, fib_diff
+from realfish.dataplane import FibEntry, NextHop, fib_diff
 from realfish.topology import Network
 
 RUNTIMES = ("baseline", "real")

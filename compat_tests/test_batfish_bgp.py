@@ -16,6 +16,8 @@ from compat_tests.routes_compare import check, differences, load
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState
 
+pytestmark = pytest.mark.frr
+
 KEYS = ["Node", "VRF", "Remote_IP"]
 VALUES = ["Session_VRF", "Local_AS", "Local_Interface", "Local_IP", "Remote_AS", "Remote_Node", "Remote_Interface",
           "Address_Families", "Session_Type", "Established_Status"]

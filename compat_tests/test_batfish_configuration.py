@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pybatfish.datamodel.answer.table import TableAnswer
 
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState
+
+pytestmark = pytest.mark.frr
 
 
 def ask(snapshot: SnapshotState, cls: str, **params: Any) -> list[dict[str, Any]]:
@@ -25,7 +28,7 @@ def ask(snapshot: SnapshotState, cls: str, **params: Any) -> list[dict[str, Any]
 # expected_facts/basic.yml, BGP section (node `basic`), as Batfish answered it
 BASIC_PROCESS = {"Multipath_EBGP": True, "Multipath_IBGP": True, "Multipath_Match_Mode": "EXACT_PATH",
                  "Route_Reflector": False, "Router_ID": "1.1.1.1", "Tie_Breaker": "ARRIVAL_ORDER", "VRF": "default"}
-BASIC_PEERS = {
+BASIC_PEERS: dict[str, dict[str, Any]] = {
     "1.10.1.1": {"Cluster_ID": None, "Export_Policy": [], "Import_Policy": [], "Is_Passive": False, "Local_AS": 1,
                  "Local_IP": "1.1.1.1", "Local_Interface": None, "Peer_Group": "as1", "Remote_AS": "1",
                  "Route_Reflector_Client": False, "Send_Community": True, "VRF": "default"},

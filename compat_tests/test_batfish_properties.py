@@ -30,14 +30,14 @@ from pybatfish.datamodel.answer.table import TableAnswer
 
 from compat_tests.conftest import EXAMPLE, load_ref
 from realfish.answers import answer
-from realfish.answers.ospf import ospf_interfaces
+from realfish.answers.ospfsessions import ospf_interfaces
 from realfish.answers.state import SnapshotState
 
 REFS = EXAMPLE / "refs"
 EXPECTED_FILE = Path(__file__).parent / "expectations" / "properties.json"
 EXPECTED = json.loads(EXPECTED_FILE.read_text())["differences"]
 
-pytestmark = pytest.mark.skipif(not REFS.is_dir(), reason=f"Batfish's refs not found at {REFS}")
+pytestmark = [pytest.mark.frr, pytest.mark.skipif(not REFS.is_dir(), reason=f"Batfish's refs not found at {REFS}")]
 
 
 def ask(snapshot: SnapshotState, cls: str, **params: Any) -> dict[str, Any]:

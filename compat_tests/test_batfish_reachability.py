@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState
+
+pytestmark = pytest.mark.frr
 
 AS2 = {"as2border1", "as2border2", "as2core1", "as2core2", "as2dept1", "as2dist1", "as2dist2"}
 

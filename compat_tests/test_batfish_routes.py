@@ -16,6 +16,8 @@ from compat_tests.routes_compare import check, differences, load
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState
 
+pytestmark = pytest.mark.frr
+
 KEYS = ["Node", "VRF", "Network", "Protocol", "Next_Hop"]
 VALUES = ["Metric", "Admin_Distance", "Tag"]
 DIFF_KEYS = ["Node", "VRF", "Network", "Entry_Presence", "Snapshot_Protocol", "Snapshot_Next_Hop",

@@ -40,8 +40,9 @@ SNAPSHOTS = {
     "dc-as-reuse": DC / "snapshot",
 }
 
-pytestmark = pytest.mark.skipif(not EXAMPLE.is_dir() or not DC.is_dir(),
-                                reason=f"shared compat data not found under {shared_dir()} (set REALFISH_SHARED)")
+pytestmark = [pytest.mark.frr,
+              pytest.mark.skipif(not EXAMPLE.is_dir() or not DC.is_dir(),
+                                 reason=f"shared compat data not found under {shared_dir()} (set REALFISH_SHARED)")]
 
 _CACHE: dict[str, ConvertedSnapshot] = {}
 

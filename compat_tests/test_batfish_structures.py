@@ -17,7 +17,8 @@ from realfish.answers.state import SnapshotState
 from realfish.convert import convert_snapshot
 
 INIT = EXAMPLE / "refs" / "init.ref"
-pytestmark = pytest.mark.skipif(not INIT.is_file(), reason=f"Batfish's init answer not found at {INIT}")
+pytestmark = [pytest.mark.frr,
+              pytest.mark.skipif(not INIT.is_file(), reason=f"Batfish's init answer not found at {INIT}")]
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ from realfish.answers import answer
 from realfish.answers.state import SnapshotState
 from realfish.diff.rows import next_hop_text
 
+pytestmark = pytest.mark.frr
+
 CASES = {
     "traceroute-1-2": ("@enter(as1core1)", {"dstIps": "host1"}),
     "traceroute-2-1": ("host2", {"dstIps": "1.0.1.1"}),

@@ -24,6 +24,8 @@ from compat_tests.routes_compare import load
 from realfish import cli
 from realfish.diff import page, report, text
 
+pytestmark = pytest.mark.frr
+
 LIVE = EXAMPLE / "snapshots" / "example-live"
 
 

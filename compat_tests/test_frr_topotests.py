@@ -11,6 +11,8 @@ import pytest
 
 from compat_tests.topotests import KNOWN_REJECTED, Check, TopotestRuns, json_cmp, load_checks, topotests_dir
 
+pytestmark = pytest.mark.frr
+
 RUNTIME_CORE_TESTS = ["bgp_rr_ibgp", "bgp_ebgp_requires_policy", "bgp_default_route",
                       "bgp_aggregate_address_origin", "bgp_comm_list_delete"]
 

@@ -103,6 +103,7 @@ def ip_route_view(emu: Emulation, router: str) -> dict[str, dict[str, str]]:
     return out
 
 
+@pytest.mark.frr
 @pytest.mark.parametrize("test,check", _cases())
 def test_ospf_topotest(test: str, check: Check, runs: TopotestRuns) -> None:
     emu = runs.get(test, accept=lambda p: _ospf6_matter(p) or (test in KNOWN_REJECTED and KNOWN_REJECTED[test] in p))
@@ -122,6 +123,7 @@ def test_ospf_topotest(test: str, check: Check, runs: TopotestRuns) -> None:
         assert diff is None, f"{check.note}\n{diff}"
 
 
+@pytest.mark.frr
 def test_ospf_topo1_zebra_has_ospf_routes(runs: TopotestRuns) -> None:
     """Not upstream: what `show ip route json` says of the six IPv4 prefixes upstream's `ip route` check names
     (selected, and installed in the FIB: libreal's netlink acknowledged the install)."""

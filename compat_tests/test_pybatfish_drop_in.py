@@ -22,6 +22,8 @@ from compat_tests.conftest import EXAMPLE, load_ref
 from compat_tests.routes_compare import check, load
 from tests.test_service import start_server, stop_server
 
+pytestmark = pytest.mark.frr
+
 
 @pytest.fixture(scope="module")
 def bf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:

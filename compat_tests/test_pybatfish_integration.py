@@ -18,6 +18,8 @@ import pytest
 
 from tests.test_service import serving
 
+pytestmark = pytest.mark.frr
+
 HERE = Path(__file__).parent / "pybatfish_integration"
 FILES = ["test_session.py", "test_network_funcs.py", "test_snapshot_funcs.py", "test_answer_funcs.py",
          "test_asserts.py", "test_facts.py"]

@@ -34,7 +34,7 @@ ANALYZING = NOTEBOOKS / "jupyter_notebooks" / "Analyzing ACLs and Firewall Rules
 PROVABLY_SAFE = NOTEBOOKS / "jupyter_notebooks" / "Provably Safe ACL and Firewall Changes.ipynb"
 DOCS = NOTEBOOKS / "docs" / "source" / "notebooks" / "filters.ipynb"
 
-pytestmark = pytest.mark.skipif(not NOTEBOOKS.is_dir(), reason=f"notebooks not found at {NOTEBOOKS}")
+pytestmark = [pytest.mark.frr, pytest.mark.skipif(not NOTEBOOKS.is_dir(), reason=f"notebooks not found at {NOTEBOOKS}")]
 
 DNS = HeaderConstraints(srcIps="10.10.10.1", dstIps="218.8.104.58", applications=["dns"])
 DNS_SUBNET = HeaderConstraints(srcIps="10.10.10.0/24", dstIps="218.8.104.58", applications=["dns"])

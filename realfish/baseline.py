@@ -48,7 +48,8 @@ from pathlib import Path
 from typing import Any
 
 from realfish import frr, ospf
-from realfish.report import FibEntry, NextHop, RouterReport
+from realfish.dataplane import FibEntry, NextHop
+from realfish.report import RouterReport
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.topology import VETH_SPEED_MBPS, Interface, Network, Router
 

@@ -183,6 +183,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_period(parser: argparse.ArgumentParser) -> None:
+    # --quiet: its first name, kept so scripts that use it go on working; it never meant less output
+    parser.add_argument("--quiet-period", "--quiet", dest="quiet", type=float, default=None, metavar="S",
+                        help="virtual seconds without a routing event that count as converged (default: twice the "
+                             "longest hold/dead time)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="realfish", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -194,9 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--timeout", type=float, default=600.0)
     c.add_argument("--settle", type=float, default=None,
                    help="wall seconds of quiet that count as converged (baseline, and real with --real-time)")
-    c.add_argument("--quiet", type=float, default=None,
-                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
-    c.add_argument("--tokens", type=int, default=None, help="daemons that may run at once (default: cores)")
+    _quiet_period(c)
+    # --tokens: its first name, kept so scripts that use it go on working
+    c.add_argument("--run-slots", "--tokens", dest="tokens", type=int, default=None, metavar="K",
+                   help="daemons that may run at once (default: cores)")
     c.add_argument("--real-time", action="store_true", help="no virtual clock: timers cost wall time")
     c.add_argument("--keep", action="store_true", help="keep the run directory (configs, logs)")
     c.add_argument("--no-fork", action="store_true",
@@ -252,8 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--format", choices=["text", "json", "html"], default="text")
     d.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of standard output")
     d.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
-    d.add_argument("--quiet", type=float, default=None,
-                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
+    _quiet_period(d)
     d.set_defaults(fn=cmd_diff)
     a = sub.add_parser("ask", help="converge a snapshot and print one Batfish question's answer")
     a.add_argument("snapshot")
@@ -261,8 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("parameters", nargs="*", metavar="key=value", help="the question's parameters")
     a.add_argument("--format", choices=["table", "json", "csv"], default="table")
     a.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
-    a.add_argument("--quiet", type=float, default=None,
-                   help="virtual seconds of quiet that count as converged (default: twice the longest hold/dead time)")
+    _quiet_period(a)
     a.set_defaults(fn=cmd_ask)
     k = sub.add_parser("clean", help="stop daemons and remove run directories and namespaces a killed run left")
     k.set_defaults(fn=cmd_clean)

@@ -39,10 +39,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from realfish import announcements, isp, rejected, speakers
-from realfish.model import Device
-from realfish.model import Interface as DeviceInterface
-from realfish.parsers import parse_config
-from realfish.parsers.detect import looks_like_frr
+from realfish.model import Device, DeviceInterface
+from realfish.parsers import parse_config, unread
 from realfish.parsers.host import parse_host, parse_iptables
 from realfish.parsers.sonic import parse_sonic
 from realfish.render import Rendered, port_speed_mbps, render
@@ -50,12 +48,11 @@ from realfish.snapshot import (
     SEGMENTS_FILE,
     SnapshotError,
     SnapshotIssue,
-    _order_segments,
-    _segments_from_file,
-    _UnionFind,
+    UnionFind,
     layer1_json,
-    load_snapshot,
     natural_key,
+    order_segments,
+    segments_from_file,
     segments_json,
 )
 from realfish.status import FAILED, KINDS, FileStatus, file_parse_status_rows, init_issues_rows
@@ -310,6 +307,8 @@ def _convert_dir(root: Path) -> ConvertedSnapshot:
             for rn in conv.rendered[name].notes:
                 owner_st.note(rn.line, "unsupported", "", rn.message)
     rejected.fold(conv, rejected.dry_run({name: r.config for name, r in conv.rendered.items()}))
+    for dev in conv.devices.values():
+        unread.record(dev, conv.status_of(dev.source))
     _build_network(conv)
     _outside(conv)
     conv.network.validate()
@@ -594,7 +593,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
     if seg_file.is_file():
         by_key = {n.lower(): n for n in net.routers}
         try:
-            net.segments = _segments_from_file(seg_file, net, by_key)
+            net.segments = segments_from_file(seg_file, net, by_key)
         except SnapshotError as e:
             st = FileStatus(SEGMENTS_FILE.as_posix(), "JSON")
             st.fail(str(e), e.line)
@@ -618,7 +617,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
 
 
 def _segments(conv: ConvertedSnapshot, net: Network, edges: list[Edge]) -> list[Segment]:
-    uf = _UnionFind()
+    uf = UnionFind()
     for h1, i1, h2, i2 in edges:
         if h1 not in net.routers or h2 not in net.routers:
             continue
@@ -627,18 +626,17 @@ def _segments(conv: ConvertedSnapshot, net: Network, edges: list[Edge]) -> list[
         if "lo" in (a[1], b[1]):
             continue
         uf.union(a, b)
-    return _order_segments(net, uf.groups(), "seg")
+    return order_segments(net, uf.groups(), "seg")
 
 
 # -- entry points --------------------------------------------------------------------------------------------
 
 
 def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) -> Network:
-    """What `realfish converge` runs: a plain FRR snapshot as realfish.snapshot reads it (config text run
-    unchanged, strict errors), anything else converted (vendor configs, hosts, SONiC, zips)."""
+    """What `realfish converge` and `replay` run: the snapshot converted exactly as the service and
+    `realfish check` convert it (FRR configs run as written, vendor configs rendered, deactivations applied), with
+    every line that is not translated listed in `issues`."""
     p = Path(path)
-    if p.is_dir() and _plain_frr(p):
-        return load_snapshot(p, issues)
     conv = convert_snapshot(p)
     for st in conv.statuses + conv.other:
         for n in st.issues():
@@ -648,25 +646,6 @@ def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) ->
         raise SnapshotError("no device could be loaded from the snapshot (see the parse status: "
                             "`realfish convert SNAPSHOT OUTDIR`)", p)
     return conv.network
-
-
-def _plain_frr(path: Path) -> bool:
-    try:
-        root = _find_root(path)
-    except SnapshotError:
-        return True  # let load_snapshot say what is missing, as it always has
-    if any((root / d).is_dir() for d in ("hosts", "sonic_configs")) or announcements.find_file(root):
-        return False
-    for f in _files(root / "configs"):
-        try:
-            data = f.read_bytes()[:MAX_FILE_BYTES]
-        except OSError:
-            continue
-        if b"\0" in data:
-            continue
-        if not looks_like_frr(data.decode("utf-8", "replace")):
-            return False
-    return True
 
 
 def _dump_rows(rows: list[Any], key: str, extra: dict[str, Any] | None = None) -> str:

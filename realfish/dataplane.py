@@ -1,9 +1,10 @@
-"""What the routers computed, read once from their own daemons after convergence and kept as plain JSON.
+"""What the routers computed, kept as plain data: the data plane the runtimes hand to the answerers.
 
-The emulation does not stay resident: once the network has converged, `collect` asks every daemon for its
-tables (zebra's RIB and interfaces, bgpd's RIB and neighbors, ospfd's neighbors and interfaces) and the FIB the
-runtime saw, then the routers are stopped. Every answerer works from this `Dataplane` and the parsed configs;
-nothing else of the run is needed, so a snapshot's answers survive the run and can be stored on disk.
+The emulation does not stay resident: once the network has converged, `realfish.convergence.collect` asks every
+daemon for its tables (`SHOWS`: zebra's RIB and interfaces, bgpd's RIB and neighbors, ospfd's neighbors and
+interfaces) and the FIB the runtime saw (`FibEntry`), then the routers are stopped. Every answerer works from
+this `Dataplane` and the parsed configs; nothing else of the run is needed, so a snapshot's answers survive the
+run and can be stored on disk. This module only holds the data: it starts and reads nothing.
 
 Interface names in the daemons' output are the Linux names the renderer chose (`gi0-0`); `name_map` turns
 them back into the user's (`GigabitEthernet0/0`).
@@ -11,15 +12,12 @@ them back into the user's (`GigabitEthernet0/0`).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-from realfish import frr
-from realfish.runner import Runner
 
 # key -> (daemon whose vty answers it, command). One vty connection per daemon, JSON output only.
 SHOWS: dict[str, tuple[str, str]] = {
@@ -32,6 +30,74 @@ SHOWS: dict[str, tuple[str, str]] = {
     "ospf_interfaces": ("ospfd", "show ip ospf interface json"),
     "ospf_routes": ("ospfd", "show ip ospf vrf all route json"),  # route types (intra/inter-area, E1/E2)
 }
+
+
+# -- the FIB a runtime reports ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class NextHop:
+    ip: str | None
+    interface: str | None
+
+
+@dataclass
+class FibEntry:
+    prefix: str
+    protocol: str
+    distance: int = 0
+    metric: int = 0
+    nexthops: list[NextHop] = field(default_factory=list)
+
+    def key(self) -> tuple[str, frozenset[NextHop]]:
+        return self.prefix, frozenset(self.nexthops)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["nexthops"] = [asdict(n) for n in sorted(self.nexthops, key=lambda n: (n.ip or "", n.interface or ""))]
+        return d
+
+
+def sort_fib(entries: list[FibEntry]) -> list[FibEntry]:
+    def k(e: FibEntry) -> tuple[int, int, int]:
+        net = ipaddress.ip_network(e.prefix, strict=False)
+        return net.version, int(net.network_address), net.prefixlen
+
+    return sorted(entries, key=k)
+
+
+def enrich_from_zebra(entries: list[FibEntry], zebra_routes: dict[str, Any]) -> None:
+    """Fill distance, metric and FRR's protocol name from zebra's `show ip route json` (installed entries)."""
+    for e in entries:
+        for r in zebra_routes.get(e.prefix, []):
+            if r.get("installed") or r.get("selected"):
+                e.distance = r.get("distance", 0)
+                e.metric = r.get("metric", 0)
+                if e.protocol != "connected":
+                    e.protocol = r.get("protocol", e.protocol)
+                break
+
+
+def fib_key(entries: list[FibEntry]) -> dict[str, frozenset[NextHop]]:
+    return {e.prefix: frozenset(e.nexthops) for e in entries}
+
+
+def fib_diff(a: dict[str, list[FibEntry]], b: dict[str, list[FibEntry]], names: tuple[str, str] = ("a", "b"),
+             ) -> list[str]:
+    """Differences between two runs' FIBs, router by router: same prefixes, same nexthop sets."""
+    out = []
+    for router in sorted(set(a) | set(b)):
+        fa, fb = fib_key(a.get(router, [])), fib_key(b.get(router, []))
+        for prefix in sorted(set(fa) | set(fb)):
+            ha, hb = fa.get(prefix), fb.get(prefix)
+            if ha != hb:
+                def show(h: frozenset[NextHop] | None) -> str:
+                    return "absent" if h is None else ", ".join(sorted(f"{n.ip or ''}@{n.interface}" for n in h))
+                out.append(f"{router} {prefix}: {names[0]} {show(ha)} / {names[1]} {show(hb)}")
+    return out
+
+
+# -- a router's tables, the network's data plane ---------------------------------------------------------------------
 
 
 @dataclass
@@ -78,86 +144,3 @@ class Dataplane:
     @classmethod
     def load(cls, path: str | Path) -> Dataplane:
         return cls.from_json(json.loads(Path(path).read_text()))
-
-
-def read_tables(runner: Runner, name: str) -> RouterTables:
-    router = runner.network.routers[name]
-    tables = RouterTables(router.kind, router.name_map)
-    try:
-        tables.fib = [e.to_json() for e in runner.fib(name)]
-    except (OSError, ConnectionError) as e:
-        tables.errors.append(f"cannot read the FIB: {e}")
-    daemons = set(router.daemons())
-    by_daemon: dict[str, list[tuple[str, str]]] = {}
-    for key, (daemon, cmd) in SHOWS.items():
-        tables.show[key] = {}
-        if daemon in daemons:
-            by_daemon.setdefault(daemon, []).append((key, cmd))
-    for daemon, cmds in by_daemon.items():
-        sock = runner.router_dir(name) / f"{daemon}.vty"
-        try:
-            with frr.Vty(sock, timeout=30) as vty:
-                for key, cmd in cmds:
-                    tables.show[key] = frr.json_object(vty.command(cmd))
-                if daemon == "bgpd":
-                    tables.show["bgp_detail"] = bgp_detail(vty, tables.show.get("bgp_summary") or {})
-        except (OSError, ConnectionError, ValueError) as e:
-            tables.errors.append(f"{daemon}: cannot read its tables ({e}); see {runner.router_dir(name)}/"
-                                 f"{daemon}.log")
-    return tables
-
-
-def bgp_detail(vty: frr.Vty, summary: dict[str, Any]) -> dict[str, Any]:
-    """bgpd's per-path attributes (communities, originator, cluster list, aggregate flag), per VRF of the
-    summary. FRR 8.4 prints them only with `json detail` and ignores the detail for `vrf all`, hence one command
-    per VRF (not one per prefix)."""
-    return {vrf: frr.json_object(vty.command(f"show bgp vrf {vrf} ipv4 unicast json detail"))
-            for vrf, body in summary.items() if isinstance(body, dict)}
-
-
-def collect(runner: Runner, converged: bool = True) -> Dataplane:
-    """Read every router's tables from a converged runner (the emulation or the namespace baseline)."""
-    dp = Dataplane(converged and runner.report.converged, problems=list(runner.report.problems),
-                   rejected=dict(runner.report.extra.get("rejected") or {}),
-                   failures=list(runner.report.extra.get("failures") or []))
-    for name in runner.network.inside():
-        dp.routers[name] = read_tables(runner, name)
-        dp.problems.extend(f"{name}: {e}" for e in dp.routers[name].errors)
-    dp.sessions_down = runner.sessions_down()
-    return dp
-
-
-def compute(network: Any, timeout: float = 600.0, interruptible: Callable[[bool], None] | None = None,
-            progress: Any = None, **kw: Any) -> Dataplane:
-    """Converge `network` under the emulation, read its tables, stop it (nothing stays running).
-
-    `interruptible(True)` is called once the daemons are started and configured and `interruptible(False)` before
-    they stop: a caller that interrupts the computation (the service stopping) does so only in between, where the
-    `with` unwinds it cleanly, never while the emulation starts or stops its daemons. `progress`: a
-    `realfish.progress.Progress` that shows the run while it goes."""
-    from contextlib import nullcontext
-
-    from realfish.runner import ConvergeTimeout
-    from realfish.runtime import Emulation
-
-    window = interruptible or (lambda _on: None)
-    with Emulation(network, **kw) as emu, (progress.watching(emu) if progress else nullcontext()):
-        try:
-            # Not interruptible either: an interruption inside a daemon's Popen would leave a child the
-            # emulation never recorded (it exits with its controller, but FRR's files for it would stay).
-            emu.start()
-        except ConvergeTimeout as e:
-            emu.report.problems.append(str(e))
-            emu.report.extra.setdefault("failures", []).append({"router": None, "what": str(e)})
-            return collect(emu, False)
-        window(True)
-        try:
-            try:
-                emu.wait_converged(timeout)
-                converged = True
-            except ConvergeTimeout as e:
-                emu.report.problems.append(str(e))
-                converged = False
-            return collect(emu, converged)
-        finally:
-            window(False)

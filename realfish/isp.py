@@ -34,7 +34,7 @@ from realfish.model import (
     BgpPeer,
     BgpProcess,
     Device,
-    Interface,
+    DeviceInterface,
     PrefixList,
     PrefixListEntry,
     RouteMap,
@@ -127,7 +127,7 @@ def read_isp_config(text: str, devices: dict[str, Device], st: FileStatus) -> li
     return [models[a] for a in sorted(models)]
 
 
-def _remotes(dev: Device, iface: Interface, only_asns: set[int],
+def _remotes(dev: Device, iface: DeviceInterface, only_asns: set[int],
              only_ips: set[Any]) -> list[tuple[int, Remote]]:
     b = dev.bgp
     if b is None or b.vrf is not None:

@@ -9,7 +9,7 @@ defaults that differ from FRR's are explicit fields here (`BgpProcess.ebgp_requi
 `default_local_pref`, ...), set by each parser to what the vendor does, so the renderer never guesses.
 
 Behaviour FRR does not have stays in the model for the answerers (traceroute): interface ACLs
-(`Interface.acl_in`/`acl_out` naming `Device.acls`), and a host's iptables rules (`Device.iptables`).
+(`DeviceInterface.acl_in`/`acl_out` naming `Device.acls`), and a host's iptables rules (`Device.iptables`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ InterfaceKind = Literal["physical", "loopback", "subinterface", "vlan", "aggrega
 
 
 @dataclass
-class Interface:
+class DeviceInterface:
+    """An interface as the device's config declares it, by the user's name; the Linux interface a router runs
+    with is `realfish.topology.Interface`."""
+
     name: str  # the user's name, e.g. GigabitEthernet0/0.100
     kind: InterfaceKind = "physical"
     addresses: list[IPInterface] = field(default_factory=list)  # primary first, then secondaries
@@ -38,6 +41,10 @@ class Interface:
     switchport: bool = False  # layer-2 port: no IP, not routed
     bandwidth_kbps: int | None = None
     speed_kbps: int | None = None  # `speed` as configured: the bandwidth unless `bandwidth` says otherwise
+    speed: str | None = None  # the `speed` line's setting as written, lower-case ("100", "auto"); None: no line
+    proxy_arp: bool | None = None  # `[no] ip proxy-arp`; None: the vendor's default
+    portfast: bool = False  # `spanning-tree portfast` (not `... disable`)
+    unread: set[str] = field(default_factory=set)  # properties its lines set that the model lacks (parsers.unread)
     acl_in: str | None = None  # names in Device.acls; modelled by the answerers (FRR has no interface ACLs)
     acl_out: str | None = None
     ospf_area: str | None = None  # dotted area id, from an interface-level area statement
@@ -376,7 +383,7 @@ class Device:
     source: str  # file (relative to the snapshot root) that defined it
     kind: Literal["router", "host"] = "router"
     original_hostname: str = ""  # as written in the config
-    interfaces: dict[str, Interface] = field(default_factory=dict)
+    interfaces: dict[str, DeviceInterface] = field(default_factory=dict)
     vrfs: set[str] = field(default_factory=set)
     static_routes: list[StaticRoute] = field(default_factory=list)
     ospf: list[OspfProcess] = field(default_factory=list)
@@ -391,6 +398,8 @@ class Device:
     default_gateway: IPAddress | None = None  # hosts
     ip_routing: bool = True  # `no ip routing` (EOS) makes the device a host
     domain_name: str | None = None
+    # nodeProperties its lines set that the model lacks, and RIP, Bandwidth (realfish.parsers.unread)
+    unread: set[str] = field(default_factory=set)
     frr_passthrough: str | None = None  # FRR-family sources: their frr.conf text, run as written
     frr_passthrough_file: str | None = None  # the file it is in, and its first line there
     frr_passthrough_line: int = 1
@@ -398,14 +407,14 @@ class Device:
     definitions: list[StructureDefinition] = field(default_factory=list)
     references: list[StructureReference] = field(default_factory=list)
 
-    def interface(self, name: str, line: int | None = None, kind: InterfaceKind | None = None) -> Interface:
+    def interface(self, name: str, line: int | None = None, kind: InterfaceKind | None = None) -> DeviceInterface:
         iface = self.interfaces.get(name)
         if iface is None:
-            iface = Interface(name, kind=kind or guess_kind(name), line=line)
+            iface = DeviceInterface(name, kind=kind or guess_kind(name), line=line)
             self.interfaces[name] = iface
         return iface
 
-    def find_interface(self, name: str) -> Interface | None:
+    def find_interface(self, name: str) -> DeviceInterface | None:
         """Case-insensitive, abbreviation-tolerant lookup (`Lo0`, `loopback0`, `gi0/0` as IOS accepts)."""
         if name in self.interfaces:
             return self.interfaces[name]

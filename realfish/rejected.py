@@ -19,13 +19,24 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from realfish import frr
+from realfish.model import Device
+from realfish.render import Rendered
+from realfish.status import FileStatus
 
-if TYPE_CHECKING:
-    from realfish.convert import ConvertedSnapshot
-    from realfish.render import Rendered
+
+class Converted(Protocol):
+    """What `fold` reads of a converted snapshot (`realfish.convert.ConvertedSnapshot`, which calls it)."""
+
+    @property
+    def rendered(self) -> Mapping[str, Rendered]: ...
+
+    @property
+    def devices(self) -> Mapping[str, Device]: ...
+
+    def status_of(self, file: str) -> FileStatus | None: ...
 
 
 def dry_run(configs: dict[str, str]) -> dict[str, list[frr.ConfigError]]:
@@ -49,7 +60,7 @@ def dry_run(configs: dict[str, str]) -> dict[str, list[frr.ConfigError]]:
     return out
 
 
-def fold(conv: ConvertedSnapshot, rejected: Mapping[str, Iterable[frr.ConfigError]]) -> None:
+def fold(conv: Converted, rejected: Mapping[str, Iterable[frr.ConfigError]]) -> None:
     """Put rejected lines (by router, numbered in the rendered config) into the snapshot's parse status."""
     for name, errors in rejected.items():
         rend: Rendered | None = conv.rendered.get(name)

@@ -39,7 +39,7 @@ from realfish.model import (
     BgpPeer,
     BgpProcess,
     Device,
-    Interface,
+    DeviceInterface,
     OspfArea,
     OspfProcess,
     RouteMapClause,
@@ -132,7 +132,7 @@ def _num(name: str) -> int:
     return int(m.group(1)) if m else 1 << 30
 
 
-def bandwidth_kbps(device: Device, iface: Interface) -> int:
+def bandwidth_kbps(device: Device, iface: DeviceInterface) -> int:
     """The bandwidth the vendor computes OSPF costs from: `bandwidth`, else the configured `speed`, else the
     vendor's default for the interface type (Batfish's: EOS Ethernet ports 1 Gb/s, IOS `Ethernet` 10 Mb/s)."""
     if iface.bandwidth_kbps:
@@ -148,7 +148,7 @@ def bandwidth_kbps(device: Device, iface: Interface) -> int:
     return 1_000_000
 
 
-def port_speed_mbps(device: Device, iface: Interface) -> int:
+def port_speed_mbps(device: Device, iface: DeviceInterface) -> int:
     """The link speed the device's port reports (zebra reads it through ethtool; FRR-family configs with
     `auto-cost reference-bandwidth` and no `bandwidth` get their OSPF costs from it): the configured speed
     (IOS/EOS `speed`, SONiC's PORT speed, Cumulus' `link-speed`), else the vendor's default for the interface
@@ -163,7 +163,7 @@ def port_speed_mbps(device: Device, iface: Interface) -> int:
     return VETH_SPEED_MBPS
 
 
-def ospf_cost(device: Device, iface: Interface, proc: OspfProcess) -> int:
+def ospf_cost(device: Device, iface: DeviceInterface, proc: OspfProcess) -> int:
     if iface.ospf_cost is not None:
         return iface.ospf_cost
     if device.format == "ARISTA" and proc.reference_bandwidth_mbps is None:
@@ -309,7 +309,7 @@ def _interfaces(w: _Writer, d: Device) -> None:
         w.line("!")
 
 
-def _ospf_auth(iface: Interface, area: OspfArea | None) -> list[str]:
+def _ospf_auth(iface: DeviceInterface, area: OspfArea | None) -> list[str]:
     """The interface's OSPF authentication lines. An area's `authentication` is written on each of its
     interfaces that sets none (the same rule as the vendor's and ospfd's), so ospfd's interface JSON shows the
     type in force."""

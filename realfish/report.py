@@ -13,7 +13,6 @@ short-lived daemons badly.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -21,70 +20,10 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True, order=True)
-class NextHop:
-    ip: str | None
-    interface: str | None
-
-
-@dataclass
-class FibEntry:
-    prefix: str
-    protocol: str
-    distance: int = 0
-    metric: int = 0
-    nexthops: list[NextHop] = field(default_factory=list)
-
-    def key(self) -> tuple[str, frozenset[NextHop]]:
-        return self.prefix, frozenset(self.nexthops)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["nexthops"] = [asdict(n) for n in sorted(self.nexthops, key=lambda n: (n.ip or "", n.interface or ""))]
-        return d
-
-
-def sort_fib(entries: list[FibEntry]) -> list[FibEntry]:
-    def k(e: FibEntry) -> tuple[int, int, int]:
-        net = ipaddress.ip_network(e.prefix, strict=False)
-        return net.version, int(net.network_address), net.prefixlen
-
-    return sorted(entries, key=k)
-
-
-def enrich_from_zebra(entries: list[FibEntry], zebra_routes: dict[str, Any]) -> None:
-    """Fill distance, metric and FRR's protocol name from zebra's `show ip route json` (installed entries)."""
-    for e in entries:
-        for r in zebra_routes.get(e.prefix, []):
-            if r.get("installed") or r.get("selected"):
-                e.distance = r.get("distance", 0)
-                e.metric = r.get("metric", 0)
-                if e.protocol != "connected":
-                    e.protocol = r.get("protocol", e.protocol)
-                break
-
-
-def fib_key(entries: list[FibEntry]) -> dict[str, frozenset[NextHop]]:
-    return {e.prefix: frozenset(e.nexthops) for e in entries}
-
-
-def fib_diff(a: dict[str, list[FibEntry]], b: dict[str, list[FibEntry]], names: tuple[str, str] = ("a", "b"),
-             ) -> list[str]:
-    """Differences between two runs' FIBs, router by router: same prefixes, same nexthop sets."""
-    out = []
-    for router in sorted(set(a) | set(b)):
-        fa, fb = fib_key(a.get(router, [])), fib_key(b.get(router, []))
-        for prefix in sorted(set(fa) | set(fb)):
-            ha, hb = fa.get(prefix), fb.get(prefix)
-            if ha != hb:
-                def show(h: frozenset[NextHop] | None) -> str:
-                    return "absent" if h is None else ", ".join(sorted(f"{n.ip or ''}@{n.interface}" for n in h))
-                out.append(f"{router} {prefix}: {names[0]} {show(ha)} / {names[1]} {show(hb)}")
-    return out
+from realfish.dataplane import FibEntry, sort_fib
 
 
 def _read(path: str) -> str:

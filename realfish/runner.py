@@ -19,16 +19,8 @@ from typing import Any, Self
 
 from realfish import frr
 from realfish.clean import claim
-from realfish.report import (
-    FibEntry,
-    MemorySampler,
-    Report,
-    RouterReport,
-    context_switches,
-    cpu_seconds,
-    enrich_from_zebra,
-    parse_show,
-)
+from realfish.dataplane import FibEntry, enrich_from_zebra
+from realfish.report import MemorySampler, Report, RouterReport, context_switches, cpu_seconds, parse_show
 from realfish.topology import Network
 
 

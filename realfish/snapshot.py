@@ -312,7 +312,7 @@ def load_snapshot(path: str | Path, issues: list[SnapshotIssue] | None = None) -
                             root / "configs")
 
     if (root / SEGMENTS_FILE).is_file():
-        net.segments = _segments_from_file(root / SEGMENTS_FILE, net, by_key)
+        net.segments = segments_from_file(root / SEGMENTS_FILE, net, by_key)
     elif (root / LAYER1_FILE).is_file():
         net.segments = _segments_from_layer1(root / LAYER1_FILE, net, by_key, rep)
     else:
@@ -364,7 +364,7 @@ def _member(net: Network, by_key: dict[str, str], host: str, ifname: str, path: 
     return router.name, ifname
 
 
-def _order_segments(net: Network, groups: Iterable[Iterable[tuple[str, str]]], prefix: str) -> list[Segment]:
+def order_segments(net: Network, groups: Iterable[Iterable[tuple[str, str]]], prefix: str) -> list[Segment]:
     """Deterministic order: members by (router order, ifindex), segments by their first member."""
     rindex = {name: i for i, name in enumerate(net.routers)}
 
@@ -375,7 +375,7 @@ def _order_segments(net: Network, groups: Iterable[Iterable[tuple[str, str]]], p
     return [Segment(f"{prefix}{i}", ms) for i, ms in enumerate(ordered)]
 
 
-class _UnionFind:
+class UnionFind:
     def __init__(self) -> None:
         self.parent: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -403,7 +403,7 @@ def _segments_from_layer1(path: Path, net: Network, by_key: dict[str, str], rep:
     edges = data.get("edges") if isinstance(data, dict) else None
     if not isinstance(edges, list):
         raise SnapshotError('expected {"edges": [...]} (Batfish layer1 topology format)', path, 1)
-    uf = _UnionFind()
+    uf = UnionFind()
     unknown: set[str] = set()
     for n, edge in enumerate(edges):
         if not isinstance(edge, dict):
@@ -426,10 +426,10 @@ def _segments_from_layer1(path: Path, net: Network, by_key: dict[str, str], rep:
     for host in sorted(unknown):
         rep.add(path, _line_of(text, json.dumps(host)),
                 f"edges to host {host!r} ignored: no config for it in configs/")
-    return _order_segments(net, uf.groups(), "seg")
+    return order_segments(net, uf.groups(), "seg")
 
 
-def _segments_from_file(path: Path, net: Network, by_key: dict[str, str]) -> list[Segment]:
+def segments_from_file(path: Path, net: Network, by_key: dict[str, str]) -> list[Segment]:
     data, text = _load_json(path)
     segs = data.get("segments") if isinstance(data, dict) else None
     if not isinstance(segs, list):
@@ -476,7 +476,7 @@ def _segments_from_subnets(net: Network, shutdown: dict[str, set[str]]) -> list[
             for a in v4:
                 if a.network.prefixlen < 32:
                     buckets.setdefault(a.network, []).append((rname, iface.name))
-    uf = _UnionFind()
+    uf = UnionFind()
     for p, members in buckets.items():
         candidates = {m for i in range(32) for m in buckets.get(ipaddress.IPv4Network(
             (p.network_address, i), strict=False), [])
@@ -486,7 +486,7 @@ def _segments_from_subnets(net: Network, shutdown: dict[str, set[str]]) -> list[
             for m2 in candidates:
                 if m1[0] != m2[0] and not ips1 & {a.ip for a in addrs[m2]}:
                     uf.union(m1, m2)
-    return _order_segments(net, uf.groups(), "seg")
+    return order_segments(net, uf.groups(), "seg")
 
 
 # -- writing -------------------------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ def bgp_rows(state: SnapshotState, node: str) -> dict[str, dict[str, Any]]:
     return {r["Network"]: r for r in StateAsker(state).ask("routes", nodes=node, rib="bgp")}
 
 
+@pytest.mark.frr
 def test_import_policy_decides(state: SnapshotState) -> None:
     edge = bgp_rows(state, "edge")
     assert set(edge) == {"203.0.113.0/24", "192.0.2.0/24", "198.18.0.0/15"}  # bogon and untagged: denied
@@ -110,6 +111,7 @@ def test_import_policy_decides(state: SnapshotState) -> None:
     assert state.dataplane is not None and state.dataplane.converged
 
 
+@pytest.mark.frr
 def test_attributes_arrive_as_announced(state: SnapshotState) -> None:
     r = bgp_rows(state, "edge")["203.0.113.0/24"]
     assert r["AS_Path"] == "65009 {64512,64513}"  # exactly as announced: the speaker adds nothing
@@ -122,12 +124,14 @@ def test_attributes_arrive_as_announced(state: SnapshotState) -> None:
     assert other["AS_Path"] == "65009 3356" and other["Metric"] == 5 and other["Origin_Type"] == "incomplete"
 
 
+@pytest.mark.frr
 def test_routers_re_advertise_what_they_kept(state: SnapshotState) -> None:
     inner = bgp_rows(state, "inner")
     assert set(inner) == {"203.0.113.0/24", "192.0.2.0/24", "198.18.0.0/15"}
     assert inner["203.0.113.0/24"]["AS_Path"] == "65001 65009 {64512,64513}"
 
 
+@pytest.mark.frr
 def test_the_speaker_is_in_no_answer(state: SnapshotState) -> None:
     asker = StateAsker(state)
     assert {r["Node"]["name"] for r in asker.ask("nodeProperties")} == {"edge", "inner"}
@@ -140,6 +144,7 @@ def test_the_speaker_is_in_no_answer(state: SnapshotState) -> None:
     assert outside["Established_Status"] == "ESTABLISHED" and outside["Remote_Node"] is None
 
 
+@pytest.mark.frr
 def test_parse_status_says_what_was_delivered(tmp_path: Path) -> None:
     bad = [ANNOUNCEMENTS[0], ann("10.9.0.0/16", [[1], [2, 3], [4]], []),
            {**ANNOUNCEMENTS[1], "dstNode": "inner"}, {**ANNOUNCEMENTS[1], "network": "not-a-prefix"},
@@ -171,6 +176,7 @@ def test_malformed_file_fails_with_its_line() -> None:
     assert st2.status == "FAILED" and "Announcements" in st2.notes[0].message
 
 
+@pytest.mark.frr
 def test_withdrawn_in_a_fork_and_asserted_from_pybatfish(tmp_path: Path) -> None:
     """A fork whose announcements file no longer has 203.0.113.0/24: the route is gone everywhere, and the
     assertions work on a pybatfish Session as they do in `realfish check`."""

@@ -18,6 +18,8 @@ from pybatfish.datamodel.answer.table import TableAnswer
 from realfish.answers import UnsupportedQuestion, answer
 from realfish.answers.state import SnapshotState, build
 
+pytestmark = pytest.mark.frr
+
 CONFIGS = {
     "r1.cfg": """hostname r1
 interface Loopback0

@@ -179,6 +179,7 @@ EXPECTED_SESSIONS = {
 }
 
 
+@pytest.mark.frr
 def test_ospf_session_compatibility_statuses(snap: SnapshotState) -> None:
     ans = ask(snap, "ospfsession.OspfSessionCompatibilityQuestion")
     got = {(r["Interface"].hostname, r["Interface"].interface, r["Remote_Interface"].hostname): r["Session_Status"]
@@ -192,6 +193,7 @@ def test_ospf_session_compatibility_statuses(snap: SnapshotState) -> None:
         "Session_Status"]
 
 
+@pytest.mark.frr
 def test_ospf_session_statuses_filter_as_pybatfish_asserts(snap: SnapshotState) -> None:
     ans = ask(snap, "ospfsession.OspfSessionCompatibilityQuestion", statuses="/^(?!ESTABLISHED).*$/")
     assert {r["Session_Status"] for r in frame_rows(ans)} == set(EXPECTED_SESSIONS.values()) - {"ESTABLISHED"}
@@ -201,6 +203,7 @@ def test_ospf_session_statuses_filter_as_pybatfish_asserts(snap: SnapshotState) 
         ask(snap, "ospfsession.OspfSessionCompatibilityQuestion", statuses="SOMETIMES")
 
 
+@pytest.mark.frr
 def test_ospf_edges_are_the_real_adjacencies(snap: SnapshotState) -> None:
     # FRR forms a Full adjacency across the p2p/broadcast mismatch (r4-r5); MTU-mismatched r1-r3 stays in ExStart
     ans = ask(snap, "edges.EdgesQuestion", edgeType="ospf")
@@ -216,6 +219,7 @@ def test_ospf_edges_are_the_real_adjacencies(snap: SnapshotState) -> None:
 # -- edges, ownership ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.frr
 def test_layer3_edges_with_node_filters(snap: SnapshotState) -> None:
     ans = ask(snap, "edges.EdgesQuestion", edgeType="layer3", nodes="r5", remoteNodes="/h/")
     assert frame_rows(ans) == [{"Interface": ans.frame().iloc[0]["Interface"], "IPs": ["10.0.56.5"],
@@ -229,6 +233,7 @@ def test_layer3_edges_with_node_filters(snap: SnapshotState) -> None:
     assert len(every.frame()) == 2 * 8  # eight links, both directions; the shut interface has none
 
 
+@pytest.mark.frr
 def test_ip_owners(snap: SnapshotState) -> None:
     dups = frame_rows(ask(snap, "ipowners.IpOwnersQuestion", duplicatesOnly=True))
     assert [(r["Node"], r["Interface"], r["IP"], r["Mask"], r["Active"]) for r in dups] == [
@@ -245,6 +250,7 @@ def test_ip_owners(snap: SnapshotState) -> None:
 # -- properties ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.frr
 def test_node_properties(snap: SnapshotState) -> None:
     ans = ask(snap, "nodeproperties.NodePropertiesQuestion")
     names = [c.name for c in ans.metadata.column_metadata]
@@ -272,6 +278,7 @@ def test_node_properties(snap: SnapshotState) -> None:
         ask(snap, "nodeproperties.NodePropertiesQuestion", properties="Favourite_Colour")
 
 
+@pytest.mark.frr
 def test_interface_properties(snap: SnapshotState) -> None:
     ans = ask(snap, "interfaceproperties.InterfacePropertiesQuestion")
     names = [c.name for c in ans.metadata.column_metadata]
@@ -306,6 +313,7 @@ def test_interface_properties(snap: SnapshotState) -> None:
     assert [pair(r["Interface"]) for r in frame_rows(one)] == [("r1", "Loopback0")]
 
 
+@pytest.mark.frr
 def test_interface_down_on_the_router_is_inactive(snap: SnapshotState) -> None:
     dp = copy.deepcopy(snap.tables())
     dp.routers["r2"].show["interfaces"]["gi0-1"]["operationalStatus"] = "down"
@@ -319,6 +327,7 @@ def test_interface_down_on_the_router_is_inactive(snap: SnapshotState) -> None:
 # -- parse status and differential answers ------------------------------------------------------------------
 
 
+@pytest.mark.frr
 def test_file_parse_status_and_init_issues(snap: SnapshotState) -> None:
     status = frame_rows(ask(snap, "initialization.FileParseStatusQuestion"))
     assert {(r["File_Name"], r["Status"], r["File_Format"]) for r in status} >= {
@@ -329,6 +338,7 @@ def test_file_parse_status_and_init_issues(snap: SnapshotState) -> None:
     assert {tuple(r["Nodes"]) for r in dup} == {("r1",), ("r3",)}
 
 
+@pytest.mark.frr
 def test_differential_answers(snap: SnapshotState, tmp_path: Path) -> None:
     changed = dict(CONFIGS, r2=CONFIGS["r2"].replace(" ip ospf hello-interval 5\n", " mtu 9000\n"))
     ref = SnapshotState("ref", convert_snapshot(write_snapshot(tmp_path, changed)))
@@ -348,8 +358,8 @@ def test_differential_rows_only_in_one_snapshot() -> None:
     keys; includeOneTableKeys false keeps only keys present in both."""
     from realfish.answers import table as tbl
 
-    cols = [tbl.Column("K", "String", "key", True, False), tbl.Column("V", "Integer", "value"),
-            tbl.Column("N", "String", "neither", False, False)]
+    cols = [tbl.Column("K", "String", "key", key=True, value=False), tbl.Column("V", "Integer", "value"),
+            tbl.Column("N", "String", "neither", value=False)]
     snap = [{"K": "b", "V": 1, "N": "x"}, {"K": "a", "V": 2, "N": "x"}, {"K": "c", "V": 3, "N": "x"}]
     ref = [{"K": "d", "V": 4, "N": "y"}, {"K": "a", "V": 2, "N": "y"}, {"K": "c", "V": 5, "N": "y"}]
     rows = tbl.differential(cols, snap, ref)["rows"]

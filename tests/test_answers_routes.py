@@ -252,7 +252,7 @@ def bgp_snapshot(r2_state: str = "Established") -> SnapshotState:
         return {"bgpState": state, "localAs": las, "remoteAs": ras, "hostLocal": local if up else None,
                 "hostForeign": foreign if up else None, "addressFamilyInfo": {"ipv4Unicast": {}}}
 
-    shows = {"r1": {"bgp_neighbors": {"default": {"vrfName": "default",
+    shows: dict[str, dict[str, Any]] = {"r1": {"bgp_neighbors": {"default": {"vrfName": "default",
                                                   "10.0.0.2": nbr(r2_state, "10.0.0.1", "10.0.0.2", 1, 2),
                                                   "192.0.2.9": nbr("Active", "", "", 1, 9),
                                                   "2.2.2.2": nbr("Active", "", "", 1, 1)}}},

@@ -13,10 +13,10 @@ import pytest
 from realfish.baseline import Baseline, _eui64
 from realfish.topology import Interface, Network, Router, Segment
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.frr, pytest.mark.root, pytest.mark.skipif(
     os.geteuid() != 0 or not Path("/usr/lib/frr/zebra").exists() or shutil.which("vtysh") is None,
     reason="needs root and FRR 8.4 installed",
-)
+)]
 
 
 def chain(n: int, extra: dict[int, str] | None = None) -> Network:

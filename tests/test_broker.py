@@ -35,7 +35,7 @@ def chain() -> Broker:
 def attempt(br: Broker, router: str, dst: str, ttl: int = 64, src: str | None = None, md5: str | None = None,
             port: int = 179) -> Attempt:
     return Attempt(br.next_id(), router, 4, ipaddress.ip_address(src) if src else None, 0,
-                   ipaddress.ip_address(dst), port, ttl, md5, time.monotonic())
+                   ipaddress.ip_address(dst), port, ttl, md5, time.monotonic_ns())
 
 
 def route(br: Broker, router: str, prefix: str, gw: str, oif: int) -> None:
@@ -123,7 +123,7 @@ def test_link_local_connects_only_on_the_link_its_scope_names(chain: Broker) -> 
 
     def ll(router: str, dst: str, md5: str | None = None) -> Attempt:
         return Attempt(chain.next_id(), router, 6, None, 0, ipaddress.ip_address(dst), 179, 1, md5,
-                       time.monotonic())
+                       time.monotonic_ns())
 
     v = chain.decide(ll("a", f"{b_eth0}%3"))
     assert v.ok and v.listener is not None and v.listener.router == "b"

@@ -114,6 +114,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
+@pytest.mark.frr
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_each_assertion_passes_and_fails(state: SnapshotState, kind: str) -> None:
     good, bad = CASES[kind]
@@ -125,6 +126,7 @@ def test_each_assertion_passes_and_fails(state: SnapshotState, kind: str) -> Non
     assert no.seen
 
 
+@pytest.mark.frr
 def test_what_failures_show(state: SnapshotState) -> None:
     flows = evaluate(state, "assert_flows_succeed", CASES["assert_flows_succeed"][1])
     assert any("NO_ROUTE: r1" in s for s in flows.seen)
@@ -137,6 +139,7 @@ def test_what_failures_show(state: SnapshotState) -> None:
     assert "r1: 2.2.2.2/32 bgp via ip 10.1.12.2 as-path [65002]" in route.seen
 
 
+@pytest.mark.frr
 def test_forwarding_loops(state: SnapshotState, tmp_path: Path) -> None:
     with pytest.raises(AssertionFailed, match="loop") as e:
         assert_no_forwarding_loops(state)
@@ -144,6 +147,7 @@ def test_forwarding_loops(state: SnapshotState, tmp_path: Path) -> None:
     assert assert_no_forwarding_loops(build(write(tmp_path / "noloop", loop=False), "noloop")).passed
 
 
+@pytest.mark.frr
 def test_bad_parameters_are_refused(state: SnapshotState) -> None:
     with pytest.raises(ValueError, match="has no parameter 'prefx'"):
         evaluate(state, "assert_route_present", {"nodes": "r1", "prefx": "1.0.0.0/8"})
@@ -183,6 +187,7 @@ def test_bad_expectation_files(tmp_path: Path, text: str) -> None:
     assert str(path) in str(e.value)
 
 
+@pytest.mark.frr
 def test_cli_exit_status_for_a_bad_file(snap: Path, tmp_path: Path) -> None:
     bad = tmp_path / "expect.yaml"
     bad.write_text("assertions:\n  - assert_route_absent: {nodes: r1}\n")
@@ -192,6 +197,7 @@ def test_cli_exit_status_for_a_bad_file(snap: Path, tmp_path: Path) -> None:
     assert f"ERROR {bad}:2: assert_route_absent needs prefix" in p.stdout
 
 
+@pytest.mark.frr
 def test_outputs_json_and_junit(snap: Path, tmp_path: Path) -> None:
     exp = tmp_path / "expect.yaml"
     exp.write_text("assertions:\n"

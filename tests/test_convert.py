@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from realfish.cli import main
 from realfish.convert import convert_snapshot, load_network
+
+pytestmark = pytest.mark.frr
 
 R1 = """!
 hostname R1

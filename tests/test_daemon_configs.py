@@ -3,7 +3,11 @@ line goes where vtysh sends it, keeps its line number in frr.conf, and stays wit
 
 from __future__ import annotations
 
+import pytest
+
 from realfish.runtime import daemon_configs
+
+pytestmark = pytest.mark.frr  # one vtysh cuts the configs
 
 R1 = """frr defaults traditional
 hostname r1

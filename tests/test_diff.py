@@ -27,6 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         yield port
 
 
+@pytest.mark.frr
 def test_diff_against_a_live_service(chain: Path, server: int, tmp_path: Path) -> None:
     """The snapshot goes to the service with pybatfish and both sides answer; realfish against itself: no
     difference, every row matched, exit 0."""
@@ -51,6 +52,7 @@ FILTERS = {  # how r1 keeps r0's prefix from r2: the line in r1's address family
 }
 
 
+@pytest.mark.frr
 @pytest.mark.parametrize("kind", sorted(FILTERS))
 def test_diff_live_finds_a_difference(chain: Path, server: int, tmp_path: Path, kind: str) -> None:
     """The service answers the snapshot as given; realfish answers a copy where r1 filters r0's prefix toward
@@ -77,6 +79,7 @@ def test_diff_live_finds_a_difference(chain: Path, server: int, tmp_path: Path, 
     assert diffs[0]["explanation"]["cause"] == cause
 
 
+@pytest.mark.frr
 def test_diff_live_best_path(server: int, tmp_path: Path) -> None:
     """A ring of 4: r0 reaches r2's prefix through r1 (ties broken by router ID). In realfish's copy r0 gives
     r3's routes local preference 200: bgpd selects the path through r3, for its reason."""
@@ -111,6 +114,7 @@ def test_diff_live_best_path(server: int, tmp_path: Path) -> None:
     assert "local preference 200" in diffs[0]["explanation"]["evidence"]
 
 
+@pytest.mark.frr
 def test_diff_live_rejected_line(chain: Path, server: int, tmp_path: Path) -> None:
     """r1's neighbor line for r2 has a word FRR does not know: FRR rejects it, r1 has no session to r2, and the
     lost session and routes are blamed on that line (file, line number, FRR's message)."""
@@ -231,6 +235,7 @@ def test_cells_compared_whatever_the_key_order() -> None:
     assert rows.cell_text({"type": "interface", "interface": "eth0", "ip": "10.0.0.1"}) == "interface eth0 ip 10.0.0.1"
 
 
+@pytest.mark.frr
 def test_ask(chain: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["ask", str(chain), "bgpSessionStatus", "nodes=r1", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()

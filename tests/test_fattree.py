@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from realfish import topogen
 from realfish.baseline import Baseline
-from realfish.report import FibEntry, fib_diff
+from realfish.dataplane import FibEntry, fib_diff
 from realfish.runtime import Emulation
 from realfish.topology import Network
+
+pytestmark = [pytest.mark.frr, pytest.mark.root]  # the baseline: network namespaces
 
 
 def fibs(runner: Emulation | Baseline, net: Network) -> dict[str, list[FibEntry]]:
@@ -45,13 +49,14 @@ def test_fattree_k4_matches_baseline(tmp_path: Path) -> None:
     assert len(remote) == 7 and all(len(e.nexthops) == 2 for e in remote)
 
 
+@pytest.mark.slow
 def test_fattree_k8_deterministic_and_matches_baseline(tmp_path: Path) -> None:
     net = topogen.fattree(8, tmp_path / "ft8")
     runs = [converge_real(net) for _ in range(5)]
     for i, run in enumerate(runs[1:], start=2):
         assert fib_diff(runs[0], run, ("run 1", f"run {i}")) == []
     # Not asserted: the virtual time of the last route change (2.66 s in most runs, 2.61 s in one of five seen):
-    # runs repeat in their FIBs, not event by event (README, "journal").
+    # runs repeat in their FIBs, not event by event (docs/runtime.md, "journal").
     assert fib_diff(converge_baseline(net), runs[0], ("baseline", "real")) == []
     # 256 links (two connected entries each), and every /24 but its own on each router (32 ToRs, 48 others)
     assert sum(len(f) for f in runs[0].values()) == 2 * 256 + 32 * 31 + 48 * 32

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ipaddress
 import random
 
-from realfish.runtime.fib import Fib
+from realfish.runtime.fib import Fib, IPAddress
 
 
-def _scan(fib: Fib, ip: ipaddress.IPv4Address) -> tuple[str, str] | None:
+def _scan(fib: Fib, ip: IPAddress) -> tuple[str, str] | None:
     best: tuple[int, int, str, str] | None = None
     for net in fib.connected():
         if ip in net and (best is None or (net.prefixlen, 1) > best[:2]):

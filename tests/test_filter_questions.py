@@ -14,8 +14,8 @@ import pytest
 
 from realfish.answers import UnsupportedQuestion, answer
 from realfish.answers.filters import Filter, acl_filter, iptables_chains
-from realfish.answers.forwarding import TCP_FLAGS, Flow
-from realfish.answers.headerspace import FIELDS, Packet
+from realfish.answers.flow import Flow
+from realfish.answers.headerspace import FIELDS, TCP_FLAGS, Packet
 from realfish.answers.state import SnapshotState
 from realfish.convert import convert_snapshot
 from realfish.model import Acl, AclLine, Device, IptablesRule
@@ -90,6 +90,7 @@ def _contains(pkt: Packet, space: Any, flow: Flow) -> bool:
     return pkt.bdd.let(bits, space) == pkt.true
 
 
+@pytest.mark.frr
 def test_a_line_matches_the_same_packets_per_flow_and_as_a_set(router: SnapshotState) -> None:
     """The traceroute answerer reads a line per flow (Match.matches), the filter questions as a set
     (Match.space): on many flows near the lines' edges, both readings agree, line by line and for the filter."""
@@ -114,6 +115,7 @@ def test_a_line_matches_the_same_packets_per_flow_and_as_a_set(router: SnapshotS
 # -- searchFilters / testFilters -----------------------------------------------------------------------------
 
 
+@pytest.mark.frr
 def test_search_filters_finds_a_flow_or_proves_there_is_none(router: SnapshotState) -> None:
     # from 10.1.0.0/16 to ports 1000-2000 line 20 permits everything; telnet to 10.0.0.9 only line 10 denies
     rows = ask("searchfilters.SearchFiltersQuestion", router, action="deny", filters="EDGE",
@@ -134,6 +136,7 @@ def test_search_filters_finds_a_flow_or_proves_there_is_none(router: SnapshotSta
     assert rows and all(r["Flow"]["ipProtocol"] == "TCP" for r in rows)
 
 
+@pytest.mark.frr
 def test_search_filters_match_line(router: SnapshotState) -> None:
     """matchLine N: packets that line N takes (not the earlier ones); line 50 is shadowed by line 40."""
     rows = ask("searchfilters.SearchFiltersQuestion", router, action="matchLine 3", filters="EDGE")
@@ -144,6 +147,7 @@ def test_search_filters_match_line(router: SnapshotState) -> None:
         ask("searchfilters.SearchFiltersQuestion", router, filters="NOPE")
 
 
+@pytest.mark.frr
 def test_filters_by_interface(router: SnapshotState) -> None:
     for spec in ("@in(GigabitEthernet0/0)", "/ED/", "edge"):
         rows = ask("testfilters.TestFiltersQuestion", router, filters=spec,
@@ -154,6 +158,7 @@ def test_filters_by_interface(router: SnapshotState) -> None:
                headers={"dstIps": "8.8.8.8"}) == []
 
 
+@pytest.mark.frr
 def test_test_filters_no_match_and_start_location(router: SnapshotState) -> None:
     rows = ask("testfilters.TestFiltersQuestion", router, filters="EDGE",
                startLocation="@enter(r1[GigabitEthernet0/0])",
@@ -177,6 +182,7 @@ def test_iptables_chains_are_filters() -> None:
 # -- filterLineReachability ----------------------------------------------------------------------------------
 
 
+@pytest.mark.frr
 def test_filter_line_reachability_reasons(tmp_path: Path) -> None:
     state = _write(tmp_path, {"r1": ROUTER + "ip access-list extended BAD\n 10 permit foo any any\n!\n",
                               "r2": ROUTER.replace("hostname r1", "hostname r2")})
@@ -193,6 +199,7 @@ def test_filter_line_reachability_reasons(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.frr
 def test_blocking_lines_cover_the_line_and_name_one_with_another_action(tmp_path: Path) -> None:
     acl = Acl("A", "extended", lines=[
         AclLine("permit", "ip", "10.0.0.0/25", "any", name="a"), AclLine("deny", "ip", "10.0.0.128/26", "any",
@@ -209,6 +216,7 @@ def test_blocking_lines_cover_the_line_and_name_one_with_another_action(tmp_path
 # -- structures ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.frr
 def test_undefined_and_unused_structures(tmp_path: Path) -> None:
     state = _write(tmp_path, {"r1": ROUTER + """ip prefix-list PL seq 5 permit 10.0.0.0/8 le 24
 ip prefix-list UNUSED seq 5 permit 0.0.0.0/0
@@ -230,6 +238,7 @@ router bgp 65000
     assert unused == {("ipv4 prefix-list", "UNUSED")}
 
 
+@pytest.mark.frr
 def test_named_structures(router: SnapshotState) -> None:
     rows = ask("namedstructures.NamedStructuresQuestion", router, structureTypes="IP_Access_List")
     assert [(r["Structure_Type"], r["Structure_Name"]) for r in rows] == [("IP_Access_List", "EDGE")]
@@ -243,6 +252,7 @@ def test_named_structures(router: SnapshotState) -> None:
     assert [(r["Structure_Name"], r["Present_On_Node"]) for r in rows] == [("default", True)]
 
 
+@pytest.mark.frr
 def test_search_filters_differential(tmp_path: Path) -> None:
     """What one snapshot's filter permits and the other's does not, both ways; a filter in one snapshot only
     is a row with its name."""
@@ -258,6 +268,7 @@ def test_search_filters_differential(tmp_path: Path) -> None:
     assert ask("searchfilters.SearchFiltersQuestion", before, before, filters="EDGE") == []
 
 
+@pytest.mark.frr
 def test_test_filters_infers_the_source_from_the_location(router: SnapshotState) -> None:
     """Without srcIps: a host of the link for a packet entering an interface (r1 owns 10.0.0.1), the node's
     own address otherwise."""

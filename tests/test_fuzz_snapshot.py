@@ -114,6 +114,7 @@ def test_random_and_truncated_configs_never_crash() -> None:
             render(dev)  # whatever parsed must render
 
 
+@pytest.mark.frr
 def test_random_bytes_are_unknown_or_failed(tmp_path: Path) -> None:
     rng = random.Random(7)
     cfg = tmp_path / "snap" / "configs"
@@ -139,6 +140,7 @@ def _zip(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.frr
 def test_zip_layout_as_pybatfish_uploads_it(tmp_path: Path) -> None:
     data = _zip({"snap/configs/r1.cfg": SEED_CONFIGS["ios"].encode(),
                  "snap/configs/r2.cfg": SEED_CONFIGS["frr"].encode(),
@@ -151,6 +153,7 @@ def test_zip_layout_as_pybatfish_uploads_it(tmp_path: Path) -> None:
     assert {("r1", "GigabitEthernet0/0", "r2", "eth0"), ("h1", "eth0", "r1", "GigabitEthernet0/0")} <= set(conv.edges)
 
 
+@pytest.mark.frr
 def test_zip_slip_links_and_oversized_members_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(convert, "MAX_FILE_BYTES", 4096)
     data = _zip({"snap/configs/r1.cfg": SEED_CONFIGS["ios"].encode(),
@@ -170,6 +173,7 @@ def test_zip_slip_links_and_oversized_members_are_skipped(tmp_path: Path, monkey
     assert "evil.cfg" not in written and "evil2.cfg" not in written
 
 
+@pytest.mark.frr
 def test_a_member_that_is_also_a_directory_is_skipped(tmp_path: Path) -> None:
     """`configs/x` as a file and `configs/x/y` as a member below it (either order) cannot both be written."""
     for order in ((0, 1), (1, 0)):
@@ -191,6 +195,7 @@ def test_broken_archives_raise_snapshot_error(tmp_path: Path, data: bytes) -> No
         convert_snapshot(tmp_path / "s.zip")
 
 
+@pytest.mark.frr
 def test_truncated_zips_never_crash(tmp_path: Path) -> None:
     data = _zip({f"snap/configs/r{i}.cfg": SEED_CONFIGS["ios"].replace("r1", f"r{i}").encode() for i in range(5)})
     rng = random.Random(3)
@@ -208,6 +213,7 @@ def test_truncated_zips_never_crash(tmp_path: Path) -> None:
         assert all(s.status in _STATUSES for s in conv.statuses)
 
 
+@pytest.mark.frr
 def test_binary_huge_duplicate_and_overlapping_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(convert, "MAX_FILE_BYTES", 4096)
     cfg = tmp_path / "configs"

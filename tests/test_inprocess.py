@@ -20,6 +20,7 @@ interface lo
 """
 
 
+@pytest.mark.frr
 def test_session_get_realfish_works_without_a_server() -> None:
     bf: Any = Session.get("realfish")
     assert isinstance(bf, RealfishSession)

@@ -14,6 +14,8 @@ from realfish.answers.state import SnapshotState, build
 from realfish.assertions import StateAsker
 from realfish.convert import convert_snapshot, write_conversion
 
+pytestmark = pytest.mark.frr
+
 BORDER = """frr defaults traditional
 hostname border
 interface eth0

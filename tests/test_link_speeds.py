@@ -24,7 +24,7 @@ import pytest
 
 from realfish.baseline import Baseline, speed_stand_ins
 from realfish.convert import convert_snapshot
-from realfish.report import FibEntry, fib_diff
+from realfish.dataplane import FibEntry, fib_diff
 from realfish.runtime import Emulation
 
 LAB = Path(__file__).parent / "data" / "vendor-speeds"
@@ -44,6 +44,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.frr
 def test_port_speeds_reach_the_network() -> None:
     net = convert_snapshot(LAB).network
     speeds = {(r, i.name): i.speed_mbps for r, router in net.routers.items() for i in router.interfaces.values()
@@ -62,6 +63,8 @@ def _routes(fibs: dict[str, list[FibEntry]]) -> dict[tuple[str, str], tuple[int,
 
 
 @frr_only
+@pytest.mark.frr
+@pytest.mark.root
 def test_ospf_costs_follow_port_speeds_as_on_the_devices() -> None:
     fibs, speeds = {}, {}
     for runtime in (Emulation, Baseline):

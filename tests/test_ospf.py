@@ -27,7 +27,7 @@ import pytest
 
 from realfish import topogen
 from realfish.baseline import Baseline
-from realfish.report import fib_diff
+from realfish.dataplane import fib_diff
 from realfish.runner import Runner
 from realfish.runtime import Emulation
 from realfish.runtime.broker import Broker
@@ -341,6 +341,9 @@ def _neighbour_states(runner: Runner) -> dict[str, dict[str, str]]:
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.frr
+@pytest.mark.root  # the baseline: network namespaces
 @frr_only
 def test_mtu_mismatch_keeps_that_adjacency_from_full() -> None:
     """r3's side of the r2-r3 link has MTU 1400. Same outcome on the namespace baseline (real kernels, veths)."""
@@ -364,6 +367,9 @@ def test_mtu_mismatch_keeps_that_adjacency_from_full() -> None:
     assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []
 
 
+@pytest.mark.slow
+@pytest.mark.frr
+@pytest.mark.root  # the baseline: network namespaces
 @frr_only
 def test_ospf_ibgp_network_of_20_routers_has_the_baselines_fibs(tmp_path: Path) -> None:
     """A 4x5 grid: OSPF on every link and loopback, iBGP between loopbacks through two route reflectors, every

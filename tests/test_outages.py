@@ -24,6 +24,7 @@ def test_the_four_incidents_are_there() -> None:
         assert (OUTAGES / name / "README.md").is_file()
 
 
+@pytest.mark.frr
 @pytest.mark.parametrize("name", NAMES)
 def test_broken_fails_and_fixed_passes(name: str) -> None:
     exp = OUTAGES / name / "expect.yaml"

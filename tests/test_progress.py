@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from realfish import topogen
 from realfish.answers.state import build
 from realfish.progress import Progress
+
+pytestmark = pytest.mark.frr
 
 
 class Terminal(io.StringIO):

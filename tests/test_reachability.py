@@ -34,6 +34,7 @@ def outcomes(row: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return [(t["disposition"], [h["node"]["name"] for h in t["hops"]]) for t in row["Traces"]]
 
 
+@pytest.mark.frr
 def test_success_is_one_icmp_flow_per_start(snap: SnapshotState) -> None:
     (row,) = reach(snap, "r1", headers={"dstIps": "3.3.3.3"})
     flow = row["Flow"]
@@ -43,6 +44,7 @@ def test_success_is_one_icmp_flow_per_start(snap: SnapshotState) -> None:
     assert outcomes(row) == [("ACCEPTED", ["r1", "r3"])] and row["TraceCount"] == 1
 
 
+@pytest.mark.frr
 def test_failure_finds_the_acl_denial(snap: SnapshotState) -> None:
     # ICMP passes BLOCK; the UDP flow to the port BLOCK names is the one that fails
     (row,) = reach(snap, "r1", headers={"dstIps": "3.3.3.3"}, actions="failure")
@@ -54,6 +56,7 @@ def test_failure_finds_the_acl_denial(snap: SnapshotState) -> None:
     assert reach(snap, "r1", headers={"dstIps": "3.3.3.3", "ipProtocols": "ICMP"}, actions="failure") == []
 
 
+@pytest.mark.frr
 def test_explicit_disposition_and_end_location(snap: SnapshotState) -> None:
     (row,) = reach(snap, "r1", headers={"dstIps": "10.66.0.0/16"}, actions="NULL_ROUTED")
     assert ipaddress.ip_address(row["Flow"]["dstIp"]) in ipaddress.ip_network("10.66.0.0/16")
@@ -65,6 +68,7 @@ def test_explicit_disposition_and_end_location(snap: SnapshotState) -> None:
                  paths={"endLocation": "r1"}) == []
 
 
+@pytest.mark.frr
 def test_transit_and_forbidden_locations(snap: SnapshotState) -> None:
     h = {"dstIps": "3.3.3.3"}
     assert reach(snap, "r1", headers=h, paths={"transitLocations": "r2"}) == []
@@ -77,6 +81,7 @@ def test_transit_and_forbidden_locations(snap: SnapshotState) -> None:
         reach(snap, "r1", headers=h, paths={"endLocation": "/nomatch/"})
 
 
+@pytest.mark.frr
 def test_invert_search(snap: SnapshotState) -> None:
     # r2 routes nothing in 128.0.0.0/1: inside 0.0.0.0/1 something succeeds, outside nothing does
     (row,) = reach(snap, "r2", headers={"dstIps": "0.0.0.0/1"})
@@ -88,6 +93,7 @@ def test_invert_search(snap: SnapshotState) -> None:
         reach(snap, "r2", headers={"dstIps": "0.0.0.0/1", "dstPorts": "22"}, invertSearch=True)
 
 
+@pytest.mark.frr
 def test_start_locations_group_by_vrf_and_enter_links(snap: SnapshotState) -> None:
     rows = reach(snap, "r1", headers={"dstIps": "3.3.3.3"})
     assert len(rows) == 1  # every r1 interface starts in the default VRF: one IngressLocation
@@ -97,6 +103,7 @@ def test_start_locations_group_by_vrf_and_enter_links(snap: SnapshotState) -> No
     assert row["Flow"]["srcIp"] == "10.34.0.2"  # the link's lowest address no device owns
 
 
+@pytest.mark.frr
 def test_detect_loops(snap: SnapshotState) -> None:
     rows = answer(question("loop.DetectLoopsQuestion"), snap)["answerElements"][0]["rows"]
     assert rows
@@ -107,12 +114,14 @@ def test_detect_loops(snap: SnapshotState) -> None:
     assert {("r1", "default"), ("r2", "default")} <= starts
 
 
+@pytest.mark.frr
 def test_differential_is_refused_as_batfish_does(snap: SnapshotState) -> None:
     q = question("specifiers.SpecifiersReachabilityQuestion", pathConstraints={"startLocation": "r1"})
     with pytest.raises(UnsupportedQuestion, match="differential"):
         answer(q, snap, snap)
 
 
+@pytest.mark.frr
 def test_pybatfish_decodes_the_answers(snap: SnapshotState) -> None:
     from pybatfish.datamodel.answer.table import TableAnswer
     from pybatfish.datamodel.flow import Flow as PyFlow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,8 +68,9 @@ def test_a_packet_waits_for_the_copies_the_router_had_sent_and_says_if_it_came_b
 
 def test_compare_names_each_difference() -> None:
     hop = {"ip": "10.0.0.1", "interface": "eth0"}
-    a = [{"prefix": "10.1.0.0/24", "nexthops": [hop]}, {"prefix": "10.2.0.0/24", "nexthops": [hop]}]
-    b = [{"prefix": "10.1.0.0/24", "nexthops": [{"ip": "10.0.0.3", "interface": "eth1"}]},
+    a: list[dict[str, Any]] = [{"prefix": "10.1.0.0/24", "nexthops": [hop]},
+                               {"prefix": "10.2.0.0/24", "nexthops": [hop]}]
+    b: list[dict[str, Any]] = [{"prefix": "10.1.0.0/24", "nexthops": [{"ip": "10.0.0.3", "interface": "eth1"}]},
          {"prefix": "10.3.0.0/24", "nexthops": []}]
     assert compare(a, a) == []
     out = compare(a, b)
@@ -85,6 +87,8 @@ def test_recording_needs_the_virtual_clock_and_a_replay_a_recording(tmp_path: Pa
         Recording(tmp_path)
 
 
+@pytest.mark.slow
+@pytest.mark.frr
 def test_every_router_of_a_fattree_replays_alone_to_its_recorded_fib(tmp_path: Path) -> None:
     net = topogen.fattree(4, tmp_path / "ft4")
     rec_dir = tmp_path / "rec"
@@ -119,6 +123,7 @@ def test_every_router_of_a_fattree_replays_alone_to_its_recorded_fib(tmp_path: P
     print(f"replays with late inputs or divergences: {diverged}")
 
 
+@pytest.mark.frr
 def test_a_changed_config_replayed_against_the_recorded_peers_shows_what_changed(tmp_path: Path) -> None:
     """The recorded peers do not react, but the router does: a neighbor shut on agg-0-0 loses the ToR's
     prefix (its other paths run through its own pod's AS, which it refuses as a loop)."""
@@ -146,6 +151,7 @@ def ospf_chain(n: int, outdir: Path) -> Network:
     return net
 
 
+@pytest.mark.frr
 def test_routers_running_ospf_replay_alone_to_their_recorded_fibs(tmp_path: Path) -> None:
     net = ospf_chain(3, tmp_path / "snap")
     rec_dir = tmp_path / "rec"

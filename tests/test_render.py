@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from realfish.model import Device, Interface
+from realfish.model import Device, DeviceInterface
 from realfish.parsers import parse_config
 from realfish.render import linux_names, render
 
@@ -73,7 +73,7 @@ def test_linux_safe_names_and_map_back() -> None:
 def test_long_and_clashing_names_get_generic_ones() -> None:
     dev = Device("x", "CISCO_IOS", "x")
     for n in ("TwentyFiveGigE1/0/1", "TwentyFiveGigE1/0/1.1000", "Ethernet1", "eth1"):
-        dev.interfaces[n] = Interface(n)
+        dev.interfaces[n] = DeviceInterface(n)
     names = linux_names(dev)
     assert names["Ethernet1"] == "Ethernet1" and names["eth1"] == "eth1"
     assert all(len(v) <= 15 for v in names.values()) and len(set(names.values())) == 4
@@ -224,6 +224,7 @@ def _vtysh_check(tmp_path: Path, name: str, config: str) -> subprocess.Completed
     return subprocess.run(["vtysh", "-C", "-f", str(p)], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.frr
 @pytest.mark.skipif(shutil.which("vtysh") is None, reason="FRR's vtysh is not installed")
 def test_rendered_configs_pass_frr_dry_run(tmp_path: Path) -> None:
     texts = {"ios": IOS,

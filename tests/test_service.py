@@ -191,6 +191,7 @@ def test_networks(bf: Any) -> None:
     bf.network = None
 
 
+@pytest.mark.frr
 def test_snapshots_init_list_delete(bf: Any, chain_dir: Path) -> None:
     bf.set_network(f"snaps-{uuid.uuid4().hex[:8]}")
     assert bf.list_snapshots() == [] and bf.list_snapshots(verbose=True) == []
@@ -233,6 +234,7 @@ def test_bad_zip_is_a_400_with_a_message(bf: Any, tmp_path: Path) -> None:
     assert bf.list_snapshots() == []
 
 
+@pytest.mark.frr
 def test_empty_config_snapshot_parses(bf: Any) -> None:
     bf.set_network(f"empty-{uuid.uuid4().hex[:8]}")
     bf.init_snapshot_from_text("", filename="empty.cfg", snapshot_name="empty")
@@ -240,6 +242,7 @@ def test_empty_config_snapshot_parses(bf: Any) -> None:
     assert bf.get_node_roles(inferred=True).roleMappings == []
 
 
+@pytest.mark.frr
 def test_input_and_snapshot_objects(bf: Any, chain: tuple[str, str]) -> None:
     on(bf, chain)
     assert bf.get_snapshot_input_object_text("other_dir/other_file") == "hello"
@@ -267,6 +270,7 @@ def test_network_objects(bf: Any) -> None:
         bf.get_network_object_text("k/with/slashes")
 
 
+@pytest.mark.frr
 def test_node_roles(bf: Any) -> None:
     bf.set_network(f"roles-{uuid.uuid4().hex[:8]}")
     for name in ("h1", "h2", "r1", "r2"):
@@ -299,6 +303,7 @@ def test_reference_library(bf: Any) -> None:
         bf.get_reference_book("book1")
 
 
+@pytest.mark.frr
 def test_autocomplete(bf: Any, chain: tuple[str, str]) -> None:
     on(bf, chain)
     assert [s.text for s in bf.auto_complete(VariableType.NODE_NAME, "r")] == ["r1", "r2", "r3"]
@@ -340,6 +345,7 @@ def needs(*classes: str) -> None:
         pytest.skip(f"answerer not registered yet: {missing}")
 
 
+@pytest.mark.frr
 def test_answer_foreground_and_background(bf: Any, chain: tuple[str, str]) -> None:
     needs("initialization.FileParseStatusQuestion", "initialization.InitIssuesQuestion")
     on(bf, chain)
@@ -357,6 +363,7 @@ def test_answer_foreground_and_background(bf: Any, chain: tuple[str, str]) -> No
     assert bf.list_incomplete_works()["worklist"] == "[]"
 
 
+@pytest.mark.frr
 def test_unsupported_question_ends_abnormally(bf: Any, chain: tuple[str, str]) -> None:
     on(bf, chain)
     question = {"class": "org.batfish.question.hsrpproperties.HsrpPropertiesQuestion", "differential": False,
@@ -380,6 +387,7 @@ def test_unsupported_question_ends_abnormally(bf: Any, chain: tuple[str, str]) -
 # -- fork ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.frr
 def test_fork_failures(bf: Any, chain: tuple[str, str]) -> None:
     on(bf, chain)
     with pytest.raises(HTTPError, match="404"):
@@ -389,6 +397,7 @@ def test_fork_failures(bf: Any, chain: tuple[str, str]) -> None:
     assert "bad-restore" not in bf.list_snapshots()
 
 
+@pytest.mark.frr
 def test_fork_deactivates_nodes_and_interfaces(bf: Any, chain_dir: Path, tmp_path: Path) -> None:
     needs("routes.RoutesQuestion[main]")
     bf.set_network(f"fork-{uuid.uuid4().hex[:8]}")
@@ -421,6 +430,7 @@ def test_fork_deactivates_nodes_and_interfaces(bf: Any, chain_dir: Path, tmp_pat
     assert {"1.1.1.1/32", "3.3.3.3/32"} <= networks("back", "r2")
 
 
+@pytest.mark.frr
 def test_differential_answer_carries_the_reference(bf: Any, chain_dir: Path) -> None:
     needs("routes.RoutesQuestion[main]")
     bf.set_network(f"diff-{uuid.uuid4().hex[:8]}")
@@ -449,6 +459,7 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+@pytest.mark.frr
 def test_sigterm_during_convergence_leaves_nothing(chain_dir: Path) -> None:
     """Stopping the server while a snapshot converges stops the emulation's daemons and removes the temporary
     data directory."""
@@ -489,6 +500,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+@pytest.mark.frr
 def test_blacklists_in_an_uploaded_snapshot(tmp_path: Path) -> None:
     """What fork writes is read by the conversion whatever the vendor: IOS configs here (rendered by realfish,
     not run as written like FRR's)."""
@@ -657,7 +669,12 @@ def test_an_upload_being_unpacked_holds_up_no_other_request(tmp_path: Path) -> N
     try:
         assert unpacking.wait(10)
         done = threading.Event()
-        other = threading.Thread(target=lambda: (store.create_network("m"), done.set()))
+
+        def create_other() -> None:
+            store.create_network("m")
+            done.set()
+
+        other = threading.Thread(target=create_other)
         other.start()
         assert done.wait(5), "creating a network waited for another network's upload"
         assert store.snapshots("n") == []  # not listed until complete
@@ -698,11 +715,13 @@ def test_templates_say_which_questions_realfish_answers() -> None:
         "filterLineReachability", "definedStructures", "undefinedReferences", "unusedStructures", "namedStructures"}
 
 
+@pytest.mark.frr
 def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     """The service interrupts a running convergence when it stops, but not the emulation's own shutdown (its
     daemons, run directory and FRR leftovers would stay): a stop that arrives then waits for it."""
     import types
 
+    import realfish.convergence
     import realfish.dataplane
     import realfish.runtime
     from realfish.service import Service
@@ -727,7 +746,7 @@ def test_a_stop_never_interrupts_the_emulation_stopping_itself(monkeypatch: pyte
             stopped.append(True)
 
     monkeypatch.setattr(realfish.runtime, "Emulation", Emulation)
-    monkeypatch.setattr(realfish.dataplane, "collect", lambda _runner, ok: realfish.dataplane.Dataplane(ok))
+    monkeypatch.setattr(realfish.convergence, "collect", lambda _runner, ok: realfish.dataplane.Dataplane(ok))
     svc = Service()
     client = svc.app.test_client()
     client.post("/v2/networks", query_string={"name": "n"})
@@ -756,10 +775,11 @@ def test_only_recent_snapshot_states_stay_in_memory() -> None:
         assert list(svc.worker._states) == [("n", "a")]
 
 
+@pytest.mark.frr
 def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The routers run, then reading their tables fails (a bug): the work ends abnormally with the traceback in
     its log, the snapshot keeps its configs (DATAPLANING_FAIL), and no daemon or run directory stays behind."""
-    import realfish.dataplane
+    import realfish.convergence
     from realfish.service import Service
 
     run_dirs: list[Path] = []
@@ -769,7 +789,7 @@ def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.Mo
         run_dirs.append(runner.run_dir)
         raise KeyError("a table that is not there")
 
-    monkeypatch.setattr(realfish.dataplane, "collect", broken)
+    monkeypatch.setattr(realfish.convergence, "collect", broken)
     with Service() as svc:
         client = svc.app.test_client()
         log = parse_one_router(client, "TERMINATEDABNORMALLY")  # pybatfish's init_snapshot raises
@@ -780,6 +800,7 @@ def test_a_convergence_that_fails_half_way_leaves_nothing(monkeypatch: pytest.Mo
     assert len(run_dirs) == 1 and not run_dirs[0].exists()
 
 
+@pytest.mark.frr
 def test_a_daemon_that_dies_fails_the_parse_and_shows_in_init_issues(monkeypatch: pytest.MonkeyPatch) -> None:
     """A dead daemon: the network did not converge as configured. pybatfish's work ends abnormally with the line
     that explains it (FRR's crash handler's), initIssues lists it; the snapshot still answers from its tables."""
@@ -797,6 +818,7 @@ def test_a_daemon_that_dies_fails_the_parse_and_shows_in_init_issues(monkeypatch
         assert len(failed) == 1 and failed[0]["Nodes"] == ["r1"] and "Received signal 6" in failed[0]["Details"]
 
 
+@pytest.mark.frr
 def test_a_run_that_hits_its_limit_is_not_converged_for_pybatfish() -> None:
     """A limit of 0 s: the run cannot converge within it, whatever the machine. The parse work ends abnormally
     saying so, and initIssues lists it (the issue: 600 s of wall time, then DATAPLANED with no warning)."""

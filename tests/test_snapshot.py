@@ -155,6 +155,7 @@ def test_file_names_hostname_fallback_and_skipped_files(tmp_path: Path) -> None:
     assert ".gitkeep" not in text
 
 
+@pytest.mark.frr
 def test_router_names_are_batfish_node_names(tmp_path: Path) -> None:
     """Batfish lowercases hostnames; a plain FRR snapshot's routers (the CLI's report) are named the same way as
     the answers name them, whatever the case in the config or the file name."""

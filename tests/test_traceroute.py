@@ -24,7 +24,7 @@ import pytest
 
 from realfish.answers import UnsupportedQuestion, answer
 from realfish.answers.filters import acl_permits, iptables_filters
-from realfish.answers.forwarding import Flow
+from realfish.answers.flow import Flow
 from realfish.answers.state import SnapshotState, build
 from realfish.answers.traceroute import choose_headers, int_space, prune, prune_bidirectional
 from realfish.model import Acl, AclLine, Device, IptablesRule
@@ -117,6 +117,7 @@ def last_step(t: dict[str, Any]) -> dict[str, Any]:
     ("10.34.0.50", "INSUFFICIENT_INFO", ["r1"], "ArpError"),
     ("10.99.0.1", "LOOP", ["r1", "r2", "r1", "r2"], "Loop"),
 ])
+@pytest.mark.frr
 def test_dispositions(snap: SnapshotState, dst: str, disposition: str, path: list[str], final: str) -> None:
     (row,) = trace(snap, "r1[Loopback0]", dstIps=dst)
     assert row["Flow"]["srcIp"] == "1.1.1.1" and row["Flow"]["ingressVrf"] == "default"
@@ -125,6 +126,7 @@ def test_dispositions(snap: SnapshotState, dst: str, disposition: str, path: lis
     assert (step["type"], step["action"]) == (final, "DENIED" if final == "Filter" else disposition)
 
 
+@pytest.mark.frr
 def test_final_step_details(snap: SnapshotState) -> None:
     (row,) = trace(snap, "r1[Loopback0]", dstIps="8.8.8.8")
     steps = row["Traces"][0]["hops"][0]["steps"]
@@ -143,6 +145,7 @@ def test_final_step_details(snap: SnapshotState) -> None:
     assert routing["routes"][0]["nextHop"] == {"type": "discard"}
 
 
+@pytest.mark.frr
 def test_no_route(snap: SnapshotState) -> None:
     (row,) = trace(snap, "r2", dstIps="8.8.8.8")
     assert summary(row) == [("NO_ROUTE", ["r2"])]
@@ -150,6 +153,7 @@ def test_no_route(snap: SnapshotState) -> None:
         "forwardingDetail": {"type": "Discarded"}, "routes": [], "vrf": "default"}}
 
 
+@pytest.mark.frr
 def test_ecmp_gives_one_trace_per_next_hop(snap: SnapshotState) -> None:
     (row,) = trace(snap, "r1[Loopback0]", dstIps="10.77.0.1")
     assert row["TraceCount"] == 2
@@ -165,6 +169,7 @@ def test_ecmp_gives_one_trace_per_next_hop(snap: SnapshotState) -> None:
     assert row["TraceCount"] == 2 and len(row["Traces"]) == 1
 
 
+@pytest.mark.frr
 def test_filters_protocols_and_ignore_filters(snap: SnapshotState) -> None:
     (row,) = trace(snap, "r1[Loopback0]", dstIps="3.3.3.3", ipProtocols=["TCP"])
     assert summary(row) == [("ACCEPTED", ["r1", "r3"])]
@@ -184,6 +189,7 @@ def test_filters_protocols_and_ignore_filters(snap: SnapshotState) -> None:
     assert summary(row) == [("ACCEPTED", ["r2", "r1"])]
 
 
+@pytest.mark.frr
 def test_start_locations(snap: SnapshotState) -> None:
     # a node: one flow per active interface with an address (r2's Gi0/3 is shut)
     rows = trace(snap, "r2", dstIps="1.1.1.1")
@@ -201,6 +207,7 @@ def test_start_locations(snap: SnapshotState) -> None:
         trace(snap, "@connectedTo(10.0.12)", dstIps="1.1.1.1")
 
 
+@pytest.mark.frr
 def test_bidirectional(snap: SnapshotState) -> None:
     rows = trace(snap, "r1[Loopback0]", "BidirectionalTracerouteQuestion", dstIps="10.0.9.50")
     (row,) = rows
@@ -213,6 +220,7 @@ def test_bidirectional(snap: SnapshotState) -> None:
     assert row["Reverse_Flow"] is None and row["Reverse_Traces"] == []
 
 
+@pytest.mark.frr
 def test_differential(snap: SnapshotState) -> None:
     variables = {"startLocation": {"value": "r1[Loopback0]"}, "headers": {"value": {"dstIps": "10.0.9.50"}}}
     q = {"class": "org.batfish.question.traceroute.TracerouteQuestion", "differential": True,
@@ -224,6 +232,7 @@ def test_differential(snap: SnapshotState) -> None:
     assert row["Snapshot_Traces"] == row["Reference_Traces"] and row["Snapshot_TraceCount"] == 1
 
 
+@pytest.mark.frr
 def test_pybatfish_decodes_every_disposition(snap: SnapshotState) -> None:
     from pybatfish.datamodel.answer.table import TableAnswer
     from pybatfish.datamodel.flow import Flow as PyFlow

@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from realfish.baseline import Baseline
-from realfish.report import FibEntry, fib_diff
+from realfish.dataplane import FibEntry, fib_diff
 from realfish.runner import Runner
 from realfish.runtime import Emulation
 from realfish.topology import Interface, Network, Router, Segment
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.frr, pytest.mark.root, pytest.mark.skipif(
     os.geteuid() != 0 or not Path("/usr/lib/frr/bgpd").exists() or shutil.which("vtysh") is None,
     reason="needs root and FRR 8.4 installed",
-)
+)]
 
 LEAVES, SPINES = 3, 2
 

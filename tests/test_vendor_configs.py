@@ -24,6 +24,8 @@ from pybatfish.datamodel.answer import TableAnswer
 from realfish.answers import answer
 from realfish.answers.state import SnapshotState, build
 
+pytestmark = pytest.mark.frr
+
 LAB = Path(__file__).parent / "data" / "vendor-lab"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from realfish import topogen
 from realfish.runtime import Emulation
 from realfish.runtime.emulation import quiet_period
@@ -14,6 +16,7 @@ def peers(emu: Emulation, router: str) -> dict[str, dict]:
     return emu.show(router, "show bgp summary json")["ipv4Unicast"]["peers"]
 
 
+@pytest.mark.frr
 def test_an_hour_of_keepalives_with_default_timers(tmp_path: Path) -> None:
     net = topogen.chain(2, tmp_path / "snap")
     assert "timers" not in net.routers["r0"].config  # FRR defaults: keepalive 60 s, hold 180 s
@@ -49,6 +52,7 @@ def test_an_hour_of_keepalives_with_default_timers(tmp_path: Path) -> None:
     assert {w.rsplit(":", 1)[0] for w in woken} <= {f"{r}/{d}" for r, d in pids.values()}
 
 
+@pytest.mark.frr
 def test_clock_stands_still_until_configured_and_quiet_period_follows_timers(tmp_path: Path) -> None:
     net = topogen.chain(2, tmp_path / "snap")
     assert quiet_period(net) == 360.0  # twice BGP's default hold time
@@ -63,6 +67,7 @@ def test_clock_stands_still_until_configured_and_quiet_period_follows_timers(tmp
     assert v["end_s"] >= v["quiet_s"] and v["clock_advances"] > 0
 
 
+@pytest.mark.frr
 def test_users_timers_are_not_rewritten(tmp_path: Path) -> None:
     net = topogen.chain(2, tmp_path / "snap")
     with Emulation(net) as emu:
@@ -89,7 +94,7 @@ def test_unread_bytes_nobody_polls_do_not_stop_the_clock(tmp_path: Path) -> None
         clock.freeze(False)
         assert clock.step() == BUSY  # at first they count as about to be read
         start = time.monotonic()
-        results = []
+        results: list[int] = []
         while time.monotonic() - start < 2 and (not results or results[-1] == BUSY):
             results.append(clock.step())
         assert results[-1] == IDLE_FOREVER, results[-5:]
@@ -142,6 +147,7 @@ def test_a_watched_end_counts_while_data_waits_and_goes_with_its_last_holder(tmp
         peer.close()
 
 
+@pytest.mark.frr
 def test_daemons_pipes_and_zserv_sockets_hold_the_clock_until_read(tmp_path: Path) -> None:
     """Every daemon shows the controller its pipes (FRR's thread masters wake each other through them) and its
     UNIX stream sockets (zserv, vty), so that bytes waiting on them hold the clock as bytes on an emulated
@@ -248,6 +254,7 @@ def test_a_replays_clock_fires_a_timer_where_the_recorded_clock_moved(tmp_path: 
         sleeper.wait()
 
 
+@pytest.mark.frr
 def test_a_connect_nobody_answers_times_out_after_127_virtual_seconds(tmp_path: Path) -> None:
     """A SYN to an address on a connected subnet that no router owns is never answered; Linux gives up after
     127 s (tcp_syn_retries=6). On the virtual clock that is 127 virtual seconds, to the nanosecond, and the clock

@@ -15,6 +15,8 @@ from realfish.runtime import Emulation
 from realfish.runtime.zygote import ForkedDaemon
 from tests.test_emulation import _leftovers
 
+pytestmark = pytest.mark.frr
+
 
 def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

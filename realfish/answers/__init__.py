@@ -25,8 +25,8 @@ Answerer = Callable[[dict[str, Any], SnapshotState, "SnapshotState | None"], dic
 # How an answerer answers with a reference snapshot (see the module docstring)
 TABLE_DIFF, OWN_DIFF, NO_DIFF = "table", "own", "none"
 _REGISTRY: dict[tuple[str, str | None], tuple[Answerer, str]] = {}
-_MODULES = ("routes", "bgp", "properties", "ospf", "traceroute", "reachability", "configuration", "filtersearch",
-            "structures", "namedstructures")
+_MODULES = ("routes", "bgp", "properties", "ospfsessions", "traceroute", "reachability", "configuration",
+            "filtersearch", "structures", "namedstructures")
 PREFIX = "org.batfish.question."
 
 
@@ -100,7 +100,7 @@ def property_columns(question: dict[str, Any], properties: dict[str, tuple[str, 
     keeps a fixed one. `allowed`: the names the parameter accepts, if more than `properties`."""
     wanted = enum_param(question, "properties", allowed if allowed is not None else properties, default)
     names = [p for p in properties if p in wanted] if declared_order else sorted(wanted & set(properties))
-    return [Column(p, *properties[p], False, True) for p in names]
+    return [Column(p, *properties[p]) for p in names]
 
 
 def _lookup(question: dict[str, Any]) -> tuple[tuple[Answerer, str] | None, str]:

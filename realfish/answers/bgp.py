@@ -27,34 +27,34 @@ Row = dict[str, Any]
 
 def _session_columns(last: Column) -> list[Column]:
     return [
-        Column("Node", "Node", "The node where this session is configured", True, False),
-        Column("VRF", "String", "The VRF in which this session is configured", True, False),
+        Column("Node", "Node", "The node where this session is configured", key=True, value=False),
+        Column("VRF", "String", "The VRF in which this session is configured", key=True, value=False),
         Column("Session_VRF", "String",
-               "The VRF in which this session's TCP connection takes place, if different from VRF", False, False),
-        Column("Local_AS", "Long", "The local AS of the session", False, False),
-        Column("Local_Interface", "Interface", "Local interface of the session", False, True),
-        Column("Local_IP", "Ip", "The local IP of the session", False, False),
-        Column("Remote_AS", "String", "The remote AS or list of ASes of the session", False, False),
-        Column("Remote_Node", "Node", "Remote node for this session", False, False),
-        Column("Remote_Interface", "Interface", "Remote interface for this session", False, False),
-        Column("Remote_IP", "SelfDescribing", "Remote IP or prefix for this session", True, False),
-        Column("Address_Families", "Set<String>", "Address Families participating in this session", False, True),
-        Column("Session_Type", "String", "The type of this session", False, False),
+               "The VRF in which this session's TCP connection takes place, if different from VRF", value=False),
+        Column("Local_AS", "Long", "The local AS of the session", value=False),
+        Column("Local_Interface", "Interface", "Local interface of the session"),
+        Column("Local_IP", "Ip", "The local IP of the session", value=False),
+        Column("Remote_AS", "String", "The remote AS or list of ASes of the session", value=False),
+        Column("Remote_Node", "Node", "Remote node for this session", value=False),
+        Column("Remote_Interface", "Interface", "Remote interface for this session", value=False),
+        Column("Remote_IP", "SelfDescribing", "Remote IP or prefix for this session", key=True, value=False),
+        Column("Address_Families", "Set<String>", "Address Families participating in this session"),
+        Column("Session_Type", "String", "The type of this session", value=False),
         last,
     ]
 
 
-STATUS_COLUMNS = _session_columns(Column("Established_Status", "String", "Established status", False, True))
-COMPAT_COLUMNS = _session_columns(Column("Configured_Status", "String", "Configured status", False, True))
+STATUS_COLUMNS = _session_columns(Column("Established_Status", "String", "Established status"))
+COMPAT_COLUMNS = _session_columns(Column("Configured_Status", "String", "Configured status"))
 EDGE_COLUMNS = [
-    Column("Node", "Node", "Node from which the edge originates", True, False),
-    Column("IP", "Ip", "IP at the side of originator", True, False),
-    Column("Interface", "String", "Interface at which the edge originates", False, True),
-    Column("AS_Number", "String", "AS Number at the side of originator", False, True),
-    Column("Remote_Node", "Node", "Node at which the edge terminates", True, False),
-    Column("Remote_IP", "Ip", "IP at the side of the responder", True, False),
-    Column("Remote_Interface", "String", "Interface at which the edge terminates", False, True),
-    Column("Remote_AS_Number", "String", "AS Number at the side of responder", False, True),
+    Column("Node", "Node", "Node from which the edge originates", key=True, value=False),
+    Column("IP", "Ip", "IP at the side of originator", key=True, value=False),
+    Column("Interface", "String", "Interface at which the edge originates"),
+    Column("AS_Number", "String", "AS Number at the side of originator"),
+    Column("Remote_Node", "Node", "Node at which the edge terminates", key=True, value=False),
+    Column("Remote_IP", "Ip", "IP at the side of the responder", key=True, value=False),
+    Column("Remote_Interface", "String", "Interface at which the edge terminates"),
+    Column("Remote_AS_Number", "String", "AS Number at the side of responder"),
 ]
 
 SESSION_STATUSES = ["ESTABLISHED", "NOT_ESTABLISHED", "NOT_COMPATIBLE"]

@@ -33,7 +33,7 @@ from realfish.answers import table as tbl
 from realfish.answers.bgp import asn_number, static_local_ip
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
-from realfish.model import BgpPeer, BgpProcess, Device, Interface, OspfProcess
+from realfish.model import BgpPeer, BgpProcess, Device, DeviceInterface, OspfProcess
 from realfish.render import ospf_cost
 
 Row = dict[str, Any]
@@ -142,11 +142,13 @@ def bgp_process_row(snapshot: SnapshotState, node: str) -> Row | None:
 @answerer("bgpproperties.BgpProcessConfigurationQuestion")
 def bgp_process_configuration(question: dict[str, Any], snapshot: SnapshotState,
                               reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Node", "Node", "Node", True, False), Column("VRF", "String", "VRF", True, False),
-               Column("Router_ID", "Ip", "Router ID", True, False),
+    columns = [Column("Node", "Node", "Node", key=True, value=False),
+               Column("VRF", "String", "VRF", key=True, value=False),
+               Column("Router_ID", "Ip", "Router ID", key=True, value=False),
                *property_columns(question, BGP_PROCESS_PROPERTIES)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) if (r := bgp_process_row(snapshot, n))]
-    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP process ${Node}:${VRF}:${Router_ID}."))
+    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP process ${Node}:${VRF}:${Router_ID}.",
+                                          unselected=BGP_PROCESS_PROPERTIES))
 
 
 BGP_PEER_PROPERTIES: dict[str, tuple[str, str]] = {
@@ -168,12 +170,12 @@ _PEER_ORDER = ["Node", "VRF", "Session_VRF", "Local_AS", "Local_IP", "Local_Inte
                "Remote_AS", "Remote_IP", "Description", "Route_Reflector_Client", "Cluster_ID", "Peer_Group",
                "Import_Policy", "Export_Policy", "Send_Community", "Is_Passive"]
 _PEER_FIXED = {
-    "Node": Column("Node", "Node", "Node", True, False),
-    "VRF": Column("VRF", "String", "VRF", True, False),
+    "Node": Column("Node", "Node", "Node", key=True, value=False),
+    "VRF": Column("VRF", "String", "VRF", key=True, value=False),
     "Session_VRF": Column("Session_VRF", "String", "The VRF in which this session's TCP connection takes place, "
-                                                   "if different from VRF", False, False),
-    "Local_Interface": Column("Local_Interface", "String", "Local Interface", True, False),
-    "Remote_IP": Column("Remote_IP", "SelfDescribing", "Remote IP", True, False),
+                                                   "if different from VRF", value=False),
+    "Local_Interface": Column("Local_Interface", "String", "Local Interface", key=True, value=False),
+    "Remote_IP": Column("Remote_IP", "SelfDescribing", "Remote IP", key=True, value=False),
 }
 
 
@@ -217,10 +219,11 @@ def bgp_peer_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 def bgp_peer_configuration(question: dict[str, Any], snapshot: SnapshotState,
                            reference: SnapshotState | None) -> dict[str, Any]:
     props = enum_param(question, "properties", BGP_PEER_PROPERTIES)
-    columns = [_PEER_FIXED[c] if c in _PEER_FIXED else Column(c, *BGP_PEER_PROPERTIES[c], False, True)
+    columns = [_PEER_FIXED[c] if c in _PEER_FIXED else Column(c, *BGP_PEER_PROPERTIES[c])
                for c in _PEER_ORDER if c in _PEER_FIXED or c in props]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in bgp_peer_rows(snapshot, n)]
-    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP peer ${Node}:${VRF}: ${Remote_IP}"))
+    return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP peer ${Node}:${VRF}: ${Remote_IP}",
+                                          unselected=BGP_PEER_PROPERTIES))
 
 
 # -- OSPF ---------------------------------------------------------------------------------------------------
@@ -259,7 +262,7 @@ def _area_num(dotted: str) -> int:
     return int(ipaddress.IPv4Address(dotted))
 
 
-def _passive(proc: OspfProcess, iface: Interface) -> bool:
+def _passive(proc: OspfProcess, iface: DeviceInterface) -> bool:
     if iface.ospf_passive is not None:
         return iface.ospf_passive
     return iface.name in proc.passive or (proc.passive_default and iface.name not in proc.non_passive)
@@ -316,13 +319,14 @@ def ospf_process_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 @answerer("ospfprocess.OspfProcessConfigurationQuestion")
 def ospf_process_configuration(question: dict[str, Any], snapshot: SnapshotState,
                                reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Node", "Node", "Node", True, False), Column("VRF", "String", "VRF name", True, False),
-               Column("Process_ID", "String", "Process ID", True, False),
+    columns = [Column("Node", "Node", "Node", key=True, value=False),
+               Column("VRF", "String", "VRF name", key=True, value=False),
+               Column("Process_ID", "String", "Process ID", key=True, value=False),
                *property_columns(question, OSPF_PROCESS_PROPERTIES, allowed=_OSPF_PROCESS_ALL,
                                  declared_order=True)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in ospf_process_rows(snapshot, n)]
     return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF process ${Node}:${VRF}: "
-                                                         "${Process_ID}"))
+                                                         "${Process_ID}", unselected=_OSPF_PROCESS_ALL))
 
 
 OSPF_INTERFACE_PROPERTIES: dict[str, tuple[str, str]] = {  # OspfInterfacePropertySpecifier.PROPERTIES order
@@ -338,7 +342,7 @@ _NETWORK_TYPES = {"broadcast": "BROADCAST", "point-to-point": "POINT_TO_POINT",
                   "non-broadcast": "NON_BROADCAST_MULTI_ACCESS", "point-to-multipoint": "POINT_TO_MULTIPOINT"}
 
 
-def _timers(dev: Device, iface: Interface, network: str | None, ospfd: dict[str, Any] | None) -> tuple[Any, Any]:
+def _timers(dev: Device, iface: DeviceInterface, network: str | None, ospfd: dict[str, Any] | None) -> tuple[Any, Any]:
     """(hello, dead) seconds. IOS/EOS: Batfish's Cisco rule (configured; dead 4x a configured hello; else 10/40
     on broadcast and point-to-point, 30/120 otherwise). FRR-family: what ospfd runs (FRR's own defaults)."""
     if dev.format in _FRR_FAMILY:
@@ -356,7 +360,7 @@ def _timers(dev: Device, iface: Interface, network: str | None, ospfd: dict[str,
     return hello, dead
 
 
-def _cost(dev: Device, iface: Interface, proc: OspfProcess, ospfd: dict[str, Any] | None) -> int | None:
+def _cost(dev: Device, iface: DeviceInterface, proc: OspfProcess, ospfd: dict[str, Any] | None) -> int | None:
     """Batfish fills in the cost the reference bandwidth gives an interface. IOS/EOS: the cost realfish
     configures on FRR from the vendor's rule (the same as ospfd's, but for loopbacks, which ospfd costs 0).
     FRR-family configs run as written: the cost ospfd runs (its reference bandwidth over the port's speed or
@@ -394,22 +398,23 @@ def ospf_interface_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 @answerer("ospfinterface.OspfInterfaceConfigurationQuestion")
 def ospf_interface_configuration(question: dict[str, Any], snapshot: SnapshotState,
                                  reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Interface", "Interface", "Interface", True, False),
-               Column("VRF", "String", "VRF name", True, False),
-               Column("Process_ID", "String", "Process ID", True, False),
+    columns = [Column("Interface", "Interface", "Interface", key=True, value=False),
+               Column("VRF", "String", "VRF name", key=True, value=False),
+               Column("Process_ID", "String", "Process ID", key=True, value=False),
                *property_columns(question, OSPF_INTERFACE_PROPERTIES, declared_order=True)]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in ospf_interface_rows(snapshot, n)]
-    return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF Interface {Interface}"))
+    return tbl.answer(question, tbl.table(columns, rows, "Configuration of OSPF Interface {Interface}",
+                                          unselected=OSPF_INTERFACE_PROPERTIES))
 
 
 AREA_COLUMNS = [
-    Column("Node", "Node", "Node", True, False),
-    Column("VRF", "String", "VRF", True, False),
-    Column("Process_ID", "String", "Process ID", True, False),
-    Column("Area", "String", "Area number", True, False),
-    Column("Area_Type", "String", "Area type", False, True),
-    Column("Active_Interfaces", "Set<String>", "Names of active interfaces", False, True),
-    Column("Passive_Interfaces", "Set<String>", "Names of passive interfaces", False, True),
+    Column("Node", "Node", "Node", key=True, value=False),
+    Column("VRF", "String", "VRF", key=True, value=False),
+    Column("Process_ID", "String", "Process ID", key=True, value=False),
+    Column("Area", "String", "Area number", key=True, value=False),
+    Column("Area_Type", "String", "Area type"),
+    Column("Active_Interfaces", "Set<String>", "Names of active interfaces"),
+    Column("Passive_Interfaces", "Set<String>", "Names of passive interfaces"),
 ]
 
 

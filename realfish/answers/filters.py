@@ -27,7 +27,7 @@ from realfish.model import Acl, AclLine, Device, IptablesRule
 if TYPE_CHECKING:
     from dd.autoref import Function
 
-    from realfish.answers.forwarding import Flow
+    from realfish.answers.flow import Flow
 
 TCP, UDP, ICMP = 6, 17, 1
 

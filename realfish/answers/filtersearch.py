@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, node_set, variable
 from realfish.answers import table as tbl
 from realfish.answers.filters import Filter, FilterLine, device_filters, interface_filters
-from realfish.answers.forwarding import PORT_PROTOCOLS, TCP_FLAGS, Flow
-from realfish.answers.headerspace import ICMP, TCP, WIDTH, Packet
+from realfish.answers.flow import PORT_PROTOCOLS, Flow
+from realfish.answers.headerspace import ICMP, TCP, TCP_FLAGS, WIDTH, Packet
 from realfish.answers.reachability import ip_space
 from realfish.answers.specifiers import SpecifierError, interfaces, locations, resolve
 from realfish.answers.state import SnapshotState
@@ -43,24 +43,25 @@ if TYPE_CHECKING:
 Json = dict[str, Any]
 
 COLUMNS = [
-    Column("Node", "Node", "Node", True, False),
-    Column("Filter_Name", "String", "Filter name", True, False),
-    Column("Flow", "Flow", "Evaluated flow", True, False),
-    Column("Action", "String", "Outcome", False, True),
-    Column("Line_Content", "String", "Line content", False, True),
-    Column("Trace", "List<TraceTree>", "ACL trace", False, True),
+    Column("Node", "Node", "Node", key=True, value=False),
+    Column("Filter_Name", "String", "Filter name", key=True, value=False),
+    Column("Flow", "Flow", "Evaluated flow", key=True, value=False),
+    Column("Action", "String", "Outcome"),
+    Column("Line_Content", "String", "Line content"),
+    Column("Trace", "List<TraceTree>", "ACL trace"),
 ]
 TEST_TEXT = "Filter ${Filter_Name} on node ${Node} will ${Action} flow ${Flow} at line ${Line_Content}"
 REACHABILITY_COLUMNS = [
-    Column("Sources", "List<String>", "Filter sources", True, False),
-    Column("Unreachable_Line", "String", "Filter line that cannot be matched (i.e., unreachable)", True, False),
+    Column("Sources", "List<String>", "Filter sources", key=True, value=False),
+    Column("Unreachable_Line", "String", "Filter line that cannot be matched (i.e., unreachable)",
+           key=True, value=False),
     Column("Unreachable_Line_Action", "String", "Action performed by the unreachable line (e.g., PERMIT or DENY)",
-           True, False),
-    Column("Blocking_Lines", "List<String>", "Lines that, when combined, cover the unreachable line", False, True),
+           key=True, value=False),
+    Column("Blocking_Lines", "List<String>", "Lines that, when combined, cover the unreachable line"),
     Column("Different_Action", "Boolean", "Whether unreachable line has an action different from the blocking "
-           "line(s)", False, True),
-    Column("Reason", "String", "The reason a line is unreachable", False, True),
-    Column("Additional_Info", "String", "Additional information", False, False),
+           "line(s)"),
+    Column("Reason", "String", "The reason a line is unreachable"),
+    Column("Additional_Info", "String", "Additional information", value=False),
 ]
 REACHABILITY_TEXT = "Filters ${Sources} contain an unreachable line: ${Unreachable_Line}"
 _TEXT_FRAGMENT = "org.batfish.datamodel.TraceElement$TextFragment"

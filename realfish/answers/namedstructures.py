@@ -21,7 +21,7 @@ from typing import Any
 from realfish.answers import UnsupportedQuestion, answerer, flag, node_set, specifiers, variable
 from realfish.answers import table as tbl
 from realfish.answers.filters import Filter, Match, device_filters
-from realfish.answers.forwarding import protocol_name
+from realfish.answers.flow import protocol_name
 from realfish.answers.properties import node_properties
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
@@ -129,9 +129,9 @@ def named_structures(question: Json, state: SnapshotState, _reference: SnapshotS
                     rows.append({**row, "Present_On_Node": name in have[n]})
                 elif name in have[n]:
                     rows.append({**row, "Structure_Definition": _definition(state.devices[n], kind, name)})
-    last = (Column("Present_On_Node", "Boolean", "Whether the structure is present on the node", False, True)
-            if presence else Column("Structure_Definition", "SelfDescribing", "Structure definition", False, True))
-    columns = [Column("Node", "Node", "Node", True, False), Column("Structure_Type", "String", "Structure type",
-                                                                   True, False),
-               Column("Structure_Name", "String", "Structure name", True, False), last]
+    last = (Column("Present_On_Node", "Boolean", "Whether the structure is present on the node")
+            if presence else Column("Structure_Definition", "SelfDescribing", "Structure definition"))
+    columns = [Column("Node", "Node", "Node", key=True, value=False),
+               Column("Structure_Type", "String", "Structure type", key=True, value=False),
+               Column("Structure_Name", "String", "Structure name", key=True, value=False), last]
     return tbl.answer(question, tbl.table(columns, rows, "Structure ${Structure_Name} on node ${Node}."))

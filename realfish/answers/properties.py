@@ -9,13 +9,13 @@ VRF), its names (`filter::INPUT` for a host's iptables chains), its sorting (pro
 What the device model does not carry is never guessed. A set-valued property the model lacks (NTP, DNS,
 logging, SNMP-trap and TACACS servers, key chains, IKE/IPsec, PBR policies, zones; an interface's HSRP/VRRP
 groups, DHCP relays) is `[]` when the config has no line that would set it, and null (unknown) when it does:
-the parse status keeps every line's text, so realfish knows such a line exists even though no field holds
-it. String-valued ones (source interfaces, channel group, PBR policy name) are always null, which is also
-Batfish's value when they are not configured; the domain name is the IOS `ip domain name`. Blacklisted is
+the model names such properties in `Device.unread` and `DeviceInterface.unread` (`realfish.parsers.unread`).
+String-valued ones (source interfaces, channel group, PBR policy name) are always null, which is also Batfish's
+value when they are not configured; the domain name is the IOS `ip domain name`. Blacklisted is
 false on physical ports and null on the others, as Batfish gives it (realfish's deactivated interfaces read as
 administratively down). Switchport details (mode, VLANs) are null on switchports.
-Three interface lines the model keeps only as text decide a value here outright: IOS `speed N`, `[no] ip
-proxy-arp` and `spanning-tree portfast`; any other speed line leaves Speed (and a default Bandwidth) unknown.
+An interface's `speed`, `[no] ip proxy-arp` and `spanning-tree portfast` come from the model; a speed setting
+other than IOS's `speed N` (Mb/s) or `auto` leaves Speed (and a default Bandwidth) unknown.
 
 Where realfish differs from Batfish by design: Routing_Policies lists the user's route-maps only (Batfish adds
 its generated `~BGP_...~`/`~OSPF_EXPORT_POLICY~` policies); a deactivated interface (node_blacklist,
@@ -35,39 +35,38 @@ from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, interfaces
 from realfish.answers.state import SnapshotState
 from realfish.answers.table import Column
-from realfish.model import Device, Interface, canonical_ifname
+from realfish.model import Device, DeviceInterface
+from realfish.parsers import unread
 from realfish.status import file_parse_status_rows, init_issues_rows
 
 Row = dict[str, Any]
 
 
-def _v4(iface: Interface) -> list[ipaddress.IPv4Interface]:
+def _v4(iface: DeviceInterface) -> list[ipaddress.IPv4Interface]:
     return [a for a in iface.addresses if isinstance(a, ipaddress.IPv4Interface)]
 
 
-def _vrf(iface: Interface) -> str:
+def _vrf(iface: DeviceInterface) -> str:
     return iface.vrf or "default"
 
 
 # -- fileParseStatus, initIssues ----------------------------------------------------------------------------
 
 FILE_PARSE_COLUMNS = [
-    Column("File_Name", "String", "The file that was parsed", True, False),
-    Column("Status", "String", "The status of the parsing operation", False, True),
-    Column("File_Format", "String", "The detected format of the file", False, True),
-    Column("Nodes", "List<Node>", "Names of nodes produced from this file", False, True),
+    Column("File_Name", "String", "The file that was parsed", key=True, value=False),
+    Column("Status", "String", "The status of the parsing operation"),
+    Column("File_Format", "String", "The detected format of the file"),
+    Column("Nodes", "List<Node>", "Names of nodes produced from this file"),
 ]
 
 INIT_ISSUES_COLUMNS = [
-    Column("Nodes", "List<String>", "The nodes that were converted (if applicable)", True, False),
-    Column("Source_Lines", "List<FileLines>", "The files and lines that caused the issues (if applicable)", True,
-           False),
-    Column("Type", "String", "The type of issues identified", True, False),
-    Column("Details", "String", "Details about the issues identified", False, True),
-    Column("Line_Text", "String", "The text of the input files that caused the issues (if applicable)", False,
-           True),
-    Column("Parser_Context", "String", "Batfish parser state when issues were encountered (if applicable)", False,
-           True),
+    Column("Nodes", "List<String>", "The nodes that were converted (if applicable)", key=True, value=False),
+    Column("Source_Lines", "List<FileLines>", "The files and lines that caused the issues (if applicable)",
+           key=True, value=False),
+    Column("Type", "String", "The type of issues identified", key=True, value=False),
+    Column("Details", "String", "Details about the issues identified"),
+    Column("Line_Text", "String", "The text of the input files that caused the issues (if applicable)"),
+    Column("Parser_Context", "String", "Batfish parser state when issues were encountered (if applicable)"),
 ]
 
 
@@ -99,7 +98,7 @@ ADMIN_DOWN = "Administratively down"
 LINK_DOWN = "Operationally down on the running router"
 
 
-def interface_state(snapshot: SnapshotState, node: str, iface: Interface) -> tuple[bool, str]:
+def interface_state(snapshot: SnapshotState, node: str, iface: DeviceInterface) -> tuple[bool, str]:
     """(active, Batfish's Inactive_Reason or "") from the config and the router's own interface table.
 
     A shut interface runs in the emulation without addresses (zebra still calls it up), so the config decides
@@ -119,12 +118,12 @@ def interface_state(snapshot: SnapshotState, node: str, iface: Interface) -> tup
 # -- ipOwners -----------------------------------------------------------------------------------------------
 
 IP_OWNERS_COLUMNS = [  # Batfish's 3-argument ColumnMetadata: every column is both key and value
-    Column("Node", "Node", "Node hostname", True, True),
-    Column("VRF", "String", "VRF name", True, True),
-    Column("Interface", "String", "Interface name", True, True),
-    Column("IP", "Ip", "IP address", True, True),
-    Column("Mask", "Integer", "Network mask length", True, True),
-    Column("Active", "Boolean", "Whether the interface is active", True, True),
+    Column("Node", "Node", "Node hostname", key=True),
+    Column("VRF", "String", "VRF name", key=True),
+    Column("Interface", "String", "Interface name", key=True),
+    Column("IP", "Ip", "IP address", key=True),
+    Column("Mask", "Integer", "Network mask length", key=True),
+    Column("Active", "Boolean", "Whether the interface is active", key=True),
 ]
 
 _IP_TERM = re.compile(r"^(\d+\.\d+\.\d+\.\d+)(?:/(\d+)|\s*-\s*(\d+\.\d+\.\d+\.\d+)|:(\d+\.\d+\.\d+\.\d+))?$")
@@ -199,10 +198,10 @@ def ip_owners(question: dict[str, Any], snapshot: SnapshotState, reference: Snap
 # -- layer3Edges --------------------------------------------------------------------------------------------
 
 LAYER3_COLUMNS = [
-    Column("Interface", "Interface", "Interface from which the edge originates", True, False),
-    Column("IPs", "Set<Ip>", "IPs", False, True),
-    Column("Remote_Interface", "Interface", "Interface at which the edge terminates", True, False),
-    Column("Remote_IPs", "Set<Ip>", "Remote IPs", False, True),
+    Column("Interface", "Interface", "Interface from which the edge originates", key=True, value=False),
+    Column("IPs", "Set<Ip>", "IPs"),
+    Column("Remote_Interface", "Interface", "Interface at which the edge terminates", key=True, value=False),
+    Column("Remote_IPs", "Set<Ip>", "Remote IPs"),
 ]
 
 
@@ -225,55 +224,6 @@ def layer3_edges(question: dict[str, Any], snapshot: SnapshotState,
                  reference: SnapshotState | None) -> dict[str, Any]:
     rows = layer3_rows(snapshot, node_set(question, "nodes", snapshot), node_set(question, "remoteNodes", snapshot))
     return tbl.answer(question, tbl.table(LAYER3_COLUMNS, rows, "Display Edges"))
-
-
-# -- what the config says that the model does not hold ------------------------------------------------------
-
-# Property -> the lines that would set it (lower-cased, matched at the start of a line's text).
-_UNREAD_NODE = {
-    "NTP_Servers": r"ntp server\b",
-    "DNS_Servers": r"(ip )?name-server\b|ip name server\b|dns server\b",
-    "Logging_Servers": r"logging (host |server )?\d|logging (host|server)\b",
-    "SNMP_Trap_Servers": r"snmp-server host\b",
-    "TACACS_Servers": r"tacacs-server host\b|tacacs server\b",
-    "Authentication_Key_Chains": r"key chain\b",
-    "IKE_Phase1_Keys": r"crypto (isakmp|ikev2|keyring)\b",
-    "IKE_Phase1_Policies": r"crypto (isakmp|ikev2)\b",
-    "IKE_Phase1_Proposals": r"crypto (isakmp|ikev2)\b",
-    "IPsec_Peer_Configs": r"crypto (map|ipsec)\b|tunnel protection\b",
-    "IPsec_Phase2_Policies": r"crypto (map|ipsec)\b",
-    "IPsec_Phase2_Proposals": r"crypto ipsec\b",
-    "PBR_Policies": r"ip policy route-map\b",
-    "Zones": r"zone security\b|zone-member security\b",
-}
-_UNREAD_IFACE = {
-    "HSRP_Groups": r"standby\b",
-    "VRRP_Groups": r"vrrp\b",
-    "DHCP_Relay_Addresses": r"ip helper-address\b|ip dhcp relay\b|dhcp relay\b",
-}
-
-
-class ConfigLines:
-    """A device's config lines as the parse status recorded them, whole-device and per interface."""
-
-    def __init__(self, snapshot: SnapshotState, dev: Device):
-        st = snapshot.conv.status_of(dev.source)
-        self.device: list[str] = []
-        self.by_iface: dict[str, list[str]] = {}
-        for n in st.notes if st is not None else []:
-            text = " ".join(n.text.lower().split())
-            self.device.append(text)
-            words = n.context.split()
-            if len(words) >= 2 and words[0].lower() == "interface":
-                iface = dev.find_interface(canonical_ifname(words[1]))
-                if iface is not None:
-                    self.by_iface.setdefault(iface.name, []).append(text)
-        self.messages = [n.message.lower() for n in st.notes] if st is not None else []
-
-    def has(self, pattern: str, iface: str | None = None) -> bool:
-        lines = self.device if iface is None else self.by_iface.get(iface, [])
-        rx = re.compile(pattern)
-        return any(rx.match(t) for t in lines)
 
 
 # -- nodeProperties -----------------------------------------------------------------------------------------
@@ -328,7 +278,6 @@ def _host_acls(dev: Device) -> list[str]:
 def node_properties(snapshot: SnapshotState, name: str) -> Row:
     """Every nodeProperties value of one node (all 36 properties)."""
     dev = snapshot.devices[name]
-    lines = ConfigLines(snapshot, dev)
     # IOS (and EOS, FRR) community lists are both match expressions (route-map match community) and set match
     # expressions (comm-list delete) in Batfish; no named community *sets* come from these vendors.
     communities = sorted(dev.community_lists)
@@ -355,8 +304,8 @@ def node_properties(snapshot: SnapshotState, name: str) -> Row:
         "Routing_Policies": sorted(dev.route_maps),
         "VRFs": sorted({"default"} | dev.vrfs),
     }
-    for prop, pattern in _UNREAD_NODE.items():
-        row[prop] = None if lines.has(pattern) else []
+    for prop in unread.NODE:
+        row[prop] = None if prop in dev.unread else []
     for prop in ("DNS_Source_Interface", "Logging_Source_Interface", "NTP_Source_Interface",
                  "SNMP_Source_Interface", "TACACS_Source_Interface"):
         row[prop] = None
@@ -367,7 +316,7 @@ def node_properties(snapshot: SnapshotState, name: str) -> Row:
 @answerer("nodeproperties.NodePropertiesQuestion")
 def node_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                            reference: SnapshotState | None) -> dict[str, Any]:
-    columns = [Column("Node", "Node", "Node", True, False), *property_columns(question, _NODE_PROPERTIES)]
+    columns = [Column("Node", "Node", "Node", key=True, value=False), *property_columns(question, _NODE_PROPERTIES)]
     props = [c.name for c in columns[1:]]
 
     rows = []
@@ -427,7 +376,7 @@ _IFACE_PROPERTIES: dict[str, tuple[str, str]] = {
 _INTERFACE_TYPE = {"physical": "PHYSICAL", "loopback": "LOOPBACK", "subinterface": "LOGICAL", "vlan": "VLAN",
                    "aggregate": "AGGREGATED", "tunnel": "TUNNEL", "null": "NULL", "other": "UNKNOWN"}
 
-# Batfish's default link speeds by interface name (representation/cisco/Interface.getDefaultSpeed).
+# Batfish's default link speeds by interface name (representation/cisco/DeviceInterface.getDefaultSpeed).
 _IOS_SPEED = [("Ethernet", 1e7), ("FastEthernet", 100e6), ("FiftyGig", 50e9), ("FiveGigabit", 5e9),
               ("FortyGig", 40e9), ("GigabitEthernet", 1e9), ("HundredGig", 100e9), ("LongReachEthernet", 10e6),
               ("TenGigabitEthernet", 10e9), ("TwentyFiveGigE", 25e9), ("TwoGigabitEthernet", 2.5e9),
@@ -443,7 +392,7 @@ def _default_speed(dev: Device, name: str) -> float | None:
     return None
 
 
-def _default_bandwidth(dev: Device, iface: Interface, speed: float | None) -> float | None:
+def _default_bandwidth(dev: Device, iface: DeviceInterface, speed: float | None) -> float | None:
     """Batfish's bandwidth when the config sets none: the speed, else a per-vendor default by name."""
     if speed is not None:
         return speed
@@ -484,37 +433,38 @@ def host_filters(dev: Device) -> tuple[str | None, str | None]:
             "filter::OUTPUT" if "filter::OUTPUT" in chains else None)
 
 
-def _speed(dev: Device, iface: Interface, lines: ConfigLines) -> tuple[bool, float | None]:
-    """(known, speed): an IOS `speed N` line (Mb/s) is read here, any other speed line leaves it unknown."""
-    for text in lines.by_iface.get(iface.name, []):
-        m = re.match(r"speed (\S+)$", text)
-        if m is None and text.startswith("speed"):
-            return False, None
-        if m is not None and m.group(1) != "auto":
-            if dev.format == "CISCO_IOS" and m.group(1).isdigit():
-                return True, int(m.group(1)) * 1e6
-            return False, None
-    return True, _default_speed(dev, iface.name)
+def _speed(dev: Device, iface: DeviceInterface) -> tuple[bool, float | None]:
+    """(known, speed): an IOS `speed N` (Mb/s) is the speed, `auto` or no line the default, and any other
+    setting leaves it unknown."""
+    if iface.speed is None or iface.speed == "auto":
+        return True, _default_speed(dev, iface.name)
+    if dev.format == "CISCO_IOS" and iface.speed.isdigit():
+        return True, int(iface.speed) * 1e6
+    return False, None
 
 
-def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, lines: ConfigLines) -> Row:
+def proxy_arp(dev: Device, iface: DeviceInterface) -> bool:
+    """Whether an interface answers ARP for addresses it routes elsewhere: on unless `no ip proxy-arp` on IOS
+    (its default), off unless `ip proxy-arp` elsewhere, never on hosts."""
+    if dev.format == "CISCO_IOS":
+        return iface.proxy_arp is not False
+    return dev.kind != "host" and iface.proxy_arp is True
+
+
+def interface_properties(snapshot: SnapshotState, node: str, iface: DeviceInterface) -> Row:
     """Every interfaceProperties value of one interface."""
     dev = snapshot.devices[node]
     v4 = _v4(iface)
     active, reason = interface_state(snapshot, node, iface)
-    known_speed, speed = _speed(dev, iface, lines)
+    known_speed, speed = _speed(dev, iface)
     if iface.bandwidth_kbps:
         bandwidth: float | None = iface.bandwidth_kbps * 1000.0
-    elif not known_speed or (dev.format == "HOST" and any("bandwidth" in m for m in lines.messages)):
+    elif not known_speed or "Bandwidth" in dev.unread:
         bandwidth = None
     else:
         bandwidth = _default_bandwidth(dev, iface, speed)
     host_in, host_out = host_filters(dev) if dev.kind == "host" else (None, None)
-    if dev.format == "CISCO_IOS":
-        proxy_arp = not lines.has(r"no ip proxy-arp\b", iface.name)
-    else:
-        proxy_arp = dev.kind != "host" and lines.has(r"ip proxy-arp\b", iface.name)
-    rip = None if lines.has(r"router rip\b") else False
+    rip = None if "RIP" in dev.unread else False
     sw = iface.switchport
     mtu = iface.mtu or (65536 if iface.loopback and dev.format in _FRR_FAMILY else 1500)
     row: Row = {
@@ -542,10 +492,10 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
         "PBR_Policy_Name": None,
         "Primary_Address": str(v4[0]) if v4 else None,
         "Primary_Network": str(v4[0].network) if v4 else None,
-        "Proxy_ARP": proxy_arp,
+        "Proxy_ARP": proxy_arp(dev, iface),
         "Rip_Enabled": rip,
         "Rip_Passive": rip,
-        "Spanning_Tree_Portfast": lines.has(r"spanning-tree portfast\b(?! disable)", iface.name),
+        "Spanning_Tree_Portfast": iface.portfast,
         "Speed": speed,
         "Switchport": sw,
         "Switchport_Mode": None if sw else "NONE",
@@ -553,8 +503,8 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
         "VRF": _vrf(iface),
         "Zone_Name": None,
     }
-    for prop, pattern in _UNREAD_IFACE.items():
-        row[prop] = None if lines.has(pattern, iface.name) else []
+    for prop in unread.INTERFACE:
+        row[prop] = None if prop in iface.unread else []
     return row
 
 
@@ -562,7 +512,7 @@ def interface_properties(snapshot: SnapshotState, node: str, iface: Interface, l
 def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
                                 reference: SnapshotState | None) -> dict[str, Any]:
     # Interface_Type only when asked for (InterfacePropertySpecifier.create leaves it out by default)
-    columns = [Column("Interface", "Interface", "Interface", True, False),
+    columns = [Column("Interface", "Interface", "Interface", key=True, value=False),
                *property_columns(question, _IFACE_PROPERTIES, default=set(_IFACE_PROPERTIES) - {"Interface_Type"})]
     props = [c.name for c in columns[1:]]
     exclude_shut = flag(question, "excludeShutInterfaces")
@@ -572,12 +522,10 @@ def interface_properties_answer(question: dict[str, Any], snapshot: SnapshotStat
         pairs = interfaces(variable(question, "interfaces"), snapshot, wanted)
     except SpecifierError as e:
         raise UnsupportedQuestion(f"interfaces: {e}") from None
-    rows, lines = [], {}
+    rows = []
     for node, name in sorted(pairs):
         dev = snapshot.devices[node]
-        if node not in lines:
-            lines[node] = ConfigLines(snapshot, dev)
-        values = interface_properties(snapshot, node, dev.interfaces[name], lines[node])
+        values = interface_properties(snapshot, node, dev.interfaces[name])
         if exclude_shut and not values["Active"]:
             continue
         rows.append({"Interface": tbl.interface(node, name), **{p: values[p] for p in props}})

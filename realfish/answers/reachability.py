@@ -46,7 +46,9 @@ from typing import Any
 from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, node_set, variable
 from realfish.answers import table as tbl
 from realfish.answers.filters import ACL_PROTOCOLS, ICMP_NAMES, iptables_chains, port_number
-from realfish.answers.forwarding import SUCCESS, TCP_FLAGS, Flow, Network, Tracer, TraceResult
+from realfish.answers.flow import Flow
+from realfish.answers.forwarding import SUCCESS, Network, Tracer, TraceResult
+from realfish.answers.headerspace import TCP_FLAGS
 from realfish.answers.specifiers import SpecifierError, locations
 from realfish.answers.state import SnapshotState
 from realfish.answers.traceroute import (

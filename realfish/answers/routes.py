@@ -35,44 +35,44 @@ Row = dict[str, Any]
 Net = ipaddress.IPv4Network
 
 _RIB_KEY = [  # RoutesAnswerer.addCommonTableColumnsAtStart / AtEnd
-    Column("Node", "Node", "Node", True, False),
-    Column("VRF", "String", "VRF name", True, False),
-    Column("Network", "Prefix", "Network for this route", True, True),
+    Column("Node", "Node", "Node", key=True, value=False),
+    Column("VRF", "String", "VRF name", key=True, value=False),
+    Column("Network", "Prefix", "Network for this route", key=True),
 ]
-_NEXT_HOP = Column("Next_Hop", "NextHop", "Route's Next Hop", False, True)
-_PROTOCOL = Column("Protocol", "String", "Route's Protocol", False, True)
-_METRIC = Column("Metric", "Long", "Route's Metric", False, True)
-_TAG = Column("Tag", "Long", "Tag for this route", False, True)
+_NEXT_HOP = Column("Next_Hop", "NextHop", "Route's Next Hop")
+_PROTOCOL = Column("Protocol", "String", "Route's Protocol")
+_METRIC = Column("Metric", "Long", "Route's Metric")
+_TAG = Column("Tag", "Long", "Tag for this route")
 
 MAIN_COLUMNS = [*_RIB_KEY, _NEXT_HOP, _PROTOCOL, _METRIC,
-                Column("Admin_Distance", "Long", "Route's Admin distance", False, True), _TAG]
+                Column("Admin_Distance", "Long", "Route's Admin distance"), _TAG]
 
 BGP_COLUMNS = [
     *_RIB_KEY,
-    Column("Status", "List<String>", "Route's statuses", False, True),
+    Column("Status", "List<String>", "Route's statuses"),
     _NEXT_HOP,
     _PROTOCOL,
-    Column("AS_Path", "String", "Route's AS path", False, True),
+    Column("AS_Path", "String", "Route's AS path"),
     _METRIC,
-    Column("Local_Pref", "Long", "Route's Local Preference", False, True),
-    Column("Communities", "List<String>", "Route's List of communities", False, True),
-    Column("Origin_Protocol", "String", "Route's Origin protocol", False, True),
-    Column("Origin_Type", "String", "Route's Origin type", False, True),
-    Column("Originator_Id", "String", "Route's Originator ID", False, True),
-    Column("Received_From_IP", "Ip", "IP of the neighbor who sent this route", True, True),
-    Column("Received_Path_Id", "Integer", "Route's Received Path ID", True, True),
-    Column("Cluster_List", "Set<Long>", "Route's Cluster List", False, True),
-    Column("Tunnel_Encapsulation_Attribute", "String", "Route's BGP Tunnel Encapsulation Attribute", False, True),
-    Column("Weight", "Integer", "Route's BGP Weight", False, True),
+    Column("Local_Pref", "Long", "Route's Local Preference"),
+    Column("Communities", "List<String>", "Route's List of communities"),
+    Column("Origin_Protocol", "String", "Route's Origin protocol"),
+    Column("Origin_Type", "String", "Route's Origin type"),
+    Column("Originator_Id", "String", "Route's Originator ID"),
+    Column("Received_From_IP", "Ip", "IP of the neighbor who sent this route", key=True),
+    Column("Received_Path_Id", "Integer", "Route's Received Path ID", key=True),
+    Column("Cluster_List", "Set<Long>", "Route's Cluster List"),
+    Column("Tunnel_Encapsulation_Attribute", "String", "Route's BGP Tunnel Encapsulation Attribute"),
+    Column("Weight", "Integer", "Route's BGP Weight"),
     _TAG,
 ]
 
 LPM_COLUMNS = [
-    Column("Node", "Node", "Node where the route is present", True, False),
-    Column("VRF", "String", "VRF where the route is present", True, False),
-    Column("Ip", "Ip", "IP that was being matched on", True, False),
-    Column("Network", "Prefix", "The longest-prefix network that matched", False, True),
-    Column("Num_Routes", "Integer", "Number of routes that matched (in case of ECMP)", False, True),
+    Column("Node", "Node", "Node where the route is present", key=True, value=False),
+    Column("VRF", "String", "VRF where the route is present", key=True, value=False),
+    Column("Ip", "Ip", "IP that was being matched on", key=True, value=False),
+    Column("Network", "Prefix", "The longest-prefix network that matched"),
+    Column("Num_Routes", "Integer", "Number of routes that matched (in case of ECMP)"),
 ]
 
 # Batfish's routingProtocolSpec names (RoutingProtocolSpecifier) -> the protocol labels they cover.
@@ -384,8 +384,8 @@ def main_rows(question: dict[str, Any], snapshot: SnapshotState, whole_vrf: bool
 
 DIFF_COLUMNS = [
     *_RIB_KEY,
-    Column("Entry_Presence", "String", "Presence of a Route for the given Network (Prefix)", False, True),
-    *[Column(f"{side}_{c.name}", c.schema, c.description, False, True)
+    Column("Entry_Presence", "String", "Presence of a Route for the given Network (Prefix)"),
+    *[Column(f"{side}_{c.name}", c.schema, c.description)
       for c in MAIN_COLUMNS[len(_RIB_KEY):] for side in ("Snapshot", "Reference")],
 ]
 

@@ -53,12 +53,12 @@ class SnapshotState:
 def build(path: Any, name: str = "snapshot", timeout: float = 600.0, progress: Any = None,
           **kw: Any) -> SnapshotState:
     """Convert a snapshot directory or zip and converge it under the emulation (`kw`: Emulation's options;
-    `progress`: a realfish.progress.Progress to show the steps on)."""
-    from realfish import dataplane
-    from realfish.convert import convert_snapshot
+    `progress`: a realfish.progress.Progress to show the steps on): `realfish.convergence.analyse`."""
+    from realfish.convergence import Steps, analyse
 
-    if progress:
-        progress.step(f"parsing {path}")
-    conv = convert_snapshot(path)
-    dp = dataplane.compute(conv.network, timeout=timeout, progress=progress, **kw) if conv.network.routers else None
-    return SnapshotState(name, conv, dp)
+    class Shown(Steps):
+        def parsing(self, root: Any) -> None:
+            if progress:
+                progress.step(f"parsing {path}")
+
+    return SnapshotState(name, *analyse(path, Shown(), timeout=timeout, progress=progress, **kw))

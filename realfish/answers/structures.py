@@ -31,17 +31,17 @@ _POINTS_AT = {
 }
 
 DEFINED_COLUMNS = [
-    Column("Structure_Type", "String", "Vendor-specific type of the structure", True, False),
-    Column("Structure_Name", "String", "Name of the structure", True, False),
-    Column("Source_Lines", "FileLines", "File and line numbers where the structure is defined", True, False),
+    Column("Structure_Type", "String", "Vendor-specific type of the structure", key=True, value=False),
+    Column("Structure_Name", "String", "Name of the structure", key=True, value=False),
+    Column("Source_Lines", "FileLines", "File and line numbers where the structure is defined", key=True, value=False),
 ]
 UNUSED_COLUMNS = DEFINED_COLUMNS
 UNDEFINED_COLUMNS = [
-    Column("File_Name", "String", "File containing reference", True, False),
-    Column("Struct_Type", "String", "Type of struct reference is supposed to be", False, False),
-    Column("Ref_Name", "String", "The undefined reference", True, False),
-    Column("Context", "String", "Context of undefined reference", True, False),
-    Column("Lines", "FileLines", "Lines where reference appears", False, False),
+    Column("File_Name", "String", "File containing reference", key=True, value=False),
+    Column("Struct_Type", "String", "Type of struct reference is supposed to be", value=False),
+    Column("Ref_Name", "String", "The undefined reference", key=True, value=False),
+    Column("Context", "String", "Context of undefined reference", key=True, value=False),
+    Column("Lines", "FileLines", "Lines where reference appears", value=False),
 ]
 
 

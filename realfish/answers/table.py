@@ -7,7 +7,8 @@ Interface {"hostname", "interface"}, lists are JSON arrays, an absent value is n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 TABLE_CLASS = "org.batfish.datamodel.table.TableAnswerElement"
@@ -15,9 +16,13 @@ TABLE_CLASS = "org.batfish.datamodel.table.TableAnswerElement"
 
 @dataclass(frozen=True)
 class Column:
+    """One column of an answer, as Batfish's ColumnMetadata declares it: `key` columns identify a row, `value`
+    columns are what a differential answer compares; a column can be either, both or neither."""
+
     name: str
     schema: str
     description: str
+    _: KW_ONLY
     key: bool = False
     value: bool = True
 
@@ -27,8 +32,8 @@ class Column:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Column:
-        return cls(doc["name"], doc["schema"], doc.get("description", ""), doc.get("isKey", True),
-                   doc.get("isValue", True))
+        return cls(doc["name"], doc["schema"], doc.get("description", ""), key=doc.get("isKey", True),
+                   value=doc.get("isValue", True))
 
 
 def node(name: str) -> dict[str, str]:
@@ -43,9 +48,20 @@ def summary(n: int) -> dict[str, Any]:
     return {"notes": f"Found {n} results", "numFailed": 0, "numPassed": 0, "numResults": n}
 
 
-def table(columns: list[Column], rows: list[dict[str, Any]], text_desc: str = "") -> dict[str, Any]:
-    """One TableAnswerElement (rows keep only the declared columns, missing cells are null)."""
+class UnknownColumn(KeyError):
+    """A row names a column its table does not declare: a misspelt name would otherwise be a silent null."""
+
+
+def table(columns: list[Column], rows: list[dict[str, Any]], text_desc: str = "", *,
+          unselected: Iterable[str] = ()) -> dict[str, Any]:
+    """One TableAnswerElement; a cell a row leaves out is null, a cell for an undeclared column raises.
+    `unselected`: the property columns a question's `properties` parameter may leave out, whose cells the rows
+    carry anyway and the table drops."""
     names = [c.name for c in columns]
+    declared = set(names) | set(unselected)
+    for r in rows:
+        if unknown := r.keys() - declared:
+            raise UnknownColumn(f"row cells {sorted(unknown)} are not among the table's columns {names}")
     metadata: dict[str, Any] = {"columnMetadata": [c.to_json() for c in columns]}
     if text_desc:
         metadata["textDesc"] = text_desc
@@ -72,10 +88,10 @@ def differential(columns: list[Column], snapshot_rows: list[dict[str, Any]], ref
     keys = [c for c in columns if c.key]
     others = [c for c in columns if not c.key]
     values = [c for c in others if c.value]
-    out_cols = [Column(c.name, c.schema, c.description, True, False) for c in keys] + [KEY_PRESENCE]
+    out_cols = [Column(c.name, c.schema, c.description, key=True, value=False) for c in keys] + [KEY_PRESENCE]
     for c in others:
-        out_cols.append(Column(f"Snapshot_{c.name}", c.schema, c.description, False, False))
-        out_cols.append(Column(f"Reference_{c.name}", c.schema, c.description, False, False))
+        out_cols.append(Column(f"Snapshot_{c.name}", c.schema, c.description, value=False))
+        out_cols.append(Column(f"Reference_{c.name}", c.schema, c.description, value=False))
 
     def key(r: dict[str, Any]) -> str:
         return json.dumps([r.get(k.name) for k in keys], sort_keys=True)

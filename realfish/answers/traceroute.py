@@ -28,16 +28,9 @@ from typing import Any
 
 from realfish.answers import OWN_DIFF, UnsupportedQuestion, answerer, flag, variable
 from realfish.answers import table as tbl
-from realfish.answers.forwarding import (
-    PORT_PROTOCOLS,
-    PROTOCOL_NUMBERS,
-    TCP_FLAGS,
-    Flow,
-    Network,
-    Tracer,
-    TraceResult,
-    host_ips,
-)
+from realfish.answers.flow import PORT_PROTOCOLS, PROTOCOL_NUMBERS, Flow
+from realfish.answers.forwarding import Network, Tracer, TraceResult, host_ips
+from realfish.answers.headerspace import TCP_FLAGS
 from realfish.answers.properties import interface_state
 from realfish.answers.specifiers import Location, SpecifierError, locations
 from realfish.answers.state import SnapshotState
@@ -46,25 +39,25 @@ from realfish.answers.table import Column
 Json = dict[str, Any]
 Ip = ipaddress.IPv4Address
 
-_FLOW = Column("Flow", "Flow", "The flow", True, False)
+_FLOW = Column("Flow", "Flow", "The flow", key=True, value=False)
 COLUMNS = [
     _FLOW,
-    Column("Traces", "Set<Trace>", "The traces for this flow", False, True),
-    Column("TraceCount", "Integer", "The total number traces for this flow", False, True),
+    Column("Traces", "Set<Trace>", "The traces for this flow"),
+    Column("TraceCount", "Integer", "The total number traces for this flow"),
 ]
 DIFF_COLUMNS = [  # TracerouteAnswerer.metadata(true): its own words, not TableDiff's
     _FLOW,
-    Column("Snapshot_Traces", "Set<Trace>", "The traces in the BASE snapshot", False, True),
-    Column("Snapshot_TraceCount", "Integer", "The total number traces in the BASE snapshot", False, True),
-    Column("Reference_Traces", "Set<Trace>", "The traces in the DELTA snapshot", False, True),
-    Column("Reference_TraceCount", "Integer", "The total number traces in the DELTA snapshot", False, True),
+    Column("Snapshot_Traces", "Set<Trace>", "The traces in the BASE snapshot"),
+    Column("Snapshot_TraceCount", "Integer", "The total number traces in the BASE snapshot"),
+    Column("Reference_Traces", "Set<Trace>", "The traces in the DELTA snapshot"),
+    Column("Reference_TraceCount", "Integer", "The total number traces in the DELTA snapshot"),
 ]
 BIDIR_COLUMNS = [
-    Column("Forward_Flow", "Flow", "The forward flow.", True, False),
-    Column("Forward_Traces", "List<Trace>", "The forward traces.", False, True),
-    Column("New_Sessions", "List<String>", "Sessions initialized by the forward trace.", True, False),
-    Column("Reverse_Flow", "Flow", "The reverse flow.", True, False),
-    Column("Reverse_Traces", "List<Trace>", "The reverse traces.", False, True),
+    Column("Forward_Flow", "Flow", "The forward flow.", key=True, value=False),
+    Column("Forward_Traces", "List<Trace>", "The forward traces."),
+    Column("New_Sessions", "List<String>", "Sessions initialized by the forward trace.", key=True, value=False),
+    Column("Reverse_Flow", "Flow", "The reverse flow.", key=True, value=False),
+    Column("Reverse_Traces", "List<Trace>", "The reverse traces."),
 ]
 DEFAULT_MAX_TRACES = 32  # TracePruner.DEFAULT_MAX_TRACES
 HOST_SUBNET_MAX_PREFIX_LENGTH = 29  # Prefix.HOST_SUBNET_MAX_PREFIX_LENGTH: only such links may hold hosts

@@ -2,9 +2,10 @@
 
 - detect.py: which format a file is in (Batfish's detector, plus plain FRR)
 - tree.py: IOS-style text as a tree of lines with line numbers
-- ios.py: Cisco IOS/IOS-XE, and the shared reader of the IOS-like CLIs
-- eos.py: Arista EOS (IOS reader, EOS defaults)
-- frr.py: FRR's frr.conf (run as written; the model is read from it)
+- ciscolike.py: the language IOS, EOS and FRR share (`CiscoLikeParser`), which each dialect subclasses
+- ios.py: Cisco IOS/IOS-XE (its defaults are the shared reader's)
+- eos.py: Arista EOS (the shared reader, EOS defaults)
+- frrconf.py: FRR's frr.conf (run as written; the model is read from it)
 - cumulus.py: Cumulus concatenated files (hostname + interfaces + ports.conf + frr.conf)
 - sonic.py: SONiC (config_db.json + frr.conf)
 - host.py: Batfish host files and iptables-save files
@@ -33,8 +34,8 @@ def parse_config(text: str, file: str, fmt: str | None = None) -> tuple[Device |
     """Parse one file of configs/ (format detected unless given)."""
     from realfish.parsers.cumulus import parse_cumulus
     from realfish.parsers.eos import EosParser
-    from realfish.parsers.frr import FrrParser
-    from realfish.parsers.ios import CiscoLikeParser
+    from realfish.parsers.frrconf import FrrParser
+    from realfish.parsers.ios import IosParser
 
     fmt = fmt or detect_format(text)
     st = FileStatus(file, fmt, lines=len(text.splitlines()))
@@ -53,7 +54,7 @@ def parse_config(text: str, file: str, fmt: str | None = None) -> tuple[Device |
         if fmt == "CUMULUS_CONCATENATED":
             dev, st = parse_cumulus(text, file, st)
         else:
-            cls = {"CISCO_IOS": CiscoLikeParser, "ARISTA": EosParser, "FRR": FrrParser}[fmt]
+            cls = {"CISCO_IOS": IosParser, "ARISTA": EosParser, "FRR": FrrParser}[fmt]
             dev = cls(text, file, st).parse()
             st.format = fmt
     except RecursionError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 
 from realfish.model import Device, StaticRoute
-from realfish.parsers.frr import FrrParser
+from realfish.parsers.frrconf import FrrParser
 from realfish.parsers.tree import Node, parse_tree
 from realfish.status import FileStatus
 

@@ -11,7 +11,7 @@ EOS-only management commands (`management api`, `daemon`, `transceiver`, ...) ar
 
 from __future__ import annotations
 
-from realfish.parsers.ios import CiscoLikeParser
+from realfish.parsers.ciscolike import CiscoLikeParser
 
 
 class EosParser(CiscoLikeParser):

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from realfish.model import Device, InterfaceKind
-from realfish.parsers.frr import FrrParser
+from realfish.parsers.frrconf import FrrParser
 from realfish.status import FileStatus
 
 _KINDS: dict[str, InterfaceKind] = {"LOOPBACK_INTERFACE": "loopback", "VLAN_INTERFACE": "vlan",

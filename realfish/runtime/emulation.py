@@ -4,9 +4,11 @@ Lifecycle (`Emulation.converge` via `Runner`):
   1. the run directory gets one folder per router: its interface table (read by libreal), frr.conf, logs,
      vty and zserv sockets, pid files;
   2. the controller (broker) starts listening on run_dir/control.sock;
-  3. zebra starts for every router (LD_PRELOAD=libreal, REALFISH_* environment), then staticd, bgpd, ospfd;
-  4. `vtysh -f frr.conf` applies each router's integrated config, as FRR's own boot does (with the virtual
-     clock: in batches of routers that are not neighbours, 1.5 virtual seconds apart);
+  3. forked (the default): one zygote per daemon kind; one vtysh cuts every router's config into its daemons'
+     parts (daemon_configs.py); routers boot in batches of routers that are not neighbours, 1.5 virtual seconds
+     apart: zebra, then staticd, bgpd, ospfd, each reading its own part first. Without forking (`fork=False`):
+     every router's daemons start from scratch (LD_PRELOAD=libreal, REALFISH_* environment), then `vtysh -f
+     frr.conf` applies each router's integrated config in the same batches, as FRR's own boot does;
   5. quiescence: no broker event (connection, listener, address, route) and no byte in flight on any emulated
      connection for `settle` seconds; the convergence time is that of the last route change;
   6. state is read through each router's vty; close() stops every daemon by PID and removes the run directory.
@@ -26,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from realfish import frr, ospf
-from realfish.report import FibEntry, Report, death_cause
+from realfish.dataplane import FibEntry
+from realfish.report import Report, death_cause
 from realfish.runner import ConvergeTimeout, Runner
 from realfish.runtime import daemon_configs
 from realfish.runtime.broker import Broker

@@ -20,7 +20,7 @@ router sends is read and dropped: its raw packets to any router go into sinks th
 while the daemon is idle, all that are ready at once, with the daemon held until they are there (`_play`); the
 clock fires the router's timers where the recorded clock moved (`VirtualClock.follow`). The router runs
 unmodified: the same inputs at the same instants and in the same places make it compute the same state, which
-`compare` checks against fibs.json. (The README's "Record and replay" says what the recording cannot pin down.)
+`compare` checks against fibs.json. (docs/replay.md says what the recording cannot pin down.)
 """
 
 from __future__ import annotations

@@ -19,15 +19,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from realfish import __version__
 from realfish.questions import templates
-from realfish.service.store import (
-    BadRequest,
-    NotFound,
-    Store,
-    fork_inputs,
-    infer_node_roles,
-    role_assignments,
-    unpack_zip,
-)
+from realfish.service.roles import infer_node_roles, role_assignments, roles_fields
+from realfish.service.store import BadRequest, NotFound, Store, fork_inputs, unpack_zip
 from realfish.service.work import Worker
 
 log = logging.getLogger(__name__)
@@ -71,11 +64,25 @@ def _ok() -> Response:
 
 
 def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flask:
+    """Batfish's v2 API over `store` and `worker`, one part per kind of resource (below)."""
     app = Flask("realfish")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # a larger body is a 413 before it is read
-    templates_text = templates()
+    _errors_and_authentication(app, api_key)
+    _about(app)
+    _networks(app, store, worker)
+    _snapshots(app, store, worker)
+    _objects(app, store)
+    _work(app, worker)
+    _questions_and_answers(app, store)
+    _node_roles(app, store)
+    _reference_library(app, store)
+    _autocomplete(app, store)
+    _question_settings(app, store)
+    return app
 
-    # -- errors and authentication ---------------------------------------------------------------------------
+
+def _errors_and_authentication(app: Flask, api_key: str | None) -> None:
+    """Errors as 404/400 with a message (never a 5xx), and the API key on every request but the version."""
     @app.errorhandler(NotFound)
     def not_found(e: NotFound) -> tuple[str, int]:
         return str(e.args[0] if e.args else e), 404
@@ -102,7 +109,11 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
             return f"missing or wrong API key (header {APIKEY_HEADER})", 401
         return None
 
-    # -- service -----------------------------------------------------------------------------------------------
+
+def _about(app: Flask) -> None:
+    """The service itself: its version and Batfish's question templates."""
+    templates_text = templates()
+
     @app.get("/v2/version")
     def version() -> Response:
         # realfish's own version; a leading 0 is what Batfish's dev builds report, so pybatfish's
@@ -115,7 +126,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
         return jsonify({name.lower(): text for name, text in templates_text.items()
                         if verbose or not name.startswith("__")})
 
-    # -- networks ----------------------------------------------------------------------------------------------
+
+def _networks(app: Flask, store: Store, worker: Worker) -> None:
+    """Networks: list, create, read, delete."""
     @app.get("/v2/networks")
     def networks() -> Response:
         return jsonify([store.network(n) for n in store.networks()])
@@ -135,7 +148,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
         worker.forget(network)
         return _ok()
 
-    # -- snapshots ---------------------------------------------------------------------------------------------
+
+def _snapshots(app: Flask, store: Store, worker: Worker) -> None:
+    """Snapshots: upload, list, read, delete, fork, and their input files."""
     @app.get("/v2/networks/<network>/snapshots")
     def snapshots(network: str) -> Response:
         names = store.snapshots(network)
@@ -179,7 +194,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
     def input_object(network: str, snapshot: str) -> Response:
         return _raw(store.input_object(network, snapshot, _key()).read_bytes())
 
-    # -- objects -----------------------------------------------------------------------------------------------
+
+def _objects(app: Flask, store: Store) -> None:
+    """Network and snapshot objects, by key."""
     def objects(network: str, snapshot: str | None) -> Response:
         key = _key()
         if request.method == "GET":
@@ -198,7 +215,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
     def snapshot_objects(network: str, snapshot: str) -> Response:
         return objects(network, snapshot)
 
-    # -- work --------------------------------------------------------------------------------------------------
+
+def _work(app: Flask, worker: Worker) -> None:
+    """Work items: queue, list the unfinished, status, log."""
     @app.post("/v2/networks/<network>/work")
     def queue_work(network: str) -> tuple[str, int]:
         worker.queue(network, _json_body())
@@ -216,7 +235,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
     def work_log(network: str, snapshot: str, work_id: str) -> Response:
         return Response(worker.log(network, snapshot, work_id), mimetype="text/plain")
 
-    # -- questions and answers ---------------------------------------------------------------------------------
+
+def _questions_and_answers(app: Flask, store: Store) -> None:
+    """Questions as pybatfish uploads them, and their answers."""
     @app.get("/v2/networks/<network>/questions")
     def list_questions(network: str) -> Response:
         verbose = _flag("verbose")  # names starting with __ (pybatfish's own) only when verbose
@@ -242,13 +263,15 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
             raise BadRequest("the snapshot is required (?snapshot=...)")
         return jsonify(store.answer(network, question, snapshot, request.args.get("referenceSnapshot")))
 
-    # -- node roles --------------------------------------------------------------------------------------------
+
+def _node_roles(app: Flask, store: Store) -> None:
+    """Node roles: the user's, else inferred from a snapshot's hostnames (`realfish.service.roles`)."""
     def network_roles(network: str) -> dict[str, Any]:
         """The roles the user PUT (CUSTOM), else the newest parsed snapshot's inferred roles (AUTO), as Batfish
         adopts inferred roles for a network without its own."""
         custom = store.node_roles(network)
         if custom is not None:
-            return {**_roles_fields(custom), "type": "CUSTOM"}
+            return {**roles_fields(custom), "type": "CUSTOM"}
         for s in store.snapshots(network):
             nodes = store.metadata(network, s).get("nodes") or []
             if nodes:
@@ -274,7 +297,7 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
         for m in body.get("roleMappings") or []:
             if not isinstance(m, dict) or not isinstance(m.get("regex"), str):
                 raise BadRequest("every role mapping needs a regex")
-        store.put_node_roles(network, _roles_fields(body))
+        store.put_node_roles(network, roles_fields(body))
         return _ok()
 
     @app.get("/v2/networks/<network>/noderoles/<dim>")
@@ -317,7 +340,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
         roles = {**infer_node_roles(nodes), "type": "AUTO"} if inferred else network_roles(network)
         return jsonify(dimension(roles, dim, nodes, snapshot))
 
-    # -- reference library -------------------------------------------------------------------------------------
+
+def _reference_library(app: Flask, store: Store) -> None:
+    """Reference books."""
     @app.get("/v2/networks/<network>/referencelibrary")
     def reference_library(network: str) -> Response:
         return jsonify({"books": [_book_bean(b) for b in store.books(network)]})
@@ -337,7 +362,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
         store.put_book(network, {**body, "name": book})
         return _ok()
 
-    # -- autocomplete ------------------------------------------------------------------------------------------
+
+def _autocomplete(app: Flask, store: Store) -> None:
+    """Autocomplete: node and interface names from a snapshot's parse."""
     @app.get("/v2/networks/<network>/autocomplete/<var_type>")
     @app.get("/v2/networks/<network>/snapshots/<snapshot>/autocomplete/<var_type>")
     def autocomplete(network: str, var_type: str, snapshot: str | None = None) -> Response:
@@ -356,7 +383,9 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
                                          "hint": None, "insertionIndex": 0} for i, t in enumerate(matches)],
                         "querymetadata": {"numResults": len(matches)}})
 
-    # -- question settings -------------------------------------------------------------------------------------
+
+def _question_settings(app: Flask, store: Store) -> None:
+    """Question settings per question class, whole or at a JSON path."""
     @app.route("/v2/networks/<network>/settings/questions/<question_class>", methods=["GET", "PUT"],
                strict_slashes=False)  # pybatfish sends .../CLASS/ when there is no JSON path
     @app.route("/v2/networks/<network>/settings/questions/<question_class>/<path:json_path>",
@@ -388,20 +417,8 @@ def create_app(store: Store, worker: Worker, api_key: str | None = None) -> Flas
         store.put_settings(network, question_class, doc)
         return _ok()
 
-    return app
-
 
 # -- helpers ---------------------------------------------------------------------------------------------------
-
-
-def _roles_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    """NodeRolesData's fields, in the form pybatfish reads back equal to what it PUT."""
-    return {"defaultDimension": doc.get("defaultDimension"),
-            "roleDimensionOrder": list(doc.get("roleDimensionOrder") or []),
-            "roleMappings": [{"name": m.get("name"), "regex": m["regex"],
-                              "roleDimensionGroups": m.get("roleDimensionGroups") or {},
-                              "canonicalRoleNames": m.get("canonicalRoleNames") or {}}
-                             for m in doc.get("roleMappings") or []]}
 
 
 def _book_bean(book: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Background work, as Batfish's coordinator runs it: pybatfish POSTs a work item and polls its status.
 
 Three kinds of work item (by their requestParams):
-- parse (`init_snapshot`, `fork_snapshot`): convert the snapshot (`realfish.convert.convert_snapshot`), then
-  converge it under the emulation (`realfish.dataplane.compute`) and keep what the routers computed: in memory
-  as a `SnapshotState`, on disk as dataplane.json next to the snapshot;
+- parse (`init_snapshot`, `fork_snapshot`): convert the snapshot and converge it under the emulation
+  (`realfish.convergence.analyse`, as the CLI does; `ParseSteps` is this service's side of it) and keep what the
+  routers computed: in memory as a `SnapshotState`, on disk as dataplane.json next to the snapshot;
 - dp (`generate_dataplane`): make sure the snapshot has been converged;
 - answer: `realfish.answers.answer(question, snapshot, reference)`, stored for GET .../answer.
 
@@ -23,6 +23,7 @@ as configured (a daemon died, the run hit its limit: the tables are kept, initIs
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import itertools
@@ -30,12 +31,16 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from realfish.answers.state import SnapshotState
+from realfish.convergence import Steps, analyse
+from realfish.convert import ConvertedSnapshot, convert_snapshot
+from realfish.dataplane import Dataplane
 from realfish.progress import Progress
 from realfish.service.store import (
     DATAPLANED,
@@ -49,6 +54,7 @@ from realfish.service.store import (
     Store,
     check_name,
 )
+from realfish.snapshot import SnapshotError
 
 UNASSIGNED, ASSIGNED = "UNASSIGNED", "ASSIGNED"
 TERMINATEDNORMALLY, TERMINATEDABNORMALLY = "TERMINATEDNORMALLY", "TERMINATEDABNORMALLY"
@@ -88,7 +94,7 @@ class Work:
     batches: list[dict[str, Any]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     thread: int | None = None  # ident of the thread running it
-    converging: bool = False  # the emulation runs (dataplane.compute's window): the only place a stop interrupts
+    converging: bool = False  # the emulation runs (convergence.compute's window): the only place a stop interrupts
 
     @property
     def id(self) -> str:
@@ -142,6 +148,72 @@ class WorkProgress(Progress):
                 self.last = ""
 
 
+
+
+class ParseSteps(Steps):
+    """A parse work item's side of `analyse`: its log and steps, the snapshot's metadata, one emulation at a
+    time, a stop that interrupts the run, and a failed convergence that leaves the snapshot its configs."""
+
+    missing_ok = True  # Batfish parses a snapshot it can read no device from: it has none
+
+    def __init__(self, worker: Worker, network: str, snapshot: str, work: Work):
+        self.worker, self.network, self.snapshot, self.work = worker, network, snapshot, work
+        self.parsed = False
+        self.t0 = 0.0
+
+    def parsing(self, path: Path) -> None:
+        self.worker.store.update_metadata(self.network, self.snapshot, PARSING)
+        self.work.batch("Parsing configuration files")
+
+    def unreadable(self, error: SnapshotError) -> None:
+        self.work.log(f"no device could be read: {error}")
+
+    def converted(self, conv: ConvertedSnapshot) -> None:
+        from realfish.convert import summary
+
+        self.parsed = True
+        work, store = self.work, self.worker.store
+        s = summary(conv)
+        files = ", ".join(f"{n} {k}" for k, n in sorted(s["files"].items())) or "none"
+        work.log(f"{len(conv.statuses)} files ({files}); {s['routers']} routers, {s['hosts']} hosts, "
+                 f"{s['layer3_edges']} layer-3 edges")
+        for st in sorted(conv.statuses + conv.other, key=lambda x: x.file):
+            if st.status not in ("PASSED", "EMPTY") or st.count("error"):
+                work.log(f"  {st.file}: {st.status} (see fileParseStatus and initIssues)")
+        interfaces = {name: sorted(dev.interfaces) for name, dev in conv.devices.items()}
+        store.update_metadata(self.network, self.snapshot, PARSED, nodes=sorted(conv.devices), interfaces=interfaces)
+        store.update_metadata(self.network, self.snapshot, DATAPLANING)
+        if not conv.network.routers:
+            work.log("no device to run: the data plane is empty")
+
+    @contextlib.contextmanager
+    def converging(self, conv: ConvertedSnapshot) -> Iterator[None]:
+        outside = len(conv.network.routers) - len(conv.network.inside())
+        self.work.batch(f"Converging {len(conv.network.inside())} devices under the emulation"
+                        + (f" (and {outside} hidden outside BGP speakers)" if outside else ""))
+        self.t0 = time.monotonic()
+        with self.worker._converging:  # one emulation at a time: each uses every core while it converges
+            if self.worker._closed:
+                raise Shutdown()
+            yield
+
+    def interruptible(self, on: bool) -> None:
+        with self.worker._lock:
+            self.work.converging = on
+
+    def failed(self, error: Exception) -> bool:
+        # the snapshot stays usable for config questions
+        self.work.log(f"convergence failed: {type(error).__name__}: {error}\n{traceback.format_exc()}")
+        return True
+
+    def converged(self, dp: Dataplane) -> None:
+        if not self.t0:  # no router ran
+            return
+        self.work.log(f"converged={dp.converged} in {time.monotonic() - self.t0:.1f} s")
+        for p in dp.problems:
+            self.work.log(f"  problem: {p}")
+        for s_down in dp.sessions_down:
+            self.work.log(f"  session not established: {s_down}")
 def _classify(params: dict[str, Any]) -> str:
     if "answer" in params:
         return "answer"
@@ -245,8 +317,6 @@ class Worker:
             meta = self.store.metadata(network, snapshot)
             dp_path = self.store.snapshot_dir(network, snapshot) / "dataplane.json"
             if dp_path.is_file():
-                from realfish.dataplane import Dataplane
-
                 st = SnapshotState(snapshot, self._convert(network, snapshot, work), Dataplane.load(dp_path))
             elif meta["initializationMetadata"]["currentStatus"] == DATAPLANING_FAIL:
                 st = SnapshotState(snapshot, self._convert(network, snapshot, work), None)
@@ -348,10 +418,8 @@ class Worker:
         work.log(f"answer stored: status {answer.get('status')}, {rows} rows")
 
     # -- parse -------------------------------------------------------------------------------------------------
-    def _convert(self, network: str, snapshot: str, work: Work | None) -> Any:
-        from realfish.convert import ConvertedSnapshot, convert_snapshot
-        from realfish.snapshot import SnapshotError
-
+    def _convert(self, network: str, snapshot: str, work: Work | None) -> ConvertedSnapshot:
+        """The snapshot's configs again, for a state whose data plane is saved (or failed)."""
         root = self.store.input_dir(network, snapshot)
         try:
             return convert_snapshot(root)
@@ -361,55 +429,14 @@ class Worker:
             return ConvertedSnapshot(root)
 
     def _parse(self, network: str, snapshot: str, work: Work) -> SnapshotState:
-        from realfish import dataplane
-        from realfish.convert import summary
-
-        self.store.update_metadata(network, snapshot, PARSING)
-        work.batch("Parsing configuration files")
+        parse = ParseSteps(self, network, snapshot, work)
         try:
-            conv = self._convert(network, snapshot, work)
+            conv, dp = analyse(self.store.input_dir(network, snapshot), parse, timeout=self.converge_timeout,
+                               progress=WorkProgress(work))
         except Exception as e:
-            self.store.update_metadata(network, snapshot, PARSING_FAIL, f"{type(e).__name__}: {e}")
+            if not parse.parsed:
+                self.store.update_metadata(network, snapshot, PARSING_FAIL, f"{type(e).__name__}: {e}")
             raise
-        s = summary(conv)
-        files = ", ".join(f"{n} {k}" for k, n in sorted(s["files"].items())) or "none"
-        work.log(f"{len(conv.statuses)} files ({files}); {s['routers']} routers, {s['hosts']} hosts, "
-                 f"{s['layer3_edges']} layer-3 edges")
-        for st in sorted(conv.statuses + conv.other, key=lambda x: x.file):
-            if st.status not in ("PASSED", "EMPTY") or st.count("error"):
-                work.log(f"  {st.file}: {st.status} (see fileParseStatus and initIssues)")
-        interfaces = {name: sorted(dev.interfaces) for name, dev in conv.devices.items()}
-        self.store.update_metadata(network, snapshot, PARSED, nodes=sorted(conv.devices), interfaces=interfaces)
-
-        self.store.update_metadata(network, snapshot, DATAPLANING)
-        dp = None
-        if not conv.network.routers:
-            work.log("no device to run: the data plane is empty")
-            dp = dataplane.Dataplane(converged=True)
-        else:
-            outside = len(conv.network.routers) - len(conv.network.inside())
-            work.batch(f"Converging {len(conv.network.inside())} devices under the emulation"
-                       + (f" (and {outside} hidden outside BGP speakers)" if outside else ""))
-            t0 = time.monotonic()
-            with self._converging:  # one emulation at a time: each uses every core while it converges
-                if self._closed:
-                    raise Shutdown()
-
-                def interruptible(on: bool) -> None:
-                    with self._lock:
-                        work.converging = on
-
-                try:
-                    dp = dataplane.compute(conv.network, timeout=self.converge_timeout, interruptible=interruptible,
-                                           progress=WorkProgress(work))
-                except Exception as e:  # noqa: BLE001 - the snapshot stays usable for config questions
-                    work.log(f"convergence failed: {type(e).__name__}: {e}\n{traceback.format_exc()}")
-            if dp is not None:
-                work.log(f"converged={dp.converged} in {time.monotonic() - t0:.1f} s")
-                for p in dp.problems:
-                    work.log(f"  problem: {p}")
-                for s_down in dp.sessions_down:
-                    work.log(f"  session not established: {s_down}")
         if dp is None:
             self.store.update_metadata(network, snapshot, DATAPLANING_FAIL, "convergence failed (see the work log)")
         else:

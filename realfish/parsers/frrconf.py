@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from realfish.parsers.ios import CiscoLikeParser
+from realfish.parsers.ciscolike import CiscoLikeParser
 from realfish.parsers.tree import Node, Tree
 
 # Older FRR/Cumulus forms that FRR 8.4.4 rejects and that have the same meaning under another name: 8.4 moved the

@@ -105,8 +105,8 @@ def adjacencies(snapshot: SnapshotState, ifaces: dict[End, OspfInterface] | None
 # -- ospfEdges ----------------------------------------------------------------------------------------------
 
 EDGE_COLUMNS = [
-    Column("Interface", "Interface", "Interface from which the edge originates", True, False),
-    Column("Remote_Interface", "Interface", "Interface at which the edge terminates", True, False),
+    Column("Interface", "Interface", "Interface from which the edge originates", key=True, value=False),
+    Column("Remote_Interface", "Interface", "Interface at which the edge terminates", key=True, value=False),
 ]
 
 
@@ -121,15 +121,15 @@ def ospf_edges(question: dict[str, Any], snapshot: SnapshotState, reference: Sna
 # -- ospfSessionCompatibility -------------------------------------------------------------------------------
 
 SESSION_COLUMNS = [
-    Column("Interface", "Interface", "Interface", True, False),
-    Column("VRF", "String", "VRF", True, False),
-    Column("IP", "Ip", "Ip", True, False),
-    Column("Area", "Long", "Area", True, False),
-    Column("Remote_Interface", "Interface", "Remote Interface", False, True),
-    Column("Remote_VRF", "String", "Remote VRF", False, True),
-    Column("Remote_IP", "Ip", "Remote IP", False, True),
-    Column("Remote_Area", "Long", "Remote Area", False, True),
-    Column("Session_Status", "String", "Status of the OSPF session", False, True),
+    Column("Interface", "Interface", "Interface", key=True, value=False),
+    Column("VRF", "String", "VRF", key=True, value=False),
+    Column("IP", "Ip", "Ip", key=True, value=False),
+    Column("Area", "Long", "Area", key=True, value=False),
+    Column("Remote_Interface", "Interface", "Remote Interface"),
+    Column("Remote_VRF", "String", "Remote VRF"),
+    Column("Remote_IP", "Ip", "Remote IP"),
+    Column("Remote_Area", "Long", "Remote Area"),
+    Column("Session_Status", "String", "Status of the OSPF session"),
 ]
 
 
