@@ -140,6 +140,7 @@ def test_diff_live_rejected_line(chain: Path, server: int, tmp_path: Path) -> No
     assert "r1.cfg line 17: 'neighbor 10.0.0.3 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
 
 
+@pytest.mark.frr
 def test_diff_live_rejected_peer_group_line(chain: Path, server: int, tmp_path: Path) -> None:
     """r1 puts r2 in a peer-group whose remote-as line FRR rejects (it names the group, not r2): the session and
     routes lost are blamed on FRR's rejection, and the group's line is cited with the neighbor's."""
@@ -166,6 +167,7 @@ def test_diff_live_rejected_peer_group_line(chain: Path, server: int, tmp_path: 
     assert "r1.cfg line 18: 'neighbor R2 remote-as 4200000002 bogus'" in diffs[0]["explanation"]["evidence"]
 
 
+@pytest.mark.frr
 def test_a_difference_nothing_explains_stays_unexplained(chain: Path) -> None:
     """Batfish's side made to disagree where the routers and configs give no reason (realfish's own answers,
     one node's Router_ID and one interface's description altered): those rows are counted unexplained, not

@@ -102,6 +102,7 @@ def test_ospf_wildcard_networks_become_interface_areas_with_vendor_costs() -> No
     assert "10.9.9.1" not in cfg and "GigabitEthernet0/2 is shut down" in cfg
 
 
+@pytest.mark.frr
 def test_ospf_authentication_as_ospfd_applies_it() -> None:
     """An area's authentication is written on each of its interfaces that sets none; an interface's own type
     wins; IOS type 7 keys are given to ospfd in clear; a key form that cannot be read is reported, not run."""
