@@ -26,6 +26,7 @@ layer-3 edges, the parse status per file and line, and the init issues.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import json
 import logging
@@ -517,12 +518,15 @@ def infer_l3_edges(devices: dict[str, Device]) -> list[Edge]:
             for a in v4:
                 if a.network.prefixlen < 32:
                     buckets.setdefault(a.network, []).append((host, name))
+    # every interface address by value: the interfaces with an address in a subnet are one range of it (a scan of
+    # every interface per subnet took 46 s for a k=16 fat-tree's 2,048 subnets and 5,120 interfaces)
+    by_ip = sorted((int(a.ip), m) for m, v4 in addrs.items() for a in v4)
+    keys = [ip for ip, _ in by_ip]
     edges: set[Edge] = set()
     for p, members in buckets.items():
-        cands = {m for i in range(33) for m in buckets.get(ipaddress.IPv4Network((p.network_address, i),
-                                                                                  strict=False), [])
-                 if any(a.ip in p for a in addrs[m])}
-        cands |= {m for m, v4 in addrs.items() if any(a.ip in p for a in v4)}
+        lo = bisect.bisect_left(keys, int(p.network_address))
+        hi = bisect.bisect_right(keys, int(p.broadcast_address))
+        cands = {m for _, m in by_ip[lo:hi]}
         for m1 in members:
             ips1 = {a.ip for a in addrs[m1]}
             for m2 in cands:
