@@ -93,19 +93,10 @@ static int opened(struct s6 *x, int fd)
 		errno = ENETDOWN;
 		return -1;
 	}
-	char req[64], resp[64];
-	int in = -1;
 	long id;
-	snprintf(req, sizeof(req), "RAW %d", ICMP6_INBOX);
-	if (rf_ctl_request(req, resp, sizeof(resp), &in) < 0)
+	int in = rf_raw_inbox(ICMP6_INBOX, &id);
+	if (in < 0)
 		return -1;
-	if (sscanf(resp, "OK %ld", &id) != 1 || in < 0) {
-		if (in >= 0)
-			rf_real.close(in);
-		rf_log("controller refused an ICMPv6 socket: %s", resp);
-		errno = EACCES;
-		return -1;
-	}
 	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
 	if (dup3(in, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		int e = errno;
@@ -116,6 +107,23 @@ static int opened(struct s6 *x, int fd)
 	rf_real.close(in);
 	fcntl(fd, F_SETFL, fl);
 	x->id = id;
+	return 0;
+}
+
+/* A copy of fd's socket state, its inbox opened if it was not yet; -1 (errno set) if fd is none of ours. */
+static int take(int fd, struct s6 *me)
+{
+	pthread_mutex_lock(&lock6);
+	struct s6 *x = find6(fd);
+	int bad = !x || opened(x, fd) < 0;
+	if (x)
+		*me = *x;
+	pthread_mutex_unlock(&lock6);
+	if (bad) {
+		if (!x)
+			errno = EBADF;
+		return -1;
+	}
 	return 0;
 }
 
@@ -271,18 +279,9 @@ static int match_own6(const struct rf_ifaddr *a, const void *ctx)
 
 ssize_t rf_icmp6_sendmsg(int fd, const struct msghdr *msg)
 {
-	pthread_mutex_lock(&lock6);
-	struct s6 *x = find6(fd);
 	struct s6 me;
-	int bad = !x || opened(x, fd) < 0;
-	if (x)
-		me = *x;
-	pthread_mutex_unlock(&lock6);
-	if (bad) {
-		if (!x)
-			errno = EBADF;
+	if (take(fd, &me) < 0)
 		return -1;
-	}
 	const struct sockaddr_in6 *to = msg->msg_name;
 	if (!to || msg->msg_namelen < sizeof(*to) || to->sin6_family != AF_INET6) {
 		errno = to ? EINVAL : EDESTADDRREQ;
@@ -389,18 +388,9 @@ static int acceptable6(const struct s6 *x, const struct peeked6 *p, ssize_t n)
 
 ssize_t rf_icmp6_recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	pthread_mutex_lock(&lock6);
-	struct s6 *x = find6(fd);
 	struct s6 me;
-	int bad = !x || opened(x, fd) < 0;
-	if (x)
-		me = *x;
-	pthread_mutex_unlock(&lock6);
-	if (bad) {
-		if (!x)
-			errno = EBADF;
+	if (take(fd, &me) < 0)
 		return -1;
-	}
 	for (;;) {
 		struct peeked6 p;
 		ssize_t n = rf_real.recv(fd, &p, sizeof(p), MSG_PEEK | MSG_TRUNC | (flags & MSG_DONTWAIT));

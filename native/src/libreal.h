@@ -275,6 +275,7 @@ void rf_nl_announce_links(void);
 void rf_nl_after_read(struct rf_sock *s);
 
 /* raw.c */
+int rf_raw_inbox(int protocol, long *id);
 int rf_raw_socket(int domain, int type, int protocol);
 int rf_raw_bind(struct rf_sock *s, const struct sockaddr *addr, socklen_t len);
 int rf_raw_setsockopt(struct rf_sock *s, int fd, int level, int name, const void *val, socklen_t len);

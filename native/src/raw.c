@@ -133,25 +133,36 @@ static int connected_ifindex(uint32_t dst)
 
 /* -- socket ------------------------------------------------------------------------------------------------ */
 
-int rf_raw_socket(int domain, int type, int protocol)
+/* An inbox for raw packets of `protocol` (ICMPv6's too, icmp6.c) from the controller: its descriptor (arrived
+ * close-on-exec), and its id at the controller in *id. */
+int rf_raw_inbox(int protocol, long *id)
 {
-	if (protocol <= 0 || protocol > 255) {
-		errno = EPROTONOSUPPORT;
-		return -1;
-	}
 	char req[64], resp[64];
 	int fd = -1;
-	long id;
 	snprintf(req, sizeof(req), "RAW %d", protocol);
 	if (rf_ctl_request(req, resp, sizeof(resp), &fd) < 0)
 		return -1;
-	if (sscanf(resp, "OK %ld", &id) != 1 || fd < 0) {
+	if (sscanf(resp, "OK %ld", id) != 1 || fd < 0) {
 		if (fd >= 0)
 			rf_real.close(fd);
 		rf_log("controller refused a raw socket for protocol %d: %s", protocol, resp);
 		errno = EACCES;
 		return -1;
 	}
+	return fd;
+}
+
+int rf_raw_socket(int domain, int type, int protocol)
+{
+	if (protocol <= 0 || protocol > 255) {
+		errno = EPROTONOSUPPORT;
+		return -1;
+	}
+	char req[64];
+	long id;
+	int fd = rf_raw_inbox(protocol, &id);
+	if (fd < 0)
+		return -1;
 	/* The inbox arrived close-on-exec (MSG_CMSG_CLOEXEC); give it the flags socket() was asked for. */
 	if (!(type & SOCK_CLOEXEC))
 		fcntl(fd, F_SETFD, 0);
