@@ -62,3 +62,14 @@ def test_local_addresses_follow_address_changes() -> None:
     assert fib.owns(ipaddress.ip_address("10.0.0.1")) and not fib.owns(ipaddress.ip_address("10.0.0.0"))
     fib.address(False, 2, "10.0.0.1/31")
     assert not fib.owns(ipaddress.ip_address("10.0.0.1"))
+
+
+def test_ipv4_link_local_subnets_are_connected_ipv6_ones_are_not() -> None:
+    """169.254.0.0/31 between an ISP and the Internet (Batfish's ISP model) is a subnet like any other; fe80::/64
+    is on every link and reached by its scope only."""
+    fib = Fib({3: "To-Internet"}, up={3})
+    fib.address(True, 3, "169.254.0.1/31")
+    fib.address(True, 3, "fe80::1/64")
+    got = fib.lookup(ipaddress.ip_address("169.254.0.0"))
+    assert got is not None and got[0] == "connected" and str(got[1]) == "169.254.0.0/31"
+    assert fib.lookup(ipaddress.ip_address("fe80::2")) is None

@@ -199,8 +199,9 @@ class Fib:
                     continue  # the kernel puts a host address in the local table only, with no subnet route
                 if a.version == 4 and self.ifnames.get(ifindex) == "lo":
                     continue  # an IPv4 subnet on lo is all local (table local), not a main-table route
-                if a.ip.is_link_local:
-                    continue  # fe80::/64 on every link: reached by scope, never by lookup (broker.py)
+                if a.version == 6 and a.ip.is_link_local:
+                    continue  # fe80::/64 on every link: reached by scope, never by lookup (broker.py); IPv4's
+                    # 169.254/16 is an ordinary subnet to the kernel (Batfish's ISP links use it)
                 nets.setdefault(a.network, ifindex)
         return nets
 
