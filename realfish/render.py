@@ -47,6 +47,7 @@ from realfish.model import (
 from realfish.topology import VETH_SPEED_MBPS, valid_ifname
 
 FRR_FAMILY = ("FRR", "CUMULUS_CONCATENATED", "SONIC")
+_CLASS_E = ipaddress.IPv4Network("240.0.0.0/4")
 
 _SHORT = [("tengigabitethernet", "te"), ("gigabitethernet", "gi"), ("fastethernet", "fa"),
           ("fortygigabitethernet", "fo"), ("hundredgigabitethernet", "hu"), ("twentyfivegige", "twe"),
@@ -227,6 +228,8 @@ def render(device: Device) -> Rendered:
     if device.format not in FRR_FAMILY:
         w.line("frr defaults traditional")
     w.line(f"hostname {device.hostname}")
+    if any(a.ip in _CLASS_E for i in device.interfaces.values() for a in i.addresses if a.version == 4):
+        w.line("allow-reserved-ranges")  # zebra refuses 240/4 addresses (Batfish's Internet node has one) otherwise
     w.line("!")
     source = (device.frr_passthrough_file or device.source, device.frr_passthrough_line)
     if device.format == "FRR" and device.frr_passthrough is not None:

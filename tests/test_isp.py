@@ -114,3 +114,11 @@ def test_reserved_addresses_blocked_at_the_internet(state: SnapshotState) -> Non
     assert found == {("DENIED_OUT", ("border", "isp_7018"))}
     private = StateAsker(state).ask("traceroute", startLocation="border", headers={"dstIps": "8.8.8.8"})
     assert {t["disposition"] for r in private for t in r["Traces"]} == {"DENIED_OUT"}  # from 10.10.0.0/16
+
+
+def test_the_internet_node_runs_every_line(state: SnapshotState) -> None:
+    """Batfish's Internet node has 240.254.254.1/30 on `out`: zebra takes it with `allow-reserved-ranges` (class E
+    is martian to FRR otherwise), so no line of the generated configs is rejected."""
+    assert state.dataplane is not None and not state.dataplane.rejected
+    rib = {(r["Node"]["name"], r["Network"]) for r in StateAsker(state).ask("routes")}
+    assert ("internet", "240.254.254.0/30") in rib
