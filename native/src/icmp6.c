@@ -310,14 +310,8 @@ ssize_t rf_icmp6_sendmsg(int fd, const struct msghdr *msg)
 		return -1;
 	}
 	struct rf_if ifc;
-	if (rf_if_by_index(ifindex, &ifc) < 0) {
-		errno = ENODEV;
+	if (rf_if_sending(ifindex, &ifc) < 0)
 		return -1;
-	}
-	if (!(ifc.flags & IFF_UP)) {
-		errno = ENETDOWN;
-		return -1;
-	}
 	if (total + sizeof(struct ip6_hdr) > (size_t)ifc.mtu) {
 		errno = EMSGSIZE;
 		return -1;
@@ -386,6 +380,22 @@ static int acceptable6(const struct s6 *x, const struct peeked6 *p, ssize_t n)
 	return rf_addr_find(match_own6, dst, &a);
 }
 
+/* One IPPROTO_IPV6 control message of the reply at *used, or MSG_CTRUNC when the caller left no room. */
+static void put_cmsg(struct msghdr *msg, size_t room, size_t *used, int type, const void *data, size_t len)
+{
+	if (room - *used < CMSG_SPACE(len)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	struct cmsghdr *c = (struct cmsghdr *)((char *)msg->msg_control + *used);
+	memset(c, 0, CMSG_SPACE(len));
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	*used += CMSG_SPACE(len);
+}
+
 ssize_t rf_icmp6_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct s6 me;
@@ -430,32 +440,12 @@ ssize_t rf_icmp6_recvmsg(int fd, struct msghdr *msg, int flags)
 		}
 		size_t room = msg->msg_control ? msg->msg_controllen : 0, used = 0;
 		if (me.pktinfo) {
-			if (room - used >= CMSG_SPACE(sizeof(struct in6_pktinfo))) {
-				struct cmsghdr *c = (struct cmsghdr *)((char *)msg->msg_control + used);
-				struct in6_pktinfo pi = {.ipi6_addr = p.ip6.ip6_dst, .ipi6_ifindex = (unsigned)p.h.ifindex};
-				memset(c, 0, CMSG_SPACE(sizeof(pi)));
-				c->cmsg_level = IPPROTO_IPV6;
-				c->cmsg_type = IPV6_PKTINFO;
-				c->cmsg_len = CMSG_LEN(sizeof(pi));
-				memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-				used += CMSG_SPACE(sizeof(pi));
-			} else {
-				msg->msg_flags |= MSG_CTRUNC;
-			}
+			struct in6_pktinfo pi = {.ipi6_addr = p.ip6.ip6_dst, .ipi6_ifindex = (unsigned)p.h.ifindex};
+			put_cmsg(msg, room, &used, IPV6_PKTINFO, &pi, sizeof(pi));
 		}
 		if (me.hoplimit) {
-			if (room - used >= CMSG_SPACE(sizeof(int))) {
-				struct cmsghdr *c = (struct cmsghdr *)((char *)msg->msg_control + used);
-				int hl = p.ip6.ip6_hlim;
-				memset(c, 0, CMSG_SPACE(sizeof(int)));
-				c->cmsg_level = IPPROTO_IPV6;
-				c->cmsg_type = IPV6_HOPLIMIT;
-				c->cmsg_len = CMSG_LEN(sizeof(int));
-				memcpy(CMSG_DATA(c), &hl, sizeof(hl));
-				used += CMSG_SPACE(sizeof(int));
-			} else {
-				msg->msg_flags |= MSG_CTRUNC;
-			}
+			int hl = p.ip6.ip6_hlim;
+			put_cmsg(msg, room, &used, IPV6_HOPLIMIT, &hl, sizeof(hl));
 		}
 		msg->msg_controllen = used;
 		return r;

@@ -255,6 +255,20 @@ int rf_if_by_index(int ifindex, struct rf_if *out)
 	return -1;
 }
 
+/* The interface a packet leaves on (raw.c, icmp6.c): ENODEV if there is none, ENETDOWN if it is down. */
+int rf_if_sending(int ifindex, struct rf_if *out)
+{
+	if (rf_if_by_index(ifindex, out) < 0) {
+		errno = ENODEV;
+		return -1;
+	}
+	if (!(out->flags & IFF_UP)) {
+		errno = ENETDOWN;
+		return -1;
+	}
+	return 0;
+}
+
 int rf_if_by_name(const char *name, struct rf_if *out)
 {
 	for (int i = 0; i < nifs; i++)

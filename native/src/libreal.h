@@ -240,6 +240,7 @@ int rf_addr_update(int add, const struct rf_ifaddr *a);
  * entry for which match() is true is copied to out (1), or none matches (0). */
 int rf_addr_find(int (*match)(const struct rf_ifaddr *, const void *), const void *ctx, struct rf_ifaddr *out);
 int rf_if_by_index(int ifindex, struct rf_if *out);
+int rf_if_sending(int ifindex, struct rf_if *out);
 int rf_if_by_name(const char *name, struct rf_if *out);
 /* The other ends of an interface's L2 segment (router name and its ifindex there). */
 struct rf_member {

@@ -632,14 +632,8 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 		return -1;
 	}
 	struct rf_if ifc;
-	if (rf_if_by_index(ifindex, &ifc) < 0) {
-		errno = ENODEV;
+	if (rf_if_sending(ifindex, &ifc) < 0)
 		return -1;
-	}
-	if (!(ifc.flags & IFF_UP)) {
-		errno = ENETDOWN;
-		return -1;
-	}
 	if ((int)len > ifc.mtu) {
 		errno = EMSGSIZE;
 		return -1;
