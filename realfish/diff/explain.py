@@ -493,10 +493,17 @@ class Explainer:
         if not contributing:
             return {"cause": f"aggregate {net} on {node}: no contributing route in bgpd",
                     "evidence": f"{where}; bgpd on {node} has no more specific route of {net}"}
+        why = ""
+        if any(x.get("pathFrom") == "internal" for x in table.get(net) or []):
+            # bgpd 8.4.4, bgp_aggregate_install(): "unchanged" is judged against the prefix's first path
+            why = ("; FRR 8.4.4 compares the aggregate it would add with the prefix's first path, here another "
+                   "router's aggregate learned over iBGP with the same origin, AS path and communities, finds "
+                   "nothing changed and adds none (fixed in FRR 9.0, pull request 13564); it happens when that "
+                   "copy arrives before the contributing routes, so it depends on the order of events")
         return {"cause": f"bgpd on {node} did not originate aggregate {net} although contributing routes are "
                          "present",
                 "evidence": f"{where}; bgpd's table has {', '.join(contributing)}; its paths for {net}: "
-                            f"{'; '.join(paths) or 'none'} (no locally originated one)"}
+                            f"{'; '.join(paths) or 'none'} (no locally originated one){why}"}
 
     def session_cause(self, node: str, addr: str, configured_check: bool = False,
                       seen: set[tuple[str, str]] | None = None) -> Explanation | None:
