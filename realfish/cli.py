@@ -36,26 +36,54 @@ def cmd_converge(args: argparse.Namespace) -> int:
     if args.settle is not None:
         kw["settle"] = args.settle
     if args.runtime == "real":
-        kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet, fork=not args.no_fork)
+        kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet, fork=not args.no_fork,
+                  seed=args.seed)
         if args.record:
             kw["record"] = args.record
-    elif args.record:
-        raise ValueError("--record needs the emulation (--runtime real)")
+    elif args.record or args.seed or args.explore:
+        raise ValueError("--record, --seed and --explore need the emulation (--runtime real)")
+    if args.explore and (args.real_time or args.record):
+        raise ValueError("--explore needs the virtual clock and does not record")
+    rc, doc = converge_once(network, args, kw)
+    if args.explore:
+        from realfish import explore
+
+        runs = [(args.seed, {r: v["fib"] for r, v in doc["routers"].items()})]
+        converged = {args.seed: doc["converged"]}
+        for seed in range(args.seed + 1, args.seed + args.explore):
+            _, other = converge_once(network, args, {**kw, "seed": seed, "keep": False}, quiet=True)
+            runs.append((seed, {r: v["fib"] for r, v in other["routers"].items()}))
+            converged[seed] = other["converged"]
+        doc["explore"] = {"orders": len(runs), "seeds": [s for s, _ in runs], "converged": converged,
+                          "varying": explore.varying(runs)}
+        for line in explore.summary(doc["explore"]):
+            print(f"realfish: {line}", file=sys.stderr)
+        if not all(converged.values()):
+            rc = 3
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=1))
+    else:
+        json.dump(doc, sys.stdout, indent=1)
+        print()
+    return rc
+
+
+def converge_once(network: Any, args: argparse.Namespace, kw: dict[str, Any],
+                  quiet: bool = False) -> tuple[int, dict[str, Any]]:
+    """One converge run of `network`: (exit status, the report)."""
     with make_runner(network, args.runtime, **kw) as runner:
         outside = len(network.routers) - len(network.inside())
         print(f"realfish: {len(network.inside())} routers{f' (and {outside} outside speakers)' if outside else ''}, "
               f"{len(network.segments)} segments, runtime "
               f"{args.runtime}, run directory {runner.run_dir}", file=sys.stderr)
         try:
-            with Progress().watching(runner):
+            with Progress(enabled=False if quiet else None).watching(runner):
                 report = runner.converge(timeout=args.timeout, shows=args.show)
         except ConvergeTimeout as e:
             print(f"realfish: {e}", file=sys.stderr)
             report = runner.collect(args.show)
             report.converged = False
         doc = report.to_json()
-        if args.json:
-            Path(args.json).write_text(json.dumps(doc, indent=1))
         t = doc["timing"]
         routes = sum(len(r["fib"]) for r in doc["routers"].values())
         print(f"realfish: converged={report.converged} setup {t['setup_s']:.2f} s, convergence "
@@ -64,10 +92,7 @@ def cmd_converge(args: argparse.Namespace) -> int:
               file=sys.stderr)
         for p in report.problems:
             print(f"realfish: problem: {p}", file=sys.stderr)
-        if not args.json:
-            json.dump(doc, sys.stdout, indent=1)
-            print()
-    return 0 if report.converged else 3
+    return (0 if report.converged else 3), doc
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -211,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="start every router's daemons from scratch instead of forking them from one initialised "
                         "daemon per kind")
     c.add_argument("--record", metavar="DIR", help="record what every router read, for `realfish replay`")
+    c.add_argument("--seed", type=int, default=0, help="the order of events: boot order and gaps (0: the default "
+                   "order; docs/explore.md)")
+    c.add_argument("--explore", type=int, default=0, metavar="N",
+                   help="converge under N orders (seeds SEED..SEED+N-1) and report every FIB entry that differs")
     c.set_defaults(fn=cmd_converge)
     r = sub.add_parser("replay", help="replay routers alone from a recorded run; check they reach the same FIB")
     r.add_argument("snapshot")

@@ -9,6 +9,7 @@ exactly as it would on a Linux box.
 from __future__ import annotations
 
 import ipaddress
+import random
 import re
 from dataclasses import dataclass, field
 
@@ -154,9 +155,10 @@ class Network:
                     adj[other].add(router.name)
         return adj
 
-    def boot_batches(self, size: int) -> list[list[str]]:
+    def boot_batches(self, size: int, seed: int = 0) -> list[list[str]]:
         """The routers in boot order, in batches of at most `size` where no two are neighbours (taken by name,
-        each into the first batch with room and no neighbour of it).
+        or with a `seed` other than 0 in that seed's shuffled order, each into the first batch with room and no
+        neighbour of it).
 
         Routers that boot at the same instant open their BGP sessions to each other at the same instant, and
         FRR then resolves a connection collision on every such session (an extra connection, OPENs refused,
@@ -164,7 +166,10 @@ class Network:
         one after another; a router booted a moment after its neighbour finds the neighbour waiting for it."""
         adj = self.neighbours()
         batches: list[list[str]] = []
-        for name in sorted(self.routers):
+        order = sorted(self.routers)
+        if seed:
+            random.Random(seed).shuffle(order)
+        for name in order:
             for batch in batches:
                 if len(batch) < size and not adj[name].intersection(batch):
                     batch.append(name)

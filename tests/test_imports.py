@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent / "realfish"
 LAYERS: list[tuple[str, list[str]]] = [
     # plain data, and the thin wrappers of external programs everything may use
     ("data", ["realfish", "realfish.topology", "realfish.model", "realfish.status", "realfish.progress",
-              "realfish.frr", "realfish.clean", "realfish.report", "realfish.summary", "realfish.dataplane"]),
+              "realfish.frr", "realfish.clean", "realfish.report", "realfish.summary", "realfish.dataplane",
+              "realfish.explore"]),
     ("parsers", ["realfish.parsers*", "realfish.snapshot", "realfish.announcements", "realfish.isp"]),
     ("render", ["realfish.render", "realfish.speakers", "realfish.topogen"]),
     ("convert", ["realfish.convert", "realfish.rejected"]),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -49,6 +50,15 @@ ETH_FLAGS = IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST | IFF_LOWER_UP
 # boot one after another (Network.boot_batches).
 BOOT_BATCH = 16
 BOOT_GAP = 1.5
+
+
+def boot_gaps(batches: int, seed: int) -> list[float]:
+    """Virtual seconds before each boot batch. Seed 0: BOOT_GAP. Another seed adds up to a second to each, in
+    whole milliseconds, which moves each batch's routers to another phase of FRR's whole-second timers (connect
+    retry, keepalives), so sessions open and messages meet in other orders."""
+    rng = random.Random(seed)
+    return [0.0 if i == 0 else round(BOOT_GAP + (rng.randrange(1000) / 1000 if seed else 0.0), 3)
+            for i in range(batches)]
 # glibc's malloc in forked daemons: a fixed mmap threshold (128 KiB, glibc's default start) instead of the dynamic
 # one, which rises to the size of the largest block freed. bgpd allocates about 1.4 MB per BGP peer (FRR 8.4 sizes
 # a peer's input buffers for ten 64 KiB extended messages) and frees a peer per accepted connection (its
@@ -103,10 +113,12 @@ class Emulation(Runner):
 
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
                  virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None,
-                 record: str | Path | None = None, replay: Recording | None = None, fork: bool = True):
+                 record: str | Path | None = None, replay: Recording | None = None, fork: bool = True,
+                 seed: int = 0):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
         (`network` is then the part to replay, see recording.py); `fork`: routers' daemons forked from one
-        initialised daemon per kind (zygote.py) instead of each starting from scratch."""
+        initialised daemon per kind (zygote.py) instead of each starting from scratch; `seed`: the boot order
+        (0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md)."""
         if (record or replay) and not virtual_time:
             raise ValueError("recording and replaying need the virtual clock")
         if replay:
@@ -127,6 +139,7 @@ class Emulation(Runner):
         self.controller: Controller | None = None
         self.procs: dict[tuple[str, str], subprocess.Popen[bytes] | ForkedDaemon] = {}
         self.fork = fork
+        self.seed = seed
         self.zygotes: dict[str, Zygote] = {}
         self.split: dict[str, daemon_configs.DaemonConfigs] = {}  # forked routers' configs cut per daemon
         self.record = Path(record) if record else None
@@ -289,7 +302,7 @@ class Emulation(Runner):
             errors, _ = frr.apply_config(rdir, rdir / "frr.conf")
             return name, errors
 
-        batches = self.network.boot_batches(BOOT_BATCH) if self.clock else [list(self.network.routers)]
+        batches = self.network.boot_batches(BOOT_BATCH, self.seed) if self.clock else [list(self.network.routers)]
         if self.clock:
             self.v_boot = self.clock.now_ns()
         if self.replay:  # each router boots when it booted in the recorded run
@@ -298,7 +311,8 @@ class Emulation(Runner):
             batches = [[n for n in self.network.routers if at[n] == t] for t in instants]
             gaps = [(t - prev) / 1e9 for prev, t in zip([self.v_boot, *instants], instants, strict=False)]
         else:
-            gaps = [BOOT_GAP if i else 0.0 for i in range(len(batches))]
+            gaps = boot_gaps(len(batches), self.seed)
+            self.report.extra["order"] = {"seed": self.seed, "boot": batches, "gaps_s": gaps}
         booted: dict[str, int] = {}
         with ThreadPoolExecutor(max_workers=4) as pool:
             for batch, gap in zip(batches, gaps, strict=True):
