@@ -47,7 +47,9 @@ class CheckResult:
 
 
 def run_check(snapshot: str | Path, expectations: str | Path, timeout: float = 600.0,
-              progress: Progress | None = None) -> CheckResult:
+              progress: Progress | None = None, explore: int = 0) -> CheckResult:
+    """Judge every assertion on the converged snapshot; with `explore` N, on N orders of events (seeds 0..N-1,
+    docs/explore.md), where an assertion that holds in some orders only fails, saying in which."""
     from realfish.answers.state import build
     from realfish.snapshot import SnapshotError
 
@@ -57,27 +59,52 @@ def run_check(snapshot: str | Path, expectations: str | Path, timeout: float = 6
     except ExpectationError as e:
         result.errors.append(str(e))
         return result
-    try:
-        state = build(snapshot, Path(snapshot).name, timeout=timeout, progress=progress)
-    except SnapshotError as e:
-        result.errors.append(f"cannot load the snapshot: {e}")
-        return result
-    dp = state.dataplane
-    result.converged = dp.converged if dp is not None else False
-    if dp is None or not dp.converged:
-        result.errors.append("the network did not converge (see problems): its answers would not be the "
-                             "network's")
-    result.problems = list(dp.problems) if dp is not None else []
-    if result.errors:
-        return result
-    for item in exp.items:
-        if progress:
-            progress.step(f"judging {item.kind}" + (f" ({item.name})" if item.name else ""))
+    per_order: list[list[Verdict | None]] = []
+    for seed in range(max(explore, 1)):
         try:
-            result.verdicts.append(evaluate(state, item.kind, item.params, item.name))
-        except Exception as e:  # noqa: BLE001 - one assertion that cannot be asked is an error, with its line
-            result.errors.append(f"{exp.file}:{item.line}: {item.kind}: cannot be judged: {type(e).__name__}: {e}")
+            state = build(snapshot, Path(snapshot).name, timeout=timeout, progress=progress, seed=seed)
+        except SnapshotError as e:
+            result.errors.append(f"cannot load the snapshot: {e}")
+            return result
+        dp = state.dataplane
+        result.converged = (result.converged is not False) and (dp.converged if dp is not None else False)
+        order = f" (seed {seed})" if explore else ""
+        if dp is None or not dp.converged:
+            result.errors.append(f"the network did not converge{order} (see problems): its answers would not be "
+                                 "the network's")
+        result.problems += [f"{p}{order}" for p in dp.problems] if dp is not None else []
+        if result.errors:
+            return result
+        verdicts: list[Verdict | None] = []
+        for item in exp.items:
+            if progress:
+                progress.step(f"judging {item.kind}" + (f" ({item.name})" if item.name else "") + order)
+            try:
+                verdicts.append(evaluate(state, item.kind, item.params, item.name))
+            except Exception as e:  # noqa: BLE001 - one assertion that cannot be asked is an error, with its line
+                result.errors.append(f"{exp.file}:{item.line}: {item.kind}: cannot be judged{order}: "
+                                     f"{type(e).__name__}: {e}")
+                verdicts.append(None)
+        per_order.append(verdicts)
+    result.verdicts = [v for v in (combine(vs) for vs in zip(*per_order, strict=True)) if v is not None]
     return result
+
+
+def combine(verdicts: tuple[Verdict | None, ...]) -> Verdict | None:
+    """One assertion's verdicts over the orders explored: the first order's, failed when the orders disagree."""
+    first = verdicts[0]
+    if first is None or any(v is None for v in verdicts) or len(verdicts) == 1:
+        return first
+    held = [seed for seed, v in enumerate(verdicts) if v is not None and v.passed]
+    if len(held) in (0, len(verdicts)):
+        return first
+    failed = [seed for seed in range(len(verdicts)) if seed not in held]
+    summary = (f"depends on the order of events: holds in {len(held)} of {len(verdicts)} orders (seeds "
+               f"{', '.join(map(str, held))}), fails in seeds {', '.join(map(str, failed))}")
+    bad = verdicts[failed[0]]
+    assert bad is not None
+    seen = [f"seed {failed[0]}: {bad.summary}", *(f"  {s}" for s in bad.seen)]
+    return Verdict(first.kind, first.params, False, summary, seen, first.name)
 
 
 def text(result: CheckResult) -> str:
@@ -116,10 +143,10 @@ def render(result: CheckResult, fmt: str) -> str:
 
 
 def main(snapshot: str, expectations: str, fmt: str = "text", output: str | None = None,
-         timeout: float = 600.0) -> int:
+         timeout: float = 600.0, explore: int = 0) -> int:
     progress = Progress()
     try:
-        result = run_check(snapshot, expectations, timeout, progress)
+        result = run_check(snapshot, expectations, timeout, progress, explore)
     finally:
         progress.done()
     out = render(result, fmt)

@@ -150,7 +150,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from realfish import check
 
-    return check.main(args.snapshot, args.expectations, args.format, args.output, args.timeout)
+    return check.main(args.snapshot, args.expectations, args.format, args.output, args.timeout, args.explore)
 
 
 def cmd_topo(args: argparse.Namespace) -> int:
@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--format", choices=["text", "json", "junit"], default="text")
     e.add_argument("-o", "--output", help="write the result here (a summary still goes to standard error)")
     e.add_argument("--timeout", type=float, default=600.0)
+    e.add_argument("--explore", type=int, default=0, metavar="N",
+                   help="judge on N orders of events; an assertion that holds in some only fails (docs/explore.md)")
     e.set_defaults(fn=cmd_check)
     t = sub.add_parser("topo", help="write a generated FRR snapshot")
     t.add_argument("kind", choices=["fattree", "ring", "chain"])

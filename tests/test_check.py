@@ -19,7 +19,7 @@ import pytest
 
 from realfish import check
 from realfish.answers.state import SnapshotState, build
-from realfish.assertions import AssertionFailed, assert_no_forwarding_loops, evaluate
+from realfish.assertions import AssertionFailed, Verdict, assert_no_forwarding_loops, evaluate
 from realfish.expectations import ExpectationError, load
 
 R1 = """frr defaults traditional
@@ -219,3 +219,21 @@ def test_outputs_json_and_junit(snap: Path, tmp_path: Path) -> None:
     out = tmp_path / "result.xml"
     assert check.main(str(snap), str(exp), "junit", str(out)) == check.PASS
     assert ET.parse(out).getroot().get("failures") == "0"
+
+
+def test_explored_orders_that_disagree_fail_the_assertion() -> None:
+    ok = Verdict("assert_route_present", {"prefix": "p"}, True, "present on r1", ["r1: p via x"], "n")
+    bad = Verdict("assert_route_present", {"prefix": "p"}, False, "absent on r1", ["r1: no route"], "n")
+    assert check.combine((ok,)) is ok and check.combine((ok, ok)) is ok and check.combine((bad, bad)) is bad
+    v = check.combine((ok, bad, ok))
+    assert v is not None and not v.passed and v.name == "n"
+    assert v.summary == ("depends on the order of events: holds in 2 of 3 orders (seeds 0, 2), fails in seeds 1")
+    assert v.seen == ["seed 1: absent on r1", "  r1: no route"]
+
+
+@pytest.mark.frr
+def test_check_explore_judges_every_order(snap: Path, tmp_path: Path) -> None:
+    exp = tmp_path / "expect.yaml"
+    exp.write_text("assertions:\n  - assert_route_present: {nodes: r1, prefix: 2.2.2.2/32}\n")
+    result = check.run_check(snap, exp, explore=2)
+    assert result.status == check.PASS and result.converged and len(result.verdicts) == 1
