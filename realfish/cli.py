@@ -37,7 +37,7 @@ def cmd_converge(args: argparse.Namespace) -> int:
         kw["settle"] = args.settle
     if args.runtime == "real":
         kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet, fork=not args.no_fork,
-                  seed=args.seed)
+                  seed=args.seed, ordered=args.ordered)
         if args.record:
             kw["record"] = args.record
     elif args.record or args.seed or args.explore:
@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--record", metavar="DIR", help="record what every router read, for `realfish replay`")
     c.add_argument("--seed", type=int, default=0, help="the order of events: boot order and gaps (0: the default "
                    "order; docs/explore.md)")
+    c.add_argument("--ordered", action="store_true",
+                   help="one daemon at a time, in a fixed order: runs repeat event by event (docs/explore.md)")
     c.add_argument("--explore", type=int, default=0, metavar="N",
                    help="converge under N orders (seeds SEED..SEED+N-1) and report every FIB entry that differs")
     c.set_defaults(fn=cmd_converge)

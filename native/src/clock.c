@@ -95,7 +95,7 @@ static void kick(void)
  * one to block gives it back. */
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void proc_running(int delta)
+static void proc_running_as(int delta, int resume)
 {
 	struct rf_vt_proc *p = &vt->procs[my_proc];
 	pthread_mutex_lock(&proc_lock);
@@ -110,10 +110,34 @@ static void proc_running(int delta)
 			sem_post(&vt->tokens);
 		}
 	}
+	if (atomic_load(A(vt->ordered))) {
+		/* Ordered runs: a process runs in its turn; every thread that resumes outside it says so and waits
+		 * (outside the lock: a sibling must get to say so too). The controller ends a turn only once the whole
+		 * process is quiet, so a thread woken by its sibling (a pipe, a condition) stays in the same turn. */
+		int wait = resume && atomic_load(A(p->held));
+		pthread_mutex_unlock(&proc_lock);
+		if (wait) {
+			atomic_fetch_add(A(p->wants), 1);
+			atomic_fetch_add(A(vt->waiting), 1);
+			kick();
+			while (atomic_load(A(p->held)))
+				rf_raw_syscall(SYS_futex, (long)&p->held, FUTEX_WAIT, 1, 0, 0, 0);
+			atomic_fetch_sub(A(vt->waiting), 1);
+			atomic_fetch_sub(A(p->wants), 1);
+			atomic_fetch_add(A(p->turns), 1); /* the controller waits for this before it looks again */
+		}
+		return;
+	}
 	/* A replay putting several inputs in at once keeps an idle process from resuming until all are there. */
 	while (delta > 0 && now == delta && atomic_load(A(p->held)))
 		rf_raw_syscall(SYS_futex, (long)&p->held, FUTEX_WAIT, 1, 0, 0, 0);
 	pthread_mutex_unlock(&proc_lock);
+}
+
+/* Counting a thread that is not resuming from a wait (a new one, one joining, one blocking or leaving). */
+static void proc_running(int delta)
+{
+	proc_running_as(delta, 0);
 }
 
 static void thread_exit(void *unused)
@@ -144,6 +168,9 @@ static int join(struct rf_vt_shm *m)
 	vt = m;
 	my_proc = p;
 	proc_running(1);
+	/* Ordered runs: this first run is the process's own; after it, it runs when the controller says. */
+	if (atomic_load(A(m->ordered)))
+		atomic_store(A(m->procs[p].held), 1);
 	return p;
 }
 
@@ -262,7 +289,7 @@ static void mark_running(void)
 	if (prev == RF_SLOT_BLOCKED)
 		atomic_fetch_add(A(vt->running), 1); /* woken by the kernel: the controller did not count us */
 	atomic_fetch_add(A(vt->generation), 1);
-	proc_running(1);
+	proc_running_as(1, 1);
 }
 
 /* Woken by our eventfd before the deadline (a condition signal, or a stale wake): back to blocked. */

@@ -41,6 +41,11 @@ struct sched {
 	int woken_slot[RF_VT_SLOTS]; /* the slots the last clock move woke, in slot order: the journal's record */
 	uint32_t seen_activity[RF_VT_PROCS]; /* each process's activity when a /proc check last found it idle */
 	uint8_t seen_valid[RF_VT_PROCS];
+	int released;            /* ordered runs: the process last given its turn, until it has resumed (-1 none) */
+	uint32_t released_turns; /* its `turns` when it was given it */
+	int current;             /* ordered runs: the process whose turn it is, until it is quiet (-1 none) */
+	int quiets;              /* ordered runs: how often the frozen emulation was found with nothing to run */
+	int releases;            /* how many turns were given */
 	int64_t *instants;       /* a replay: the instants the recorded run's clock moved to, ascending */
 	long ninstants;
 	pthread_mutex_t lock;
@@ -75,6 +80,8 @@ RF_EXPORT struct sched *rf_sched_create(const char *path, int tokens, int64_t st
 	sem_init(&sc->shm->tokens, 1, tokens > 0 ? tokens : 1);
 	for (int i = 0; i < RF_VT_SLOTS; i++)
 		sc->wake_fd[i] = -1;
+	sc->released = -1;
+	sc->current = -1;
 	atomic_store(A(sc->shm->magic), RF_VT_MAGIC);
 	return sc;
 }
@@ -192,7 +199,24 @@ RF_EXPORT void rf_sched_msg_done(struct sched *sc)
 	atomic_fetch_sub(A(sc->shm->msgs), 1);
 }
 
+/* Which process reads a registered end: stored with it (bits 32-62 of the epoll data, proc + 1; 0 unknown) so
+ * that an ordered run can tell bytes whose reader already waits for its turn from bytes nobody has seen yet. */
+#define OWNER_SHIFT 32
+#define OWNER_MASK 0x7fffffffULL
+RF_EXPORT void rf_sched_track_owned(struct sched *sc, int fd, int proc);
+RF_EXPORT int rf_sched_watch_owned(struct sched *sc, int fd, int proc);
+
+static uint64_t owner_bits(int proc)
+{
+	return proc >= 0 && proc < RF_VT_PROCS ? ((uint64_t)(proc + 1) & OWNER_MASK) << OWNER_SHIFT : 0;
+}
+
 RF_EXPORT void rf_sched_track(struct sched *sc, int fd)
+{
+	rf_sched_track_owned(sc, fd, -1);
+}
+
+RF_EXPORT void rf_sched_track_owned(struct sched *sc, int fd, int proc)
 {
 	pthread_mutex_lock(&sc->lock);
 	if (sc->ntracked == sc->cap_tracked) {
@@ -200,7 +224,7 @@ RF_EXPORT void rf_sched_track(struct sched *sc, int fd)
 		sc->tracked = realloc(sc->tracked, sc->cap_tracked * sizeof(int));
 	}
 	sc->tracked[sc->ntracked++] = fd;
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint32_t)fd};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = owner_bits(proc) | (uint32_t)fd};
 	if (sc->epfd >= 0 && epoll_ctl(sc->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		close(sc->epfd); /* cannot watch this one: scan every end from now on */
 		sc->epfd = -1;
@@ -218,8 +242,13 @@ RF_EXPORT void rf_sched_track(struct sched *sc, int fd)
 #define WATCHED (1ULL << 63)
 RF_EXPORT int rf_sched_watch(struct sched *sc, int fd)
 {
+	return rf_sched_watch_owned(sc, fd, -1);
+}
+
+RF_EXPORT int rf_sched_watch_owned(struct sched *sc, int fd, int proc)
+{
 	pthread_mutex_lock(&sc->lock);
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = WATCHED | (uint32_t)fd};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = WATCHED | owner_bits(proc) | (uint32_t)fd};
 	int r = sc->epfd >= 0 ? epoll_ctl(sc->epfd, EPOLL_CTL_ADD, fd, &ev) : -1;
 	if (r == 0)
 		sc->nwatched++;
@@ -258,6 +287,11 @@ RF_EXPORT void rf_sched_proc_gone(struct sched *sc, int proc)
 		sc->wake_fd[i] = -1;
 	}
 	atomic_fetch_sub(A(sc->shm->running), n);
+	atomic_fetch_sub(A(sc->shm->waiting), atomic_exchange(A(p->wants), 0));
+	if (sc->released == proc)
+		sc->released = -1;
+	if (sc->current == proc)
+		sc->current = -1;
 	if (sc->shm->tokens_enabled && atomic_exchange(A(p->has_token), 0))
 		sem_post(&sc->shm->tokens);
 }
@@ -278,6 +312,54 @@ RF_EXPORT unsigned rf_sched_proc_polls(struct sched *sc, int proc)
 	return atomic_load(A(sc->shm->procs[proc].polls));
 }
 
+/* One process at a time, in the controller's order (vclock.h). Set before any daemon starts. */
+RF_EXPORT void rf_sched_set_ordered(struct sched *sc, int on)
+{
+	atomic_store(A(sc->shm->ordered), on ? 1 : 0);
+}
+
+RF_EXPORT int rf_sched_quiets(struct sched *sc)
+{
+	return sc->quiets;
+}
+
+RF_EXPORT void rf_sched_set_rank(struct sched *sc, int proc, int rank)
+{
+	if (proc >= 0 && proc < RF_VT_PROCS)
+		atomic_store(A(sc->shm->procs[proc].rank), rank);
+}
+
+/* Ordered runs, with nothing else able to run: give its turn to the first process, by rank (then by its place
+ * in the table, for a process whose rank is not known yet), of those waiting for one. Returns it, or -1. */
+static int give_turn(struct sched *sc)
+{
+	int nprocs = atomic_load(A(sc->shm->nprocs)), best = -1, best_rank = 0;
+	if (nprocs > RF_VT_PROCS)
+		nprocs = RF_VT_PROCS;
+	for (int p = 0; p < nprocs; p++) {
+		struct rf_vt_proc *pr = &sc->shm->procs[p];
+		if (!atomic_load(A(pr->wants)) || !atomic_load(A(pr->held)))
+			continue;
+		int rank = atomic_load(A(pr->rank));
+		if (rank <= 0)
+			rank = INT32_MAX - RF_VT_PROCS + p;
+		if (best < 0 || rank < best_rank) {
+			best = p;
+			best_rank = rank;
+		}
+	}
+	if (best >= 0) {
+		struct rf_vt_proc *pr = &sc->shm->procs[best];
+		sc->released = best;
+		sc->current = best;
+		sc->released_turns = atomic_load(A(pr->turns));
+		sc->releases++;
+		atomic_store(A(pr->held), 0);
+		syscall(SYS_futex, &pr->held, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	}
+	return best;
+}
+
 /* Keep an idle process from resuming (its first thread to wake waits), or let it go. */
 RF_EXPORT void rf_sched_hold_proc(struct sched *sc, int proc, int held)
 {
@@ -293,6 +375,36 @@ RF_EXPORT void rf_sched_hold_proc(struct sched *sc, int proc, int held)
  * (FIONREAD), plus one per watched end with data waiting (rf_sched_watch). The epoll set names the ends where
  * anything waits, so a step costs the few busy ones, not all (tens of thousands at k=28). Without epoll, every
  * tracked end is read. */
+static char task_state(const char *path);
+
+/* Ordered runs: bytes whose reader is known need not hold a decision when that reader already waits for its turn
+ * (they are its input, taken in order), nor when no thread of it was woken by them (it does not poll that end, as
+ * bgpd with the losing connection of a collision): the kernel marks a thread runnable as the bytes arrive, so
+ * its state says which at once, where otherwise a wait of PARK_NS of wall time would, and a loaded host could
+ * make that wait end too early. */
+static int claimed(struct sched *sc, uint64_t d)
+{
+	int owner = (int)((d >> OWNER_SHIFT) & OWNER_MASK) - 1;
+	if (owner < 0 || !atomic_load(A(sc->shm->ordered)))
+		return 0;
+	if (atomic_load(A(sc->shm->procs[owner].wants)))
+		return 1;
+	int n = atomic_load(A(sc->shm->nslots));
+	char path[64];
+	for (int i = 0; i < n && i < RF_VT_SLOTS; i++) {
+		struct rf_vt_slot *s = &sc->shm->slots[i];
+		if (s->proc != owner || atomic_load(A(s->state)) == RF_SLOT_FREE)
+			continue;
+		if (atomic_load(A(s->state)) != RF_SLOT_BLOCKED)
+			return 0; /* one of its threads runs: it may read them now */
+		snprintf(path, sizeof(path), "/proc/%d/stat", s->tid);
+		char st = task_state(path);
+		if (st == 'R' || st == 'D')
+			return 0;
+	}
+	return 1;
+}
+
 static long in_flight(struct sched *sc)
 {
 	long total = 0;
@@ -310,6 +422,8 @@ static long in_flight(struct sched *sc)
 	if (n >= 0) {
 		for (int i = 0; i < n; i++) {
 			uint64_t d = sc->events[i].data.u64;
+			if (claimed(sc, d))
+				continue; /* its reader already waits for its turn (ordered runs) */
 			if (!(d & WATCHED)) {
 				if (ioctl((int)(uint32_t)d, FIONREAD, &q) == 0)
 					total += q;
@@ -334,7 +448,9 @@ RF_EXPORT long rf_sched_in_flight(struct sched *sc)
 
 static int busy(struct sched *sc)
 {
-	return atomic_load(A(sc->shm->running)) > 0 || atomic_load(A(sc->shm->msgs)) > 0;
+	return atomic_load(A(sc->shm->running)) - atomic_load(A(sc->shm->waiting)) > 0 ||
+	       atomic_load(A(sc->shm->msgs)) > 0 ||
+	       (sc->released >= 0 && atomic_load(A(sc->shm->procs[sc->released].turns)) == sc->released_turns);
 }
 
 /* Tasks the kernel counts as runnable on the whole machine, this one included (the 4th field of
@@ -486,7 +602,10 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 {
 	int64_t wake_limit = hold && limit != RF_VT_NONE ? limit - 1 : limit;
 	uint32_t seen = atomic_load(A(sc->shm->kick));
-	if (atomic_load(A(sc->shm->frozen)) || busy(sc)) {
+	int ordered = atomic_load(A(sc->shm->ordered));
+	if (sc->released >= 0 && atomic_load(A(sc->shm->procs[sc->released].turns)) != sc->released_turns)
+		sc->released = -1; /* it has resumed: it counts as running until it is idle again */
+	if ((atomic_load(A(sc->shm->frozen)) && !ordered) || busy(sc)) {
 		sc->pending = -1; /* something runs: a wait for parked bytes starts over */
 		wait_kick(sc, seen, wait_us);
 		return 0;
@@ -506,6 +625,20 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 		n = RF_VT_SLOTS;
 	if (woken_by_kernel(sc, n) || busy(sc) || atomic_load(A(sc->shm->generation)) != gen)
 		return 0;
+	/* Ordered runs: nothing can run but what waits for its turn. The process whose turn it was is quiet now
+	 * (nothing of it runs, was woken or has bytes waiting): its turn ends. The first by rank of those waiting
+	 * goes next, and the clock moves only when nobody waits (nor while frozen: daemons still boot). */
+	if (ordered && sc->current >= 0) {
+		atomic_store(A(sc->shm->procs[sc->current].held), 1);
+		sc->current = -1;
+	}
+	if (ordered && give_turn(sc) >= 0)
+		return 0;
+	if (atomic_load(A(sc->shm->frozen))) {
+		sc->quiets++; /* frozen, and nothing can run: a boot step is done (rf_sched_quiets) */
+		wait_kick(sc, seen, wait_us);
+		return 0;
+	}
 	int64_t first = RF_VT_NONE;
 	for (int i = 0; i < n; i++) {
 		struct rf_vt_slot *s = &sc->shm->slots[i];
@@ -581,4 +714,5 @@ RF_EXPORT void rf_sched_counts(struct sched *sc, int *out)
 	out[4] = (int)atomic_load(A(sc->shm->generation));
 	out[5] = sc->parks;
 	out[6] = sc->scans;
+	out[7] = sc->releases;
 }

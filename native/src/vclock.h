@@ -9,6 +9,9 @@
  * no byte unread on an emulated connection, nothing woke meanwhile) it moves `now` to the earliest deadline
  * and wakes exactly the threads due, through their eventfds. Run slots: at most `tokens` processes run at
  * once; a process takes a token when its first thread wakes and gives it back when its last thread blocks.
+ * Ordered runs (`ordered`): one process at a time, and which one is the controller's choice, by rank, among
+ * those that want to run once nothing else can: the order inside a virtual instant is then the emulation's,
+ * not the host scheduler's (docs/explore.md).
  */
 #ifndef REALFISH_VCLOCK_H
 #define REALFISH_VCLOCK_H
@@ -39,6 +42,11 @@ struct rf_vt_proc {
 			  * putting several messages in at once), atomic */
 	uint32_t polls;  /* how often its main thread's polls returned (a replay's inputs go in poll by poll) */
 	uint32_t activity; /* bumps whenever one of its threads blocks or resumes, atomic (sched.c's /proc check) */
+	int32_t wants;   /* ordered runs: 1 while a thread of it waits for its turn (held), atomic */
+	int32_t rank;    /* ordered runs: its place in the order of turns (the controller's, by router and daemon);
+			  * 0 unknown */
+	uint32_t turns;  /* ordered runs: bumps as a thread goes on after the controller gave its turn, atomic */
+	int32_t pad;
 };
 
 struct rf_vt_shm {
@@ -52,7 +60,10 @@ struct rf_vt_shm {
 	uint32_t kick;            /* futex word the controller waits on, bumped when running hits 0 or a message is sent */
 	int32_t nslots, nprocs;   /* atomic allocation counters */
 	int32_t tokens_enabled;
-	int32_t pad;
+	int32_t ordered;          /* 1: one process runs at a time, in the controller's order (an idle process holds
+				   * itself; the controller lets the first by rank go when nothing else can run) */
+	int32_t waiting;          /* threads counted in `running` that wait for their process's turn, atomic */
+	int32_t pad2;
 	sem_t tokens;             /* process-shared */
 	struct rf_vt_proc procs[RF_VT_PROCS];
 	struct rf_vt_slot slots[RF_VT_SLOTS];

@@ -140,6 +140,8 @@ class Controller:
         self.conns_of: dict[int, set[int]] = {}  # pid -> its daemon's connections (a dead daemon's are closed)
         self._give_ups: list[tuple[int, int]] = []  # (started, attempt id), a heap (_give_up_ns)
         self._parked: dict[IPAddress, set[int]] = {}  # attempts to an address nobody owns (_retry_pending)
+        self.proc_of: dict[int, int] = {}  # pid -> its number in the clock's process table (HELLO)
+        self._ranks: dict[str, int] = {}  # router -> its place by name (rank)
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
         self.last_route_change = time.monotonic()
@@ -345,12 +347,21 @@ class Controller:
                 if self.clock:
                     self.clock.message_done()
 
-    def _watched(self, fd: int) -> bool:
+    def rank(self, router: str, daemon: str) -> int:
+        """A daemon's place in an ordered run's turns: by router name, then zebra, staticd, bgpd, ospfd, other."""
+        if not self._ranks:
+            self._ranks = {r: i for i, r in enumerate(sorted(self.broker.fibs))}
+        if router not in self._ranks:
+            return 0  # a zygote, or a router not in the network: after every known one
+        kinds = ("zebra", "staticd", "bgpd", "ospfd", "ospf6d")
+        return 1 + self._ranks[router] * 8 + (kinds.index(daemon) if daemon in kinds else len(kinds))
+
+    def _watched(self, fd: int, reader: int = -1) -> bool:
         """A daemon's descriptor, given to the clock to watch without our keeping it (vclock.watch): True if it
         was, and `fd` is closed; False in a replay (the replayer reads and closes ends itself) or if the clock
         cannot watch it. Holding a duplicate of every daemon's pipes and connection ends needs about 45
         descriptors per router, more than the controller may have at k=24 and beyond."""
-        if self.clock is None or self.replayer is not None or not self.clock.watch(fd):
+        if self.clock is None or self.replayer is not None or not self.clock.watch(fd, reader):
             return False
         os.close(fd)
         return True
@@ -360,10 +371,10 @@ class Controller:
         inode is kept, for tests and diagnosis; the descriptor only if it cannot be watched."""
         assert self.clock is not None
         ino = os.fstat(fd).st_ino
-        if self._watched(fd):
+        if self._watched(fd, c.proc):
             fd = -1
         else:
-            self.clock.track(fd)
+            self.clock.track(fd, c.proc)
         self.local.setdefault(c.pid, {})[tid] = (fd, ino)
 
     def _untrack(self, pid: int, tid: int) -> None:
@@ -418,6 +429,9 @@ class Controller:
         if op == "HELLO":
             c.router, c.daemon, c.pid = words[1], words[2], int(words[3])
             c.proc = int(words[4]) if len(words) > 4 else -1
+            self.proc_of[c.pid] = c.proc
+            if self.clock and c.proc >= 0:
+                self.clock.set_rank(c.proc, self.rank(c.router, c.daemon))
             known = c.router in self.broker.fibs or c.router == ZYGOTE
             self._reply(c, "OK" if known else f"ERR {errno.ENOENT}")
         elif op == "RT" and fib is not None:
@@ -563,9 +577,11 @@ class Controller:
         """A connection is open: its ends (the controller's duplicates) count for bytes in flight."""
         if self.clock:
             # Watched ends are the daemons' alone: a dead daemon's end then closes as the kernel closes it.
-            conn.ends = tuple(end for end in conn.ends if not self._watched(end))
-            for end in conn.ends:
-                self.clock.track(end)
+            readers = [self.proc_of.get(pid, -1) for pid in conn.pids] + [-1] * len(conn.ends)  # ends[i]: pids[i]
+            kept = [(end, r) for end, r in zip(conn.ends, readers, strict=False) if not self._watched(end, r)]
+            conn.ends = tuple(end for end, _ in kept)
+            for end, r in kept:
+                self.clock.track(end, r)
         self._record(self.clock.now_ns() if self.clock else 0, f"connect {conn.id} {conn.description}")
         self.connections[conn.id] = conn
         for pid in conn.pids:

@@ -114,11 +114,12 @@ class Emulation(Runner):
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
                  virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None,
                  record: str | Path | None = None, replay: Recording | None = None, fork: bool = True,
-                 seed: int = 0):
+                 seed: int = 0, ordered: bool = False):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
         (`network` is then the part to replay, see recording.py); `fork`: routers' daemons forked from one
         initialised daemon per kind (zygote.py) instead of each starting from scratch; `seed`: the boot order
-        (0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md)."""
+        (0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md); `ordered`: one daemon
+        at a time, in a fixed order, so what happens inside a virtual instant does not follow the host."""
         if (record or replay) and not virtual_time:
             raise ValueError("recording and replaying need the virtual clock")
         if replay:
@@ -140,6 +141,9 @@ class Emulation(Runner):
         self.procs: dict[tuple[str, str], subprocess.Popen[bytes] | ForkedDaemon] = {}
         self.fork = fork
         self.seed = seed
+        self.ordered = ordered
+        if ordered and (replay or not virtual_time):
+            raise ValueError("an ordered run needs the virtual clock, and a replay has its own order")
         self.zygotes: dict[str, Zygote] = {}
         self.split: dict[str, daemon_configs.DaemonConfigs] = {}  # forked routers' configs cut per daemon
         self.record = Path(record) if record else None
@@ -220,8 +224,12 @@ class Emulation(Runner):
         meta = self.replay.meta if self.replay else {}
         if self.virtual_time:
             # Frozen while daemons start: the clock first moves when the routers boot (apply_configs).
-            self.clock = VirtualClock(self.libreal, self.run_dir / "vclock", self.tokens, meta.get("start_ns"),
-                                      meta.get("offset_ns"))
+            # (An ordered run needs no run slots: one daemon runs at a time, and one waiting for its turn must
+            # not hold a slot.)
+            self.clock = VirtualClock(self.libreal, self.run_dir / "vclock", 0 if self.ordered else self.tokens,
+                                      meta.get("start_ns"), meta.get("offset_ns"), fixed=self.ordered)
+            if self.ordered:
+                self.clock.order()
         if self.record and self.clock:
             Recording.begin(self.record, self.clock.start_ns, self.clock.offset_ns, list(self.network.routers))
             self.clock.moves = []
@@ -262,9 +270,25 @@ class Emulation(Runner):
         """zebra for these routers, then (once its zserv socket is there for them to connect to) their others."""
         self._spawn([(name, "zebra") for name in routers])
         self._wait_for([self.router_dir(n) / "zserv.api" for n in routers], "zebra's zserv socket")
+        self._settle()
         self._spawn([(name, daemon) for name in routers for daemon in self.network.routers[name].daemons()[1:]])
         self._wait_for([self.router_dir(n) / f"{d}.vty" for n in routers
                         for d in self.network.routers[n].daemons()], "daemons' vty sockets")
+        self._settle()
+
+    def _settle(self) -> None:
+        """Ordered runs: wait until the started daemons have done all they can at this frozen instant, so the
+        next step of the boot meets them in the same state in every run (not where the host's scheduling left
+        them: zebra still reading its interfaces when bgpd says hello, say)."""
+        if not (self.ordered and self.clock):
+            return
+        start = self.clock.quiets()
+        deadline = time.monotonic() + 60
+        while self.clock.quiets() < start + 2:  # seen twice: once may have been just before the spawn
+            if time.monotonic() > deadline:
+                raise ConvergeTimeout("the daemons did not settle at boot within 60 s")
+            self.check_daemons()
+            time.sleep(0.001)
 
     def _split_configs(self) -> None:
         """Forked daemons read their own part of the router's config when they start (realfish.daemon_configs):
@@ -434,7 +458,8 @@ class Emulation(Runner):
                     "end_s": round((self.clock.now_ns() - self.v_ready) / 1e9, 3),
                     "boot_s": round((self.v_ready - self.v_boot) / 1e9, 3),
                     "quiet_s": self.quiet, "clock_advances": self.clock.advances, "wakeups": self.clock.woken,
-                    "tokens": self.tokens, "parked_bytes_waits": counts["parks"], "proc_scans": counts["proc_scans"]}
+                    "tokens": self.tokens, "parked_bytes_waits": counts["parks"], "proc_scans": counts["proc_scans"],
+                    "ordered": self.ordered, "turns": counts["turns"]}
                 self.report.extra["sessions_down"] = self.sessions_down()
                 if self.replayer:
                     with self.controller.lock:

@@ -13,12 +13,15 @@ import time
 from pathlib import Path
 
 NONE = (1 << 63) - 1
+SECOND = 1_000_000_000
+FIXED_START_NS = 1000 * SECOND
+FIXED_EPOCH_NS = 1_767_225_600 * SECOND  # 2026-01-01T00:00:00Z
 BUSY, ADVANCED, IDLE_UNTIL_LIMIT, IDLE_FOREVER = 0, 1, 2, 3
 
 
 class VirtualClock:
     def __init__(self, library: Path, path: Path, tokens: int, start_ns: int | None = None,
-                 offset_ns: int | None = None):
+                 offset_ns: int | None = None, fixed: bool = False):
         self.lib = ctypes.CDLL(str(library))
         lib = self.lib
         h, i64, i = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
@@ -30,12 +33,15 @@ class VirtualClock:
         lib.rf_sched_set_wake.argtypes = [h, i, i]
         lib.rf_sched_set_wake_remote.argtypes = [h, i, i, i, i]
         lib.rf_sched_watch.argtypes = [h, i]
+        lib.rf_sched_watch_owned.argtypes = [h, i, i]
+        lib.rf_sched_track_owned.argtypes = [h, i, i]
+        lib.rf_sched_set_rank.argtypes = [h, i, i]
         lib.rf_sched_in_flight.argtypes = [h]
         lib.rf_sched_in_flight.restype = ctypes.c_long
         for fn in ("rf_sched_set_frozen", "rf_sched_track", "rf_sched_untrack", "rf_sched_proc_gone",
-                   "rf_sched_proc_idle"):
+                   "rf_sched_proc_idle", "rf_sched_set_ordered"):
             getattr(lib, fn).argtypes = [h, i]
-        for fn in ("rf_sched_msg_done", "rf_sched_last_woken", "rf_sched_close"):
+        for fn in ("rf_sched_msg_done", "rf_sched_last_woken", "rf_sched_close", "rf_sched_quiets"):
             getattr(lib, fn).argtypes = [h]
         lib.rf_sched_counts.argtypes = [h, ctypes.POINTER(i)]
         lib.rf_sched_set_instants.argtypes = [h, ctypes.POINTER(i64), ctypes.c_long]
@@ -46,10 +52,18 @@ class VirtualClock:
         lib.rf_sched_woken.argtypes = [h, i32p, i32p, i]
         self.path = path
         self.tokens = tokens
-        # Start where the real clocks are, so timestamps in logs and `show` output look ordinary (a replay
-        # starts where the recorded run started: FRR seeds its jitter with the time).
-        start = time.clock_gettime_ns(time.CLOCK_MONOTONIC) if start_ns is None else start_ns
-        offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - start if offset_ns is None else offset_ns
+        # Start where the real clocks are, on a whole second, so timestamps in logs and `show` output look
+        # ordinary (a replay starts where the recorded run started: FRR seeds its jitter with the time). FRR
+        # keeps timers in microseconds: a start with a fraction of one would round them differently run to run.
+        # `fixed` (ordered runs): the same start every run, 1000 s after boot on 2026-01-01 00:00:00 UTC, so
+        # that FRR's random seed (srandom(time(NULL))) is the same too.
+        if fixed:
+            start, offset = FIXED_START_NS, FIXED_EPOCH_NS - FIXED_START_NS
+        else:
+            start = (time.clock_gettime_ns(time.CLOCK_MONOTONIC) // SECOND) * SECOND
+            offset = (time.clock_gettime_ns(time.CLOCK_REALTIME) // SECOND) * SECOND - start
+        start = start if start_ns is None else start_ns
+        offset = offset if offset_ns is None else offset_ns
         self.handle = lib.rf_sched_create(str(path).encode(), tokens, start, offset)
         if not self.handle:
             raise OSError(f"cannot create the virtual clock {path}")
@@ -103,15 +117,28 @@ class VirtualClock:
     def message_done(self) -> None:
         self.lib.rf_sched_msg_done(self.handle)
 
-    def track(self, fd: int) -> None:
+    def track(self, fd: int, reader: int = -1) -> None:
         """Watch one end of an emulated connection: bytes waiting to be read on it hold the clock. Track both
-        ends (the controller keeps a duplicate of each)."""
-        self.lib.rf_sched_track(self.handle, fd)
+        ends (the controller keeps a duplicate of each). `reader`: the clock's process number of the daemon
+        that reads this end, if known (an ordered run tells its bytes from those nobody has seen)."""
+        self.lib.rf_sched_track_owned(self.handle, fd, reader)
 
-    def watch(self, fd: int) -> bool:
+    def watch(self, fd: int, reader: int = -1) -> bool:
         """Watch a daemon's end without keeping a descriptor of it: True if the caller may close `fd` now (the
         watch lasts while the daemon holds its own descriptor), False if it must keep and track it."""
-        return self.lib.rf_sched_watch(self.handle, fd) == 0
+        return self.lib.rf_sched_watch_owned(self.handle, fd, reader) == 0
+
+    def order(self) -> None:
+        """One daemon at a time, in rank order (set_rank) among those that want to run: the order inside a
+        virtual instant becomes the emulation's own. Before any daemon starts."""
+        self.lib.rf_sched_set_ordered(self.handle, 1)
+
+    def set_rank(self, proc: int, rank: int) -> None:
+        self.lib.rf_sched_set_rank(self.handle, proc, rank)
+
+    def quiets(self) -> int:
+        """Ordered runs: how often the controller found the frozen emulation with nothing left to run."""
+        return int(self.lib.rf_sched_quiets(self.handle))
 
     def in_flight(self) -> int:
         """Bytes waiting on tracked ends, plus one per watched end with data waiting."""
@@ -146,10 +173,10 @@ class VirtualClock:
         return list(zip(pids[:got], tids[:got], strict=True))
 
     def counts(self) -> dict[str, int]:
-        out = (ctypes.c_int * 7)()
+        out = (ctypes.c_int * 8)()
         self.lib.rf_sched_counts(self.handle, out)
-        return dict(zip(("running", "messages", "threads", "processes", "generation", "parks", "proc_scans"), out,
-                        strict=True))
+        return dict(zip(("running", "messages", "threads", "processes", "generation", "parks", "proc_scans",
+                         "turns"), out, strict=True))
 
     def close(self) -> None:
         if self.handle:
