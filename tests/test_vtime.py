@@ -208,8 +208,9 @@ def test_a_replays_clock_fires_a_timer_where_the_recorded_clock_moved(tmp_path: 
         _fields_ = [("magic", ctypes.c_uint32), ("frozen", ctypes.c_int32), ("now", ctypes.c_int64),
                     ("realtime_offset", ctypes.c_int64), ("running", ctypes.c_int32), ("msgs", ctypes.c_int32),
                     ("generation", ctypes.c_uint32), ("kick", ctypes.c_uint32), ("nslots", ctypes.c_int32),
-                    ("nprocs", ctypes.c_int32), ("tokens_enabled", ctypes.c_int32), ("pad", ctypes.c_int32),
-                    ("tokens", ctypes.c_byte * 32), ("procs", ctypes.c_int32 * (6 * 8192)), ("slot0", Slot)]
+                    ("nprocs", ctypes.c_int32), ("tokens_enabled", ctypes.c_int32), ("ordered", ctypes.c_int32),
+                    ("waiting", ctypes.c_int32), ("pad", ctypes.c_int32),
+                    ("tokens", ctypes.c_byte * 32), ("procs", ctypes.c_int32 * (10 * 8192)), ("slot0", Slot)]
 
     start, ms = 10**12, 10**6
     clock = VirtualClock(libreal_path(), tmp_path / "vclock", tokens=2, start_ns=start, offset_ns=0)
@@ -237,7 +238,8 @@ def test_a_replays_clock_fires_a_timer_where_the_recorded_clock_moved(tmp_path: 
         clock.follow([])
         assert fire(shm, start + 12 * ms) == 12 * ms  # no recording: at the deadline
         # A replay holds an idle daemon while it puts several inputs in (struct rf_vt_proc: pid, running,
-        # has_token, held, polls, pad): libreal's first thread to resume waits on the held word.
+        # has_token, held, polls, activity, wants, rank, turns, pad): libreal's first thread to resume waits on
+        # the held word.
         assert clock.proc_idle(0)
         clock.hold(0, True)
         assert shm.procs[3] == 1
