@@ -6,10 +6,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from realfish import explore, topogen
+from realfish.diff import orders, page, report, rows, text
 from realfish.runtime.emulation import BOOT_GAP, boot_gaps
 
 BLACKHOLE = {"prefix": "2.128.0.0/16", "protocol": "bgp", "nexthops": [{"ip": None, "interface": "blackhole"}]}
@@ -65,3 +67,80 @@ def test_converge_explore_reports_orders(tmp_path: Path) -> None:
     assert doc["explore"]["varying"] == [] and all(doc["explore"]["converged"].values())
     assert doc["order"]["seed"] == 4 and sorted(n for b in doc["order"]["boot"] for n in b) == ["r0", "r1", "r2"]
     assert "explored 3 orders" in proc.stderr
+
+
+# -- realfish diff --explore: realfish's rows over orders, and differences against Batfish in some orders only --
+
+ROUTE_KEYS, ROUTE_VALUES = ["Node", "VRF", "Network", "Next_Hop", "Protocol"], ["Metric", "Admin_Distance", "Tag"]
+
+
+def route(node: str, network: str, hop: str, metric: int = 0) -> dict[str, Any]:
+    return {"Node": {"id": f"node-{node}", "name": node}, "VRF": "default", "Network": network,
+            "Next_Hop": {"type": "ip", "ip": hop}, "Protocol": "bgp", "Metric": metric, "Admin_Distance": 20,
+            "Tag": None}
+
+
+STEADY = route("r0", "10.0.0.0/24", "10.1.0.1")
+VIA_R1, VIA_R2 = route("r0", "10.9.0.0/24", "10.1.0.1"), route("r0", "10.9.0.0/24", "10.2.0.1")
+
+
+def test_rows_that_differ_between_orders() -> None:
+    """A row present in some orders only, and one whose value changes, each with its outcomes; a row the same in
+    every order is not listed."""
+    runs = [(0, [STEADY, VIA_R1]), (1, [STEADY, VIA_R2]), (2, [STEADY, VIA_R1]),
+            (3, [STEADY, VIA_R1 | {"Metric": 5}])]
+    found = {v["key"]: v["outcomes"] for v in orders.varying(runs, ROUTE_KEYS, ROUTE_VALUES)}
+    assert sorted(found) == ["r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp", "r0 | default | 10.9.0.0/24 | ip "
+                                                                             "10.2.0.1 | bgp"]
+    via_r1 = found["r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp"]
+    assert [(o["values"], o["count"], o["seeds"], o["seed"]) for o in via_r1] == [
+        ({"Metric": "0", "Admin_Distance": "20", "Tag": "-"}, 2, [0, 2], 0), (None, 1, [1], 1),
+        ({"Metric": "5", "Admin_Distance": "20", "Tag": "-"}, 1, [3], 3)]
+    assert [(o["values"] is None, o["count"]) for o in found["r0 | default | 10.9.0.0/24 | ip 10.2.0.1 | bgp"]] == [
+        (True, 3), (False, 1)]
+    assert orders.outcome_text(via_r1[1]) == "absent (1x, seed 1)"
+    assert orders.varying(runs[:1], ROUTE_KEYS, ROUTE_VALUES) == []
+
+
+def explain_in(seed: int) -> orders.Explain:
+    return lambda question, d: {"cause": f"{question} {d.kind} seen first under seed {seed}", "evidence": ""}
+
+
+def test_differences_against_batfish_in_some_orders_only() -> None:
+    """Batfish has r0's route via r1. Order 0 agrees, order 1 goes via r2, order 2 has both: the differences
+    exist in order 1 (and 2) only, are listed although the first order has none, explained in the first order
+    that had them, and flagged in text and HTML; a difference of every order is not flagged."""
+    q = orders.Question("routes", {}, ROUTE_KEYS, ROUTE_VALUES, [STEADY, VIA_R1, route("r9", "10.0.0.0/8", "1.1.1.1")])
+    got = [orders.Order(0, [[STEADY, VIA_R1]], explain_in(0)), orders.Order(1, [[STEADY, VIA_R2]], explain_in(1)),
+           orders.Order(2, [[STEADY, VIA_R1, VIA_R2]], explain_in(2))]
+    [entry] = orders.across([q], got)
+    assert (entry["matched"], entry["realfish_rows"], entry["batfish_rows"]) == (2, 2, 3)  # the first order's
+    found = {(d["kind"], d["key"]["Node"], d["key"]["Next_Hop"]): (d["seeds"], d["explanation"]["cause"])
+             for d in entry["differences"]}
+    assert found == {("only_batfish", "r0", "ip 10.1.0.1"): ([1], "routes only_batfish seen first under seed 1"),
+                     ("only_realfish", "r0", "ip 10.2.0.1"): ([1, 2], "routes only_realfish seen first under seed 1"),
+                     ("only_batfish", "r9", "ip 1.1.1.1"): ([0, 1, 2], "routes only_batfish seen first under seed 0")}
+    assert len(entry["varying"]) == 2
+    doc = report.document("snap", "stored", [entry], [0, 1, 2], {})
+    assert (doc["differences"], doc["explore"]["varying"], doc["explore"]["in_some_orders"]) == (3, 2, 2)
+    out = text.render(doc)
+    assert "only in Batfish: r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp (in 1 of 3 orders (seeds 1))" in out
+    assert "only in Batfish: r9 | default | 10.0.0.0/8 | ip 1.1.1.1 | bgp\n" in out
+    assert ("routes r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp: Metric 0, Admin_Distance 20, Tag - (2x, seed "
+            "0) | absent (1x, seed 1)") in out
+    assert "2 rows of realfish's answers differ between them; 2 differences are in some orders only" in out
+    html = page.render(doc)
+    assert "<table id='varying'>" in html and "(in 2 of 3 orders (seeds 1, 2))" in html
+
+
+def test_one_order_gives_the_diff_as_before() -> None:
+    """Without --explore: the same entry as a plain comparison, no seeds, no varying, no explore section."""
+    q = orders.Question("routes", {}, ROUTE_KEYS, ROUTE_VALUES, [STEADY, VIA_R1])
+    [entry] = orders.across([q], [orders.Order(0, [[STEADY, VIA_R2]], explain_in(0))])
+    matched, diffs = rows.compare([STEADY, VIA_R1], [STEADY, VIA_R2], ROUTE_KEYS, ROUTE_VALUES)
+    assert entry["matched"] == matched == 1 and "varying" not in entry
+    assert [(d["kind"], d["key"]) for d in entry["differences"]] == [(d.kind, d.key) for d in diffs]
+    assert all("seeds" not in d for d in entry["differences"])
+    assert "explore" not in report.document("snap", "stored", [entry], None, {})
+    [entry] = orders.across([q], [orders.Order(0, [[STEADY, VIA_R1]], explain_in(0))], explored=True)  # --explore 1
+    assert entry["varying"] == [] and entry["differences"] == []

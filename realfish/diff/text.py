@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from realfish.diff.orders import in_some_orders, outcome_text
 from realfish.diff.report import causes
 from realfish.diff.rows import cell_text
 
@@ -17,6 +18,8 @@ def render(doc: dict[str, Any]) -> str:
         out.append(f"  {q['question']}: {q['matched']} of Batfish's {q['batfish_rows']} rows matched "
                    f"(realfish {q['realfish_rows']} rows), {len(q['differences'])} differences")
     out.append(f"{doc['differences']} differences, {doc['unexplained']} unexplained")
+    out += explored(doc)
+    orders = (doc.get("explore") or {}).get("orders", 1)
     groups = causes(doc)
     if groups:
         out += ["", "By cause:"]
@@ -30,7 +33,8 @@ def render(doc: dict[str, Any]) -> str:
             continue
         out += ["", f"{q['question']} ({', '.join(q['keys'])}; values {', '.join(q['values']) or '-'}):"]
         for d in q["differences"]:
-            out.append(f"  {KIND[d['kind']]}: {' | '.join(d['key'].values())}")
+            some = in_some_orders(d, orders)
+            out.append(f"  {KIND[d['kind']]}: {' | '.join(d['key'].values())}" + (f" ({some})" if some else ""))
             cols = d["columns"] or q["values"]
             for side in ("batfish", "realfish"):
                 if d[side] is not None and cols:
@@ -38,3 +42,17 @@ def render(doc: dict[str, Any]) -> str:
             e = d["explanation"]
             out.append(f"      cause: {e['cause'] if e else 'UNEXPLAINED'}")
     return "\n".join(out) + "\n"
+
+
+def explored(doc: dict[str, Any]) -> list[str]:
+    """The orders of events explored: how many rows differ between them, each with its outcomes."""
+    ex = doc.get("explore")
+    if not ex:
+        return []
+    out = [f"explored {ex['orders']} orders of events (seeds {', '.join(map(str, ex['seeds']))}): {ex['varying']} "
+           f"rows of realfish's answers differ between them; {ex['in_some_orders']} differences are in some orders "
+           "only"]
+    for q in doc["questions"]:
+        for v in q.get("varying", []):
+            out.append(f"  {q['question']} {v['key']}: " + " | ".join(outcome_text(o) for o in v["outcomes"]))
+    return out
