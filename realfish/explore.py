@@ -66,6 +66,20 @@ def summary(explore: dict[str, Any]) -> list[str]:
     lines = [f"explored {explore['orders']} orders (seeds {', '.join(map(str, explore['seeds']))}): "
              f"{len(explore['varying'])} FIB entries differ between them"]
     for v in explore["varying"]:
-        parts = [f"{fib_text(o['fib'])} ({o['count']}x, --seed {o['seed']})" for o in v["outcomes"]]
-        lines.append(f"  {v['router']} {v['prefix']}: " + " | ".join(parts))
+        lines.append(f"  {v['router']} {v['prefix']}: {outcomes_text(v, '--seed')}")
     return lines
+
+
+def outcomes_text(v: dict[str, Any], seed: str = "seed") -> str:
+    """A varying route's outcomes: `bgp via blackhole (38x, seed 0) | bgp via 2.12.11.2 (2x, seed 14)`."""
+    return " | ".join(f"{fib_text(o['fib'])} ({o['count']}x, {seed} {o['seed']})" for o in v["outcomes"])
+
+
+TIMING = "Answer depends on timing"  # initIssues' Type for a FIB entry that differs between orders of events
+
+
+def issue_details(v: dict[str, Any], orders: int) -> str:
+    """initIssues' Details for a varying route: what it is in each order, and which order the answers show."""
+    return (f"{v['prefix']} in the FIB of {v['router']} differs between {orders} orders of events: "
+            f"{outcomes_text(v)}. Answers are from seed 0's; realfish converge --seed S shows another "
+            "(docs/explore.md)")

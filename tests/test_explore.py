@@ -144,3 +144,92 @@ def test_one_order_gives_the_diff_as_before() -> None:
     assert "explore" not in report.document("snap", "stored", [entry], None, {})
     [entry] = orders.across([q], [orders.Order(0, [[STEADY, VIA_R1]], explain_in(0))], explored=True)  # --explore 1
     assert entry["varying"] == [] and entry["differences"] == []
+
+
+# -- the snapshot setting: batfish/realfish_settings.json, the service's orders, initIssues ------------------------
+
+
+@pytest.mark.parametrize(("text", "orders", "issue"), [
+    ('{"explore": 5}', 5, None),
+    ('{"explore": 0}', 1, "explore must be a whole number of orders of events, 1 or more, not 0"),
+    ('{"explore": true}', 1, "not true"),
+    ('{"explore": 2, "colour": "red"}', 2, "unknown setting 'colour' is ignored"),
+    ('[5]', 1, "expected a JSON object"),
+    ('{"explore": ', 1, "invalid JSON"),
+])
+def test_settings_file(tmp_path: Path, text: str, orders: int, issue: str | None) -> None:
+    from realfish.convert import ConvertedSnapshot, read_settings
+    from realfish.status import init_issues_rows
+
+    (tmp_path / "batfish").mkdir()
+    (tmp_path / "batfish" / "realfish_settings.json").write_text(text)
+    conv = ConvertedSnapshot(tmp_path)
+    read_settings(conv)
+    assert conv.explore == orders
+    details = [r["Details"] for r in init_issues_rows(conv.other)]
+    assert (details == []) if issue is None else (len(details) == 1 and issue in details[0])
+
+
+def tables(fib: list[dict[str, Any]]) -> Any:
+    from realfish.dataplane import RouterTables
+
+    return RouterTables("router", {"gi0-0": "GigabitEthernet0/0"}, fib=fib)
+
+
+def test_other_orders_recorded_and_a_failed_one_fails_the_snapshot(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    """`convergence.explore` with the runs themselves replaced: seed 1 reaches another FIB entry (interfaces by
+    the user's names), seed 2 does not converge. The varying entry lists both outcomes; the snapshot is then not
+    converged, with seed 2's failure named by its seed."""
+    from realfish import convergence
+    from realfish.convert import ConvertedSnapshot
+    from realfish.dataplane import Dataplane
+
+    via = {"prefix": "10.9.0.0/24", "protocol": "bgp", "nexthops": [{"ip": "10.1.0.1", "interface": "gi0-0"}]}
+    other = {**via, "nexthops": [{"ip": "10.2.0.1", "interface": "gi0-0"}]}
+    made = {1: Dataplane(True, {"b1": tables([other])}),
+            2: Dataplane(False, {"b1": tables([via])}, failures=[{"router": "b1", "what": "bgpd died"}])}
+    seen = []
+
+    def compute(network: Any, **kw: Any) -> Dataplane:
+        seen.append(kw["seed"])
+        return made[kw["seed"]]
+
+    class Heard(convergence.Steps):
+        def exploring(self, seed: int, orders: int) -> None:
+            seen.append(f"{seed}/{orders}")
+
+    monkeypatch.setattr(convergence, "compute", compute)
+    conv = ConvertedSnapshot(tmp_path, explore=3)
+    first = Dataplane(True, {"b1": tables([via])})
+    convergence.explore(conv, first, Heard(), 60.0, None)
+    assert seen == ["1/3", 1, "2/3", 2]
+    ex = first.explore
+    assert ex is not None and ex["orders"] == 3 and ex["converged"] == {"0": True, "1": True, "2": False}
+    [v] = ex["varying"]
+    assert (v["router"], v["prefix"]) == ("b1", "10.9.0.0/24")
+    assert [(o["fib"][0]["nexthops"], o["seeds"]) for o in v["outcomes"]] == [
+        ([{"ip": "10.1.0.1", "interface": "GigabitEthernet0/0"}], [0, 2]),
+        ([{"ip": "10.2.0.1", "interface": "GigabitEthernet0/0"}], [1])]
+    assert not first.converged and first.failures == [{"router": "b1", "what": "seed 2: bgpd died"}]
+    assert Dataplane.from_json(json.loads(json.dumps(first.to_json()))).explore == ex  # kept in dataplane.json
+
+
+def test_init_issues_name_each_route_that_depends_on_timing(tmp_path: Path) -> None:
+    from realfish.answers import answer
+    from realfish.answers.state import SnapshotState
+    from realfish.convert import ConvertedSnapshot
+    from realfish.dataplane import Dataplane
+    from realfish.diff import questions
+
+    v = explore.varying([(0, {"b1": [BLACKHOLE]}), (1, {"b1": [VIA_IBGP]}), (2, {"b1": [BLACKHOLE]})])
+    dp = Dataplane(True, explore={"orders": 3, "seeds": [0, 1, 2], "converged": {}, "varying": v})
+    rows = answer(questions.question("initIssues"), SnapshotState("s", ConvertedSnapshot(tmp_path), dp))
+    [row] = [r for r in rows["answerElements"][0]["rows"] if r["Type"] == "Answer depends on timing"]
+    assert row["Nodes"] == ["b1"] and row["Source_Lines"] is None
+    assert row["Details"].startswith("2.128.0.0/16 in the FIB of b1 differs between 3 orders of events: bgp via "
+                                     "blackhole (2x, seed 0) | bgp via 2.12.11.2 (1x, seed 1). Answers are from seed "
+                                     "0's")
+    dp.explore = None
+    rows = answer(questions.question("initIssues"), SnapshotState("s", ConvertedSnapshot(tmp_path), dp))
+    assert rows["answerElements"][0]["rows"] == []
