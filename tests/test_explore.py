@@ -233,3 +233,26 @@ def test_init_issues_name_each_route_that_depends_on_timing(tmp_path: Path) -> N
     dp.explore = None
     rows = answer(questions.question("initIssues"), SnapshotState("s", ConvertedSnapshot(tmp_path), dp))
     assert rows["answerElements"][0]["rows"] == []
+
+
+@pytest.mark.frr
+def test_pybatfish_user_asks_for_orders_in_the_snapshot(tmp_path: Path) -> None:
+    """`Session.get("realfish")` on a ring of 3 whose snapshot asks for 2 orders: the parse converges under both
+    (the work log says so), ends normally, and initIssues has no timing row, since every order agrees."""
+    from pybatfish.client.session import Session
+
+    snap = tmp_path / "ring"
+    topogen.ring(3, snap)
+    (snap / "batfish" / "realfish_settings.json").write_text('{"explore": 2}\n')
+    bf: Any = Session.get("realfish")
+    try:
+        bf.set_network("n")
+        bf.init_snapshot(str(snap), name="s")  # raises if the parse work ends abnormally
+        issues = bf.q.initIssues().answer().frame()
+        assert not (issues["Type"] == "Answer depends on timing").any()
+        ex = bf.service.worker.state("n", "s").dataplane.explore
+        assert ex == {"orders": 2, "seeds": [0, 1], "converged": {"0": True, "1": True}, "varying": []}
+        [log] = [p.read_text() for p in bf.service.data_dir.rglob("worklogs/*.log") if "Converging" in p.read_text()]
+        assert "order of events 2 of 2 (seed 1" in log and "explored 2 orders (seeds 0, 1): 0 FIB entries" in log
+    finally:
+        bf.close()
