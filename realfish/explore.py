@@ -81,5 +81,5 @@ TIMING = "Answer depends on timing"  # initIssues' Type for a FIB entry that dif
 def issue_details(v: dict[str, Any], orders: int) -> str:
     """initIssues' Details for a varying route: what it is in each order, and which order the answers show."""
     return (f"{v['prefix']} in the FIB of {v['router']} differs between {orders} orders of events: "
-            f"{outcomes_text(v)}. Answers are from seed 0's; realfish converge --seed S shows another "
-            "(docs/explore.md)")
+            f"{outcomes_text(v)}. Answers show seed 0's outcome; `realfish converge SNAPSHOT --seed S` runs "
+            "order S (docs/explore.md)")

@@ -228,8 +228,8 @@ def test_init_issues_name_each_route_that_depends_on_timing(tmp_path: Path) -> N
     [row] = [r for r in rows["answerElements"][0]["rows"] if r["Type"] == "Answer depends on timing"]
     assert row["Nodes"] == ["b1"] and row["Source_Lines"] is None
     assert row["Details"].startswith("2.128.0.0/16 in the FIB of b1 differs between 3 orders of events: bgp via "
-                                     "blackhole (2x, seed 0) | bgp via 2.12.11.2 (1x, seed 1). Answers are from seed "
-                                     "0's")
+                                     "blackhole (2x, seed 0) | bgp via 2.12.11.2 (1x, seed 1). Answers show seed 0's "
+                                     "outcome")
     dp.explore = None
     rows = answer(questions.question("initIssues"), SnapshotState("s", ConvertedSnapshot(tmp_path), dp))
     assert rows["answerElements"][0]["rows"] == []
