@@ -74,19 +74,26 @@ def analyse(path: str | Path, steps: Steps | None = None, timeout: float = 600.0
     if not conv.network.routers:
         dp: Dataplane | None = Dataplane(converged=True)
     else:
-        dp = None
-        with steps.converging(conv):
-            try:
-                dp = compute(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
-                             **kw)
-            except Exception as e:
-                if not steps.failed(e):
-                    raise
+        dp, _ = converge_in(conv, steps, timeout, progress, **kw)
         if dp is not None and steps.explores and conv.explore > 1:
             explore(conv, dp, steps, timeout, progress, **kw)
     if dp is not None:
         steps.converged(dp)
     return conv, dp
+
+
+def converge_in(conv: ConvertedSnapshot, steps: Steps, timeout: float, progress: Any,
+                **kw: Any) -> tuple[Dataplane | None, Exception | None]:
+    """One convergence of `conv` inside `steps`' window: (its data plane, None), or (None, the error) when it
+    raised and `steps.failed` chose to go on."""
+    with steps.converging(conv):
+        try:
+            return compute(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
+                           **kw), None
+        except Exception as e:
+            if not steps.failed(e):
+                raise
+            return None, e
 
 
 def explore(conv: ConvertedSnapshot, first: Dataplane, steps: Steps, timeout: float, progress: Any,
@@ -101,18 +108,11 @@ def explore(conv: ConvertedSnapshot, first: Dataplane, steps: Steps, timeout: fl
     converged = {"0": first.converged}
     for seed in range(1, conv.explore):
         steps.exploring(seed, conv.explore)
-        dp = None
-        with steps.converging(conv):
-            try:
-                dp = compute(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
-                             **{**kw, "seed": seed})
-            except Exception as e:
-                if not steps.failed(e):
-                    raise
-                first.failures.append({"router": None, "what": f"seed {seed}: the convergence failed: "
-                                                               f"{type(e).__name__}: {e}"})
+        dp, error = converge_in(conv, steps, timeout, progress, **{**kw, "seed": seed})
         converged[str(seed)] = dp is not None and dp.converged
         if dp is None:
+            first.failures.append({"router": None, "what": f"seed {seed}: the convergence failed: "
+                                                           f"{type(error).__name__}: {error}"})
             continue
         if not dp.converged:
             first.failures += ([{**f, "what": f"seed {seed}: {f['what']}"} for f in dp.failures] or

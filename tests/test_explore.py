@@ -179,8 +179,8 @@ def tables(fib: list[dict[str, Any]]) -> Any:
 def test_other_orders_recorded_and_a_failed_one_fails_the_snapshot(monkeypatch: pytest.MonkeyPatch,
                                                                     tmp_path: Path) -> None:
     """`convergence.explore` with the runs themselves replaced: seed 1 reaches another FIB entry (interfaces by
-    the user's names), seed 2 does not converge. The varying entry lists both outcomes; the snapshot is then not
-    converged, with seed 2's failure named by its seed."""
+    the user's names), seed 2 does not converge, seed 3 raises (and the steps go on). The varying entry lists
+    both outcomes of the orders that ran; the snapshot is then not converged, each failure named by its seed."""
     from realfish import convergence
     from realfish.convert import ConvertedSnapshot
     from realfish.dataplane import Dataplane
@@ -193,25 +193,32 @@ def test_other_orders_recorded_and_a_failed_one_fails_the_snapshot(monkeypatch: 
 
     def compute(network: Any, **kw: Any) -> Dataplane:
         seen.append(kw["seed"])
+        if kw["seed"] == 3:
+            raise RuntimeError("no such daemon")
         return made[kw["seed"]]
 
     class Heard(convergence.Steps):
         def exploring(self, seed: int, orders: int) -> None:
             seen.append(f"{seed}/{orders}")
 
+        def failed(self, error: Exception) -> bool:
+            return True
+
     monkeypatch.setattr(convergence, "compute", compute)
-    conv = ConvertedSnapshot(tmp_path, explore=3)
+    conv = ConvertedSnapshot(tmp_path, explore=4)
     first = Dataplane(True, {"b1": tables([via])})
     convergence.explore(conv, first, Heard(), 60.0, None)
-    assert seen == ["1/3", 1, "2/3", 2]
+    assert seen == ["1/4", 1, "2/4", 2, "3/4", 3]
     ex = first.explore
-    assert ex is not None and ex["orders"] == 3 and ex["converged"] == {"0": True, "1": True, "2": False}
+    assert ex is not None and ex["orders"] == 4 and ex["converged"] == {"0": True, "1": True, "2": False, "3": False}
     [v] = ex["varying"]
     assert (v["router"], v["prefix"]) == ("b1", "10.9.0.0/24")
     assert [(o["fib"][0]["nexthops"], o["seeds"]) for o in v["outcomes"]] == [
         ([{"ip": "10.1.0.1", "interface": "GigabitEthernet0/0"}], [0, 2]),
         ([{"ip": "10.2.0.1", "interface": "GigabitEthernet0/0"}], [1])]
-    assert not first.converged and first.failures == [{"router": "b1", "what": "seed 2: bgpd died"}]
+    assert not first.converged and first.failures == [
+        {"router": "b1", "what": "seed 2: bgpd died"},
+        {"router": None, "what": "seed 3: the convergence failed: RuntimeError: no such daemon"}]
     assert Dataplane.from_json(json.loads(json.dumps(first.to_json()))).explore == ex  # kept in dataplane.json
 
 
