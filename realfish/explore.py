@@ -63,7 +63,7 @@ def fib_text(entries: list[dict[str, Any]] | None) -> str:
 
 def summary(explore: dict[str, Any]) -> list[str]:
     """Lines for a person: one per varying route, its outcomes with counts and a seed for each."""
-    lines = [f"explored {explore['orders']} orders (seeds {', '.join(map(str, explore['seeds']))}): "
+    lines = [f"explored {explore['orders']} orders (seeds {seeds_text(explore['seeds'])}): "
              f"{len(explore['varying'])} FIB entries differ between them"]
     for v in explore["varying"]:
         lines.append(f"  {v['router']} {v['prefix']}: {outcomes_text(v, '--seed')}")
@@ -83,3 +83,15 @@ def issue_details(v: dict[str, Any], orders: int) -> str:
     return (f"{v['prefix']} in the FIB of {v['router']} differs between {orders} orders of events: "
             f"{outcomes_text(v)}. Answers show seed 0's outcome; `realfish converge SNAPSHOT --seed S` runs "
             "order S (docs/explore.md)")
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """Seeds for a person, runs of three or more as ranges: `0..15`, `1, 2, 5..9`."""
+    parts: list[str] = []
+    start = 0
+    for i in range(1, len(seeds) + 1):
+        if i == len(seeds) or seeds[i] != seeds[i - 1] + 1:
+            run = seeds[start:i]
+            parts += [f"{run[0]}..{run[-1]}"] if len(run) >= 3 else [str(x) for x in run]
+            start = i
+    return ", ".join(parts)

@@ -33,6 +33,8 @@ def test_varying_lists_each_outcome_with_counts_and_seeds() -> None:
     assert lines[1] == ("  b1 2.128.0.0/16: bgp via blackhole (2x, --seed 0) | bgp via 2.12.11.2 (1x, --seed 1) | "
                         "no route (1x, --seed 3)")
     assert explore.varying(runs[:1]) == []
+    assert [explore.seeds_text(s) for s in ([0, 1], [0, 1, 2, 3], [1, 2, 5, 6, 7, 9], [])] == [
+        "0, 1", "0..3", "1, 2, 5..7, 9", ""]
 
 
 def test_seeds_boot_in_other_orders_and_phases(tmp_path: Path) -> None:
@@ -129,6 +131,8 @@ def test_differences_against_batfish_in_some_orders_only() -> None:
     assert ("routes r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp: Metric 0, Admin_Distance 20, Tag - (2x, seed "
             "0) | absent (1x, seed 1)") in out
     assert "2 rows of realfish's answers differ between them; 2 differences are in some orders only" in out
+    assert "  1 row (1 in some orders only): routes only_batfish seen first under seed 1\n" in out
+    assert "  1 row: routes only_batfish seen first under seed 0\n" in out
     html = page.render(doc)
     assert "<table id='varying'>" in html and "(in 2 of 3 orders (seeds 1, 2))" in html
 

@@ -103,7 +103,7 @@ def in_some_orders(d: dict[str, Any], orders: int) -> str | None:
     seeds = d.get("seeds")
     if seeds is None or len(seeds) == orders:
         return None
-    return f"in {len(seeds)} of {orders} orders (seeds {', '.join(map(str, seeds))})"
+    return f"in {len(seeds)} of {orders} orders (seeds {explore.seeds_text(seeds)})"
 
 
 def outcome_text(o: dict[str, Any]) -> str:

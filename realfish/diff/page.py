@@ -12,6 +12,7 @@ from realfish.diff.orders import in_some_orders, outcome_text
 from realfish.diff.report import causes
 from realfish.diff.rows import cell_text
 from realfish.diff.text import KIND
+from realfish.explore import seeds_text
 
 STYLE = """
 body{font:14px sans-serif;margin:1.5em;color:#222}
@@ -75,14 +76,15 @@ def render(doc: dict[str, Any]) -> str:
         out.append(f"<li>{escape(q['question'])}: {q['matched']} of Batfish's {q['batfish_rows']} rows matched "
                    f"(realfish {q['realfish_rows']}), {len(q['differences'])} differences</li>")
     out.append("</ul><h2>By cause</h2><table id='causes'><tr><th>rows</th><th>cause</th><th>evidence</th></tr>")
+    orders = (doc.get("explore") or {}).get("orders", 1)
     for g in causes(doc):
         cause = escape(g["cause"]) if g["cause"] else "<span class='unexplained'>UNEXPLAINED</span>"
-        out.append(f"<tr><td>{len(g['rows'])}</td><td>{cause}</td><td class='evidence'>{escape(g['evidence'])}"
-                   "</td></tr>")
+        some = sum(1 for _, d in g["rows"] if in_some_orders(d, orders))
+        rows = f"{len(g['rows'])}" + (f" ({some} in some orders only)" if some else "")
+        out.append(f"<tr><td>{rows}</td><td>{cause}</td><td class='evidence'>{escape(g['evidence'])}</td></tr>")
     out.append("</table>")
     out += explored(doc)
     out += picture(doc.get("topology") or {})
-    orders = (doc.get("explore") or {}).get("orders", 1)
     for n, q in enumerate(doc["questions"]):
         out += question_table(f"q{n}", q, orders)
     out.append(f"<script>{SCRIPT}</script></body></html>")
@@ -95,7 +97,7 @@ def explored(doc: dict[str, Any]) -> list[str]:
     if not ex:
         return []
     out = ["<h2>Orders of events</h2>",
-           f"<p id='explore'>explored {ex['orders']} orders (seeds {escape(', '.join(map(str, ex['seeds'])))}): "
+           f"<p id='explore'>explored {ex['orders']} orders (seeds {escape(seeds_text(ex['seeds']))}): "
            f"{ex['varying']} rows of realfish's answers differ between them; {ex['in_some_orders']} differences "
            "are in some orders only</p>"]
     rows = [(q["question"], v) for q in doc["questions"] for v in q.get("varying", [])]

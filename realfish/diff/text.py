@@ -8,6 +8,7 @@ from typing import Any
 from realfish.diff.orders import in_some_orders, outcome_text
 from realfish.diff.report import causes
 from realfish.diff.rows import cell_text
+from realfish.explore import seeds_text
 
 KIND = {"only_batfish": "only in Batfish", "only_realfish": "only in realfish", "changed": "changed"}
 
@@ -25,7 +26,9 @@ def render(doc: dict[str, Any]) -> str:
         out += ["", "By cause:"]
     for g in groups:
         n = len(g["rows"])
-        out.append(f"  {n} row{'' if n == 1 else 's'}: {g['cause'] or 'UNEXPLAINED'}")
+        some = sum(1 for _, d in g["rows"] if in_some_orders(d, orders))
+        out.append(f"  {n} row{'' if n == 1 else 's'}{f' ({some} in some orders only)' if some else ''}: "
+                   f"{g['cause'] or 'UNEXPLAINED'}")
         if g["evidence"]:
             out += textwrap.wrap(g["evidence"], 110, initial_indent="      ", subsequent_indent="      ")
     for q in doc["questions"]:
@@ -33,8 +36,8 @@ def render(doc: dict[str, Any]) -> str:
             continue
         out += ["", f"{q['question']} ({', '.join(q['keys'])}; values {', '.join(q['values']) or '-'}):"]
         for d in q["differences"]:
-            some = in_some_orders(d, orders)
-            out.append(f"  {KIND[d['kind']]}: {' | '.join(d['key'].values())}" + (f" ({some})" if some else ""))
+            which = in_some_orders(d, orders)
+            out.append(f"  {KIND[d['kind']]}: {' | '.join(d['key'].values())}" + (f" ({which})" if which else ""))
             cols = d["columns"] or q["values"]
             for side in ("batfish", "realfish"):
                 if d[side] is not None and cols:
@@ -49,7 +52,7 @@ def explored(doc: dict[str, Any]) -> list[str]:
     ex = doc.get("explore")
     if not ex:
         return []
-    out = [f"explored {ex['orders']} orders of events (seeds {', '.join(map(str, ex['seeds']))}): {ex['varying']} "
+    out = [f"explored {ex['orders']} orders of events (seeds {seeds_text(ex['seeds'])}): {ex['varying']} "
            f"rows of realfish's answers differ between them; {ex['in_some_orders']} differences are in some orders "
            "only"]
     for q in doc["questions"]:
