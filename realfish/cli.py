@@ -183,7 +183,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     wanted = [q.strip() for q in args.questions.split(",") if q.strip()] if args.questions else None
     doc = report.diff(args.snapshot, args.batfish, args.batfish_answers, wanted, timeout=args.timeout,
-                      quiet=args.quiet, progress=Progress())
+                      quiet=args.quiet, progress=Progress(), explore=args.explore)
     if args.format == "json":
         out = json.dumps(doc, indent=1) + "\n"
     elif args.format == "html":
@@ -192,7 +192,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         out = text.render(doc)
     if args.output:
         Path(args.output).write_text(out)
-        print(f"realfish: {doc['differences']} differences ({doc['unexplained']} unexplained); wrote "
+        ex = doc.get("explore")
+        orders = (f"; {ex['varying']} rows differ between {ex['orders']} orders, {ex['in_some_orders']} "
+                  "differences in some orders only" if ex else "")
+        print(f"realfish: {doc['differences']} differences ({doc['unexplained']} unexplained){orders}; wrote "
               f"{args.output}", file=sys.stderr)
     else:
         sys.stdout.write(out)
@@ -293,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--format", choices=["text", "json", "html"], default="text")
     d.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of standard output")
     d.add_argument("--timeout", type=float, default=600.0, help="convergence timeout, wall seconds")
+    d.add_argument("--explore", type=int, default=0, metavar="N",
+                   help="converge realfish's side under N orders of events (seeds 0..N-1); flag its rows that "
+                        "differ between them and differences found in some orders only (docs/explore.md)")
     _quiet_period(d)
     d.set_defaults(fn=cmd_diff)
     a = sub.add_parser("ask", help="converge a snapshot and print one Batfish question's answer")

@@ -25,6 +25,7 @@ class Steps:
     """What a caller of `analyse` hears of each step, and may change; by default nothing, and errors raise."""
 
     missing_ok = False  # a snapshot with no readable device: an empty one (as Batfish parses it), else raise
+    explores = False  # converge again under the orders of events the snapshot's settings ask for (conv.explore)
 
     def parsing(self, path: Path) -> None:
         """Before the snapshot is read."""
@@ -39,6 +40,9 @@ class Steps:
     def converging(self, conv: ConvertedSnapshot) -> Iterator[None]:
         """Around the convergence (not entered for a snapshot with no router)."""
         yield
+
+    def exploring(self, seed: int, orders: int) -> None:
+        """Before the network converges again under the order of events `seed` (of `orders`, seeds 0..)."""
 
     def interruptible(self, on: bool) -> None:
         """`compute`'s window for interrupting the run (see there)."""
@@ -70,17 +74,60 @@ def analyse(path: str | Path, steps: Steps | None = None, timeout: float = 600.0
     if not conv.network.routers:
         dp: Dataplane | None = Dataplane(converged=True)
     else:
-        dp = None
-        with steps.converging(conv):
-            try:
-                dp = compute(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
-                             **kw)
-            except Exception as e:
-                if not steps.failed(e):
-                    raise
+        dp, _ = converge_in(conv, steps, timeout, progress, **kw)
+        if dp is not None and steps.explores and conv.explore > 1:
+            explore(conv, dp, steps, timeout, progress, **kw)
     if dp is not None:
         steps.converged(dp)
     return conv, dp
+
+
+def converge_in(conv: ConvertedSnapshot, steps: Steps, timeout: float, progress: Any,
+                **kw: Any) -> tuple[Dataplane | None, Exception | None]:
+    """One convergence of `conv` inside `steps`' window: (its data plane, None), or (None, the error) when it
+    raised and `steps.failed` chose to go on."""
+    with steps.converging(conv):
+        try:
+            return compute(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
+                           **kw), None
+        except Exception as e:
+            if not steps.failed(e):
+                raise
+            return None, e
+
+
+def explore(conv: ConvertedSnapshot, first: Dataplane, steps: Steps, timeout: float, progress: Any,
+            **kw: Any) -> None:
+    """Converge `conv` again under seeds 1..N-1 (N: `conv.explore`; `first` is seed 0's) and put in
+    `first.explore` every FIB entry that differs between the orders (interfaces by the user's names). An order
+    that does not converge makes `first` not converged, with its failures named by seed: the snapshot is then
+    judged as any run that did not converge."""
+    from realfish import explore as orders
+
+    runs = [(0, _user_fibs(first))]
+    converged = {"0": first.converged}
+    for seed in range(1, conv.explore):
+        steps.exploring(seed, conv.explore)
+        dp, error = converge_in(conv, steps, timeout, progress, **{**kw, "seed": seed})
+        converged[str(seed)] = dp is not None and dp.converged
+        if dp is None:
+            first.failures.append({"router": None, "what": f"seed {seed}: the convergence failed: "
+                                                           f"{type(error).__name__}: {error}"})
+            continue
+        if not dp.converged:
+            first.failures += ([{**f, "what": f"seed {seed}: {f['what']}"} for f in dp.failures] or
+                               [{"router": None, "what": f"seed {seed}: did not converge: {'; '.join(dp.problems)}"}])
+        runs.append((seed, _user_fibs(dp)))
+    first.converged = all(converged.values())
+    first.explore = {"orders": conv.explore, "seeds": list(range(conv.explore)), "converged": converged,
+                     "varying": orders.varying(runs)}
+
+
+def _user_fibs(dp: Dataplane) -> dict[str, list[dict[str, Any]]]:
+    """Every router's FIB entries with next-hop interfaces by the user's names, as answers show them."""
+    return {name: [{**e, "nexthops": [{**h, "interface": t.user_ifname(h["interface"]) if h.get("interface")
+                                       else h.get("interface")} for h in e["nexthops"]]} for e in t.fib]
+            for name, t in dp.routers.items()}
 
 
 def read_tables(runner: Runner, name: str) -> RouterTables:

@@ -9,6 +9,8 @@
       batfish/realfish_segments.json  realfish's own exact L2 segments (see realfish.snapshot)
       external_bgp_announcements.json  routes from outside, sent by hidden speakers (realfish.speakers)
       batfish/isp_config.json       ISP nodes and the Internet, as Batfish models them (realfish.isp)
+      batfish/realfish_settings.json  realfish's own: {"explore": N}, the orders of events the service converges
+                                    under (docs/explore.md); Batfish ignores the file
 
 `convert_snapshot(path)` parses every file (never raising for a bad one: its FileStatus says FAILED and why),
 builds the device model, renders each device as an FRR 8.4.4 config (realfish.render), infers the layer-3
@@ -56,7 +58,7 @@ from realfish.snapshot import (
     segments_from_file,
     segments_json,
 )
-from realfish.status import FAILED, KINDS, FileStatus, file_parse_status_rows, init_issues_rows
+from realfish.status import FAILED, KINDS, NOT_JSON, FileStatus, file_parse_status_rows, init_issues_rows, load_json
 from realfish.topology import Interface, Network, Router, Segment
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class ConvertedSnapshot:
     rendered: dict[str, Rendered] = field(default_factory=dict)
     network: Network = field(default_factory=Network)
     edges: list[Edge] = field(default_factory=list)  # layer-3 edges, both directions
+    explore: int = 1  # batfish/realfish_settings.json: orders of events the service converges under
 
     def status_of(self, file: str) -> FileStatus | None:
         return next((s for s in self.statuses + self.other if s.file == file), None)
@@ -332,8 +335,37 @@ def _name_device(dev: Device, st: FileStatus, fallback: str) -> None:
         dev.hostname = safe
 
 
+SETTINGS = "batfish/realfish_settings.json"
+
+
+def read_settings(conv: ConvertedSnapshot) -> None:
+    """realfish's own settings for the snapshot (a pybatfish user has no command line): {"explore": N}. A bad
+    value is an error note on the file and leaves the default; an unknown key a warning."""
+    path = conv.root / SETTINGS
+    if not path.is_file():
+        return
+    st = FileStatus(SETTINGS, "JSON")
+    conv.other.append(st)
+    text = _read(path, st)
+    doc = NOT_JSON if text is None else load_json(text, st)
+    if doc is NOT_JSON:
+        return
+    if not isinstance(doc, dict):
+        st.fail('expected a JSON object, e.g. {"explore": 10}')
+        return
+    for key, value in doc.items():
+        if key != "explore":
+            st.note(None, "warning", "", f"unknown setting {key!r} is ignored (realfish knows: explore)")
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            conv.explore = value
+        else:
+            st.note(None, "error", "", f"explore must be a whole number of orders of events, 1 or more, not "
+                                       f"{json.dumps(value)}; the snapshot converges under one order")
+
+
 def _other_inputs(conv: ConvertedSnapshot) -> None:
     root = conv.root
+    read_settings(conv)
     rd = root / "batfish" / "runtime_data.json"
     if rd.is_file():
         st = FileStatus("batfish/runtime_data.json", "RUNTIME_DATA")

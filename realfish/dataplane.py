@@ -122,17 +122,20 @@ class Dataplane:
     rejected: dict[str, list[list[Any]]] = field(default_factory=dict)
     # why the run did not converge as configured: {"router": name or None, "what": the line that says it}
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # the same network under other orders of events (realfish.convergence.explore): {"orders", "seeds",
+    # "converged": {seed: bool}, "varying": realfish.explore.varying's rows}; the tables are the first order's
+    explore: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"converged": self.converged, "problems": self.problems, "sessions_down": self.sessions_down,
-                "rejected": self.rejected, "failures": self.failures,
+                "rejected": self.rejected, "failures": self.failures, "explore": self.explore,
                 "routers": {n: vars(r) for n, r in self.routers.items()}}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Dataplane:
         return cls(doc["converged"], {n: RouterTables(**r) for n, r in doc["routers"].items()},
                    doc.get("problems", []), doc.get("sessions_down", []), doc.get("rejected", {}),
-                   doc.get("failures", []))
+                   doc.get("failures", []), doc.get("explore"))
 
     def save(self, path: str | Path) -> None:
         """Write atomically: a service stopped mid-write must not leave a half file that a restart would load."""

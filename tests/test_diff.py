@@ -250,3 +250,31 @@ def test_ask(chain: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "(2 rows)" in table and table.count(" bgp ") == 2
     assert cli.main(["ask", str(chain), "routes", "nosuchparameter=1"]) == 2
     assert "no parameter 'nosuchparameter'" in capsys.readouterr().err
+
+
+@pytest.mark.frr
+def test_diff_explore_two_orders(tmp_path: Path) -> None:
+    """`--explore 2` on a ring of 3 against stored answers (realfish's own routes with one row taken out): both
+    orders converge, no row of realfish's differs between them, and the one difference is in both orders."""
+    from realfish.answers import answer
+    from realfish.answers.state import build
+    from realfish.diff import questions, text
+
+    ring = tmp_path / "ring"
+    topogen.ring(3, ring)
+    element = answer(questions.question("routes"), build(ring, "ring"))["answerElements"][0]
+    gone = element["rows"].pop()
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    (stored / "routes.json").write_text(json.dumps(element))
+    (stored / "questions.yaml").write_text("- {question: routes, answer: routes.json}\n")
+    out = tmp_path / "d.json"
+    rc = cli.main(["diff", str(ring), "--batfish-answers", str(stored), "--explore", "2", "--format", "json",
+                   "-o", str(out)])
+    doc = json.loads(out.read_text())
+    assert rc == 1 and doc["explore"] == {"orders": 2, "seeds": [0, 1], "varying": 0, "in_some_orders": 0}
+    [q] = doc["questions"]
+    assert q["varying"] == []
+    [d] = q["differences"]
+    assert d["kind"] == "only_realfish" and d["realfish"] == gone and d["seeds"] == [0, 1]
+    assert "explored 2 orders of events (seeds 0, 1): 0 rows" in text.render(doc)

@@ -6,10 +6,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from realfish import explore, topogen
+from realfish.diff import orders, page, report, rows, text
 from realfish.runtime.emulation import BOOT_GAP, boot_gaps
 
 BLACKHOLE = {"prefix": "2.128.0.0/16", "protocol": "bgp", "nexthops": [{"ip": None, "interface": "blackhole"}]}
@@ -31,6 +33,8 @@ def test_varying_lists_each_outcome_with_counts_and_seeds() -> None:
     assert lines[1] == ("  b1 2.128.0.0/16: bgp via blackhole (2x, --seed 0) | bgp via 2.12.11.2 (1x, --seed 1) | "
                         "no route (1x, --seed 3)")
     assert explore.varying(runs[:1]) == []
+    assert [explore.seeds_text(s) for s in ([0, 1], [0, 1, 2, 3], [1, 2, 5, 6, 7, 9], [])] == [
+        "0, 1", "0..3", "1, 2, 5..7, 9", ""]
 
 
 def test_seeds_boot_in_other_orders_and_phases(tmp_path: Path) -> None:
@@ -65,3 +69,201 @@ def test_converge_explore_reports_orders(tmp_path: Path) -> None:
     assert doc["explore"]["varying"] == [] and all(doc["explore"]["converged"].values())
     assert doc["order"]["seed"] == 4 and sorted(n for b in doc["order"]["boot"] for n in b) == ["r0", "r1", "r2"]
     assert "explored 3 orders" in proc.stderr
+
+
+# -- realfish diff --explore: realfish's rows over orders, and differences against Batfish in some orders only --
+
+ROUTE_KEYS, ROUTE_VALUES = ["Node", "VRF", "Network", "Next_Hop", "Protocol"], ["Metric", "Admin_Distance", "Tag"]
+
+
+def route(node: str, network: str, hop: str, metric: int = 0) -> dict[str, Any]:
+    return {"Node": {"id": f"node-{node}", "name": node}, "VRF": "default", "Network": network,
+            "Next_Hop": {"type": "ip", "ip": hop}, "Protocol": "bgp", "Metric": metric, "Admin_Distance": 20,
+            "Tag": None}
+
+
+STEADY = route("r0", "10.0.0.0/24", "10.1.0.1")
+VIA_R1, VIA_R2 = route("r0", "10.9.0.0/24", "10.1.0.1"), route("r0", "10.9.0.0/24", "10.2.0.1")
+
+
+def test_rows_that_differ_between_orders() -> None:
+    """A row present in some orders only, and one whose value changes, each with its outcomes; a row the same in
+    every order is not listed."""
+    runs = [(0, [STEADY, VIA_R1]), (1, [STEADY, VIA_R2]), (2, [STEADY, VIA_R1]),
+            (3, [STEADY, VIA_R1 | {"Metric": 5}])]
+    found = {v["key"]: v["outcomes"] for v in orders.varying(runs, ROUTE_KEYS, ROUTE_VALUES)}
+    assert sorted(found) == ["r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp", "r0 | default | 10.9.0.0/24 | ip "
+                                                                             "10.2.0.1 | bgp"]
+    via_r1 = found["r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp"]
+    assert [(o["values"], o["count"], o["seeds"], o["seed"]) for o in via_r1] == [
+        ({"Metric": "0", "Admin_Distance": "20", "Tag": "-"}, 2, [0, 2], 0), (None, 1, [1], 1),
+        ({"Metric": "5", "Admin_Distance": "20", "Tag": "-"}, 1, [3], 3)]
+    assert [(o["values"] is None, o["count"]) for o in found["r0 | default | 10.9.0.0/24 | ip 10.2.0.1 | bgp"]] == [
+        (True, 3), (False, 1)]
+    assert orders.outcome_text(via_r1[1]) == "absent (1x, seed 1)"
+    assert orders.varying(runs[:1], ROUTE_KEYS, ROUTE_VALUES) == []
+
+
+def explain_in(seed: int) -> orders.Explain:
+    return lambda question, d: {"cause": f"{question} {d.kind} seen first under seed {seed}", "evidence": ""}
+
+
+def test_differences_against_batfish_in_some_orders_only() -> None:
+    """Batfish has r0's route via r1. Order 0 agrees, order 1 goes via r2, order 2 has both: the differences
+    exist in order 1 (and 2) only, are listed although the first order has none, explained in the first order
+    that had them, and flagged in text and HTML; a difference of every order is not flagged."""
+    q = orders.Question("routes", {}, ROUTE_KEYS, ROUTE_VALUES, [STEADY, VIA_R1, route("r9", "10.0.0.0/8", "1.1.1.1")])
+    got = [orders.Order(0, [[STEADY, VIA_R1]], explain_in(0)), orders.Order(1, [[STEADY, VIA_R2]], explain_in(1)),
+           orders.Order(2, [[STEADY, VIA_R1, VIA_R2]], explain_in(2))]
+    [entry] = orders.across([q], got)
+    assert (entry["matched"], entry["realfish_rows"], entry["batfish_rows"]) == (2, 2, 3)  # the first order's
+    found = {(d["kind"], d["key"]["Node"], d["key"]["Next_Hop"]): (d["seeds"], d["explanation"]["cause"])
+             for d in entry["differences"]}
+    assert found == {("only_batfish", "r0", "ip 10.1.0.1"): ([1], "routes only_batfish seen first under seed 1"),
+                     ("only_realfish", "r0", "ip 10.2.0.1"): ([1, 2], "routes only_realfish seen first under seed 1"),
+                     ("only_batfish", "r9", "ip 1.1.1.1"): ([0, 1, 2], "routes only_batfish seen first under seed 0")}
+    assert len(entry["varying"]) == 2
+    doc = report.document("snap", "stored", [entry], [0, 1, 2], {})
+    assert (doc["differences"], doc["explore"]["varying"], doc["explore"]["in_some_orders"]) == (3, 2, 2)
+    out = text.render(doc)
+    assert "only in Batfish: r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp (in 1 of 3 orders (seeds 1))" in out
+    assert "only in Batfish: r9 | default | 10.0.0.0/8 | ip 1.1.1.1 | bgp\n" in out
+    assert ("routes r0 | default | 10.9.0.0/24 | ip 10.1.0.1 | bgp: Metric 0, Admin_Distance 20, Tag - (2x, seed "
+            "0) | absent (1x, seed 1)") in out
+    assert "2 rows of realfish's answers differ between them; 2 differences are in some orders only" in out
+    assert "  1 row (1 in some orders only): routes only_batfish seen first under seed 1\n" in out
+    assert "  1 row: routes only_batfish seen first under seed 0\n" in out
+    html = page.render(doc)
+    assert "<table id='varying'>" in html and "(in 2 of 3 orders (seeds 1, 2))" in html
+
+
+def test_one_order_gives_the_diff_as_before() -> None:
+    """Without --explore: the same entry as a plain comparison, no seeds, no varying, no explore section."""
+    q = orders.Question("routes", {}, ROUTE_KEYS, ROUTE_VALUES, [STEADY, VIA_R1])
+    [entry] = orders.across([q], [orders.Order(0, [[STEADY, VIA_R2]], explain_in(0))])
+    matched, diffs = rows.compare([STEADY, VIA_R1], [STEADY, VIA_R2], ROUTE_KEYS, ROUTE_VALUES)
+    assert entry["matched"] == matched == 1 and "varying" not in entry
+    assert [(d["kind"], d["key"]) for d in entry["differences"]] == [(d.kind, d.key) for d in diffs]
+    assert all("seeds" not in d for d in entry["differences"])
+    assert "explore" not in report.document("snap", "stored", [entry], None, {})
+    [entry] = orders.across([q], [orders.Order(0, [[STEADY, VIA_R1]], explain_in(0))], explored=True)  # --explore 1
+    assert entry["varying"] == [] and entry["differences"] == []
+
+
+# -- the snapshot setting: batfish/realfish_settings.json, the service's orders, initIssues ------------------------
+
+
+@pytest.mark.parametrize(("text", "orders", "issue"), [
+    ('{"explore": 5}', 5, None),
+    ('{"explore": 0}', 1, "explore must be a whole number of orders of events, 1 or more, not 0"),
+    ('{"explore": true}', 1, "not true"),
+    ('{"explore": 2, "colour": "red"}', 2, "unknown setting 'colour' is ignored"),
+    ('[5]', 1, "expected a JSON object"),
+    ('{"explore": ', 1, "invalid JSON"),
+])
+def test_settings_file(tmp_path: Path, text: str, orders: int, issue: str | None) -> None:
+    from realfish.convert import ConvertedSnapshot, read_settings
+    from realfish.status import init_issues_rows
+
+    (tmp_path / "batfish").mkdir()
+    (tmp_path / "batfish" / "realfish_settings.json").write_text(text)
+    conv = ConvertedSnapshot(tmp_path)
+    read_settings(conv)
+    assert conv.explore == orders
+    details = [r["Details"] for r in init_issues_rows(conv.other)]
+    assert (details == []) if issue is None else (len(details) == 1 and issue in details[0])
+
+
+def tables(fib: list[dict[str, Any]]) -> Any:
+    from realfish.dataplane import RouterTables
+
+    return RouterTables("router", {"gi0-0": "GigabitEthernet0/0"}, fib=fib)
+
+
+def test_other_orders_recorded_and_a_failed_one_fails_the_snapshot(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    """`convergence.explore` with the runs themselves replaced: seed 1 reaches another FIB entry (interfaces by
+    the user's names), seed 2 does not converge, seed 3 raises (and the steps go on). The varying entry lists
+    both outcomes of the orders that ran; the snapshot is then not converged, each failure named by its seed."""
+    from realfish import convergence
+    from realfish.convert import ConvertedSnapshot
+    from realfish.dataplane import Dataplane
+
+    via = {"prefix": "10.9.0.0/24", "protocol": "bgp", "nexthops": [{"ip": "10.1.0.1", "interface": "gi0-0"}]}
+    other = {**via, "nexthops": [{"ip": "10.2.0.1", "interface": "gi0-0"}]}
+    made = {1: Dataplane(True, {"b1": tables([other])}),
+            2: Dataplane(False, {"b1": tables([via])}, failures=[{"router": "b1", "what": "bgpd died"}])}
+    seen = []
+
+    def compute(network: Any, **kw: Any) -> Dataplane:
+        seen.append(kw["seed"])
+        if kw["seed"] == 3:
+            raise RuntimeError("no such daemon")
+        return made[kw["seed"]]
+
+    class Heard(convergence.Steps):
+        def exploring(self, seed: int, orders: int) -> None:
+            seen.append(f"{seed}/{orders}")
+
+        def failed(self, error: Exception) -> bool:
+            return True
+
+    monkeypatch.setattr(convergence, "compute", compute)
+    conv = ConvertedSnapshot(tmp_path, explore=4)
+    first = Dataplane(True, {"b1": tables([via])})
+    convergence.explore(conv, first, Heard(), 60.0, None)
+    assert seen == ["1/4", 1, "2/4", 2, "3/4", 3]
+    ex = first.explore
+    assert ex is not None and ex["orders"] == 4 and ex["converged"] == {"0": True, "1": True, "2": False, "3": False}
+    [v] = ex["varying"]
+    assert (v["router"], v["prefix"]) == ("b1", "10.9.0.0/24")
+    assert [(o["fib"][0]["nexthops"], o["seeds"]) for o in v["outcomes"]] == [
+        ([{"ip": "10.1.0.1", "interface": "GigabitEthernet0/0"}], [0, 2]),
+        ([{"ip": "10.2.0.1", "interface": "GigabitEthernet0/0"}], [1])]
+    assert not first.converged and first.failures == [
+        {"router": "b1", "what": "seed 2: bgpd died"},
+        {"router": None, "what": "seed 3: the convergence failed: RuntimeError: no such daemon"}]
+    assert Dataplane.from_json(json.loads(json.dumps(first.to_json()))).explore == ex  # kept in dataplane.json
+
+
+def test_init_issues_name_each_route_that_depends_on_timing(tmp_path: Path) -> None:
+    from realfish.answers import answer
+    from realfish.answers.state import SnapshotState
+    from realfish.convert import ConvertedSnapshot
+    from realfish.dataplane import Dataplane
+    from realfish.diff import questions
+
+    v = explore.varying([(0, {"b1": [BLACKHOLE]}), (1, {"b1": [VIA_IBGP]}), (2, {"b1": [BLACKHOLE]})])
+    dp = Dataplane(True, explore={"orders": 3, "seeds": [0, 1, 2], "converged": {}, "varying": v})
+    rows = answer(questions.question("initIssues"), SnapshotState("s", ConvertedSnapshot(tmp_path), dp))
+    [row] = [r for r in rows["answerElements"][0]["rows"] if r["Type"] == "Answer depends on timing"]
+    assert row["Nodes"] == ["b1"] and row["Source_Lines"] is None
+    assert row["Details"].startswith("2.128.0.0/16 in the FIB of b1 differs between 3 orders of events: bgp via "
+                                     "blackhole (2x, seed 0) | bgp via 2.12.11.2 (1x, seed 1). Answers show seed 0's "
+                                     "outcome")
+    dp.explore = None
+    rows = answer(questions.question("initIssues"), SnapshotState("s", ConvertedSnapshot(tmp_path), dp))
+    assert rows["answerElements"][0]["rows"] == []
+
+
+@pytest.mark.frr
+def test_pybatfish_user_asks_for_orders_in_the_snapshot(tmp_path: Path) -> None:
+    """`Session.get("realfish")` on a ring of 3 whose snapshot asks for 2 orders: the parse converges under both
+    (the work log says so), ends normally, and initIssues has no timing row, since every order agrees."""
+    from pybatfish.client.session import Session
+
+    snap = tmp_path / "ring"
+    topogen.ring(3, snap)
+    (snap / "batfish" / "realfish_settings.json").write_text('{"explore": 2}\n')
+    bf: Any = Session.get("realfish")
+    try:
+        bf.set_network("n")
+        bf.init_snapshot(str(snap), name="s")  # raises if the parse work ends abnormally
+        issues = bf.q.initIssues().answer().frame()
+        assert not (issues["Type"] == "Answer depends on timing").any()
+        ex = bf.service.worker.state("n", "s").dataplane.explore
+        assert ex == {"orders": 2, "seeds": [0, 1], "converged": {"0": True, "1": True}, "varying": []}
+        [log] = [p.read_text() for p in bf.service.data_dir.rglob("worklogs/*.log") if "Converging" in p.read_text()]
+        assert "order of events 2 of 2 (seed 1" in log and "explored 2 orders (seeds 0, 1): 0 FIB entries" in log
+    finally:
+        bf.close()

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from realfish import explore
 from realfish.answers import UnsupportedQuestion, answerer, flag, node_set, property_columns, variable
 from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, interfaces
@@ -89,6 +90,11 @@ def init_issues(question: dict[str, Any], snapshot: SnapshotState,
     for f in dp.failures if dp is not None else []:
         rows.append({"Nodes": [f["router"]] if f.get("router") else None, "Source_Lines": None,
                      "Type": "Convergence error", "Details": f["what"], "Line_Text": None, "Parser_Context": None})
+    # and every FIB entry the snapshot's orders of events disagree on (batfish/realfish_settings.json's explore)
+    ex = (dp.explore if dp is not None else None) or {}
+    for v in ex.get("varying", []):
+        rows.append({"Nodes": [v["router"]], "Source_Lines": None, "Type": explore.TIMING,
+                     "Details": explore.issue_details(v, ex["orders"]), "Line_Text": None, "Parser_Context": None})
     return tbl.answer(question, tbl.table(INIT_ISSUES_COLUMNS, rows))
 
 

@@ -8,9 +8,11 @@ import math
 from html import escape
 from typing import Any
 
+from realfish.diff.orders import in_some_orders, outcome_text
 from realfish.diff.report import causes
 from realfish.diff.rows import cell_text
 from realfish.diff.text import KIND
+from realfish.explore import seeds_text
 
 STYLE = """
 body{font:14px sans-serif;margin:1.5em;color:#222}
@@ -74,19 +76,40 @@ def render(doc: dict[str, Any]) -> str:
         out.append(f"<li>{escape(q['question'])}: {q['matched']} of Batfish's {q['batfish_rows']} rows matched "
                    f"(realfish {q['realfish_rows']}), {len(q['differences'])} differences</li>")
     out.append("</ul><h2>By cause</h2><table id='causes'><tr><th>rows</th><th>cause</th><th>evidence</th></tr>")
+    orders = (doc.get("explore") or {}).get("orders", 1)
     for g in causes(doc):
         cause = escape(g["cause"]) if g["cause"] else "<span class='unexplained'>UNEXPLAINED</span>"
-        out.append(f"<tr><td>{len(g['rows'])}</td><td>{cause}</td><td class='evidence'>{escape(g['evidence'])}"
-                   "</td></tr>")
+        some = sum(1 for _, d in g["rows"] if in_some_orders(d, orders))
+        rows = f"{len(g['rows'])}" + (f" ({some} in some orders only)" if some else "")
+        out.append(f"<tr><td>{rows}</td><td>{cause}</td><td class='evidence'>{escape(g['evidence'])}</td></tr>")
     out.append("</table>")
+    out += explored(doc)
     out += picture(doc.get("topology") or {})
     for n, q in enumerate(doc["questions"]):
-        out += question_table(f"q{n}", q)
+        out += question_table(f"q{n}", q, orders)
     out.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(out) + "\n"
 
 
-def question_table(tid: str, q: dict[str, Any]) -> list[str]:
+def explored(doc: dict[str, Any]) -> list[str]:
+    """The orders of events explored, and realfish's rows that differ between them with their outcomes."""
+    ex = doc.get("explore")
+    if not ex:
+        return []
+    out = ["<h2>Orders of events</h2>",
+           f"<p id='explore'>explored {ex['orders']} orders (seeds {escape(seeds_text(ex['seeds']))}): "
+           f"{ex['varying']} rows of realfish's answers differ between them; {ex['in_some_orders']} differences "
+           "are in some orders only</p>"]
+    rows = [(q["question"], v) for q in doc["questions"] for v in q.get("varying", [])]
+    if rows:
+        out.append("<table id='varying'><tr><th>question</th><th>row</th><th>outcomes</th></tr>")
+        out += [f"<tr><td>{escape(name)}</td><td>{escape(v['key'])}</td><td>"
+                + "<br>".join(escape(outcome_text(o)) for o in v["outcomes"]) + "</td></tr>" for name, v in rows]
+        out.append("</table>")
+    return out
+
+
+def question_table(tid: str, q: dict[str, Any], orders: int = 1) -> list[str]:
     out = [f"<h2>{escape(q['question'])}</h2>",
            f"<input id='{tid}-filter' type='search' placeholder='filter rows' size='40'>",
            f"<table class='diff' id='{tid}'><thead><tr><th>difference</th>"
@@ -98,7 +121,9 @@ def question_table(tid: str, q: dict[str, Any]) -> list[str]:
                  for s in ("batfish", "realfish")]
         e = d["explanation"]
         cause = escape(e["cause"]) if e else "<span class='unexplained'>UNEXPLAINED</span>"
-        out.append(f"<tr><td>{KIND[d['kind']]}</td>" + "".join(f"<td>{escape(v)}</td>" for v in d["key"].values())
+        some = in_some_orders(d, orders)
+        kind = KIND[d["kind"]] + (f" <span class='orders'>({escape(some)})</span>" if some else "")
+        out.append(f"<tr><td>{kind}</td>" + "".join(f"<td>{escape(v)}</td>" for v in d["key"].values())
                    + "".join(f"<td>{escape(s)}</td>" for s in sides) + f"<td>{cause}</td></tr>")
     out.append("</tbody></table>")
     return out

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from realfish import explore
 from realfish.answers.state import SnapshotState
 from realfish.convergence import Steps, analyse
 from realfish.convert import ConvertedSnapshot, convert_snapshot
@@ -155,6 +156,7 @@ class ParseSteps(Steps):
     time, a stop that interrupts the run, and a failed convergence that leaves the snapshot its configs."""
 
     missing_ok = True  # Batfish parses a snapshot it can read no device from: it has none
+    explores = True  # batfish/realfish_settings.json's orders of events: how a pybatfish user asks for them
 
     def __init__(self, worker: Worker, network: str, snapshot: str, work: Work):
         self.worker, self.network, self.snapshot, self.work = worker, network, snapshot, work
@@ -188,14 +190,19 @@ class ParseSteps(Steps):
 
     @contextlib.contextmanager
     def converging(self, conv: ConvertedSnapshot) -> Iterator[None]:
-        outside = len(conv.network.routers) - len(conv.network.inside())
-        self.work.batch(f"Converging {len(conv.network.inside())} devices under the emulation"
-                        + (f" (and {outside} hidden outside BGP speakers)" if outside else ""))
-        self.t0 = time.monotonic()
+        if not self.t0:  # the first order of events; `exploring` announces the others
+            outside = len(conv.network.routers) - len(conv.network.inside())
+            self.work.batch(f"Converging {len(conv.network.inside())} devices under the emulation"
+                            + (f" (and {outside} hidden outside BGP speakers)" if outside else ""))
+            self.t0 = time.monotonic()
         with self.worker._converging:  # one emulation at a time: each uses every core while it converges
             if self.worker._closed:
                 raise Shutdown()
             yield
+
+    def exploring(self, seed: int, orders: int) -> None:
+        self.work.batch(f"Converging again under order of events {seed + 1} of {orders} (seed {seed}; "
+                        "batfish/realfish_settings.json)")
 
     def interruptible(self, on: bool) -> None:
         with self.worker._lock:
@@ -214,6 +221,9 @@ class ParseSteps(Steps):
             self.work.log(f"  problem: {p}")
         for s_down in dp.sessions_down:
             self.work.log(f"  session not established: {s_down}")
+        if dp.explore:
+            for line in explore.summary(dp.explore):
+                self.work.log(line)
 def _classify(params: dict[str, Any]) -> str:
     if "answer" in params:
         return "answer"
