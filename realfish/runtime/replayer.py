@@ -203,8 +203,10 @@ class Replayer:
         # A replay's routers send to sinks, even to each other: their peers are the recording's
         return self.sink(c.router, c.daemon) if router != c.router else self.ctl.raw.writer(router, proto)
 
+    # A replay's connects end when the recording says, not when the broker's state changes: nothing to look at
+    # again after an event or a batch of messages
     def event(self) -> None:
-        pass  # a replay's connects end when the recording says, not when the broker's state changes
+        pass
 
     def changed(self) -> None:
         pass
@@ -263,7 +265,7 @@ class Replayer:
         nxt = NONE
         while s.pos < len(s.events):
             ev = s.events[s.pos]
-            if ev.vtime > now:  # (pump says where the clock stops)
+            if ev.vtime > now:  # (due says where the clock stops)
                 return min(nxt, ev.vtime)
             if not self._ready(router, daemon, s, ev):
                 # The daemon has not come to it yet. While it runs (or has bytes to read) the clock waits
