@@ -32,11 +32,7 @@ LAYERS: list[tuple[str, list[str]]] = [
 ]
 
 # Cycles that are known, each with the work that removes it; the test fails when one is gone, so the list shrinks.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"realfish.runtime.controller", "realfish.runtime.recording"}):
-        "issue 19, runtime seams: the replayer reaches into the controller; recording.py splits into the format "
-        "and the replayer",
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 def modules() -> dict[str, Path]:

@@ -11,7 +11,8 @@ import pytest
 
 from realfish import topogen
 from realfish.runtime import Emulation
-from realfish.runtime.recording import HEAD, Event, Recording, RecordingError, _stream, compare, read_events
+from realfish.runtime.recording import HEAD, Event, Recording, RecordingError, compare, read_events
+from realfish.runtime.replayer import _stream
 from realfish.topology import Network
 
 

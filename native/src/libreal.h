@@ -174,6 +174,7 @@ void rf_forget(int fd);
 int rf_replace_fd(int fd, int newfd);
 void rf_become(const char *router, const char *iftable);
 void rf_each_sock(void (*fn)(int fd, struct rf_sock *s));
+/* The controller's channel; every message, its reply and its sender: docs/control-channel.md (keep it whole). */
 /* One request to the controller and its reply (fd_out: a descriptor passed with it, or -1). */
 int rf_ctl_request(const char *req, char *resp, size_t resplen, int *fd_out);
 /* A message that needs no reply (and one carrying a descriptor). */

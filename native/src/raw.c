@@ -695,7 +695,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 			deliver_locked(rf_router(), proto, ifindex, iov, n);
 	}
 	pthread_mutex_unlock(&send_lock);
-	if (rf_recording()) { /* how many copies went to other routers: a replay waits for them (recording.py) */
+	if (rf_recording()) { /* how many copies went to other routers: a replay waits for them (replayer.py) */
 		char copies[16];
 		snprintf(copies, sizeof(copies), "%d", others);
 		rf_record_text('s', proto, copies);

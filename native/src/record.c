@@ -1,6 +1,6 @@
 /*
  * record.c: a router's inputs as its daemons read them, so that the router can be replayed alone to the same
- * state (realfish/runtime/recording.py reads the files and feeds them back).
+ * state (realfish/runtime/recording.py reads the files, replayer.py feeds them back).
  *
  * With REALFISH_RECORD set to a directory, every daemon appends one record per input event to
  * DIR/ROUTER.DAEMON.rec: a fixed header (virtual ns, kind, connection id at the broker, payload length) and

@@ -1,9 +1,12 @@
 """The controller: one UNIX seqpacket server that every libreal-loaded daemon talks to.
 
 libreal sends one text line per message; some get a reply (with a descriptor passed by SCM_RIGHTS), some do
-not (FIB updates, closes). All state lives in the `Broker`; this module is the wire and the bookkeeping the
-runtime uses to tell when the network is quiet: the time of the last event, the attempts still pending, and
-the bytes in flight on emulated connections (read with SIOCOUTQ on the controller's duplicates of both ends).
+not (FIB updates, closes). Every verb is in `VERBS` at the end of this module, with its handler, and in
+docs/control-channel.md. The network's state lives in the `Broker`; what a daemon's connect() meets is the
+peers' to say (peers.py: the routers running here, or a recording's in a replay, replayer.py). This module is
+the wire and the bookkeeping the runtime uses to tell when the network is quiet: the time of the last event,
+the attempts still pending, and the bytes in flight on emulated connections (read with SIOCOUTQ on the
+controller's duplicates of both ends).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import array
 import errno
 import fcntl
-import heapq
 import ipaddress
 import os
 import resource
@@ -21,24 +23,17 @@ import termios
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from realfish.runtime.broker import SYN_GIVE_UP_NS, Attempt, Broker, IPAddress, Listener, Verdict
+from realfish.runtime.broker import Attempt, Broker, Listener
+from realfish.runtime.peers import Client, Connection, LivePeers, Peers, Switchboard
 from realfish.runtime.raw import RawInboxes
 from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
 
-if TYPE_CHECKING:
-    from realfish.runtime.recording import Replayer
-
 SIOCOUTQ = termios.TIOCOUTQ
-SO_SNDBUFFORCE = 32
-# A UNIX stream socket charges every write as a whole buffer against SO_SNDBUF (212992 bytes by default), where
-# TCP packs small writes together and grows its buffer to tcp_wmem's maximum (4 MiB). With the default, a burst
-# of small BGP messages can fill the emulated connection after a few hundred writes, and bgpd then queues the
-# rest in its own heap, which the kernel's TCP buffers would have held on a real host.
-TCP_SNDBUF_MAX = 4 * 2**20
 
 
 class ControllerFailed(RuntimeError):
@@ -49,43 +44,8 @@ class ControllerFailed(RuntimeError):
 ZYGOTE = "-"
 
 
-@dataclass
-class Client:
-    sock: socket.socket
-    router: str = "?"
-    daemon: str = "?"
-    pid: int = 0
-    proc: int = -1  # index in the virtual clock's process table
-    listeners: set[int] = field(default_factory=set)
-
-
-
-
 # A connection closed within this long of opening (virtual ns) was refused by the peer's BGP, not a session.
 CYCLE_NS = 1_000_000_000
-
-
-@dataclass
-class Connection:
-    id: int
-    client_router: str
-    server_router: str
-    ends: tuple[int, ...]  # controller's duplicates of both ends, for the in-flight count
-    description: str
-    pids: tuple[int, int] = (0, 0)  # the two daemons, so a crash closes the connection as a kernel would
-    key: tuple[object, ...] = ()  # (client, its address, server, address, port): the same attempt again
-    opened_ns: int = 0
-
-
-def stream_pair() -> tuple[socket.socket, socket.socket]:
-    """An emulated TCP connection: a UNIX stream socketpair with TCP's send buffer."""
-    pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    for sock in pair:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, TCP_SNDBUF_MAX)
-        except PermissionError:  # not root: as much as net.core.wmem_max allows
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, TCP_SNDBUF_MAX)
-    return pair
 
 
 def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
@@ -102,7 +62,7 @@ def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
 
 class Controller:
     def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None,
-                 replayer: Replayer | None = None):
+                 peers: Callable[[Switchboard], Peers] = LivePeers):
         # The controller holds duplicates of both ends of every emulated connection and of every daemon's pipes
         # and UNIX sockets (about 22 per router), and a pidfd per forked daemon: all the descriptors the hard
         # limit allows, raised (as root) to the kernel's own per-process limit: k=28 needs about 25,000.
@@ -118,9 +78,6 @@ class Controller:
             except (ValueError, OSError):
                 resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
         self.broker = broker
-        # Replaying (recording.py): the replayer stands in for every peer, connects and data come from the
-        # recording, and the broker's reachability decisions are not asked.
-        self.replayer = replayer
         self.clock = clock
         self.path = path
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -132,14 +89,12 @@ class Controller:
         self.sel.register(self.server, selectors.EVENT_READ)
         self.lock = threading.RLock()
         self.clients: dict[int, Client] = {}
-        self.attempts: dict[int, Attempt] = {}  # pending ones
+        self.attempts: dict[int, Attempt] = {}  # connects pending (pend), until they finish
         self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
         self.connections: dict[int, Connection] = {}
         # pid -> id -> (our duplicate of a daemon's pipe or UNIX socket or -1 if only watched, its inode)
         self.local: dict[int, dict[int, tuple[int, int]]] = {}
         self.conns_of: dict[int, set[int]] = {}  # pid -> its daemon's connections (a dead daemon's are closed)
-        self._give_ups: list[tuple[int, int]] = []  # (started, attempt id), a heap (_give_up_ns)
-        self._parked: dict[IPAddress, set[int]] = {}  # attempts to an address nobody owns (_retry_pending)
         self.proc_of: dict[int, int] = {}  # pid -> its number in the clock's process table (HELLO)
         self._ranks: dict[str, int] = {}  # router -> its place by name (rank)
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
@@ -161,11 +116,11 @@ class Controller:
         self.log: list[str] = []
         self.exited: list[Client] = []
         self._stop = threading.Event()
-        self._dirty = False
-        self._retried = 0.0  # when pending attempts were last looked at
         self._draining = False
         self.thread = threading.Thread(target=self._run, name="realfish-controller", daemon=True)
         self.failure: str | None = None  # the controller's own crash, with its traceback
+        # Where the routers' peers are (peers.py): running here (the broker decides), or a recording's (replayer.py)
+        self.peers = peers(self)
 
     def start(self) -> None:
         self.thread.start()
@@ -246,14 +201,13 @@ class Controller:
             self.last_route_change_v = vnow
             self._cycled.clear()
         self.events += 1
-        self._dirty = True
+        self.peers.event()
 
     def changed(self) -> None:
         """Something outside the messages changed what the broker decides: look at pending attempts again, now
         (before the clock can move)."""
         with self.lock:
-            if not self.replayer:
-                self._retry_pending()
+            self.peers.changed()
 
     # -- the loop ---------------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -273,35 +227,18 @@ class Controller:
                 else:
                     self._read(key.data)
             with self.lock:
-                # Pending attempts change only with the broker's state (an event) or by expiring. Look at them
-                # once the messages waiting are handled (before the clock may move), or a few times a second
-                # under a steady stream; not once per message (hundreds wait while routers boot).
-                now = time.monotonic()
-                # (A replay's pending attempts end when the recording says.) With the virtual clock an attempt's
-                # fate changes only with the broker's state (an event) or when the clock reaches its give-up
-                # instant; in real time, it may expire any moment.
-                give_up = self._give_up_ns()
-                if not self.replayer and ((self._dirty and not ready) or
-                                          (self.attempts and not self.clock and now - self._retried > 0.1) or
-                                          (self.clock and give_up <= self.clock.now_ns())):
-                    self._dirty = False
-                    self._retried = now
-                    self._retry_pending()
-                    give_up = self._give_up_ns()
-            if self.clock and not ready:
-                # Nothing to answer: let the clock move if the whole emulation is idle (a replay's next event
-                # is a deadline too).
-                hold = False
-                with self.lock:
-                    limit = min(self.limit_ns, give_up)  # a connect's give-up is a deadline too
-                    if self.replayer:
-                        due, hold = self.replayer.pump(limit)
-                        hold = hold and due <= limit
-                        limit = min(limit, due)
-                r = self.clock.step(limit, hold)
-                if r == ADVANCED:
-                    self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
-                self.idle_forever = r == IDLE_FOREVER
+                self.peers.settle(busy=bool(ready))
+                if not self.clock or ready:
+                    continue
+                # Nothing to answer: let the clock move if the whole emulation is idle (the peers' next event is a
+                # deadline too)
+                due, hold = self.peers.due(self.limit_ns)
+                hold = hold and due <= self.limit_ns
+                limit = min(self.limit_ns, due)
+            r = self.clock.step(limit, hold)
+            if r == ADVANCED:
+                self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
+            self.idle_forever = r == IDLE_FOREVER
 
     def _who(self, threads: list[tuple[int, int]]) -> str:
         """`router/daemon:tid` for each woken thread (the pid when its daemon has not said hello yet)."""
@@ -320,11 +257,11 @@ class Controller:
 
     def _read(self, client: Client) -> None:
         if client.sock.fileno() < 0:
-            return  # gone while a CONNECT drained the channels (_drain)
+            return  # gone while a CONNECT drained the channels (drain)
         try:
             data, fds = _recv_nowait(client.sock)
         except BlockingIOError:
-            return  # its message was handled already, by _drain
+            return  # its message was handled already, by drain
         except OSError:
             data, fds = b"", []
         if not data:
@@ -340,9 +277,9 @@ class Controller:
                     self._handle(client, text, fds[0] if fds else -1)
             except Exception as e:  # a malformed line must not kill the controller
                 self.log.append(f"{client.router}/{client.daemon}: cannot handle {data[:200]!r}: {e!r}")
-                if data.split(b" ", 1)[0] in (b"BIND", b"LISTEN", b"CONNECT", b"RESOLVE", b"HELLO", b"RAW",
-                                              b"RAWPEER"):
-                    self._reply(client, f"ERR {errno.EIO}")
+                verb = VERBS.get(data.split(b" ", 1)[0].decode(errors="replace"))
+                if verb and verb.replies:  # the daemon waits for an answer
+                    self.reply(client, f"ERR {errno.EIO}")
             finally:
                 if self.clock:
                     self.clock.message_done()
@@ -361,7 +298,7 @@ class Controller:
         was, and `fd` is closed; False in a replay (the replayer reads and closes ends itself) or if the clock
         cannot watch it. Holding a duplicate of every daemon's pipes and connection ends needs about 45
         descriptors per router, more than the controller may have at k=24 and beyond."""
-        if self.clock is None or self.replayer is not None or not self.clock.watch(fd, reader):
+        if self.clock is None or not self.peers.in_place or not self.clock.watch(fd, reader):
             return False
         os.close(fd)
         return True
@@ -402,167 +339,28 @@ class Controller:
             self.exited.append(client)
             self._event()
 
-    def _reply(self, client: Client, text: str, fd: int | None = None) -> None:
+    # -- what peers use (peers.Switchboard) -------------------------------------------------------------------
+    def reply(self, client: Client, text: str, fd: int | None = None) -> None:
         anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))] if fd is not None else []
         try:
             client.sock.sendmsg([text.encode()], anc)
         except OSError as e:
             self.log.append(f"reply to {client.router}/{client.daemon} failed: {e}")
 
-    # -- messages ---------------------------------------------------------------------------------------------
-    def _handle(self, c: Client, line: str, fd: int = -1) -> None:
-        words = line.split()
-        op = words[0]
-        fib = self.broker.fibs.get(c.router)
-        if op == "THREAD" and self.clock and fd >= 0:
-            remote = int(words[4]) if len(words) > 4 and not self.replayer else -1
-            self.clock.set_wake(int(words[1]), fd, c.pid, remote)
-        elif op == "TRACK" and self.clock and fd >= 0:
-            self._track(c, int(words[1]), fd)
-        elif fd >= 0:
-            os.close(fd)
-        if op in ("THREAD", "TRACK"):
-            return
-        if op == "UNTRACK":
-            self._untrack(c.pid, int(words[1]))
-            return
-        if op == "HELLO":
-            c.router, c.daemon, c.pid = words[1], words[2], int(words[3])
-            c.proc = int(words[4]) if len(words) > 4 else -1
-            self.proc_of[c.pid] = c.proc
-            if self.clock and c.proc >= 0:
-                self.clock.set_rank(c.proc, self.rank(c.router, c.daemon))
-            known = c.router in self.broker.fibs or c.router == ZYGOTE
-            self._reply(c, "OK" if known else f"ERR {errno.ENOENT}")
-        elif op == "RT" and fib is not None:
-            fib.route(line)
-            self._event(route=True)
-            self._record(self.last_event_v, f"{c.router} {line}")
-        elif op == "NH" and fib is not None:
-            fib.nexthop(line)
-        elif op == "ADDR" and fib is not None:
-            self.broker.address(c.router, words[1] == "add", int(words[2]), words[3])
-            self._event(route=True)
-            self._record(self.last_event_v, f"{c.router} {line}")
-        elif op == "BIND":
-            ok = self.broker.bind_ok(c.router, words[2])
-            self._reply(c, "OK" if ok else f"ERR {errno.EADDRNOTAVAIL}")
-        elif op == "LISTEN":
-            self._listen(c, int(words[1]), words[2], int(words[3]), words[4] == "1")
-        elif op == "UNLISTEN":
-            self._unlisten(int(words[1]))
-            c.listeners.discard(int(words[1]))
-        elif op == "LOPT":
-            self._listener_option(int(words[1]), words[2], words[3:])
-        elif op == "CONNECT":
-            self._connect(c, words)
-        elif op == "RESOLVE":
-            self._resolve(c, int(words[1]))
-        elif op == "CLOSE":
-            self._close(int(words[1]))
-        elif op in ("RAW", "RAWPEER", "RAWCLOSE"):
-            self._raw(c, words)
-        else:
-            self.log.append(f"{c.router}/{c.daemon}: unknown message {line[:200]!r}")
+    def pend(self, c: Client, a: Attempt) -> None:
+        r, a.wake_fd = os.pipe()
+        self.attempts[a.id] = a
+        self.reply(c, f"PENDING {a.id}", r)
+        os.close(r)
 
-    def _listen(self, c: Client, family: int, addr: str, port: int, v6only: bool) -> None:
-        ip = None if addr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(addr)
-        for lst in self.broker.listeners.values():
-            if (lst.router, lst.family, lst.addr, lst.port) == (c.router, family, ip, port) and port:
-                self._reply(c, f"ERR {errno.EADDRINUSE}")
-                return
-        if port == 0:
-            port = self.broker.ephemeral_port(c.router)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        ours.setblocking(False)
-        lst = Listener(self.broker.next_id(), c.router, family, ip, port, v6only, channel=ours, pid=c.pid)
-        self.broker.listeners[lst.id] = lst
-        c.listeners.add(lst.id)
-        self._reply(c, f"OK {lst.id} {port}", theirs.fileno())
-        theirs.close()
-        self._event()
-
-    def _unlisten(self, lid: int) -> None:
-        lst = self.broker.listeners.pop(lid, None)
-        if lst and isinstance(lst.channel, socket.socket):
-            lst.channel.close()
-
-    def _listener_option(self, lid: int, name: str, args: list[str]) -> None:
-        lst = self.broker.listeners.get(lid)
-        if lst is None:
-            return
-        if name == "minttl":
-            lst.minttl = int(args[0])
-        elif name == "md5":
-            ip = ipaddress.ip_address(args[0])
-            if args[1] == "-":
-                lst.md5.pop(ip, None)
-            else:
-                lst.md5[ip] = args[1]
-        self._event()
-
-    def _connect(self, c: Client, w: list[str]) -> None:
-        # CONNECT fam laddr lport raddr rport ttl md5hex|-
-        family, laddr, lport, raddr, rport, ttl, md5 = int(w[1]), w[2], int(w[3]), w[4], int(w[5]), int(w[6]), w[7]
-        src = None if laddr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(laddr)
-        a = Attempt(self.broker.next_id(), c.router, family, src, lport, ipaddress.ip_address(raddr), rport, ttl,
-                    None if md5 == "-" else md5, self._now_ns(), pid=c.pid)
-        if self.replayer:
-            self.replayer.connect(c, a)
-            return
-        self._drain()
-        v = self.broker.decide(a)
-        if v.ok:
-            fd, laddr_s, lport_i = self._open(a, v)
-            self._reply(c, f"OK {a.id} {laddr_s} {lport_i}", fd)
-            os.close(fd)
-        elif v.err == errno.ENETUNREACH or v.err == errno.EADDRNOTAVAIL:
-            self._reply(c, f"ERR {v.err}")
-        else:
-            r, wfd = os.pipe()
-            a.wake_fd = wfd
-            self.attempts[a.id] = a
-            heapq.heappush(self._give_ups, (a.started, a.id))
-            self._record(self.clock.now_ns() if self.clock else 0, f"pending {a.id} {a.router} -> {a.dst}:{a.dport}")
-            self._reply(c, f"PENDING {a.id}", r)
-            os.close(r)
-            if v.err:  # refused: the RST comes straight back
-                self._finish(a, None, v.err, "", 0)
-
-    def _drain(self, rounds: int = 100) -> None:
-        """Handle every message already waiting on any daemon's channel. A connect must meet the FIBs as they are
-        when the daemon acts: bgpd connects to an iBGP peer as soon as zebra tells it (NHT) the peer is reachable,
-        and the route zebra installed just before may still wait unread on zebra's channel (the select loop reads
-        channels in no causal order). Without this, such a connect gets ENETUNREACH and bgpd waits its 120 s
-        connect-retry timer."""
-        if self._draining:
-            return
-        self._draining = True
-        try:
-            for _ in range(rounds):
-                ready = [key for key, _ in self.sel.select(timeout=0) if key.fileobj is not self.server]
-                if not ready:
-                    return
-                for key in ready:
-                    self._read(key.data)
-        finally:
-            self._draining = False
-
-    def _open(self, a: Attempt, v: Verdict) -> tuple[int, str, int]:
-        """Make the connection: a socketpair, one end to the listener's accept channel. Returns the other."""
-        assert v.listener is not None and v.src is not None
-        sport = a.sport or self.broker.ephemeral_port(a.router)
-        mine, theirs = stream_pair()
-        local, peer = v.accepted_as or (str(a.dst), str(v.src))
-        self.offer(v.listener, f"{a.id} {local} {a.dport} {peer} {sport}", theirs)
-        self.register(Connection(a.id, a.router, v.listener.router, (os.dup(mine.fileno()), os.dup(theirs.fileno())),
-                                 f"{a.router} {v.src}:{sport} -> {v.listener.router} {a.dst}:{a.dport}",
-                                 (a.pid, v.listener.pid), (a.router, str(v.src), v.listener.router, str(a.dst),
-                                                           a.dport)))
-        theirs.close()
-        fd = os.dup(mine.fileno())
-        mine.close()
-        return fd, str(v.src), sport
+    def finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
+        if err:
+            self.note(f"failed {a.id} {a.router} -> {a.dst}:{a.dport} {errno.errorcode.get(err, err)}")
+        self.attempts.pop(a.id, None)
+        self.resolved[a.id] = (fd, err, laddr, lport)
+        if a.wake_fd >= 0:
+            os.close(a.wake_fd)  # POLLHUP on the daemon's pipe: its SO_ERROR check asks us for the outcome
+            a.wake_fd = -1
 
     def offer(self, listener: Listener, msg: str, end: socket.socket) -> None:
         """Put a connection's end in a listener's accept queue (libreal's accept() reads `msg` with it)."""
@@ -582,100 +380,13 @@ class Controller:
             conn.ends = tuple(end for end, _ in kept)
             for end, r in kept:
                 self.clock.track(end, r)
-        self._record(self.clock.now_ns() if self.clock else 0, f"connect {conn.id} {conn.description}")
+        self.note(f"connect {conn.id} {conn.description}")
         self.connections[conn.id] = conn
         for pid in conn.pids:
             self.conns_of.setdefault(pid, set()).add(conn.id)
-        conn.opened_ns = self._now_ns()
+        conn.opened_ns = self.now_ns()
         if not conn.key or conn.key not in self._cycled:
             self._event()
-
-    def _finish(self, a: Attempt, fd: int | None, err: int, laddr: str, lport: int) -> None:
-        if err:
-            self._record(self.clock.now_ns() if self.clock else 0,
-                         f"failed {a.id} {a.router} -> {a.dst}:{a.dport} {errno.errorcode.get(err, err)}")
-        self.attempts.pop(a.id, None)
-        self.resolved[a.id] = (fd, err, laddr, lport)
-        if a.wake_fd >= 0:
-            os.close(a.wake_fd)  # POLLHUP on the daemon's pipe: its SO_ERROR check asks us for the outcome
-            a.wake_fd = -1
-
-    def _now_ns(self) -> int:
-        """Now, on the clock that times pending connects: the virtual one if there is one."""
-        return self.clock.now_ns() if self.clock else time.monotonic_ns()
-
-    def _give_up_ns(self) -> int:
-        """The virtual instant the first pending connect times out (the clock stops there), or NONE."""
-        if not self.clock or not self.attempts or self.replayer:
-            return NONE
-        # The earliest pending attempt, from a heap that drops finished ones as it meets them: hundreds are
-        # pending while routers boot, and this is asked once per loop.
-        while self._give_ups:
-            started, aid = self._give_ups[0]
-            a = self.attempts.get(aid)
-            if a is not None and a.started == started:
-                return started + SYN_GIVE_UP_NS
-            heapq.heappop(self._give_ups)
-        return min(a.started for a in self.attempts.values()) + SYN_GIVE_UP_NS
-
-    def _retry_pending(self) -> None:
-        now = self._now_ns()
-        # A SYN into the void stays so until some router takes the address: such attempts are parked by
-        # destination and looked at again only when that address (or a loopback subnet) appears.
-        added, lo_changed = self.broker.take_new_owners()
-        if lo_changed:
-            self._parked.clear()
-        for ip in added:
-            self._parked.pop(ip, None)
-        parked = set().union(*self._parked.values()) if self._parked else set()
-        for a in list(self.attempts.values()):
-            if a.id in parked or not self.broker.anyone_owns(a.dst):
-                if a.id not in parked:
-                    self._parked.setdefault(a.dst, set()).add(a.id)
-                if self.broker.expired(a, now):
-                    self._finish(a, None, errno.ETIMEDOUT, "", 0)
-                continue
-            v = self.broker.decide(a)
-            if v.ok:
-                fd, laddr, lport = self._open(a, v)
-                self._finish(a, fd, 0, laddr, lport)
-            elif v.err and v.err != errno.ENETUNREACH:
-                self._finish(a, None, v.err, "", 0)
-            elif self.broker.expired(a, now):
-                self._finish(a, None, errno.ETIMEDOUT, "", 0)
-
-    def _resolve(self, c: Client, aid: int) -> None:
-        if aid in self.attempts:
-            self._reply(c, "PENDING")
-            return
-        fd, err, laddr, lport = self.resolved.pop(aid, (None, errno.ETIMEDOUT, "", 0))
-        if fd is not None:
-            self._reply(c, f"OK {laddr} {lport}", fd)
-            os.close(fd)
-        else:
-            self._reply(c, f"ERR {err}")
-
-    def _raw(self, c: Client, w: list[str]) -> None:
-        """`RAW proto` opens an inbox (its end goes back), `RAWPEER router proto` hands out a writer to a router's
-        inbox, `RAWCLOSE id` (no reply) closes one. Packets never pass through here (raw.py)."""
-        if w[0] == "RAW":
-            inbox_id = self.broker.next_id()
-            theirs = self.raw.open(inbox_id, c.router, int(w[1]), c.pid)
-            self._reply(c, f"OK {inbox_id}", theirs.fileno())
-            theirs.close()
-        elif w[0] == "RAWPEER":
-            # A replay's routers send to sinks, even to each other: their peers are the recording's.
-            if self.replayer and w[1] != c.router:
-                fd: int | None = self.replayer.sink(c.router, c.daemon)
-            else:
-                fd = self.raw.writer(w[1], int(w[2]))
-            if fd is None:
-                self._reply(c, f"ERR {errno.ENOENT}")
-            else:
-                self._reply(c, "OK", fd)
-                os.close(fd)
-        else:
-            self.raw.close(int(w[1]))
 
     def drop_end(self, cid: int) -> None:
         """The peer's end of a connection is gone (a replay's peer closed it): stop watching our duplicate of it,
@@ -688,6 +399,166 @@ class Controller:
         os.close(conn.ends[1])
         conn.ends = conn.ends[:1]
         self._event()
+
+    def connection(self, cid: int) -> Connection | None:
+        return self.connections.get(cid)
+
+    def unasked(self, cid: int) -> bool:
+        return cid in self.resolved
+
+    def clients_of(self, router: str, daemon: str) -> list[Client]:
+        return [c for c in self.clients.values() if (c.router, c.daemon) == (router, daemon)]
+
+    def drain(self, rounds: int = 100) -> None:
+        """Handle every message already waiting on any daemon's channel. A connect must meet the FIBs as they are
+        when the daemon acts: bgpd connects to an iBGP peer as soon as zebra tells it (NHT) the peer is reachable,
+        and the route zebra installed just before may still wait unread on zebra's channel (the select loop reads
+        channels in no causal order). Without this, such a connect gets ENETUNREACH and bgpd waits its 120 s
+        connect-retry timer."""
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            for _ in range(rounds):
+                ready = [key for key, _ in self.sel.select(timeout=0) if key.fileobj is not self.server]
+                if not ready:
+                    return
+                for key in ready:
+                    self._read(key.data)
+        finally:
+            self._draining = False
+
+    def note(self, what: str) -> None:
+        self._record(self.clock.now_ns() if self.clock else 0, what)
+
+    def now_ns(self) -> int:
+        """Now, on the clock that times pending connects: the virtual one if there is one."""
+        return self.clock.now_ns() if self.clock else time.monotonic_ns()
+
+    # -- messages (docs/control-channel.md; VERBS below) ------------------------------------------------------
+    def _handle(self, c: Client, line: str, fd: int = -1) -> None:
+        words = line.split()
+        verb = VERBS.get(words[0])
+        if fd >= 0 and not (verb and verb.takes_fd):
+            os.close(fd)
+        if verb is None:
+            self.log.append(f"{c.router}/{c.daemon}: unknown message {line[:200]!r}")
+            return
+        verb.handle(self, c, Msg(words, line, fd))
+
+    def _on_hello(self, c: Client, m: Msg) -> None:
+        w = m.words
+        c.router, c.daemon, c.pid = w[1], w[2], int(w[3])
+        c.proc = int(w[4]) if len(w) > 4 else -1
+        self.proc_of[c.pid] = c.proc
+        if self.clock and c.proc >= 0:
+            self.clock.set_rank(c.proc, self.rank(c.router, c.daemon))
+        known = c.router in self.broker.fibs or c.router == ZYGOTE
+        self.reply(c, "OK" if known else f"ERR {errno.ENOENT}")
+
+    def _on_thread(self, c: Client, m: Msg) -> None:
+        if self.clock is None or m.fd < 0:  # no clock to wake it
+            if m.fd >= 0:
+                os.close(m.fd)
+            return
+        remote = int(m.words[4]) if len(m.words) > 4 and self.peers.in_place else -1
+        self.clock.set_wake(int(m.words[1]), m.fd, c.pid, remote)
+
+    def _on_track(self, c: Client, m: Msg) -> None:
+        if self.clock is None or m.fd < 0:
+            if m.fd >= 0:
+                os.close(m.fd)
+            return
+        self._track(c, int(m.words[1]), m.fd)
+
+    def _on_untrack(self, c: Client, m: Msg) -> None:
+        self._untrack(c.pid, int(m.words[1]))
+
+    def _fib_change(self, c: Client, m: Msg) -> None:
+        """RT, NH and ADDR: what zebra installed, as its netlink write said it (a zygote's zebra has no FIB)."""
+        fib = self.broker.fibs.get(c.router)
+        if fib is None:
+            self.log.append(f"{c.router}/{c.daemon}: {m.words[0]} for a router without a FIB: {m.line[:200]!r}")
+            return
+        if m.words[0] == "NH":
+            fib.nexthop(m.line)
+            return
+        if m.words[0] == "RT":
+            fib.route(m.line)
+        else:
+            self.broker.address(c.router, m.words[1] == "add", int(m.words[2]), m.words[3])
+        self._event(route=True)
+        self._record(self.last_event_v, f"{c.router} {m.line}")
+
+    def _on_bind(self, c: Client, m: Msg) -> None:
+        ok = self.broker.bind_ok(c.router, m.words[2])
+        self.reply(c, "OK" if ok else f"ERR {errno.EADDRNOTAVAIL}")
+
+    def _on_listen(self, c: Client, m: Msg) -> None:
+        family, addr, port, v6only = int(m.words[1]), m.words[2], int(m.words[3]), m.words[4] == "1"
+        ip = None if addr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(addr)
+        for lst in self.broker.listeners.values():
+            if (lst.router, lst.family, lst.addr, lst.port) == (c.router, family, ip, port) and port:
+                self.reply(c, f"ERR {errno.EADDRINUSE}")
+                return
+        if port == 0:
+            port = self.broker.ephemeral_port(c.router)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        lst = Listener(self.broker.next_id(), c.router, family, ip, port, v6only, channel=ours, pid=c.pid)
+        self.broker.listeners[lst.id] = lst
+        c.listeners.add(lst.id)
+        self.reply(c, f"OK {lst.id} {port}", theirs.fileno())
+        theirs.close()
+        self._event()
+
+    def _on_unlisten(self, c: Client, m: Msg) -> None:
+        self._unlisten(int(m.words[1]))
+        c.listeners.discard(int(m.words[1]))
+
+    def _unlisten(self, lid: int) -> None:
+        lst = self.broker.listeners.pop(lid, None)
+        if lst and isinstance(lst.channel, socket.socket):
+            lst.channel.close()
+
+    def _on_listener_option(self, c: Client, m: Msg) -> None:
+        lst = self.broker.listeners.get(int(m.words[1]))
+        if lst is None:
+            return
+        name, args = m.words[2], m.words[3:]
+        if name == "minttl":
+            lst.minttl = int(args[0])
+        elif name == "md5":
+            ip = ipaddress.ip_address(args[0])
+            if args[1] == "-":
+                lst.md5.pop(ip, None)
+            else:
+                lst.md5[ip] = args[1]
+        self._event()
+
+    def _on_connect(self, c: Client, m: Msg) -> None:
+        # CONNECT fam laddr lport raddr rport ttl md5hex|-
+        w = m.words
+        family, laddr, lport, raddr, rport, ttl, md5 = int(w[1]), w[2], int(w[3]), w[4], int(w[5]), int(w[6]), w[7]
+        src = None if laddr in ("*", "0.0.0.0", "::") else ipaddress.ip_address(laddr)
+        a = Attempt(self.broker.next_id(), c.router, family, src, lport, ipaddress.ip_address(raddr), rport, ttl,
+                    None if md5 == "-" else md5, self.now_ns(), pid=c.pid)
+        self.peers.connect(c, a)
+
+    def _on_resolve(self, c: Client, m: Msg) -> None:
+        aid = int(m.words[1])
+        if aid in self.attempts:
+            self.reply(c, "PENDING")
+            return
+        fd, err, laddr, lport = self.resolved.pop(aid, (None, errno.ETIMEDOUT, "", 0))
+        if fd is not None:
+            self.reply(c, f"OK {laddr} {lport}", fd)
+            os.close(fd)
+        else:
+            self.reply(c, f"ERR {err}")
+
+    def _on_close(self, c: Client, m: Msg) -> None:
+        self._close(int(m.words[1]))
 
     def _close(self, cid: int) -> None:
         a = self.attempts.pop(cid, None)
@@ -705,9 +576,64 @@ class Controller:
                 if self.clock:
                     self.clock.untrack(fd)
                 os.close(fd)
-            at_once = bool(conn.key) and self._now_ns() - conn.opened_ns < CYCLE_NS
+            at_once = bool(conn.key) and self.now_ns() - conn.opened_ns < CYCLE_NS
             if not (at_once and conn.key in self._cycled):
                 if at_once:
                     self._cycled.add(conn.key)
                 self._event()  # a failed attempt closing is no news; an established connection closing is
 
+    # Raw IP sockets: packets never pass through here (raw.py)
+    def _on_raw(self, c: Client, m: Msg) -> None:
+        inbox_id = self.broker.next_id()
+        theirs = self.raw.open(inbox_id, c.router, int(m.words[1]), c.pid)
+        self.reply(c, f"OK {inbox_id}", theirs.fileno())
+        theirs.close()
+
+    def _on_raw_peer(self, c: Client, m: Msg) -> None:
+        fd = self.peers.raw_peer(c, m.words[1], int(m.words[2]))
+        if fd is None:
+            self.reply(c, f"ERR {errno.ENOENT}")
+        else:
+            self.reply(c, "OK", fd)
+            os.close(fd)
+
+    def _on_raw_close(self, c: Client, m: Msg) -> None:
+        self.raw.close(int(m.words[1]))
+
+
+class Msg(NamedTuple):
+    """One control message: its words, the whole line, and the descriptor it carried (-1: none)."""
+
+    words: list[str]
+    line: str
+    fd: int
+
+
+@dataclass(frozen=True)
+class Verb:
+    handle: Callable[[Controller, Client, Msg], None]
+    replies: bool  # libreal waits for an answer (rf_ctl_request): one that cannot be handled still gets ERR
+    takes_fd: bool = False  # the handler keeps the descriptor the message carried; any other is closed
+
+
+# The control channel, libreal to the controller: every verb and its handler. docs/control-channel.md says what
+# each carries, what it answers and which of native/src sends it.
+VERBS: dict[str, Verb] = {
+    "HELLO": Verb(Controller._on_hello, replies=True),
+    "THREAD": Verb(Controller._on_thread, replies=False, takes_fd=True),
+    "TRACK": Verb(Controller._on_track, replies=False, takes_fd=True),
+    "UNTRACK": Verb(Controller._on_untrack, replies=False),
+    "RT": Verb(Controller._fib_change, replies=False),
+    "NH": Verb(Controller._fib_change, replies=False),
+    "ADDR": Verb(Controller._fib_change, replies=False),
+    "BIND": Verb(Controller._on_bind, replies=True),
+    "LISTEN": Verb(Controller._on_listen, replies=True),
+    "UNLISTEN": Verb(Controller._on_unlisten, replies=False),
+    "LOPT": Verb(Controller._on_listener_option, replies=False),
+    "CONNECT": Verb(Controller._on_connect, replies=True),
+    "RESOLVE": Verb(Controller._on_resolve, replies=True),
+    "CLOSE": Verb(Controller._on_close, replies=False),
+    "RAW": Verb(Controller._on_raw, replies=True),
+    "RAWPEER": Verb(Controller._on_raw_peer, replies=True),
+    "RAWCLOSE": Verb(Controller._on_raw_close, replies=False),
+}

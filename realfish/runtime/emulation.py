@@ -16,6 +16,7 @@ Lifecycle (`Emulation.converge` via `Runner`):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -36,7 +37,9 @@ from realfish.runtime import daemon_configs
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import ZYGOTE, Controller, ControllerFailed
 from realfish.runtime.libreal import libreal_path
-from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, Replayer, compare
+from realfish.runtime.peers import LivePeers, Peers, Switchboard
+from realfish.runtime.recording import REPLAYED_DAEMONS, Recording, compare
+from realfish.runtime.replayer import Replayer
 from realfish.runtime.vclock import NONE, VirtualClock
 from realfish.runtime.zygote import FORKED_DAEMONS, Fork, ForkedDaemon, Zygote
 from realfish.topology import Network, Router
@@ -116,7 +119,7 @@ class Emulation(Runner):
                  record: str | Path | None = None, replay: Recording | None = None, fork: bool = True,
                  seed: int = 0, ordered: bool = False):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
-        (`network` is then the part to replay, see recording.py); `fork`: routers' daemons forked from one
+        (`network` is then the part to replay, see replayer.py); `fork`: routers' daemons forked from one
         initialised daemon per kind (zygote.py) instead of each starting from scratch; `seed`: the boot order
         (0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md); `ordered`: one daemon
         at a time, in a fixed order, so what happens inside a virtual instant does not follow the host."""
@@ -235,11 +238,13 @@ class Emulation(Runner):
             self.clock.moves = []
         if self.replay and self.clock:
             self.clock.follow(self.replay.instants())
+        # The routers' peers: running here, or the recording's (the replayer)
+        peers: Callable[[Switchboard], Peers] = LivePeers
         if self.replay:
-            self.replayer = Replayer(self.replay, list(self.network.routers))
-        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock, self.replayer)
-        if self.replayer:
-            self.replayer.ctl = self.controller
+            peers = functools.partial(Replayer, recording=self.replay, routers=list(self.network.routers))
+        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock, peers)
+        if isinstance(self.controller.peers, Replayer):
+            self.replayer = self.controller.peers
         self.controller.start()
         if self.fork:
             frr.give_to_frr(self.run_dir / "control.sock")
@@ -482,7 +487,7 @@ class Emulation(Runner):
         """Let `seconds` of virtual time pass (the network keeps running: keepalives, timers), then freeze."""
         assert self.clock is not None, "run_for needs the virtual clock"
         assert self.controller is not None
-        target = self.clock.now_ns() + int(seconds * 1e9)
+        target = self.clock.now_ns() + round(seconds * 1e9)
         deadline = time.monotonic() + timeout
         self.controller.limit_ns = target
         self.clock.freeze(False)
