@@ -1,5 +1,5 @@
-"""OSPF facts both runtimes need: which config lines ask for OSPFv3 (not emulated yet), and whether a router's
-OSPF is still on its way to a stable state (read from ospfd's vty, as FRR's own topotests do).
+"""OSPF facts both runtimes need: whether a router's OSPF is still on its way to a stable state (read from
+ospfd's vty, as FRR's own topotests do).
 
 Still moving, by RFC 2328 rules: an interface in Waiting (it leaves that state within the dead interval), and a
 neighbour in a transient state (Init, ExStart, Exchange, Loading; 2-Way unless both ends are DROthers) or with
@@ -10,19 +10,10 @@ stop counting one after it has been seen in the same state for a while.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from realfish import frr
-
-# ospf6d's commands: `router ospf6`, and interface lines `ipv6 ospf6 ...` (FRR 8.4 still accepts `ipv6 ospf`).
-_OSPF6 = re.compile(r"^\s*(router ospf6\b|ipv6 ospf6?\s)", re.M)
-
-
-def ospf6_lines(config: str) -> list[tuple[int, str]]:
-    """(line number, text) of every line that needs ospf6d."""
-    return [(n, line.strip()) for n, line in enumerate(config.splitlines(), start=1) if _OSPF6.match(line)]
 
 
 @dataclass

@@ -133,7 +133,7 @@ static int connected_ifindex(uint32_t dst)
 
 /* -- socket ------------------------------------------------------------------------------------------------ */
 
-/* An inbox for raw packets of `protocol` (ICMPv6's too, icmp6.c) from the controller: its descriptor (arrived
+/* An inbox for raw packets of `protocol` (raw IPv6's too, raw6.c) from the controller: its descriptor (arrived
  * close-on-exec), and its id at the controller in *id. */
 int rf_raw_inbox(int protocol, long *id)
 {
@@ -485,7 +485,7 @@ static uint16_t ip_checksum(const uint8_t *p, size_t n)
 	return htons((uint16_t)~sum);
 }
 
-static void gather(const struct msghdr *msg, uint8_t *out, size_t want)
+void rf_gather(const struct msghdr *msg, uint8_t *out, size_t want)
 {
 	size_t got = 0;
 	for (size_t i = 0; i < msg->msg_iovlen && got < want; i++) {
@@ -587,7 +587,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 			errno = EINVAL;
 			return -1;
 		}
-		gather(msg, ip, total < sizeof(ip) ? total : sizeof(ip));
+		rf_gather(msg, ip, total < sizeof(ip) ? total : sizeof(ip));
 		ihl = (size_t)(ip[0] & 0x0f) * 4;
 		if (ip[0] >> 4 != 4 || ihl < 20 || ihl > total) {
 			errno = EINVAL;
@@ -706,7 +706,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 }
 
 /* A packet (iov: everything after the inbox header) to the members of ifindex's segment, and to this router too
- * with loop (icmp6.c's multicast loop). */
+ * with loop (raw6.c's multicast loop). */
 void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov, int iovcnt)
 {
 	struct rf_raw_hdr h = {.magic = RAW_MAGIC};
@@ -842,7 +842,7 @@ static void record_packet(struct rf_sock *s, const struct rf_raw_hdr *h, const s
 		room += msg->msg_iov[i].iov_len;
 	len = len < room ? len : room; /* MSG_TRUNC: what the daemon got */
 	memcpy(buf, h, sizeof(*h));
-	gather(msg, buf + sizeof(*h), len);
+	rf_gather(msg, buf + sizeof(*h), len);
 	rf_record('p', s->protocol, buf, sizeof(*h) + len);
 	free(buf);
 }
