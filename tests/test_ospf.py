@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,9 @@ for line in sys.stdin:
 
 
 class Agent:
-    def __init__(self, name: str, tmp: Path):
+    def __init__(self, name: str, tmp: Path, script: str = AGENT):
         self.name = name
-        self.proc = subprocess.Popen([sys.executable, "-c", AGENT], env=_env(name, tmp), stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-c", script], env=_env(name, tmp), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready", self.stderr()
 
@@ -174,8 +175,7 @@ def _env(router: str, tmp: Path) -> dict[str, str]:
                 REALFISH_ROUTER=router, REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / f"{router}.if"))
 
 
-@pytest.fixture
-def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
+def lan_network() -> Network:
     """a, b, c on one LAN (eth0); b and c also on a point-to-point link (eth1: MTU 9000 at b, 1500 at c)."""
     net = Network()
     for name in ("a", "b", "c"):
@@ -185,6 +185,13 @@ def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
         net.add_router(Router(name, f"hostname {name}\n", interfaces=ifaces))
     net.segments = [Segment("lan", [("a", "eth0"), ("b", "eth0"), ("c", "eth0")]),
                     Segment("p2p", [("b", "eth1"), ("c", "eth1")])]
+    return net
+
+
+@contextmanager
+def lan_agents(tmp_path: Path, script: str = AGENT) -> Iterator[tuple[dict[str, Agent], Controller]]:
+    """lan_network()'s routers under a controller, ADDRS installed by a "zebra", one agent running `script` each."""
+    net = lan_network()
     for i, (name, router) in enumerate(net.routers.items()):
         (tmp_path / f"{name}.if").write_text(interface_table(router, i, net))
     ctl = Controller(Broker(net), str(tmp_path / "control.sock"))
@@ -195,12 +202,18 @@ def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
             z = subprocess.run([sys.executable, "-c", ZEBRA, repr(addrs)], env=_env(name, tmp_path),
                                capture_output=True, text=True, timeout=30)
             assert z.returncode == 0, z.stderr
-            agents[name] = Agent(name, tmp_path)
+            agents[name] = Agent(name, tmp_path, script)
         yield agents, ctl
     finally:
         for agent in agents.values():
             agent.close()
         ctl.stop()
+
+
+@pytest.fixture
+def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
+    with lan_agents(tmp_path) as out:
+        yield out
 
 
 def test_interface_table_lists_segment_members() -> None:
@@ -288,10 +301,10 @@ def test_socket_options_and_errors(lan: tuple[dict[str, Agent], Controller], tmp
     assert a(op="getopt", level=1, name=3)["value"] == 3, "SO_TYPE: SOCK_RAW"
     assert a(op="bind", addr="10.0.0.2")["errno"] == errno.EADDRNOTAVAIL, "not a's address"
     assert a(op="bind", addr="10.0.0.1") == {}
-    # OSPFv3's (and zebra's router advertisements') raw IPv6 socket is still refused, with a log line.
-    proc = subprocess.run([sys.executable, "-c", "import socket; socket.socket(socket.AF_INET6, socket.SOCK_RAW, 89)"],
+    # A raw IPv6 socket that writes its own IPv6 header (IPPROTO_RAW) is refused, with a log line.
+    proc = subprocess.run([sys.executable, "-c", "import socket; socket.socket(socket.AF_INET6, socket.SOCK_RAW, 255)"],
                           env=_env("a", tmp_path), capture_output=True, text=True, timeout=30)
-    assert proc.returncode != 0 and "refusing socket(AF_INET6, type 3, protocol 89)" in proc.stderr
+    assert proc.returncode != 0 and "raw IPv6 socket of protocol 255 is not emulated" in proc.stderr
 
 
 def test_shared_address_table_follows_zebra(lan: tuple[dict[str, Agent], Controller], tmp_path: Path) -> None:

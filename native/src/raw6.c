@@ -65,6 +65,12 @@ static struct s6 *find6(int fd)
 
 static int opened(struct s6 *x, int fd);
 
+/* A router's process: not a zygote, which is the router "-" (controller.py's ZYGOTE) until it forks. */
+static int a_router(void)
+{
+	return rf_router() && rf_router()[0] && !rf_zygote();
+}
+
 int rf_raw6_socket(int type, int protocol)
 {
 	if (protocol <= 0 || protocol >= IPPROTO_RAW) {
@@ -94,7 +100,7 @@ int rf_raw6_socket(int type, int protocol)
 	x->mc_hops = 1;
 	x->uc_hops = 64;
 	x->csum_off = protocol == IPPROTO_ICMPV6 ? 2 : -1; /* the kernel always checksums ICMPv6 */
-	if (rf_router() && rf_router()[0])
+	if (a_router())
 		opened(x, fd); /* a router's own socket: its inbox now, so that nothing sent to it before first use is lost */
 	pthread_mutex_unlock(&lock6);
 	s->family = AF_INET6;
@@ -108,7 +114,7 @@ static int opened(struct s6 *x, int fd)
 {
 	if (x->id)
 		return 0;
-	if (!rf_router() || !rf_router()[0]) {
+	if (!a_router()) {
 		errno = ENETDOWN;
 		return -1;
 	}
