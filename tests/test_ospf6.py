@@ -5,7 +5,8 @@ up as ospf6d sets it up (IPV6_RECVPKTINFO, IPV6_MULTICAST_LOOP off), on test_osp
 point-to-point link (b, c). Each interface's only IPv6 address is the link-local one the interface table gives
 it, as on a kernel before zebra adds any. Negative checks read up to a marker sent afterwards, as in test_ospf.
 Then real FRR: tests/data/ospf6-chain, three routers running ospf6d only (r1 -p2p- r2 -LAN- r3), converges
-with every router's IPv6 routes in the report's FIB, over the neighbours' link-local addresses.
+with every router's IPv6 routes in the report's FIB, over the neighbours' link-local addresses, and the namespace
+baseline (kernel raw sockets, kernel FIBs) gives the same FIBs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from realfish.baseline import Baseline
+from realfish.dataplane import fib_diff
 from realfish.runtime import Emulation
 from realfish.runtime.controller import Controller
 from realfish.snapshot import load_snapshot
@@ -216,11 +219,12 @@ def test_ospfv2_and_ospfv3_do_not_cross(tmp_path: Path) -> None:
 # -- real FRR --------------------------------------------------------------------------------------------------
 
 SNAPSHOT = Path(__file__).parent / "data" / "ospf6-chain"
+frr_only = pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/lib/frr/ospf6d").exists()
+                              or shutil.which("vtysh") is None, reason="needs root and FRR 8.4 installed")
 
 
 @pytest.mark.frr
-@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/lib/frr/ospf6d").exists() or shutil.which("vtysh") is None,
-                    reason="needs root and FRR 8.4 installed")
+@frr_only
 def test_three_routers_converge_with_ipv6_routes_in_the_fib() -> None:
     net = load_snapshot(SNAPSHOT)
     assert all(r.daemons() == ["zebra", "staticd", "ospf6d"] for r in net.routers.values())
@@ -251,3 +255,18 @@ def test_three_routers_converge_with_ipv6_routes_in_the_fib() -> None:
         for prefix, ends in links.items():
             kind = "connected" if router in ends else "ospf"  # zebra installs OSPFv3 routes as proto ospf (188)
             assert fib[prefix].protocol == kind, (router, prefix, fib[prefix])
+
+
+@pytest.mark.frr
+@pytest.mark.root
+@frr_only
+def test_three_routers_have_the_baselines_fibs() -> None:
+    fibs = {}
+    for runtime in (Baseline, Emulation):
+        with runtime(load_snapshot(SNAPSHOT), settle=3.0) as runner:
+            report = runner.converge(timeout=300)
+            assert report.converged and not report.problems, (runner.runtime, report.problems)
+            fibs[runner.runtime] = {name: runner.fib(name) for name in runner.network.routers}
+    # OSPFv3 routes: r1 and r3 learn the far loopbacks and link, r2 the two loopbacks (3 + 2 + 3)
+    assert sum(e.protocol == "ospf" for fib in fibs["baseline"].values() for e in fib) == 8, fibs["baseline"]
+    assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []

@@ -513,16 +513,17 @@ class Emulation(Runner):
         now = time.monotonic()
         moving = []
         for name, router in self.network.routers.items():
-            if "ospfd" not in router.daemons() or (name, "ospfd") in self.reported_exits:
-                continue
-            try:
-                items = ospf.unsettled(self.router_dir(name))
-            except (OSError, ConnectionError):
-                continue  # a dead ospfd is reported by check_daemons
-            for what in items:
-                key = f"{name}: {what}"
-                if what.startswith("interface") or now - seen.setdefault(key, now) < 3 * self.settle:
-                    moving.append(key)
+            for daemon in ospf.OSPF_DAEMONS:
+                if daemon not in router.daemons() or (name, daemon) in self.reported_exits:
+                    continue
+                try:
+                    items = ospf.unsettled(self.router_dir(name), daemon=daemon)
+                except (OSError, ConnectionError):
+                    continue  # a dead daemon is reported by check_daemons
+                for what in items:
+                    key = f"{name}: {daemon} {what}"
+                    if what.startswith("interface") or now - seen.setdefault(key, now) < 3 * self.settle:
+                        moving.append(key)
         return moving
 
     def pids(self) -> list[int]:
