@@ -270,3 +270,9 @@ def test_three_routers_have_the_baselines_fibs() -> None:
     # OSPFv3 routes: r1 and r3 learn the far loopbacks and link, r2 the two loopbacks (3 + 2 + 3)
     assert sum(e.protocol == "ospf" for fib in fibs["baseline"].values() for e in fib) == 8, fibs["baseline"]
     assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []
+
+
+def test_recording_refuses_ospfv3(tmp_path: Path) -> None:
+    """raw6.c records nothing ospf6d reads, so a replay would starve it: refused up front, naming the routers."""
+    with pytest.raises(ValueError, match=r"do not cover OSPFv3 \(ospf6d\) yet; it runs on r1, r2, r3"):
+        Emulation(load_snapshot(SNAPSHOT), record=tmp_path / "rec")
