@@ -82,8 +82,8 @@ def checksum_ok(hdr):
         total = (total & 0xFFFF) + (total >> 16)
     return total == 0xFFFF
 
-def read_one(use_recvfrom):
-    if use_recvfrom:
+def read_one(cmd):
+    if cmd.get("recvfrom"):
         data, src = s.recvfrom(65536)
         info = None
     else:
@@ -98,46 +98,55 @@ def read_one(use_recvfrom):
             "csum_ok": checksum_ok(data[:20]), "src": socket.inet_ntoa(data[12:16]),
             "dst": socket.inet_ntoa(data[16:20]), "from": src[0], "pktinfo": info}
 
+def handle(op, cmd, out):
+    if op in ("join", "leave"):
+        s.setsockopt(socket.IPPROTO_IP, MCAST_JOIN_GROUP if op == "join" else MCAST_LEAVE_GROUP,
+                     group_req(cmd["ifindex"], cmd["group"]))
+    elif op == "mreq":  # struct ip_mreq: group and the interface's address
+        s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP,
+                     socket.inet_aton(cmd["group"]) + socket.inet_aton(cmd["addr"]))
+    elif op == "mreqn":  # struct ip_mreqn: group, address, ifindex
+        s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, socket.inet_aton(cmd["group"])
+                     + socket.inet_aton("0.0.0.0") + struct.pack("=i", cmd["ifindex"]))
+    elif op == "opt":
+        s.setsockopt(socket.IPPROTO_IP, cmd["name"], cmd["value"])
+    elif op == "getopt":
+        out["value"] = s.getsockopt(cmd["level"], cmd["name"])
+    elif op == "bind":
+        s.bind((cmd["addr"], 0))
+    elif op == "send":
+        hdr, payload = packet(cmd["marker"], cmd.get("size", 16), cmd.get("src", "0.0.0.0"), cmd["dst"])
+        anc = []
+        if cmd.get("ifindex"):
+            anc = [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=I4s4s", cmd["ifindex"], bytes(4), bytes(4)))]
+        out["sent"] = s.sendmsg([hdr, payload], anc, 0, (cmd["dst"], 0))
+"""
+
+
+# The agents' driver, after a script that defines `s` (the socket), `read_one(cmd)` and `handle(op, cmd, out)`.
+AGENT_LOOP = r"""
 print("ready", flush=True)
 for line in sys.stdin:
     cmd = json.loads(line)
     op, out = cmd["op"], {}
     try:
-        if op in ("join", "leave"):
-            s.setsockopt(socket.IPPROTO_IP, MCAST_JOIN_GROUP if op == "join" else MCAST_LEAVE_GROUP,
-                         group_req(cmd["ifindex"], cmd["group"]))
-        elif op == "mreq":  # struct ip_mreq: group and the interface's address
-            s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP,
-                         socket.inet_aton(cmd["group"]) + socket.inet_aton(cmd["addr"]))
-        elif op == "mreqn":  # struct ip_mreqn: group, address, ifindex
-            s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, socket.inet_aton(cmd["group"])
-                         + socket.inet_aton("0.0.0.0") + struct.pack("=i", cmd["ifindex"]))
-        elif op == "opt":
-            s.setsockopt(socket.IPPROTO_IP, cmd["name"], cmd["value"])
-        elif op == "getopt":
-            out["value"] = s.getsockopt(cmd["level"], cmd["name"])
-        elif op == "bind":
-            s.bind((cmd["addr"], 0))
-        elif op == "send":
-            hdr, payload = packet(cmd["marker"], cmd.get("size", 16), cmd.get("src", "0.0.0.0"), cmd["dst"])
-            anc = []
-            if cmd.get("ifindex"):
-                anc = [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=I4s4s", cmd["ifindex"], bytes(4), bytes(4)))]
-            out["sent"] = s.sendmsg([hdr, payload], anc, 0, (cmd["dst"], 0))
-        elif op == "recv":  # everything up to and including the packet marked `until`
+        if op == "recv":  # everything up to and including the packet marked `until`
             got = []
             while not got or got[-1]["marker"] != cmd["until"]:
                 if not select.select([s], [], [], 20)[0]:
                     break
                 try:
-                    got.append(read_one(cmd.get("recvfrom", False)))
+                    got.append(read_one(cmd))
                 except BlockingIOError:
                     continue  # woken for a packet this socket does not take (filtered on reading)
             out["got"] = got
+        else:
+            handle(op, cmd, out)
     except OSError as e:
         out["errno"] = e.errno
     print(json.dumps(out), flush=True)
 """
+AGENT += AGENT_LOOP
 
 
 class Agent:

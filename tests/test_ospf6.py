@@ -26,12 +26,12 @@ from realfish.dataplane import fib_diff
 from realfish.runtime import Emulation
 from realfish.runtime.controller import Controller
 from realfish.snapshot import load_snapshot
-from tests.test_ospf import AGENT, LAN, P2P, Agent, lan_agents, lan_network
+from tests.test_ospf import AGENT, AGENT_LOOP, LAN, P2P, Agent, lan_agents, lan_network
 
 ALL_SPF6, ALL_DR6 = "ff02::5", "ff02::6"
 
-# A raw IPv6 socket of protocol 89 set up as ospf6d sets it up (ospf6_serv_sock), driven by JSON lines. The
-# packet's first 16 bytes carry the marker; `csum` asks for IPV6_CHECKSUM at that offset (ospf6d fills its own).
+# A raw IPv6 socket of protocol 89 set up as ospf6d sets it up (ospf6_serv_sock), driven by JSON lines (test_ospf's
+# AGENT_LOOP). The payload's first 16 bytes carry the marker.
 AGENT6 = r"""
 import json, select, socket, struct, sys
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 89)
@@ -40,7 +40,7 @@ s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
 s.setblocking(False)
 
-def read_one():
+def read_one(cmd):
     data, anc, flags, src = s.recvmsg(65536, 256)
     out = {"marker": data[:16].rstrip(b"\0").decode(errors="replace"), "len": len(data), "from": src[0],
            "scope": src[3], "data": data.hex()}
@@ -52,38 +52,20 @@ def read_one():
             out["hoplimit"] = struct.unpack("=i", payload)[0]
     return out
 
-print("ready", flush=True)
-for line in sys.stdin:
-    cmd = json.loads(line)
-    op, out = cmd["op"], {}
-    try:
-        if op in ("join", "leave"):
-            mreq = socket.inet_pton(socket.AF_INET6, cmd["group"]) + struct.pack("=I", cmd["ifindex"])
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP if op == "join" else socket.IPV6_LEAVE_GROUP,
-                         mreq)
-        elif op == "opt":
-            s.setsockopt(cmd.get("level", socket.IPPROTO_IPV6), cmd["name"], cmd["value"])
-        elif op == "getopt":
-            out["value"] = s.getsockopt(cmd.get("level", socket.IPPROTO_IPV6), cmd["name"])
-        elif op == "send":
-            payload = cmd["marker"].encode().ljust(max(cmd.get("size", 16), 16), b"\0")
-            src = socket.inet_pton(socket.AF_INET6, cmd.get("src", "::"))
-            anc = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, src + struct.pack("=I", cmd.get("ifindex", 0)))]
-            out["sent"] = s.sendmsg([payload], anc, 0, (cmd["dst"], 0, 0, cmd.get("scope", 0)))
-        elif op == "recv":  # everything up to and including the packet marked `until`
-            got = []
-            while not got or got[-1]["marker"] != cmd["until"]:
-                if not select.select([s], [], [], 20)[0]:
-                    break
-                try:
-                    got.append(read_one())
-                except BlockingIOError:
-                    continue  # woken for a packet this socket does not take (filtered on reading)
-            out["got"] = got
-    except OSError as e:
-        out["errno"] = e.errno
-    print(json.dumps(out), flush=True)
-"""
+def handle(op, cmd, out):
+    if op in ("join", "leave"):
+        mreq = socket.inet_pton(socket.AF_INET6, cmd["group"]) + struct.pack("=I", cmd["ifindex"])
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP if op == "join" else socket.IPV6_LEAVE_GROUP, mreq)
+    elif op == "opt":
+        s.setsockopt(cmd.get("level", socket.IPPROTO_IPV6), cmd["name"], cmd["value"])
+    elif op == "getopt":
+        out["value"] = s.getsockopt(cmd.get("level", socket.IPPROTO_IPV6), cmd["name"])
+    elif op == "send":
+        payload = cmd["marker"].encode().ljust(max(cmd.get("size", 16), 16), b"\0")
+        src = socket.inet_pton(socket.AF_INET6, cmd.get("src", "::"))
+        anc = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, src + struct.pack("=I", cmd.get("ifindex", 0)))]
+        out["sent"] = s.sendmsg([payload], anc, 0, (cmd["dst"], 0, 0, cmd.get("scope", 0)))
+""" + AGENT_LOOP
 
 Lan = tuple[dict[str, Agent], Controller]
 

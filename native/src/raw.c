@@ -473,9 +473,9 @@ int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg)
 
 /* -- sending ------------------------------------------------------------------------------------------------ */
 
-static uint16_t ip_checksum(const uint8_t *p, size_t n)
+/* The Internet checksum (RFC 1071) of p[0..n), on top of a partial sum (a pseudo-header's, raw6.c). */
+uint16_t rf_ip_checksum(const uint8_t *p, size_t n, uint32_t sum)
 {
-	uint32_t sum = 0;
 	for (size_t i = 0; i + 1 < n; i += 2)
 		sum += (uint32_t)p[i] << 8 | p[i + 1];
 	if (n & 1)
@@ -656,7 +656,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 		memcpy(ip + 4, &id, 2);
 	}
 	ip[10] = ip[11] = 0;
-	uint16_t sum = ip_checksum(ip, ihl);
+	uint16_t sum = rf_ip_checksum(ip, ihl, 0);
 	memcpy(ip + 10, &sum, 2);
 	int proto = ip[9]; /* an IPPROTO_RAW socket sends whatever protocol its header names */
 
@@ -847,6 +847,29 @@ static void record_packet(struct rf_sock *s, const struct rf_raw_hdr *h, const s
 	free(buf);
 }
 
+/* One datagram from an inbox: its first headlen bytes into head (the inbox header, and for raw6.c the IPv6 header
+ * a reader does not get), the rest into msg's buffers. Returns the length of that rest; MSG_TRUNC in msg_flags. */
+ssize_t rf_raw_read(int fd, void *head, size_t headlen, struct msghdr *msg, int flags)
+{
+	struct iovec stack[STACK_IOV], *iov = stack;
+	size_t need = msg->msg_iovlen + 1;
+	if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	iov[0] = (struct iovec){head, headlen};
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		iov[i + 1] = msg->msg_iov[i];
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = need};
+	ssize_t r = rf_real.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT));
+	if (iov != stack)
+		free(iov);
+	if (r < 0)
+		return -1;
+	msg->msg_flags = m.msg_flags & MSG_TRUNC;
+	return r > (ssize_t)headlen ? r - (ssize_t)headlen : 0;
+}
+
 ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
 {
 	for (;;) {
@@ -861,23 +884,9 @@ ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
 			continue;
 		}
 		struct rf_raw_hdr h;
-		struct iovec stack[STACK_IOV], *iov = stack;
-		size_t need = msg->msg_iovlen + 1;
-		if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {
-			errno = ENOBUFS;
-			return -1;
-		}
-		iov[0] = (struct iovec){&h, sizeof(h)};
-		for (size_t i = 0; i < msg->msg_iovlen; i++)
-			iov[i + 1] = msg->msg_iov[i];
-		struct msghdr m = {.msg_iov = iov, .msg_iovlen = need};
-		ssize_t r = rf_real.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT));
-		if (iov != stack)
-			free(iov);
+		ssize_t r = rf_raw_read(fd, &h, sizeof(h), msg, flags);
 		if (r < 0)
 			return -1;
-		r = r > (ssize_t)sizeof(h) ? r - (ssize_t)sizeof(h) : 0;
-		msg->msg_flags = m.msg_flags & MSG_TRUNC;
 		if (rf_recording() && !(flags & MSG_PEEK) && !h.looped)
 			record_packet(s, &h, msg, (size_t)r);
 		if (msg->msg_name && msg->msg_namelen) {

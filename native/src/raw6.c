@@ -225,6 +225,33 @@ static int set_checksum(struct s6 *x, int level, int v)
 	return 0;
 }
 
+/* The socket's field for an integer IPPROTO_IPV6 option, or NULL. */
+static int *int_opt(struct s6 *x, int name)
+{
+	switch (name) {
+	case IPV6_RECVPKTINFO: return &x->pktinfo;
+	case IPV6_RECVHOPLIMIT: return &x->hoplimit;
+	case IPV6_MULTICAST_LOOP: return &x->mc_loop;
+	case IPV6_MULTICAST_HOPS: return &x->mc_hops;
+	case IPV6_UNICAST_HOPS: return &x->uc_hops;
+	case IPV6_MULTICAST_IF: return &x->mc_if;
+	case IPV6_TCLASS: return &x->tclass;
+	}
+	return NULL;
+}
+
+/* What the kernel keeps for value v of option name: flags as 0/1, -1 for the default hop limits and class. */
+static int int_value(int name, int v)
+{
+	switch (name) {
+	case IPV6_RECVPKTINFO: case IPV6_RECVHOPLIMIT: case IPV6_MULTICAST_LOOP: return v != 0;
+	case IPV6_MULTICAST_HOPS: return v < 0 ? 1 : v;
+	case IPV6_UNICAST_HOPS: return v < 0 ? 64 : v;
+	case IPV6_TCLASS: return v < 0 ? 0 : v & 0xff;
+	}
+	return v;
+}
+
 int rf_raw6_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	pthread_mutex_lock(&lock6);
@@ -244,17 +271,11 @@ int rf_raw6_setsockopt(int fd, int level, int name, const void *val, socklen_t l
 	} else if ((level == IPPROTO_IPV6 || level == IPPROTO_RAW) && name == IPV6_CHECKSUM) {
 		r = get_int(val, len, &v) == 0 ? set_checksum(x, level, v) : -1;
 	} else if (level == IPPROTO_IPV6 && get_int(val, len, &v) == 0) {
-		switch (name) {
-		case IPV6_RECVPKTINFO: x->pktinfo = v != 0; break;
-		case IPV6_RECVHOPLIMIT: x->hoplimit = v != 0; break;
-		case IPV6_MULTICAST_LOOP: x->mc_loop = v != 0; break;
-		case IPV6_MULTICAST_HOPS: x->mc_hops = v < 0 ? 1 : v; break;
-		case IPV6_UNICAST_HOPS: x->uc_hops = v < 0 ? 64 : v; break;
-		case IPV6_MULTICAST_IF: x->mc_if = v; break;
-		case IPV6_TCLASS: x->tclass = v < 0 ? 0 : v & 0xff; break;
-		case IPV6_V6ONLY: break;
-		default: r = fail(ENOPROTOOPT);
-		}
+		int *f = int_opt(x, name);
+		if (f)
+			*f = int_value(name, v);
+		else if (name != IPV6_V6ONLY) /* V6ONLY: no IPv4 reaches a raw IPv6 socket here anyway */
+			r = fail(ENOPROTOOPT);
 	} else if (level == SOL_SOCKET) {
 		r = 0; /* buffer sizes, SO_REUSEADDR, SO_BINDTODEVICE and the like: accepted */
 	} else if (level != IPPROTO_IPV6) {
@@ -282,16 +303,11 @@ int rf_raw6_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	} else if ((level == IPPROTO_IPV6 || level == IPPROTO_RAW) && name == IPV6_CHECKSUM) {
 		v = x->csum_off;
 	} else if (level == IPPROTO_IPV6) {
-		switch (name) {
-		case IPV6_RECVPKTINFO: v = x->pktinfo; break;
-		case IPV6_RECVHOPLIMIT: v = x->hoplimit; break;
-		case IPV6_MULTICAST_LOOP: v = x->mc_loop; break;
-		case IPV6_MULTICAST_HOPS: v = x->mc_hops; break;
-		case IPV6_UNICAST_HOPS: v = x->uc_hops; break;
-		case IPV6_MULTICAST_IF: v = x->mc_if; break;
-		case IPV6_TCLASS: v = x->tclass; break;
-		default: r = fail(ENOPROTOOPT);
-		}
+		int *f = int_opt(x, name);
+		if (f)
+			v = *f;
+		else
+			r = fail(ENOPROTOOPT);
 	} else if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_RCVBUF: case SO_SNDBUF: v = 212992; break; /* net.core.[rw]mem_default */
@@ -335,14 +351,7 @@ static uint16_t checksum6(const struct ip6_hdr *ip6, const uint8_t *p, size_t n)
 	for (int i = 0; i < 32; i += 2)
 		sum += (uint32_t)a[i] << 8 | a[i + 1];
 	sum += (uint32_t)(n >> 16) + (uint32_t)(n & 0xffff) + ip6->ip6_nxt;
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	uint16_t c = htons((uint16_t)~sum);
-	return c;
+	return rf_ip_checksum(p, n, sum);
 }
 
 ssize_t rf_raw6_sendmsg(int fd, const struct msghdr *msg)
@@ -419,8 +428,10 @@ ssize_t rf_raw6_sendmsg(int fd, const struct msghdr *msg)
 struct peeked6 {
 	struct rf_raw_hdr h;
 	struct ip6_hdr ip6;
-	uint8_t type;
+	uint8_t type; /* the payload's first byte: ICMPv6's type */
 };
+_Static_assert(offsetof(struct peeked6, type) == sizeof(struct rf_raw_hdr) + sizeof(struct ip6_hdr),
+	       "the inbox header and the IPv6 header are read as one");
 
 /* The payload's checksum holds (the whole datagram peeked again: n bytes, inbox header included). */
 static int checksum_ok(int fd, const struct s6 *x, ssize_t n)
@@ -504,25 +515,10 @@ ssize_t rf_raw6_recvmsg(int fd, struct msghdr *msg, int flags)
 			rf_real.recv(fd, &p, sizeof(p), MSG_DONTWAIT);
 			continue;
 		}
-		struct rf_raw_hdr h;
-		struct ip6_hdr ip6;
-		struct iovec stack[16], *iov = stack;
-		size_t need = msg->msg_iovlen + 2;
-		if (need > 16 && !(iov = malloc(need * sizeof(*iov))))
-			return fail(ENOBUFS);
-		iov[0] = (struct iovec){&h, sizeof(h)};
-		iov[1] = (struct iovec){&ip6, sizeof(ip6)};
-		for (size_t i = 0; i < msg->msg_iovlen; i++)
-			iov[i + 2] = msg->msg_iov[i];
-		struct msghdr m = {.msg_iov = iov, .msg_iovlen = need};
-		ssize_t r = rf_real.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT));
-		if (iov != stack)
-			free(iov);
+		struct peeked6 head;
+		ssize_t r = rf_raw_read(fd, &head, offsetof(struct peeked6, type), msg, flags);
 		if (r < 0)
 			return -1;
-		ssize_t head = (ssize_t)(sizeof(h) + sizeof(ip6));
-		r = r > head ? r - head : 0;
-		msg->msg_flags = m.msg_flags & MSG_TRUNC;
 		if (msg->msg_name && msg->msg_namelen) {
 			struct sockaddr_in6 from = {.sin6_family = AF_INET6, .sin6_addr = p.ip6.ip6_src};
 			if (IN6_IS_ADDR_LINKLOCAL(&from.sin6_addr))
