@@ -39,6 +39,18 @@ some-future-frr-command 42
 """
 
 
+def test_frr_ospfv3_is_passed_to_frr() -> None:
+    """ospf6d runs `router ospf6` and `ipv6 ospf6` lines as written: passed on, not unsupported; other routing
+    protocols' blocks (no daemon runs them) still are."""
+    text = ("frr version 8.4.4\nhostname r1\ninterface eth0\n ipv6 address 2001:db8::1/64\n ipv6 ospf6 area 0\nexit\n"
+            "router ospf6\n ospf6 router-id 10.0.0.1\nexit\nrouter rip\n network eth0\nexit\n")
+    dev, st = parse_config(text, "configs/r1.cfg")
+    assert dev is not None and dev.frr_passthrough == text
+    kinds = {n.text: n.kind for n in st.notes}
+    assert kinds["router ospf6"] == kinds["ospf6 router-id 10.0.0.1"] == kinds["ipv6 ospf6 area 0"] == "translated"
+    assert kinds["router rip"] == "unsupported"
+
+
 def test_frr_model_and_passthrough() -> None:
     dev, st = parse_config(FRR, "configs/leaf1.cfg")
     assert dev is not None and st.format == "FRR" and st.status == "PASSED"
