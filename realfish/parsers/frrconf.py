@@ -153,6 +153,9 @@ class FrrParser(CiscoLikeParser):
             return
         super().interface_line(iface, n)
 
+    def ipv6_line(self, n: Node, why: str) -> None:
+        self.unrec(n)  # FRR runs it as written: IPv6 TCP between routers and IPv6 routes are emulated
+
     def unrec(self, n: Node, subtree: bool = True) -> None:
         why = "passed to FRR as written (not in realfish's model)"
         self.mark_block(n, "translated", why, why, subtree)
