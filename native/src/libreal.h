@@ -20,7 +20,11 @@
  *   accept accept4    emulated TCP: the broker delivers the other end on the listener's channel.
  *   getsockname getpeername   the routers' IP addresses, not the AF_UNIX ones; a link-local one with its scope
  *                     (the interface), which bgpd needs to match an unnumbered peer and pick its next hop.
- *   setsockopt getsockopt     TTL, MINTTL, TOS, MD5SIG, REUSE*, V6ONLY, TCP_INFO, BINDTODEVICE, SO_ERROR, ...
+ *   setsockopt getsockopt     TTL, MINTTL, TOS, MD5SIG, REUSE*, V6ONLY, TCP_INFO, BINDTODEVICE, SO_ERROR, ...;
+ *                     raw IPv4: IP_PKTINFO, IP_HDRINCL, multicast groups, loop, TTL and interface; raw IPv6:
+ *                     IPV6_JOIN/LEAVE_GROUP, IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_CHECKSUM, IPV6_TCLASS,
+ *                     hop limits, IPV6_MULTICAST_LOOP/IF, ICMP6_FILTER: kept per socket, applied by sendmsg and
+ *                     recvmsg as the kernel applies them.
  *   close             tell the broker a listener or connection is gone; free our state.
  *   send sendto sendmsg       raw IP: the packet, its IP header completed as the kernel does, to every member of
  *                     the outgoing interface's segment (raw IPv6: from IPV6_PKTINFO's source or the interface's
@@ -29,9 +33,9 @@
  *                     changes recorded as the router's emulated FIB (sent to the controller), acks.
  *   recvfrom recvmsg  netlink replies must look as if they came from the kernel (nl_pid 0); raw IP: only what the
  *                     kernel would accept (joined group, own address, MTU), with IP_PKTINFO and the source; raw
- *                     IPv6 likewise (checksum checked), with IPV6_PKTINFO and IPV6_HOPLIMIT. In a zygote's child, once every
- *                     netlink socket has read the links announced to it, the interfaces' IPv6 link-local
- *                     addresses follow (netlink.c), as a kernel adds them after the link.
+ *                     IPv6 likewise (checksum checked), with IPV6_PKTINFO and IPV6_HOPLIMIT. In a zygote's
+ *                     child, once every netlink socket has read the links announced to it, the interfaces' IPv6
+ *                     link-local addresses follow (netlink.c), as a kernel adds them after the link.
  *                     (zebra's recv(MSG_PEEK|MSG_TRUNC) size probe works natively on the datagram pair.)
  *   ioctl             inert sockets: no host interface is ever queried or changed. SIOCETHTOOL (zebra reads each
  *                     port's speed, ospfd's auto-cost divides by it) is answered from the router's interface
