@@ -252,14 +252,25 @@ static int int_value(int name, int v)
 	return v;
 }
 
-int rf_raw6_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+/* fd's state with lock6 held, or NULL (EBADF, lock6 not held). */
+static struct s6 *lock_sock(int fd)
 {
 	pthread_mutex_lock(&lock6);
 	struct s6 *x = find6(fd);
-	int v = 0, r = 0;
 	if (!x) {
-		r = fail(EBADF);
-	} else if (level == IPPROTO_ICMPV6 && name == ICMP6_FILTER) {
+		pthread_mutex_unlock(&lock6);
+		errno = EBADF;
+	}
+	return x;
+}
+
+int rf_raw6_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct s6 *x = lock_sock(fd);
+	if (!x)
+		return -1;
+	int v = 0, r = 0;
+	if (level == IPPROTO_ICMPV6 && name == ICMP6_FILTER) {
 		if (x->proto != IPPROTO_ICMPV6)
 			r = fail(EOPNOTSUPP);
 		else {
@@ -289,12 +300,11 @@ int rf_raw6_setsockopt(int fd, int level, int name, const void *val, socklen_t l
 
 int rf_raw6_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	pthread_mutex_lock(&lock6);
-	struct s6 *x = find6(fd);
+	struct s6 *x = lock_sock(fd);
+	if (!x)
+		return -1;
 	int v = 0, r = 0;
-	if (!x) {
-		r = fail(EBADF);
-	} else if (level == IPPROTO_ICMPV6 && name == ICMP6_FILTER) {
+	if (level == IPPROTO_ICMPV6 && name == ICMP6_FILTER) {
 		socklen_t n = *len < sizeof(x->filter) ? *len : sizeof(x->filter);
 		memcpy(val, x->filter, n);
 		*len = n;
