@@ -25,6 +25,7 @@ from realfish.baseline import Baseline
 from realfish.dataplane import fib_diff
 from realfish.runtime import Emulation
 from realfish.runtime.controller import Controller
+from realfish.runtime.recording import Recording
 from realfish.snapshot import load_snapshot
 from tests.test_ospf import AGENT, AGENT_LOOP, LAN, P2P, Agent, lan_agents, lan_network
 
@@ -254,7 +255,27 @@ def test_three_routers_have_the_baselines_fibs() -> None:
     assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []
 
 
-def test_recording_refuses_ospfv3(tmp_path: Path) -> None:
-    """raw6.c records nothing ospf6d reads, so a replay would starve it: refused up front, naming the routers."""
-    with pytest.raises(ValueError, match=r"do not cover OSPFv3 \(ospf6d\) yet; it runs on r1, r2, r3"):
-        Emulation(load_snapshot(SNAPSHOT), record=tmp_path / "rec")
+@pytest.mark.frr
+@frr_only
+def test_routers_running_ospfv3_replay_alone_to_their_recorded_fibs(tmp_path: Path) -> None:
+    """raw6.c records what ospf6d read from other routers (inbox key 256 + 89) and how many copies it sent, as
+    raw.c does for ospfd: each router replayed alone reaches its recorded FIB."""
+    net = load_snapshot(SNAPSHOT)
+    rec_dir = tmp_path / "rec"
+    with Emulation(net, record=rec_dir) as emu:
+        emu.converge(timeout=120)
+    assert {p.name.split(".")[1] for p in rec_dir.glob("*.rec")} == {"ospf6d"}
+    recording = Recording(rec_dir)
+    for name in net.routers:
+        events = recording.events(name, "ospf6d")
+        packets = [e for e in events if e.kind == "p"]
+        # read from its neighbours (not looped back): the inbox header, then the IPv6 header of next header 89
+        assert packets and {e.conn for e in packets} == {256 + 89}, name
+        assert all(struct.unpack_from("<IiII", e.data)[3] == 0 and e.data[16 + 6] == 89 for e in packets), name
+        assert any(e.kind == "s" for e in events), name
+    for name in sorted(net.routers):
+        with Emulation(net.part([name]), replay=recording) as emu:
+            report = emu.converge(timeout=120)
+        replay = report.extra["replay"]
+        assert replay["fib_differences"] == {} and not report.problems, (name, replay, report.problems)
+        assert replay["undelivered"] == 0 and replay["packets_out"] > 0, (name, replay)

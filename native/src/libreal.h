@@ -292,7 +292,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags);
 ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags);
 int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg);
 void rf_raw_close(struct rf_sock *s);
-ssize_t rf_raw_read(int fd, void *head, size_t headlen, struct msghdr *msg, int flags);
+ssize_t rf_raw_read(int fd, int key, void *head, size_t headlen, struct msghdr *msg, int flags);
 uint16_t rf_ip_checksum(const uint8_t *p, size_t n, uint32_t sum);
 /* What an inbox holds before each packet: the arriving interface, as the receiver's. */
 #define RF_RAW_MAGIC 0x52465770u /* "RFWp" */

@@ -18,8 +18,9 @@
  * unicast to one of its own addresses, nothing longer than the interface's MTU; ICMP6_FILTER drops the ICMPv6
  * types it blocks; recvmsg gives the payload (no IPv6 header, as for every IPv6 raw socket), the source with the
  * arriving interface as its scope, IPV6_PKTINFO and IPV6_HOPLIMIT when asked for. Not done: destinations off
- * the link (ENETUNREACH: libreal routes no IPv6), recording for replay, re-judging a queue when a group is joined
- * or left (zebra and ospf6d join before they send or expect anything there).
+ * the link (ENETUNREACH: libreal routes no IPv6), re-judging a queue when a group is joined or left (zebra and
+ * ospf6d join before they send or expect anything there). Recorded for replay as raw.c's packets are (what a
+ * daemon read from another router, and how many copies it sent), under the inbox key.
  */
 #include "libreal.h"
 
@@ -526,7 +527,7 @@ ssize_t rf_raw6_recvmsg(int fd, struct msghdr *msg, int flags)
 			continue;
 		}
 		struct peeked6 head;
-		ssize_t r = rf_raw_read(fd, &head, offsetof(struct peeked6, type), msg, flags);
+		ssize_t r = rf_raw_read(fd, INBOX6(me.proto), &head, offsetof(struct peeked6, type), msg, flags);
 		if (r < 0)
 			return -1;
 		if (msg->msg_name && msg->msg_namelen) {

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 HEAD = struct.Struct("<qIIq")  # struct rec_head in record.c: vtime, kind, len, conn
 FIONREAD = termios.FIONREAD
 SIOCOUTQ = termios.TIOCOUTQ
-REPLAYED_DAEMONS = ("bgpd", "ospfd")  # the daemons with inputs from other routers; the rest read their own
+REPLAYED_DAEMONS = ("bgpd", "ospfd", "ospf6d")  # the daemons with inputs from other routers; the rest read their own
 ACCEPT_WAIT_S = 1.0
 LOOP_INPUTS = "pa"  # inputs the event loop's thread takes: packets, accepted connections (bgpd reads in another)
 WOKEN_WAIT_S = 0.02  # for a daemon the clock woke to reach its hold (it only has to be scheduled: <= 1 ms seen)
