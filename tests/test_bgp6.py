@@ -17,6 +17,7 @@ from realfish.baseline import Baseline
 from realfish.dataplane import FibEntry, fib_diff
 from realfish.runtime import Emulation
 from realfish.snapshot import load_snapshot
+from tests.test_emulation import host_view
 
 pytestmark = [pytest.mark.frr, pytest.mark.root, pytest.mark.skipif(
     os.geteuid() != 0 or not Path("/usr/lib/frr/ospf6d").exists() or shutil.which("vtysh") is None,
@@ -29,8 +30,11 @@ SNAPSHOT = Path(__file__).parent / "data" / "bgp6-over-ospf6"
 def test_ipv6_sessions_and_routes_match_the_baseline() -> None:
     fibs: dict[str, dict[str, list[FibEntry]]] = {}
     for runtime in (Baseline, Emulation):
-        with runtime(load_snapshot(SNAPSHOT), settle=3.0) as runner:
+        net = load_snapshot(SNAPSHOT)
+        before = host_view(net)
+        with runtime(net, settle=3.0) as runner:
             report = runner.converge(timeout=300)
+            during = host_view(net)
             assert report.converged and not report.problems, (runner.runtime, report.problems)
             peers = {name: runner.show(name, "show bgp ipv6 summary json")["ipv6Unicast"]["peers"]
                      for name in ("r1", "r3", "r4")}
@@ -46,4 +50,6 @@ def test_ipv6_sessions_and_routes_match_the_baseline() -> None:
     assert route.protocol == "bgp" and [h.interface for h in route.nexthops] == ["eth0"], route
     assert real["r3"]["2001:db8:4444::/48"].nexthops[0].interface == "eth1", "r3: toward r4"
     assert "2001:db8:4444::/48" not in real["r2"], "r2 runs no BGP"
+    # Nothing of the emulation on the host: no route (IPv6 ones included), link, address or TCP socket appeared.
+    assert during == before
     assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []
