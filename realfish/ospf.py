@@ -10,6 +10,7 @@ stop counting one after it has been seen in the same state for a while.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,12 +74,12 @@ def _state6(rdir: Path, timeout: float) -> OspfState:
 
 
 def _hms(text: str) -> float:
-    """ospf6d's durations ("00:01:25", FRR's timerstring, "1d02h03m" past a day) in seconds; 0 if unreadable."""
-    parts = text.split(":")
-    try:
-        return float(int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])) if len(parts) == 3 else 0.0
-    except ValueError:
+    """ospf6d's durations (its timerstring: "00:01:25", past a day "1d02:03:04") in seconds; 0 if unreadable."""
+    m = re.fullmatch(r"(?:(\d+)d)?(\d+):(\d+):(\d+)", text.strip())
+    if not m:
         return 0.0
+    days, h, mins, sec = (int(g or 0) for g in m.groups())
+    return float(((days * 24 + h) * 60 + mins) * 60 + sec)
 
 
 def unsettled(rdir: Path, timeout: float = 10.0, daemon: str = "ospfd") -> list[str]:

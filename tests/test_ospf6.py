@@ -23,6 +23,7 @@ import pytest
 
 from realfish.baseline import Baseline
 from realfish.dataplane import fib_diff
+from realfish.ospf import _hms
 from realfish.runtime import Emulation
 from realfish.runtime.controller import Controller
 from realfish.runtime.recording import Recording
@@ -275,3 +276,8 @@ def test_routers_running_ospfv3_replay_alone_to_their_recorded_fibs(tmp_path: Pa
         assert all(struct.unpack_from("<IiII", e.data)[3] == 0 and e.data[16 + 6] == 89 for e in packets), name
         assert any(e.kind == "s" for e in events), name
     replay_each_alone(net, recording)
+
+
+def test_ospf6d_durations_read_as_its_timerstring_writes_them() -> None:
+    """The baseline's wait needs each Full neighbour's uptime: ospf6d prints "HH:MM:SS", past a day "NdHH:MM:SS"."""
+    assert [_hms(t) for t in ("00:01:25", "1d02:03:04", "", "never")] == [85.0, 93784.0, 0.0, 0.0]
