@@ -580,11 +580,13 @@ class Baseline(Runner):
                                     shortest = min(shortest, peer.get("peerUptimeMsec", 0) / 1000.0)
                                 peers[addr] = state
                     down += [f"{name}: BGP {a} {st}" for a, st in peers.items() if st != "Established"]
-                if "ospfd" in daemons:
-                    st = ospf.state(rdir)
-                    moving += [f"{name}: OSPF interface {i} Waiting" for i in st.waiting]
+                for daemon, proto in zip(ospf.OSPF_DAEMONS, ("OSPF", "OSPFv3"), strict=True):
+                    if daemon not in daemons:
+                        continue
+                    st = ospf.state(rdir, daemon=daemon)
+                    moving += [f"{name}: {proto} interface {i} Waiting" for i in st.waiting]
                     for what, final, uptime in st.neighbours:
-                        what = f"{name}: OSPF {what}"
+                        what = f"{name}: {proto} {what}"
                         if final:
                             shortest = min(shortest, uptime)
                             # LSAs pending earlier and acknowledged since: a later retransmission starts afresh

@@ -87,6 +87,8 @@ class Router:
             wanted.append("bgpd")
         if re.search(r"^router ospf\b(?!6)", self.config, re.M):
             wanted.append("ospfd")
+        if re.search(r"^router ospf6\b", self.config, re.M):
+            wanted.append("ospf6d")
         return wanted
 
     def link_local(self, iface: Interface, index: int) -> ipaddress.IPv6Address:

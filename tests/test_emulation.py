@@ -19,9 +19,10 @@ from realfish.topology import Network
 from tests.faults import abort_after_start
 
 
-def _host_view(net: Network) -> dict[str, object]:
-    """The host's routes, links and addresses, and any host TCP socket on a router's address or BGP's port (other
-    host sockets come and go by themselves, e.g. earlier tests' loopback connections leaving TIME-WAIT)."""
+def host_view(net: Network) -> dict[str, object]:
+    """The host's routes (IPv4 and IPv6: `table all` lists both), links and addresses, and any host TCP socket on a
+    router's address or BGP's port (other host sockets come and go by themselves, e.g. earlier tests' loopback
+    connections leaving TIME-WAIT)."""
     run = lambda *a: subprocess.run(list(a), capture_output=True, text=True).stdout  # noqa: E731
     ours = {str(a.ip) for r in net.routers.values() for i in r.interfaces.values() for a in i.addresses}
     tcp = [line for line in run("ss", "-tan").splitlines()[1:]
@@ -51,10 +52,10 @@ def _leftovers(run_dir: Path, pids: list[int]) -> list[str]:
 @pytest.mark.frr
 def test_chain_routes_and_host_isolation(tmp_path: Path) -> None:
     net = topogen.chain(4, tmp_path / "snap")
-    before = _host_view(net)
+    before = host_view(net)
     with Emulation(net) as emu:
         emu.converge(timeout=120)
-        during = _host_view(net)
+        during = host_view(net)
         pids = emu.pids()
         fibs = {name: {e.prefix: e for e in emu.fib(name)} for name in net.routers}
         run_dir = emu.run_dir

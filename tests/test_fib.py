@@ -73,3 +73,12 @@ def test_ipv4_link_local_subnets_are_connected_ipv6_ones_are_not() -> None:
     got = fib.lookup(ipaddress.ip_address("169.254.0.0"))
     assert got is not None and got[0] == "connected" and str(got[1]) == "169.254.0.0/31"
     assert fib.lookup(ipaddress.ip_address("fe80::2")) is None
+
+
+def test_host_addresses_main_table_route_ipv6_only() -> None:
+    """The kernel gives an IPv6 /128 (a loopback's, OSPFv3 advertises it) a main-table route, as any IPv6 address;
+    an IPv4 /32 only a local-table one; ::1 and 127.0.0.1 stay local."""
+    fib = Fib({1: "lo"}, up={1})
+    for a in ("127.0.0.1/8", "::1/128", "10.255.0.1/32", "2001:db8:ff::1/128"):
+        fib.address(True, 1, a)
+    assert [str(n) for n in fib.connected()] == ["2001:db8:ff::1/128"]

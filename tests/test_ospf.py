@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,8 @@ def checksum_ok(hdr):
         total = (total & 0xFFFF) + (total >> 16)
     return total == 0xFFFF
 
-def read_one(use_recvfrom):
-    if use_recvfrom:
+def read_one(cmd):
+    if cmd.get("recvfrom"):
         data, src = s.recvfrom(65536)
         info = None
     else:
@@ -97,52 +98,61 @@ def read_one(use_recvfrom):
             "csum_ok": checksum_ok(data[:20]), "src": socket.inet_ntoa(data[12:16]),
             "dst": socket.inet_ntoa(data[16:20]), "from": src[0], "pktinfo": info}
 
+def handle(op, cmd, out):
+    if op in ("join", "leave"):
+        s.setsockopt(socket.IPPROTO_IP, MCAST_JOIN_GROUP if op == "join" else MCAST_LEAVE_GROUP,
+                     group_req(cmd["ifindex"], cmd["group"]))
+    elif op == "mreq":  # struct ip_mreq: group and the interface's address
+        s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP,
+                     socket.inet_aton(cmd["group"]) + socket.inet_aton(cmd["addr"]))
+    elif op == "mreqn":  # struct ip_mreqn: group, address, ifindex
+        s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, socket.inet_aton(cmd["group"])
+                     + socket.inet_aton("0.0.0.0") + struct.pack("=i", cmd["ifindex"]))
+    elif op == "opt":
+        s.setsockopt(socket.IPPROTO_IP, cmd["name"], cmd["value"])
+    elif op == "getopt":
+        out["value"] = s.getsockopt(cmd["level"], cmd["name"])
+    elif op == "bind":
+        s.bind((cmd["addr"], 0))
+    elif op == "send":
+        hdr, payload = packet(cmd["marker"], cmd.get("size", 16), cmd.get("src", "0.0.0.0"), cmd["dst"])
+        anc = []
+        if cmd.get("ifindex"):
+            anc = [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=I4s4s", cmd["ifindex"], bytes(4), bytes(4)))]
+        out["sent"] = s.sendmsg([hdr, payload], anc, 0, (cmd["dst"], 0))
+"""
+
+
+# The agents' driver, after a script that defines `s` (the socket), `read_one(cmd)` and `handle(op, cmd, out)`.
+AGENT_LOOP = r"""
 print("ready", flush=True)
 for line in sys.stdin:
     cmd = json.loads(line)
     op, out = cmd["op"], {}
     try:
-        if op in ("join", "leave"):
-            s.setsockopt(socket.IPPROTO_IP, MCAST_JOIN_GROUP if op == "join" else MCAST_LEAVE_GROUP,
-                         group_req(cmd["ifindex"], cmd["group"]))
-        elif op == "mreq":  # struct ip_mreq: group and the interface's address
-            s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP,
-                         socket.inet_aton(cmd["group"]) + socket.inet_aton(cmd["addr"]))
-        elif op == "mreqn":  # struct ip_mreqn: group, address, ifindex
-            s.setsockopt(socket.IPPROTO_IP, IP_ADD_MEMBERSHIP, socket.inet_aton(cmd["group"])
-                         + socket.inet_aton("0.0.0.0") + struct.pack("=i", cmd["ifindex"]))
-        elif op == "opt":
-            s.setsockopt(socket.IPPROTO_IP, cmd["name"], cmd["value"])
-        elif op == "getopt":
-            out["value"] = s.getsockopt(cmd["level"], cmd["name"])
-        elif op == "bind":
-            s.bind((cmd["addr"], 0))
-        elif op == "send":
-            hdr, payload = packet(cmd["marker"], cmd.get("size", 16), cmd.get("src", "0.0.0.0"), cmd["dst"])
-            anc = []
-            if cmd.get("ifindex"):
-                anc = [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=I4s4s", cmd["ifindex"], bytes(4), bytes(4)))]
-            out["sent"] = s.sendmsg([hdr, payload], anc, 0, (cmd["dst"], 0))
-        elif op == "recv":  # everything up to and including the packet marked `until`
+        if op == "recv":  # everything up to and including the packet marked `until`
             got = []
             while not got or got[-1]["marker"] != cmd["until"]:
                 if not select.select([s], [], [], 20)[0]:
                     break
                 try:
-                    got.append(read_one(cmd.get("recvfrom", False)))
+                    got.append(read_one(cmd))
                 except BlockingIOError:
                     continue  # woken for a packet this socket does not take (filtered on reading)
             out["got"] = got
+        else:
+            handle(op, cmd, out)
     except OSError as e:
         out["errno"] = e.errno
     print(json.dumps(out), flush=True)
 """
+AGENT += AGENT_LOOP
 
 
 class Agent:
-    def __init__(self, name: str, tmp: Path):
+    def __init__(self, name: str, tmp: Path, script: str = AGENT):
         self.name = name
-        self.proc = subprocess.Popen([sys.executable, "-c", AGENT], env=_env(name, tmp), stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-c", script], env=_env(name, tmp), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready", self.stderr()
 
@@ -174,8 +184,7 @@ def _env(router: str, tmp: Path) -> dict[str, str]:
                 REALFISH_ROUTER=router, REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / f"{router}.if"))
 
 
-@pytest.fixture
-def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
+def lan_network() -> Network:
     """a, b, c on one LAN (eth0); b and c also on a point-to-point link (eth1: MTU 9000 at b, 1500 at c)."""
     net = Network()
     for name in ("a", "b", "c"):
@@ -185,6 +194,13 @@ def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
         net.add_router(Router(name, f"hostname {name}\n", interfaces=ifaces))
     net.segments = [Segment("lan", [("a", "eth0"), ("b", "eth0"), ("c", "eth0")]),
                     Segment("p2p", [("b", "eth1"), ("c", "eth1")])]
+    return net
+
+
+@contextmanager
+def lan_agents(tmp_path: Path, script: str = AGENT) -> Iterator[tuple[dict[str, Agent], Controller]]:
+    """lan_network()'s routers under a controller, ADDRS installed by a "zebra", one agent running `script` each."""
+    net = lan_network()
     for i, (name, router) in enumerate(net.routers.items()):
         (tmp_path / f"{name}.if").write_text(interface_table(router, i, net))
     ctl = Controller(Broker(net), str(tmp_path / "control.sock"))
@@ -195,12 +211,18 @@ def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
             z = subprocess.run([sys.executable, "-c", ZEBRA, repr(addrs)], env=_env(name, tmp_path),
                                capture_output=True, text=True, timeout=30)
             assert z.returncode == 0, z.stderr
-            agents[name] = Agent(name, tmp_path)
+            agents[name] = Agent(name, tmp_path, script)
         yield agents, ctl
     finally:
         for agent in agents.values():
             agent.close()
         ctl.stop()
+
+
+@pytest.fixture
+def lan(tmp_path: Path) -> Iterator[tuple[dict[str, Agent], Controller]]:
+    with lan_agents(tmp_path) as out:
+        yield out
 
 
 def test_interface_table_lists_segment_members() -> None:
@@ -288,10 +310,10 @@ def test_socket_options_and_errors(lan: tuple[dict[str, Agent], Controller], tmp
     assert a(op="getopt", level=1, name=3)["value"] == 3, "SO_TYPE: SOCK_RAW"
     assert a(op="bind", addr="10.0.0.2")["errno"] == errno.EADDRNOTAVAIL, "not a's address"
     assert a(op="bind", addr="10.0.0.1") == {}
-    # OSPFv3's (and zebra's router advertisements') raw IPv6 socket is still refused, with a log line.
-    proc = subprocess.run([sys.executable, "-c", "import socket; socket.socket(socket.AF_INET6, socket.SOCK_RAW, 89)"],
+    # A raw IPv6 socket that writes its own IPv6 header (IPPROTO_RAW) is refused, with a log line.
+    proc = subprocess.run([sys.executable, "-c", "import socket; socket.socket(socket.AF_INET6, socket.SOCK_RAW, 255)"],
                           env=_env("a", tmp_path), capture_output=True, text=True, timeout=30)
-    assert proc.returncode != 0 and "refusing socket(AF_INET6, type 3, protocol 89)" in proc.stderr
+    assert proc.returncode != 0 and "raw IPv6 socket of protocol 255 is not emulated" in proc.stderr
 
 
 def test_shared_address_table_follows_zebra(lan: tuple[dict[str, Agent], Controller], tmp_path: Path) -> None:

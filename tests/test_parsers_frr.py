@@ -39,6 +39,32 @@ some-future-frr-command 42
 """
 
 
+def test_frr_ospfv3_is_passed_to_frr() -> None:
+    """ospf6d runs `router ospf6` and `ipv6 ospf6` lines as written: passed on, not unsupported; other routing
+    protocols' blocks (no daemon runs them) still are."""
+    text = ("frr version 8.4.4\nhostname r1\ninterface eth0\n ipv6 address 2001:db8::1/64\n ipv6 ospf6 area 0\nexit\n"
+            "router ospf6\n ospf6 router-id 10.0.0.1\nexit\nrouter rip\n network eth0\nexit\n")
+    dev, st = parse_config(text, "configs/r1.cfg")
+    assert dev is not None and dev.frr_passthrough == text
+    kinds = {n.text: n.kind for n in st.notes}
+    assert kinds["router ospf6"] == kinds["ospf6 router-id 10.0.0.1"] == kinds["ipv6 ospf6 area 0"] == "translated"
+    assert kinds["router rip"] == "unsupported"
+
+
+def test_ipv6_bgp_and_static_lines_run_in_frr_only() -> None:
+    """FRR runs IPv6 BGP and `ipv6 route` as written (tests/test_bgp6.py): passed on; IOS, rendered from the model
+    that has no IPv6 BGP, still reports them unsupported."""
+    body = ("router bgp 65001\n neighbor 2001:db8::2 remote-as 65002\n address-family ipv6 unicast\n"
+            "  neighbor 2001:db8::2 activate\n exit-address-family\n!\nipv6 route 2001:db8:1::/48 Null0\n")
+    _, frr = parse_config("frr version 8.4.4\nhostname r1\n" + body, "configs/r1.cfg")
+    _, ios = parse_config("!\nversion 15.2\nhostname r1\n" + body, "configs/r1.cfg")
+    for st, want in ((frr, "translated"), (ios, "unsupported")):
+        kinds = {n.text: n.kind for n in st.notes}
+        assert kinds["neighbor 2001:db8::2 remote-as 65002"] == want, st.notes
+        assert kinds["address-family ipv6 unicast"] == kinds["neighbor 2001:db8::2 activate"] == want
+        assert kinds["ipv6 route 2001:db8:1::/48 Null0"] == want
+
+
 def test_frr_model_and_passthrough() -> None:
     dev, st = parse_config(FRR, "configs/leaf1.cfg")
     assert dev is not None and st.format == "FRR" and st.status == "PASSED"

@@ -255,7 +255,7 @@ int rf_if_by_index(int ifindex, struct rf_if *out)
 	return -1;
 }
 
-/* The interface a packet leaves on (raw.c, icmp6.c): ENODEV if there is none, ENETDOWN if it is down. */
+/* The interface a packet leaves on (raw.c, raw6.c): ENODEV if there is none, ENETDOWN if it is down. */
 int rf_if_sending(int ifindex, struct rf_if *out)
 {
 	if (rf_if_by_index(ifindex, out) < 0) {

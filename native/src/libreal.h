@@ -9,9 +9,10 @@
  *                     AF_INET/AF_INET6 datagram -> inert (zebra's ethtool ioctl socket, answered from the table);
  *                     AF_INET raw (ospfd's IPPROTO_OSPF) -> emulated raw IP (raw.c): an AF_UNIX datagram inbox
  *                     the controller made; packets go daemon to daemon over each interface's L2 segment;
- *                     AF_INET6 raw IPPROTO_ICMPV6 (zebra's router advertisements, which BGP unnumbered needs)
- *                     -> emulated raw ICMPv6 (icmp6.c) over the same inboxes, opened at first use (zebra makes
- *                     it in its zygote, before it is any router's);
+ *                     AF_INET6 raw, any protocol (zebra's IPPROTO_ICMPV6 router advertisements, which BGP
+ *                     unnumbered needs; ospf6d's IPPROTO_OSPFIGP, OSPFv3) -> emulated raw IPv6 (raw6.c) over
+ *                     the same inboxes (keyed 256 + protocol: ospfd and ospf6d are both 89), opened at first
+ *                     use when made before the process is a router's (zebra makes its own in its zygote);
  *                     anything else that would reach the host network -> refused, with a log line.
  *   bind listen       emulated TCP: addresses and listeners are registered with the controller (broker).
  *   connect           emulated TCP: the broker decides (reachability over the emulated FIBs) and hands back one
@@ -19,17 +20,22 @@
  *   accept accept4    emulated TCP: the broker delivers the other end on the listener's channel.
  *   getsockname getpeername   the routers' IP addresses, not the AF_UNIX ones; a link-local one with its scope
  *                     (the interface), which bgpd needs to match an unnumbered peer and pick its next hop.
- *   setsockopt getsockopt     TTL, MINTTL, TOS, MD5SIG, REUSE*, V6ONLY, TCP_INFO, BINDTODEVICE, SO_ERROR, ...
+ *   setsockopt getsockopt     TTL, MINTTL, TOS, MD5SIG, REUSE*, V6ONLY, TCP_INFO, BINDTODEVICE, SO_ERROR, ...;
+ *                     raw IPv4: IP_PKTINFO, IP_HDRINCL, multicast groups, loop, TTL and interface; raw IPv6:
+ *                     IPV6_JOIN/LEAVE_GROUP, IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_CHECKSUM, IPV6_TCLASS,
+ *                     hop limits, IPV6_MULTICAST_LOOP/IF, ICMP6_FILTER: kept per socket, applied by sendmsg and
+ *                     recvmsg as the kernel applies them.
  *   close             tell the broker a listener or connection is gone; free our state.
  *   send sendto sendmsg       raw IP: the packet, its IP header completed as the kernel does, to every member of
- *                     the outgoing interface's segment (raw ICMPv6: from the interface's link-local address);
+ *                     the outgoing interface's segment (raw IPv6: from IPV6_PKTINFO's source or the interface's
+ *                     link-local address, IPV6_CHECKSUM filled);
  *                     netlink requests: dumps answered from the interface table, route/nexthop/address
  *                     changes recorded as the router's emulated FIB (sent to the controller), acks.
  *   recvfrom recvmsg  netlink replies must look as if they came from the kernel (nl_pid 0); raw IP: only what the
  *                     kernel would accept (joined group, own address, MTU), with IP_PKTINFO and the source; raw
- *                     ICMPv6 likewise, with IPV6_PKTINFO and IPV6_HOPLIMIT. In a zygote's child, once every
- *                     netlink socket has read the links announced to it, the interfaces' IPv6 link-local
- *                     addresses follow (netlink.c), as a kernel adds them after the link.
+ *                     IPv6 likewise (checksum checked), with IPV6_PKTINFO and IPV6_HOPLIMIT. In a zygote's
+ *                     child, once every netlink socket has read the links announced to it, the interfaces' IPv6
+ *                     link-local addresses follow (netlink.c), as a kernel adds them after the link.
  *                     (zebra's recv(MSG_PEEK|MSG_TRUNC) size probe works natively on the datagram pair.)
  *   ioctl             inert sockets: no host interface is ever queried or changed. SIOCETHTOOL (zebra reads each
  *                     port's speed, ospfd's auto-cost divides by it) is answered from the router's interface
@@ -113,7 +119,7 @@ struct rf_real {
 };
 extern struct rf_real rf_real;
 
-enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT, RF_RAW, RF_ICMP6 };
+enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT, RF_RAW, RF_RAW6 };
 enum rf_tcp_state { RF_T_NEW = 0, RF_T_LISTEN, RF_T_CONNECTING, RF_T_CONNECTED, RF_T_FAILED };
 
 struct rf_md5 {
@@ -287,6 +293,8 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags);
 ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags);
 int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg);
 void rf_raw_close(struct rf_sock *s);
+ssize_t rf_raw_read(int fd, int key, void *head, size_t headlen, struct msghdr *msg, int flags);
+uint16_t rf_ip_checksum(const uint8_t *p, size_t n, uint32_t sum);
 /* What an inbox holds before each packet: the arriving interface, as the receiver's. */
 #define RF_RAW_MAGIC 0x52465770u /* "RFWp" */
 struct rf_raw_hdr {
@@ -298,12 +306,16 @@ struct rf_raw_hdr {
 struct iovec;
 void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov, int iovcnt);
 
-/* icmp6.c: raw ICMPv6 (zebra's router advertisements), over raw.c's inboxes */
-int rf_icmp6_socket(int type);
-int rf_icmp6_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
-int rf_icmp6_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
-ssize_t rf_icmp6_sendmsg(int fd, const struct msghdr *msg);
-ssize_t rf_icmp6_recvmsg(int fd, struct msghdr *msg, int flags);
-void rf_icmp6_close(int fd);
+/* The bytes of msg's iovecs, at most want of them, into out. */
+void rf_gather(const struct msghdr *msg, uint8_t *out, size_t want);
+
+/* raw6.c: raw IPv6 of any protocol (zebra's ICMPv6 router advertisements, ospf6d's OSPFv3), over raw.c's
+ * inboxes */
+int rf_raw6_socket(int type, int protocol);
+int rf_raw6_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int rf_raw6_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+ssize_t rf_raw6_sendmsg(int fd, const struct msghdr *msg);
+ssize_t rf_raw6_recvmsg(int fd, struct msghdr *msg, int flags);
+void rf_raw6_close(int fd);
 
 #endif

@@ -133,7 +133,7 @@ static int connected_ifindex(uint32_t dst)
 
 /* -- socket ------------------------------------------------------------------------------------------------ */
 
-/* An inbox for raw packets of `protocol` (ICMPv6's too, icmp6.c) from the controller: its descriptor (arrived
+/* An inbox for raw packets of `protocol` (raw IPv6's too, raw6.c) from the controller: its descriptor (arrived
  * close-on-exec), and its id at the controller in *id. */
 int rf_raw_inbox(int protocol, long *id)
 {
@@ -473,9 +473,9 @@ int rf_raw_ioctl(struct rf_sock *s, int fd, unsigned long req, void *arg)
 
 /* -- sending ------------------------------------------------------------------------------------------------ */
 
-static uint16_t ip_checksum(const uint8_t *p, size_t n)
+/* The Internet checksum (RFC 1071) of p[0..n), on top of a partial sum (a pseudo-header's, raw6.c). */
+uint16_t rf_ip_checksum(const uint8_t *p, size_t n, uint32_t sum)
 {
-	uint32_t sum = 0;
 	for (size_t i = 0; i + 1 < n; i += 2)
 		sum += (uint32_t)p[i] << 8 | p[i + 1];
 	if (n & 1)
@@ -485,7 +485,7 @@ static uint16_t ip_checksum(const uint8_t *p, size_t n)
 	return htons((uint16_t)~sum);
 }
 
-static void gather(const struct msghdr *msg, uint8_t *out, size_t want)
+void rf_gather(const struct msghdr *msg, uint8_t *out, size_t want)
 {
 	size_t got = 0;
 	for (size_t i = 0; i < msg->msg_iovlen && got < want; i++) {
@@ -558,6 +558,16 @@ static void deliver_locked(const char *router, int proto, int ifindex, struct io
 	}
 }
 
+/* How many copies of a packet went to other routers (key: the inbox key): a replay waits for them (recording.py). */
+static void record_sent(int key, int others)
+{
+	if (rf_recording()) {
+		char copies[16];
+		snprintf(copies, sizeof(copies), "%d", others);
+		rf_record_text('s', key, copies);
+	}
+}
+
 ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 {
 	(void)flags; /* MSG_DONTWAIT or not: a send never blocks here, a full receiver drops the packet */
@@ -587,7 +597,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 			errno = EINVAL;
 			return -1;
 		}
-		gather(msg, ip, total < sizeof(ip) ? total : sizeof(ip));
+		rf_gather(msg, ip, total < sizeof(ip) ? total : sizeof(ip));
 		ihl = (size_t)(ip[0] & 0x0f) * 4;
 		if (ip[0] >> 4 != 4 || ihl < 20 || ihl > total) {
 			errno = EINVAL;
@@ -656,7 +666,7 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 		memcpy(ip + 4, &id, 2);
 	}
 	ip[10] = ip[11] = 0;
-	uint16_t sum = ip_checksum(ip, ihl);
+	uint16_t sum = rf_ip_checksum(ip, ihl, 0);
 	memcpy(ip + 10, &sum, 2);
 	int proto = ip[9]; /* an IPPROTO_RAW socket sends whatever protocol its header names */
 
@@ -695,18 +705,14 @@ ssize_t rf_raw_sendmsg(struct rf_sock *s, const struct msghdr *msg, int flags)
 			deliver_locked(rf_router(), proto, ifindex, iov, n);
 	}
 	pthread_mutex_unlock(&send_lock);
-	if (rf_recording()) { /* how many copies went to other routers: a replay waits for them (replayer.py) */
-		char copies[16];
-		snprintf(copies, sizeof(copies), "%d", others);
-		rf_record_text('s', proto, copies);
-	}
+	record_sent(proto, others);
 	if (iov != stack)
 		free(iov);
 	return (ssize_t)total;
 }
 
 /* A packet (iov: everything after the inbox header) to the members of ifindex's segment, and to this router too
- * with loop (icmp6.c's multicast loop). */
+ * with loop (raw6.c's multicast loop). */
 void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov, int iovcnt)
 {
 	struct rf_raw_hdr h = {.magic = RAW_MAGIC};
@@ -717,14 +723,18 @@ void rf_raw_to_segment(int proto, int ifindex, int loop, const struct iovec *iov
 	}
 	all[0] = (struct iovec){&h, sizeof(h)};
 	memcpy(all + 1, iov, iovcnt * sizeof(*iov));
+	int others = 0;
 	pthread_mutex_lock(&send_lock);
 	const struct rf_member *m;
 	int count = rf_if_members(ifindex, &m);
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
 		deliver_locked(m[i].router, proto, m[i].ifindex, all, iovcnt + 1);
+		others += strcmp(m[i].router, rf_router()) != 0;
+	}
 	if (loop)
 		deliver_locked(rf_router(), proto, ifindex, all, iovcnt + 1);
 	pthread_mutex_unlock(&send_lock);
+	record_sent(proto, others);
 	if (all != stack)
 		free(all);
 }
@@ -828,11 +838,12 @@ static void put_pktinfo(struct rf_sock *s, struct msghdr *msg, const struct peek
 	msg->msg_controllen = CMSG_SPACE(sizeof(pi));
 }
 
-/* A packet from another router as the daemon read it, inbox header included, for a replay to put back into the
- * inbox at the same instant (record.c). The router's own packets come back by themselves in a replay. */
-static void record_packet(struct rf_sock *s, const struct rf_raw_hdr *h, const struct msghdr *msg, size_t len)
+/* A packet from another router as the daemon read it (head: what rf_raw_read kept, inbox header first; then the
+ * daemon's buffers), for a replay to put back into the inbox `key` at the same instant (record.c). The router's
+ * own packets come back by themselves in a replay. */
+static void record_packet(int key, const void *head, size_t headlen, const struct msghdr *msg, size_t len)
 {
-	uint8_t *buf = malloc(sizeof(*h) + len);
+	uint8_t *buf = malloc(headlen + len);
 	if (!buf) {
 		rf_log("recording: no memory for a %zu-byte packet", len);
 		abort(); /* a recording with holes would replay to another state */
@@ -841,10 +852,37 @@ static void record_packet(struct rf_sock *s, const struct rf_raw_hdr *h, const s
 	for (size_t i = 0; i < msg->msg_iovlen; i++)
 		room += msg->msg_iov[i].iov_len;
 	len = len < room ? len : room; /* MSG_TRUNC: what the daemon got */
-	memcpy(buf, h, sizeof(*h));
-	gather(msg, buf + sizeof(*h), len);
-	rf_record('p', s->protocol, buf, sizeof(*h) + len);
+	memcpy(buf, head, headlen);
+	rf_gather(msg, buf + headlen, len);
+	rf_record('p', key, buf, headlen + len);
 	free(buf);
+}
+
+/* One datagram from inbox `key`: its first headlen bytes into head (the inbox header, and for raw6.c the IPv6
+ * header a reader does not get), the rest into msg's buffers; recorded when it came from another router. Returns
+ * the length of that rest; MSG_TRUNC in msg_flags. */
+ssize_t rf_raw_read(int fd, int key, void *head, size_t headlen, struct msghdr *msg, int flags)
+{
+	struct iovec stack[STACK_IOV], *iov = stack;
+	size_t need = msg->msg_iovlen + 1;
+	if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	iov[0] = (struct iovec){head, headlen};
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		iov[i + 1] = msg->msg_iov[i];
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = need};
+	ssize_t r = rf_real.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT));
+	if (iov != stack)
+		free(iov);
+	if (r < 0)
+		return -1;
+	msg->msg_flags = m.msg_flags & MSG_TRUNC;
+	r = r > (ssize_t)headlen ? r - (ssize_t)headlen : 0;
+	if (rf_recording() && !(flags & MSG_PEEK) && !((struct rf_raw_hdr *)head)->looped)
+		record_packet(key, head, headlen, msg, (size_t)r);
+	return r;
 }
 
 ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
@@ -861,25 +899,9 @@ ssize_t rf_raw_recvmsg(struct rf_sock *s, int fd, struct msghdr *msg, int flags)
 			continue;
 		}
 		struct rf_raw_hdr h;
-		struct iovec stack[STACK_IOV], *iov = stack;
-		size_t need = msg->msg_iovlen + 1;
-		if (need > STACK_IOV && !(iov = malloc(need * sizeof(*iov)))) {
-			errno = ENOBUFS;
-			return -1;
-		}
-		iov[0] = (struct iovec){&h, sizeof(h)};
-		for (size_t i = 0; i < msg->msg_iovlen; i++)
-			iov[i + 1] = msg->msg_iov[i];
-		struct msghdr m = {.msg_iov = iov, .msg_iovlen = need};
-		ssize_t r = rf_real.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT));
-		if (iov != stack)
-			free(iov);
+		ssize_t r = rf_raw_read(fd, s->protocol, &h, sizeof(h), msg, flags);
 		if (r < 0)
 			return -1;
-		r = r > (ssize_t)sizeof(h) ? r - (ssize_t)sizeof(h) : 0;
-		msg->msg_flags = m.msg_flags & MSG_TRUNC;
-		if (rf_recording() && !(flags & MSG_PEEK) && !h.looped)
-			record_packet(s, &h, msg, (size_t)r);
 		if (msg->msg_name && msg->msg_namelen) {
 			struct sockaddr_in from = {.sin_family = AF_INET};
 			memcpy(&from.sin_addr, p.ip + 12, 4);

@@ -35,8 +35,8 @@ RF_EXPORT int socket(int domain, int type, int protocol)
 		return rf_nl_socket(type, protocol);
 	if (domain == AF_INET && base == SOCK_RAW)
 		return rf_raw_socket(domain, type, protocol);
-	if (domain == AF_INET6 && base == SOCK_RAW && protocol == IPPROTO_ICMPV6)
-		return rf_icmp6_socket(type); /* zebra's router advertisements */
+	if (domain == AF_INET6 && base == SOCK_RAW)
+		return rf_raw6_socket(type, protocol); /* zebra's router advertisements, ospf6d's OSPFv3 */
 	if ((domain == AF_INET || domain == AF_INET6) && base == SOCK_DGRAM) {
 		/* zebra's ethtool ioctl socket: a placeholder that never reaches the host stack. */
 		int fd = rf_real.socket(AF_UNIX, SOCK_DGRAM | (type & (SOCK_NONBLOCK | SOCK_CLOEXEC)), 0);
@@ -154,8 +154,8 @@ RF_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 		return rf_nl_setsockopt(s, level, name, val, len);
 	if (s->kind == RF_RAW)
 		return rf_raw_setsockopt(s, fd, level, name, val, len);
-	if (s->kind == RF_ICMP6)
-		return rf_icmp6_setsockopt(fd, level, name, val, len);
+	if (s->kind == RF_RAW6)
+		return rf_raw6_setsockopt(fd, level, name, val, len);
 	return 0;
 }
 
@@ -170,8 +170,8 @@ RF_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return rf_nl_getsockopt(s, level, name, val, len);
 	if (s->kind == RF_RAW)
 		return rf_raw_getsockopt(s, level, name, val, len);
-	if (s->kind == RF_ICMP6)
-		return rf_icmp6_getsockopt(fd, level, name, val, len);
+	if (s->kind == RF_RAW6)
+		return rf_raw6_getsockopt(fd, level, name, val, len);
 	if (len && *len >= sizeof(int)) {
 		memset(val, 0, sizeof(int));
 		*len = sizeof(int);
@@ -189,8 +189,8 @@ RF_EXPORT int close(int fd)
 			rf_nl_close(s);
 		else if (s->kind == RF_RAW)
 			rf_raw_close(s);
-		else if (s->kind == RF_ICMP6)
-			rf_icmp6_close(fd);
+		else if (s->kind == RF_RAW6)
+			rf_raw6_close(fd);
 		rf_forget(fd);
 	} else {
 		rf_split_close(fd);
@@ -237,7 +237,7 @@ RF_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 		return rf_nl_send(s, buf, len);
 	if (s && s->kind == RF_INERT)
 		return inert_send(s);
-	if (s && (s->kind == RF_RAW || s->kind == RF_ICMP6)) {
+	if (s && (s->kind == RF_RAW || s->kind == RF_RAW6)) {
 		errno = EDESTADDRREQ; /* an emulated raw socket is never connected */
 		return -1;
 	}
@@ -259,10 +259,10 @@ RF_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
 		rf_record_write(fd, n);
 		return n;
 	}
-	if (s && (s->kind == RF_RAW || s->kind == RF_ICMP6)) {
+	if (s && (s->kind == RF_RAW || s->kind == RF_RAW6)) {
 		struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 		struct msghdr msg = {.msg_name = (void *)to, .msg_namelen = tl, .msg_iov = &iov, .msg_iovlen = 1};
-		return s->kind == RF_RAW ? rf_raw_sendmsg(s, &msg, flags) : rf_icmp6_sendmsg(fd, &msg);
+		return s->kind == RF_RAW ? rf_raw_sendmsg(s, &msg, flags) : rf_raw6_sendmsg(fd, &msg);
 	}
 	return rf_real.sendto(fd, buf, len, flags, to, tl);
 }
@@ -276,8 +276,8 @@ RF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return inert_send(s);
 	if (s && s->kind == RF_RAW)
 		return rf_raw_sendmsg(s, msg, flags);
-	if (s && s->kind == RF_ICMP6)
-		return rf_icmp6_sendmsg(fd, msg);
+	if (s && s->kind == RF_RAW6)
+		return rf_raw6_sendmsg(fd, msg);
 	if (s && s->kind == RF_TCP) {
 		struct msghdr copy = *msg;
 		copy.msg_name = NULL;
@@ -294,11 +294,11 @@ RF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.recvfrom(fd, buf, len, flags, from, fl);
-	if (s->kind == RF_RAW || s->kind == RF_ICMP6) {
+	if (s->kind == RF_RAW || s->kind == RF_RAW6) {
 		struct iovec iov = {.iov_base = buf, .iov_len = len};
 		struct msghdr msg = {.msg_name = from, .msg_namelen = from && fl ? *fl : 0, .msg_iov = &iov,
 				     .msg_iovlen = 1};
-		ssize_t r = s->kind == RF_RAW ? rf_raw_recvmsg(s, fd, &msg, flags) : rf_icmp6_recvmsg(fd, &msg, flags);
+		ssize_t r = s->kind == RF_RAW ? rf_raw_recvmsg(s, fd, &msg, flags) : rf_raw6_recvmsg(fd, &msg, flags);
 		if (r >= 0 && from && fl)
 			*fl = msg.msg_namelen;
 		return r;
@@ -322,8 +322,8 @@ RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return rf_split_fd(fd) ? rf_split_recvmsg(fd, msg) : rf_real.recvmsg(fd, msg, flags);
 	if (s->kind == RF_RAW)
 		return rf_raw_recvmsg(s, fd, msg, flags);
-	if (s->kind == RF_ICMP6)
-		return rf_icmp6_recvmsg(fd, msg, flags);
+	if (s->kind == RF_RAW6)
+		return rf_raw6_recvmsg(fd, msg, flags);
 	void *name = msg->msg_name;
 	socklen_t namelen = msg->msg_namelen;
 	msg->msg_name = NULL;
@@ -369,7 +369,7 @@ RF_EXPORT int ioctl(int fd, unsigned long req, ...)
 		return rf_raw_ioctl(s, fd, req, arg);
 	if (s && s->kind == RF_INERT && req == SIOCETHTOOL)
 		return rf_if_ethtool(arg); /* the emulated port's speed, from the interface table */
-	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK || s->kind == RF_ICMP6) && (req & 0xff00) == 0x8900) {
+	if (s && (s->kind == RF_INERT || s->kind == RF_NETLINK || s->kind == RF_RAW6) && (req & 0xff00) == 0x8900) {
 		/* The other interface ioctls: no host interface is queried or changed.
 		 * FIONBIO, FIONREAD and friends act on our AF_UNIX descriptor as they should. */
 		errno = EOPNOTSUPP;

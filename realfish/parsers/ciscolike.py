@@ -292,6 +292,10 @@ class CiscoLikeParser:
     def unsup(self, n: Node, why: str, subtree: bool = True) -> None:
         self.mark_block(n, "unsupported", why, f"inside an unsupported block: {why}", subtree)
 
+    def ipv6_line(self, n: Node, why: str) -> None:
+        """An IPv6 BGP/static/policy line (block): not in the model, so not rendered for this vendor."""
+        self.unsup(n, why)
+
     def unrec(self, n: Node, subtree: bool = True) -> None:
         self.mark_block(n, "unrecognized", "This syntax is unrecognized", "inside an unrecognized block", subtree)
 
@@ -366,7 +370,7 @@ class CiscoLikeParser:
         elif head == "ip" and len(w) >= 2:
             self.top_ip(n)
         elif head == "ipv6" and len(w) >= 2 and w[1] in ("route", "prefix-list", "access-list"):
-            self.unsup(n, "IPv6 routing policy and static routes are not modelled yet")
+            self.ipv6_line(n, "IPv6 routing policy and static routes are not modelled yet")
         elif head == "access-list":
             self.numbered_acl(n)
         elif head == "bgp" and len(w) >= 2 and w[1] in ("community-list", "as-path", "extcommunity-list"):
@@ -1231,7 +1235,7 @@ class CiscoLikeParser:
         else:
             raise BadValue("`bgp listen range` needs `peer-group NAME`")
         if net.version != 4:
-            self.unsup(n, "IPv6 BGP neighbors are not emulated yet")
+            self.ipv6_line(n, "IPv6 BGP neighbors are not modelled yet")
             return
         # IOS prints `bgp listen` before the `neighbor G peer-group` line that defines the group
         bgp.groups.setdefault(group, BgpPeer(group, is_group=True, line=n.line))
@@ -1251,6 +1255,8 @@ class CiscoLikeParser:
             self.ok(n)
             for c in n.children:
                 self.guarded(c, functools.partial(self.bgp_line, bgp, af=True))
+        elif fam == "ipv6" and safi == "unicast" and "vrf" not in low:
+            self.ipv6_line(n, "BGP address family ipv6 unicast is not modelled yet")
         else:
             self.unsup(n, f"BGP address family {' '.join(n.words[1:])} is not emulated yet")
 
@@ -1316,7 +1322,7 @@ class CiscoLikeParser:
             self.ok(n)
             return
         if _is_ipv6(key):
-            self.unsup(n, "IPv6 BGP neighbors are not emulated yet")
+            self.ipv6_line(n, "IPv6 BGP neighbors are not modelled yet")
             return
         if what == "interface" or (not _is_ipv4(key) and key not in bgp.groups and what == "remote-as"
                                    and self.FORMAT in ("FRR", "CUMULUS_CONCATENATED", "SONIC")):

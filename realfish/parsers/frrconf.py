@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from realfish.model import DeviceInterface
 from realfish.parsers.ciscolike import CiscoLikeParser
 from realfish.parsers.tree import Node, Tree
 
@@ -137,6 +138,23 @@ class FrrParser(CiscoLikeParser):
         lines = self.text.splitlines()
         end = len(lines) if self.end_line is None else self.end_line
         return "\n".join(lines[self.start_line - 1:end]) + "\n"
+
+    def top(self, n: Node) -> None:
+        w = n.words
+        if len(w) >= 2 and w[0].lower() == "router" and w[1].lower() == "ospf6":
+            self.unrec(n)  # ospf6d runs it as written (docs/ospf.md); Batfish's model has no OSPFv3 either
+            return
+        super().top(n)
+
+    def interface_line(self, iface: DeviceInterface, n: Node) -> None:
+        low = [x.lower() for x in n.words[:2]]
+        if low[0] == "ipv6" and low[1:] in (["ospf6"], ["ospf"]):  # FRR 8.4 still reads `ipv6 ospf` as ospf6d's
+            self.unrec(n)
+            return
+        super().interface_line(iface, n)
+
+    def ipv6_line(self, n: Node, why: str) -> None:
+        self.unrec(n)  # FRR runs it as written: IPv6 TCP between routers and IPv6 routes are emulated
 
     def unrec(self, n: Node, subtree: bool = True) -> None:
         why = "passed to FRR as written (not in realfish's model)"

@@ -72,7 +72,7 @@ MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=131072"
 
 
 def quiet_period(network: Network) -> float:
-    """Twice the largest BGP hold time or OSPF dead interval configured (FRR defaults: 180 s, 40 s)."""
+    """Twice the largest BGP hold time or OSPF (v2 or v3) dead interval configured (FRR defaults: 180 s, 40 s)."""
     longest = 40.0
     for router in network.routers.values():
         cfg = router.config
@@ -80,7 +80,7 @@ def quiet_period(network: Network) -> float:
             longest = max(longest, 180.0)
         for m in re.finditer(r"^\s*(?:neighbor \S+ )?timers (?:bgp )?(\d+) (\d+)", cfg, re.M):
             longest = max(longest, float(m.group(2)))
-        for m in re.finditer(r"ip ospf dead-interval (\d+)", cfg):
+        for m in re.finditer(r"ipv6? ospf6? dead-interval (\d+)", cfg):
             longest = max(longest, float(m.group(1)))
     return 2 * longest
 
@@ -265,7 +265,6 @@ class Emulation(Runner):
             self._phase("daemons")
         self.apply_configs()
         self._phase("configs")
-        self.report_unsupported()
         self.t_ready = time.monotonic()
         if self.clock:
             self.v_ready = self.clock.now_ns()
@@ -544,27 +543,18 @@ class Emulation(Runner):
         now = time.monotonic()
         moving = []
         for name, router in self.network.routers.items():
-            if "ospfd" not in router.daemons() or (name, "ospfd") in self.reported_exits:
-                continue
-            try:
-                items = ospf.unsettled(self.router_dir(name))
-            except (OSError, ConnectionError):
-                continue  # a dead ospfd is reported by check_daemons
-            for what in items:
-                key = f"{name}: {what}"
-                if what.startswith("interface") or now - seen.setdefault(key, now) < 3 * self.settle:
-                    moving.append(key)
+            for daemon in ospf.OSPF_DAEMONS:
+                if daemon not in router.daemons() or (name, daemon) in self.reported_exits:
+                    continue
+                try:
+                    items = ospf.unsettled(self.router_dir(name), daemon=daemon)
+                except (OSError, ConnectionError):
+                    continue  # a dead daemon is reported by check_daemons
+                for what in items:
+                    key = f"{name}: {daemon} {what}"
+                    if what.startswith("interface") or now - seen.setdefault(key, now) < 3 * self.settle:
+                        moving.append(key)
         return moving
-
-    def report_unsupported(self) -> None:
-        """OSPFv3 is not emulated (no raw IPv6 sockets): say so for every line that asks for it."""
-        for name, router in self.network.routers.items():
-            src = router.source or str(self.router_dir(name) / "frr.conf")
-            for line, text in ospf.ospf6_lines(router.config):
-                msg = (f"{name}: {src} line {line}: {text!r}: OSPFv3 (ospf6d) is not supported by the emulation; "
-                       "ospf6d is not started, so this router has no OSPFv3 adjacencies or routes")
-                self.report.routers.setdefault(name, self._router_report()).errors.append(msg)
-                self.report.problems.append(msg)
 
     def pids(self) -> list[int]:
         zygotes = [z.proc for z in self.zygotes.values()]

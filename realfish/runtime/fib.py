@@ -195,8 +195,9 @@ class Fib:
             if ifindex not in self.up:
                 continue
             for a in addrs:
-                if a.network.prefixlen == a.max_prefixlen or a.ip.is_loopback:
-                    continue  # the kernel puts a host address in the local table only, with no subnet route
+                if (a.version == 4 and a.network.prefixlen == 32) or a.ip.is_loopback:
+                    continue  # the kernel puts an IPv4 host address in the local table only, with no subnet route
+                    # (an IPv6 /128 gets its main-table route like any IPv6 prefix: addrconf_prefix_route)
                 if a.version == 4 and self.ifnames.get(ifindex) == "lo":
                     continue  # an IPv4 subnet on lo is all local (table local), not a main-table route
                 if a.version == 6 and a.ip.is_link_local:

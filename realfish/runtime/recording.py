@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 HEAD = struct.Struct("<qIIq")  # struct rec_head in record.c: vtime, kind, len, conn
-REPLAYED_DAEMONS = ("bgpd", "ospfd")  # the daemons with inputs from other routers; the rest read their own
+REPLAYED_DAEMONS = ("bgpd", "ospfd", "ospf6d")  # the daemons with inputs from other routers; the rest read their own
 
 
 class RecordingError(ValueError):

@@ -28,7 +28,7 @@ from realfish import frr
 from realfish.runtime.controller import ZYGOTE
 
 # Daemons whose start-up is forked: all that the emulation runs.
-FORKED_DAEMONS = ("zebra", "staticd", "bgpd", "ospfd")
+FORKED_DAEMONS = ("zebra", "staticd", "bgpd", "ospfd", "ospf6d")
 
 
 class ZygoteFailed(RuntimeError):
