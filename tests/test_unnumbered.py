@@ -1,7 +1,7 @@
 """BGP unnumbered under the emulation: `neighbor swpN interface` (in a peer group) on every link of a small
 leaf-spine fabric with no IPv4 address on any link. Each session runs between the two ends' IPv6 link-local
 addresses, which bgpd learns from the router advertisements zebra sends and receives on the interface (libreal's
-raw ICMPv6, icmp6.c); routes to the loopbacks go over the neighbours' link-local addresses (RFC 5549). The
+raw ICMPv6, raw6.c); routes to the loopbacks go over the neighbours' link-local addresses (RFC 5549). The
 namespace baseline (real kernels: link-local addresses, RAs, IPv6 TCP) runs the same configs: same FIBs.
 
     spine1 (65000)   spine2 (65000)
