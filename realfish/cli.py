@@ -32,25 +32,26 @@ def cmd_converge(args: argparse.Namespace) -> int:
     from realfish.convert import load_network
 
     network = load_network(args.snapshot)
+    first = args.seed if args.seed is not None else 0
     kw: dict[str, Any] = {"keep": args.keep}
     if args.settle is not None:
         kw["settle"] = args.settle
     if args.runtime == "real":
         kw.update(virtual_time=not args.real_time, tokens=args.tokens, quiet=args.quiet, fork=not args.no_fork,
-                  seed=args.seed, ordered=args.ordered)
+                  seed=first if args.explore else args.seed, ordered=args.ordered)
         if args.record:
             kw["record"] = args.record
-    elif args.record or args.seed or args.explore:
-        raise ValueError("--record, --seed and --explore need the emulation (--runtime real)")
+    elif args.record or args.seed is not None or args.explore or args.ordered:
+        raise ValueError("--record, --seed, --ordered and --explore need the emulation (--runtime real)")
     if args.explore and (args.real_time or args.record):
         raise ValueError("--explore needs the virtual clock and does not record")
     rc, doc = converge_once(network, args, kw)
     if args.explore:
         from realfish import explore
 
-        runs = [(args.seed, {r: v["fib"] for r, v in doc["routers"].items()})]
-        converged = {args.seed: doc["converged"]}
-        for seed in range(args.seed + 1, args.seed + args.explore):
+        runs = [(first, {r: v["fib"] for r, v in doc["routers"].items()})]
+        converged = {first: doc["converged"]}
+        for seed in range(first + 1, first + args.explore):
             _, other = converge_once(network, args, {**kw, "seed": seed, "keep": False}, quiet=True)
             runs.append((seed, {r: v["fib"] for r, v in other["routers"].items()}))
             converged[seed] = other["converged"]
@@ -239,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="start every router's daemons from scratch instead of forking them from one initialised "
                         "daemon per kind")
     c.add_argument("--record", metavar="DIR", help="record what every router read, for `realfish replay`")
-    c.add_argument("--seed", type=int, default=0, help="the order of events: boot order and gaps (0: the default "
-                   "order; docs/explore.md)")
+    c.add_argument("--seed", type=int, default=None, help="one order of events, reproducibly: boot order and gaps "
+                   "(0: by name), in an ordered run (docs/explore.md)")
     c.add_argument("--ordered", action="store_true",
                    help="one daemon at a time, in a fixed order: runs repeat event by event (docs/explore.md)")
     c.add_argument("--explore", type=int, default=0, metavar="N",

@@ -74,8 +74,10 @@ def analyse(path: str | Path, steps: Steps | None = None, timeout: float = 600.0
     if not conv.network.routers:
         dp: Dataplane | None = Dataplane(converged=True)
     else:
-        dp, _ = converge_in(conv, steps, timeout, progress, **kw)
-        if dp is not None and steps.explores and conv.explore > 1:
+        exploring = steps.explores and conv.explore > 1
+        # exploring: every order, the first too, is a seed's (an ordered run: it reproduces, docs/explore.md)
+        dp, _ = converge_in(conv, steps, timeout, progress, **({"seed": 0} | kw if exploring else kw))
+        if dp is not None and exploring:
             explore(conv, dp, steps, timeout, progress, **kw)
     if dp is not None:
         steps.converged(dp)

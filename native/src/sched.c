@@ -617,7 +617,8 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 	}
 	/* A thread the kernel just woke has not yet said so: give it a moment, then look again. */
 	uint32_t gen = atomic_load(A(sc->shm->generation));
-	usleep(spin_us);
+	if (!ordered || sc->current < 0)
+		usleep(spin_us); /* (an ordered turn's end needs no pause: its process's own wake-ups show in /proc) */
 	if (busy(sc) || atomic_load(A(sc->shm->generation)) != gen || in_flight(sc) != flight)
 		return 0;
 	int n = atomic_load(A(sc->shm->nslots));

@@ -117,12 +117,13 @@ class Emulation(Runner):
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
                  virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None,
                  record: str | Path | None = None, replay: Recording | None = None, fork: bool = True,
-                 seed: int = 0, ordered: bool = False):
+                 seed: int | None = None, ordered: bool = False):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
         (`network` is then the part to replay, see replayer.py); `fork`: routers' daemons forked from one
         initialised daemon per kind (zygote.py) instead of each starting from scratch; `seed`: the boot order
-        (0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md); `ordered`: one daemon
-        at a time, in a fixed order, so what happens inside a virtual instant does not follow the host."""
+        (None or 0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md); `ordered`: one
+        daemon at a time, in a fixed order, so that what happens inside a virtual instant does not follow the
+        host's scheduling either. A seed, 0 included, implies it: a seed names an order that reproduces."""
         if (record or replay) and not virtual_time:
             raise ValueError("recording and replaying need the virtual clock")
         if replay:
@@ -143,8 +144,8 @@ class Emulation(Runner):
         self.controller: Controller | None = None
         self.procs: dict[tuple[str, str], subprocess.Popen[bytes] | ForkedDaemon] = {}
         self.fork = fork
-        self.seed = seed
-        self.ordered = ordered
+        self.seed = seed or 0
+        self.ordered = ordered or seed is not None
         if ordered and (replay or not virtual_time):
             raise ValueError("an ordered run needs the virtual clock, and a replay has its own order")
         self.zygotes: dict[str, Zygote] = {}
@@ -340,7 +341,8 @@ class Emulation(Runner):
             gaps = [(t - prev) / 1e9 for prev, t in zip([self.v_boot, *instants], instants, strict=False)]
         else:
             gaps = boot_gaps(len(batches), self.seed)
-            self.report.extra["order"] = {"seed": self.seed, "boot": batches, "gaps_s": gaps}
+            self.report.extra["order"] = {"seed": self.seed if self.ordered else None, "ordered": self.ordered,
+                                          "boot": batches, "gaps_s": gaps}
         booted: dict[str, int] = {}
         with ThreadPoolExecutor(max_workers=4) as pool:
             for batch, gap in zip(batches, gaps, strict=True):
