@@ -267,3 +267,82 @@ def test_pybatfish_user_asks_for_orders_in_the_snapshot(tmp_path: Path) -> None:
         assert "order of events 2 of 2 (seed 1" in log and "explored 2 orders (seeds 0, 1): 0 FIB entries" in log
     finally:
         bf.close()
+
+
+# Batfish's example network with as2core2's three `mtu` lines removed: FRR 8.4.4 reaches one of two FIBs
+# (docs/explore.md). Seeds 14 and 0 were found by `realfish converge --explore 30` (2026-12-07): 14 leaves
+# as2border1's aggregate 2.128.0.0/16 to as2border2, 0 does not.
+EXAMPLE_LIVE = Path(__file__).resolve().parents[2] / "shared/compat/batfish-example/snapshots/example-live"
+
+
+def mtu_free_example(tmp_path: Path) -> Path:
+    import shutil
+
+    snap = tmp_path / "mtu-free"
+    shutil.copytree(EXAMPLE_LIVE, snap)
+    cfg = snap / "configs" / "as2core2.cfg"
+    lines = cfg.read_text().splitlines(keepends=True)
+    kept = [ln for ln in lines if not ln.strip().startswith("mtu ")]
+    assert len(lines) - len(kept) == 3
+    cfg.write_text("".join(kept))
+    return snap
+
+
+def aggregate_route(snap: Path, tmp_path: Path, seed: int) -> tuple[list[list[str]], dict[str, Any]]:
+    """as2border1's and as2border2's 2.128.0.0/16 next hops after one converge with `seed`, and the report."""
+    out = tmp_path / f"seed-{seed}.json"
+    proc = subprocess.run([sys.executable, "-m", "realfish.cli", "converge", str(snap), "--seed", str(seed),
+                           "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    hops = [[str(h["ip"] or h["interface"]) for e in doc["routers"][b]["fib"] if e["prefix"] == "2.128.0.0/16"
+             for h in e["nexthops"]] for b in ("as2border1", "as2border2")]
+    return hops, doc
+
+
+@pytest.mark.frr
+def test_a_seed_reproduces_its_outcome(tmp_path: Path) -> None:
+    """An ordered run is a function of its seed: seed 14 gives FRR's other outcome (as2border1 forwards its own
+    aggregate to as2border2 over iBGP) each time, seed 0 the common one (both discard it)."""
+    snap = mtu_free_example(tmp_path)
+    for _ in range(2):
+        hops, doc = aggregate_route(snap, tmp_path, 14)
+        assert hops == [["2.12.11.2", "2.12.12.2"], ["blackhole"]]
+        assert doc["order"]["ordered"] and doc["order"]["seed"] == 14 and doc["virtual"]["turns"] > 0
+    hops, _ = aggregate_route(snap, tmp_path, 0)
+    assert hops == [["blackhole"], ["blackhole"]]
+
+
+def normalised(journal: list[tuple[int, str]]) -> list[str]:
+    """A journal with times from its first line, without thread ids, lines of one instant sorted (daemons that
+    boot together start at once, each in its own process: their first lines may interleave)."""
+    import re
+
+    t0 = journal[0][0]
+    out: dict[int, list[str]] = {}
+    for t, what in journal:
+        what = re.sub(r"(/\w+):\d+", r"\1", what)
+        if what.startswith("clock: woke "):
+            what = "clock: woke " + " ".join(sorted(what.split()[2:]))
+        out.setdefault(t - t0, []).append(what)
+    return [f"{t} {w}" for t in sorted(out) for w in sorted(out[t])]
+
+
+@pytest.mark.frr
+def test_ordered_runs_repeat_event_by_event(tmp_path: Path) -> None:
+    """Two ordered runs of an OSPF + iBGP grid: the same events at the same virtual instants, connections and
+    route changes included (unordered runs differ here: which end of a session opens first, collisions)."""
+    from realfish.runtime import Emulation
+
+    net = topogen.ospf_ibgp_grid(2, 2, tmp_path / "snap")
+    journals = []
+    for _ in range(2):
+        with Emulation(net, seed=0) as emu:
+            emu.converge(timeout=300)
+            assert emu.controller is not None
+            journals.append(normalised(emu.controller.journal()))
+    assert any(" connect " in f" {line}" for line in journals[0]) and len(journals[0]) > 50
+    diff = next((i for i, (a, b) in enumerate(zip(*journals, strict=False)) if a != b), None)
+    assert diff is None and len(journals[0]) == len(journals[1]), (
+        f"first difference at line {diff}: {journals[0][diff - 3:diff + 3] if diff else ''} against "
+        f"{journals[1][diff - 3:diff + 3] if diff else ''}; lengths {len(journals[0])}, {len(journals[1])}")

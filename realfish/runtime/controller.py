@@ -585,7 +585,7 @@ class Controller:
     # Raw IP sockets: packets never pass through here (raw.py)
     def _on_raw(self, c: Client, m: Msg) -> None:
         inbox_id = self.broker.next_id()
-        theirs = self.raw.open(inbox_id, c.router, int(m.words[1]), c.pid)
+        theirs = self.raw.open(inbox_id, c.router, int(m.words[1]), c.pid, c.proc)
         self.reply(c, f"OK {inbox_id}", theirs.fileno())
         theirs.close()
 

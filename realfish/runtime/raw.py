@@ -54,12 +54,19 @@ class RawInboxes:
         self.by_id: dict[int, Inbox] = {}
         self.current: dict[tuple[str, int], Inbox] = {}  # the newest socket of a router for a protocol receives
 
-    def open(self, inbox_id: int, router: str, proto: int, pid: int) -> socket.socket:
-        """Make an inbox; return the daemon's end (the caller sends it and closes its copy)."""
+    def open(self, inbox_id: int, router: str, proto: int, pid: int, reader: int = -1) -> socket.socket:
+        """Make an inbox; return the daemon's end (the caller sends it and closes its copy). `reader`: the
+        daemon's number in the clock's process table, in an ordered run: the clock then watches the daemon's end,
+        so a packet waiting there is known to be that daemon's input (the writer's end, tracked here, shows no
+        queued datagram)."""
         theirs, ours = datagram_pair()
         inbox = Inbox(inbox_id, router, proto, pid, ours)
         if self.clock:
             self.clock.track(ours.fileno())
+            if reader >= 0 and self.clock.ordered:
+                mine = os.dup(theirs.fileno())
+                self.clock.watch(mine, reader)
+                os.close(mine)  # the watch lasts while the daemon holds its end
         self.by_id[inbox_id] = inbox
         self.current[(router, proto)] = inbox
         return theirs

@@ -74,6 +74,7 @@ class VirtualClock:
         self.frozen = True  # rf_sched_create starts it frozen
         self.woke_at = NONE  # the instant of the last move that woke threads (woken_threads)
         self.moves: list[int] | None = None  # a list to keep where each clock move went (a recording)
+        self.ordered = False  # one daemon at a time (order)
 
     def now_ns(self) -> int:
         return int(self.lib.rf_sched_now(self.handle))
@@ -132,6 +133,7 @@ class VirtualClock:
         """One daemon at a time, in rank order (set_rank) among those that want to run: the order inside a
         virtual instant becomes the emulation's own. Before any daemon starts."""
         self.lib.rf_sched_set_ordered(self.handle, 1)
+        self.ordered = True
 
     def set_rank(self, proc: int, rank: int) -> None:
         self.lib.rf_sched_set_rank(self.handle, proc, rank)
