@@ -1,6 +1,6 @@
 """Fat-trees in both runtimes, side by side in one run: realfish's emulation vs the namespace baseline.
 
-    python bench/fattree.py [--k 4 8 12 16] [--runs 3] [--runtimes baseline real real-nofork]
+    python bench/fattree.py [--k 4 8 12 16] [--runs 3] [--runtimes baseline real real-nofork real-ordered]
                             [--out bench/results/fattree.json]
 
 Each (k, runtime, run) is a separate `realfish converge` process, runtimes alternating so that machine noise
@@ -36,7 +36,7 @@ from realfish.topology import Network
 
 RUNTIMES = ("baseline", "real")
 FLAGS = {"baseline": ["--runtime", "baseline"], "real": ["--runtime", "real"],
-         "real-nofork": ["--runtime", "real", "--no-fork"]}
+         "real-nofork": ["--runtime", "real", "--no-fork"], "real-ordered": ["--runtime", "real", "--ordered"]}
 
 
 def converge(snapshot: Path, runtime: str) -> dict[str, Any]:
