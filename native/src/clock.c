@@ -90,6 +90,16 @@ static void kick(void)
 	rf_raw_syscall(SYS_futex, (long)&vt->kick, FUTEX_WAKE, 1, 0, 0, 0);
 }
 
+/* One thread fewer runs. The scheduler waits for "nothing runs": running == 0, or in ordered runs running ==
+ * waiting (a thread waiting for its process's turn counts as running). Either must wake it at once, not at its
+ * wait's timeout: a turn's end is on the critical path of every ordered run. */
+static void running_down(void)
+{
+	int left = atomic_fetch_sub(A(vt->running), 1) - 1;
+	if (left == 0 || (atomic_load(A(vt->ordered)) && left <= atomic_load(A(vt->waiting))))
+		kick();
+}
+
 /* This process's count of running threads and its run slot change together, under one lock: the first
  * thread to run takes the token (waiting for it with the lock held, so no sibling can race past), the last
  * one to block gives it back. */
@@ -148,8 +158,7 @@ static void thread_exit(void *unused)
 	if (my_slot >= 0)
 		atomic_store(A(vt->slots[my_slot].state), RF_SLOT_FREE);
 	proc_running(-1);
-	if (atomic_fetch_sub(A(vt->running), 1) == 1)
-		kick();
+	running_down();
 	if (my_efd >= 0)
 		close(my_efd);
 }
@@ -205,8 +214,7 @@ void rf_vt_detach(void)
 		atomic_store(A(vt->slots[my_slot].state), RF_SLOT_FREE);
 	proc_running(-1);
 	counted = 0;
-	if (atomic_fetch_sub(A(vt->running), 1) == 1)
-		kick();
+	running_down();
 }
 
 /* In a child forked by a zygote: its own process entry and, for its only thread, a slot and eventfd of its
@@ -277,8 +285,7 @@ static void mark_blocked(int64_t deadline)
 	atomic_store(A(sl->state), RF_SLOT_BLOCKED);
 	atomic_fetch_add(A(vt->procs[my_proc].activity), 1);
 	proc_running(-1);
-	if (atomic_fetch_sub(A(vt->running), 1) == 1)
-		kick();
+	running_down();
 }
 
 static void mark_running(void)
@@ -298,8 +305,7 @@ static void back_to_blocked(void)
 	struct rf_vt_slot *sl = &vt->slots[my_slot];
 	int waking = RF_SLOT_WAKING;
 	if (atomic_compare_exchange_strong(A(sl->state), &waking, RF_SLOT_BLOCKED)) {
-		if (atomic_fetch_sub(A(vt->running), 1) == 1)
-			kick();
+		running_down();
 	}
 }
 
@@ -728,8 +734,7 @@ RF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*f
 	if (r != 0) {
 		free(s);
 		proc_running(-1);
-		if (atomic_fetch_sub(A(vt->running), 1) == 1)
-			kick();
+		running_down();
 	}
 	return r;
 }

@@ -598,7 +598,7 @@ static void wait_kick(struct sched *sc, uint32_t seen, int wait_us)
  * before `limit` (the clock moved to `limit` if finite); 3: idle with no deadline at all.
  * With `hold`, threads due exactly at `limit` are not woken yet: the clock stops at `limit` first (a replay puts
  * in what the router met in the same poll as its timers of that instant, before they wake it). */
-RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t quantum, int wait_us, int spin_us)
+static int decide(struct sched *sc, int64_t limit, int hold, int64_t quantum, int wait_us, int spin_us)
 {
 	int64_t wake_limit = hold && limit != RF_VT_NONE ? limit - 1 : limit;
 	uint32_t seen = atomic_load(A(sc->shm->kick));
@@ -612,7 +612,8 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 	}
 	long flight = in_flight(sc);
 	if (flight > 0 && flight != sc->parked && !parked_now(sc, flight)) {
-		usleep(200); /* a reader is about to wake (or is slow to read): no need to spin hot */
+		wait_kick(sc, seen, 200); /* a reader is about to wake (or is slow to read): no need to spin hot; an
+					  * ordered run's reader kicks as it starts waiting for its turn */
 		return 0;
 	}
 	/* A thread the kernel just woke has not yet said so: give it a moment, then look again. */
@@ -624,8 +625,11 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 	int n = atomic_load(A(sc->shm->nslots));
 	if (n > RF_VT_SLOTS)
 		n = RF_VT_SLOTS;
-	if (woken_by_kernel(sc, n) || busy(sc) || atomic_load(A(sc->shm->generation)) != gen)
+	if (woken_by_kernel(sc, n) || busy(sc) || atomic_load(A(sc->shm->generation)) != gen) {
+		if (ordered)
+			wait_kick(sc, seen, 100); /* it will say so (it runs, or waits for its turn: both kick) */
 		return 0;
+	}
 	/* Ordered runs: nothing can run but what waits for its turn. The process whose turn it was is quiet now
 	 * (nothing of it runs, was woken or has bytes waiting): its turn ends. The first by rank of those waiting
 	 * goes next, and the clock moves only when nobody waits (nor while frozen: daemons still boot). */
@@ -687,6 +691,20 @@ RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t q
 		}
 	}
 	return 1;
+}
+
+/* Ordered runs hand turns on here, without going back to the controller's loop (a Python iteration per decision
+ * was most of their cost), until there is a message for the controller to answer, the clock moved or went idle,
+ * the boot is frozen (the controller accepts new daemons then), or wait_us have passed. */
+RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t quantum, int wait_us, int spin_us)
+{
+	int64_t until = mono_ns() + wait_us * 1000LL;
+	for (;;) {
+		int r = decide(sc, limit, hold, quantum, wait_us, spin_us);
+		if (r != 0 || !atomic_load(A(sc->shm->ordered)) || atomic_load(A(sc->shm->frozen)) ||
+		    atomic_load(A(sc->shm->msgs)) > 0 || mono_ns() >= until)
+			return r;
+	}
 }
 
 RF_EXPORT int rf_sched_last_woken(struct sched *sc)
