@@ -1,19 +1,20 @@
 """Fat-trees in both runtimes, side by side in one run: realfish's emulation vs the namespace baseline.
 
-    python bench/fattree.py [--k 4 8 12 16] [--runs 3] [--runtimes baseline real real-nofork real-ordered]
+    python bench/fattree.py [--k 4 8 12 16] [--runs 3] [--runtimes baseline real real-nofork real-unordered]
                             [--out bench/results/fattree.json]
 
-Each (k, runtime, run) is a separate `realfish converge` process, runtimes alternating so that machine noise
-hits both alike. Reported per k: medians of setup, convergence and total time, peak PSS, the kernel's slab
-growth, daemon CPU, the controller's CPU, the helpers' CPU (vtysh, the baseline's `ip`), context switches,
-realfish/baseline ratios, total time over (daemon CPU / cores) -- 1.0 is the physical limit -- and over (all
-CPU / cores) -- 1.0 means every core was busy all along; plus whether every router's FIB was identical between
-the runtimes in every run (same prefixes, same nexthop sets). `real` forks every router's daemons and vtysh from
-one initialised process per kind (docs/forked-daemons.md); `real-nofork` starts each from scratch, as realfish
-did before (`converge --no-fork`). Start-up CPU per router is the daemons' and helpers' CPU until every config
-was applied, over the router count. Where no baseline runs (`--runtimes real` for the sizes the baseline does
-not fit), every run's FIBs are checked against the fat-tree's structure instead: every ToR's /24 on every
-other router, over BGP, with the ECMP width a fat-tree gives (ToR k/2; aggregation 1 in the ToR's pod, k/2
+Each (k, runtime, run) is a separate `realfish converge` process, runtimes alternating so that machine noise hits
+both alike. Reported per k: medians of setup, convergence and total time, peak PSS, the kernel's slab growth,
+daemon CPU, the controller's CPU, the helpers' CPU (vtysh, the baseline's `ip`), context switches,
+realfish/baseline ratios, total time over (daemon CPU / cores) -- 1.0 is the physical limit -- and over (all CPU /
+cores) -- 1.0 means every core was busy all along; plus whether every router's FIB was identical between the
+runtimes in every run (same prefixes, same nexthop sets). `real` forks every router's daemons and vtysh from one
+initialised process per kind (docs/forked-daemons.md); `real-nofork` starts each from scratch, as realfish did
+before (`converge --no-fork`); both run daemons one at a time in a fixed order (repeatable, the default),
+`real-unordered` runs them at once (`converge --unordered`). Start-up CPU per router is the daemons' and helpers' CPU
+until every config was applied, over the router count. Where no baseline runs (`--runtimes real` for the sizes the
+baseline does not fit), every run's FIBs are checked against the fat-tree's structure instead: every ToR's /24 on
+every other router, over BGP, with the ECMP width a fat-tree gives (ToR k/2; aggregation 1 in the ToR's pod, k/2
 outside; spine 1), and the runs against each other.
 """
 
@@ -36,7 +37,7 @@ from realfish.topology import Network
 
 RUNTIMES = ("baseline", "real")
 FLAGS = {"baseline": ["--runtime", "baseline"], "real": ["--runtime", "real"],
-         "real-nofork": ["--runtime", "real", "--no-fork"], "real-ordered": ["--runtime", "real", "--ordered"]}
+         "real-nofork": ["--runtime", "real", "--no-fork"], "real-unordered": ["--runtime", "real", "--unordered"]}
 
 
 def converge(snapshot: Path, runtime: str) -> dict[str, Any]:

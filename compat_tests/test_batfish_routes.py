@@ -7,17 +7,14 @@ with its reason in expectations/routes.yaml, and every listed difference must st
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
 from typing import Any
 
 import pytest
 
 from compat_tests.conftest import DC_AS_REUSE, EXAMPLE, load_ref
-from compat_tests.routes_compare import check, differences, load, raced_aggregates
+from compat_tests.routes_compare import check, differences, load
 from realfish.answers import answer
-from realfish.answers.routes import bgp_rib
 from realfish.answers.state import SnapshotState
-from realfish.model import Device
 
 pytestmark = pytest.mark.frr
 
@@ -36,28 +33,10 @@ def routes_question(differential: bool = False, **variables: Any) -> dict[str, A
     return q
 
 
-def aggregates(devices: dict[str, Device]) -> dict[str, set[str]]:
-    """node -> the networks of its `aggregate-address` lines."""
-    return {n: {str(a.prefix) for a in d.bgp.aggregates} for n, d in devices.items() if d.bgp and d.bgp.aggregates}
-
-
-def varying(*states: SnapshotState) -> set[str]:
-    """The aggregates that reached FRR 8.4.4's other outcome in these converged snapshots (raced_aggregates)."""
-    out: set[str] = set()
-    for st in states:
-        aggs = aggregates(st.devices)
-        out |= raced_aggregates([r for n in aggs for r in bgp_rib(st, n, {"BEST", "BACKUP"})], aggs)
-    return out
-
-
-def compare(case: str, element: dict[str, Any], ref: dict[str, Any], keys: list[str], values: list[str],
-            raced: Collection[str] = ()) -> None:
+def compare(case: str, element: dict[str, Any], ref: dict[str, Any], keys: list[str], values: list[str]) -> None:
     assert element["metadata"] == ref["metadata"], "column metadata differs from Batfish's"
     found = differences(element["rows"], ref["rows"], keys, values)
-    if raced:
-        print(f"{case}: FRR 8.4.4 did not originate aggregate(s) {', '.join(sorted(raced))} on one border router "
-              "in this run (raced_aggregates); their rows are not compared")
-    explained, problems = check(found, load("routes.yaml"), case, raced)
+    explained, problems = check(found, load("routes.yaml"), case)
     agree = len(ref["rows"]) - sum(1 for d in found if d["batfish"] is not None)
     print(f"{case}: {agree}/{len(ref['rows'])} Batfish rows identical, {len(element['rows'])} rows ours, "
           f"{len(found)} differences ({explained} explained)")
@@ -66,7 +45,7 @@ def compare(case: str, element: dict[str, Any], ref: dict[str, Any], keys: list[
 
 def test_routes_example_live(example_live: SnapshotState) -> None:
     element = answer(routes_question(), example_live)["answerElements"][0]
-    compare("example-live", element, load_ref(EXAMPLE / "refs" / "routes.ref"), KEYS, VALUES, varying(example_live))
+    compare("example-live", element, load_ref(EXAMPLE / "refs" / "routes.ref"), KEYS, VALUES)
 
 
 def test_routes_dc_as_reuse(dc_as_reuse: SnapshotState) -> None:
@@ -79,8 +58,7 @@ def test_routes_differential(example_live_ba: SnapshotState, example_candidate: 
     the current snapshot, live-with-bgp-announcements (example-live's configs and an external announcement of
     4.0.0.0/8 to as1border2, delivered by a hidden outside speaker): Batfish's 3 rows, exactly."""
     element = answer(routes_question(differential=True), example_live_ba, example_candidate)["answerElements"][0]
-    compare("routes-diff", element, load_ref(EXAMPLE / "refs" / "routes-diff.ref"), DIFF_KEYS, DIFF_VALUES,
-            varying(example_live_ba, example_candidate))
+    compare("routes-diff", element, load_ref(EXAMPLE / "refs" / "routes-diff.ref"), DIFF_KEYS, DIFF_VALUES)
 
 
 def test_routes_pybatfish_frame(example_live: SnapshotState) -> None:

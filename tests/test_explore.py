@@ -71,6 +71,22 @@ def test_converge_explore_reports_orders(tmp_path: Path) -> None:
     assert "explored 3 orders" in proc.stderr
 
 
+@pytest.mark.frr
+def test_unordered_runs_on_request(tmp_path: Path) -> None:
+    """`--unordered` runs daemons at once (no turns), and refuses a seed, which names an ordered run's order."""
+    snap = tmp_path / "snap"
+    topogen.ring(3, snap)
+    out = tmp_path / "report.json"
+    cli = [sys.executable, "-m", "realfish.cli", "converge", str(snap), "--json", str(out), "--unordered"]
+    proc = subprocess.run(cli, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["converged"] and not doc["order"]["ordered"] and doc["order"]["seed"] is None
+    assert doc["virtual"]["turns"] == 0
+    proc = subprocess.run([*cli, "--seed", "3"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "not with --unordered" in proc.stderr
+
+
 # -- realfish diff --explore: realfish's rows over orders, and differences against Batfish in some orders only --
 
 ROUTE_KEYS, ROUTE_VALUES = ["Node", "VRF", "Network", "Next_Hop", "Protocol"], ["Metric", "Admin_Distance", "Tag"]
@@ -288,11 +304,13 @@ def mtu_free_example(tmp_path: Path) -> Path:
     return snap
 
 
-def aggregate_route(snap: Path, tmp_path: Path, seed: int) -> tuple[list[list[str]], dict[str, Any]]:
-    """as2border1's and as2border2's 2.128.0.0/16 next hops after one converge with `seed`, and the report."""
+def aggregate_route(snap: Path, tmp_path: Path, seed: int | None) -> tuple[list[list[str]], dict[str, Any]]:
+    """as2border1's and as2border2's 2.128.0.0/16 next hops after one converge with `seed` (None: the default run),
+    and the report."""
     out = tmp_path / f"seed-{seed}.json"
-    proc = subprocess.run([sys.executable, "-m", "realfish.cli", "converge", str(snap), "--seed", str(seed),
-                           "--json", str(out)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "realfish.cli", "converge", str(snap), "--json", str(out),
+                           *(["--seed", str(seed)] if seed is not None else [])],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     hops = [[str(h["ip"] or h["interface"]) for e in doc["routers"][b]["fib"] if e["prefix"] == "2.128.0.0/16"
@@ -303,14 +321,16 @@ def aggregate_route(snap: Path, tmp_path: Path, seed: int) -> tuple[list[list[st
 @pytest.mark.frr
 def test_a_seed_reproduces_its_outcome(tmp_path: Path) -> None:
     """An ordered run is a function of its seed: seed 14 gives FRR's other outcome (as2border1 forwards its own
-    aggregate to as2border2 over iBGP) each time, seed 0 the common one (both discard it)."""
+    aggregate to as2border2 over iBGP) each time, seed 0 the common one (both discard it). A run without a seed is
+    seed 0's, ordered."""
     snap = mtu_free_example(tmp_path)
     for _ in range(2):
         hops, doc = aggregate_route(snap, tmp_path, 14)
         assert hops == [["2.12.11.2", "2.12.12.2"], ["blackhole"]]
         assert doc["order"]["ordered"] and doc["order"]["seed"] == 14 and doc["virtual"]["turns"] > 0
-    hops, _ = aggregate_route(snap, tmp_path, 0)
+    hops, doc = aggregate_route(snap, tmp_path, None)
     assert hops == [["blackhole"], ["blackhole"]]
+    assert doc["order"]["ordered"] and doc["order"]["seed"] == 0
 
 
 def normalised(journal: list[tuple[int, str]]) -> list[str]:
@@ -330,16 +350,17 @@ def normalised(journal: list[tuple[int, str]]) -> list[str]:
 
 @pytest.mark.frr
 def test_ordered_runs_repeat_event_by_event(tmp_path: Path) -> None:
-    """Two ordered runs of an OSPF + iBGP grid: the same events at the same virtual instants, connections and
-    route changes included (unordered runs differ here: which end of a session opens first, collisions)."""
+    """Two runs of an OSPF + iBGP grid, as any run is by default (ordered): the same events at the same virtual
+    instants, connections and route changes included (unordered runs differ here: which end of a session opens
+    first, collisions)."""
     from realfish.runtime import Emulation
 
     net = topogen.ospf_ibgp_grid(2, 2, tmp_path / "snap")
     journals = []
     for _ in range(2):
-        with Emulation(net, seed=0) as emu:
+        with Emulation(net) as emu:
             emu.converge(timeout=300)
-            assert emu.controller is not None
+            assert emu.controller is not None and emu.ordered
             journals.append(normalised(emu.controller.journal()))
     assert any(" connect " in f" {line}" for line in journals[0]) and len(journals[0]) > 50
     diff = next((i for i, (a, b) in enumerate(zip(*journals, strict=False)) if a != b), None)

@@ -117,13 +117,15 @@ class Emulation(Runner):
     def __init__(self, network: Network, run_dir: str | None = None, keep: bool = False, settle: float = 3.0,
                  virtual_time: bool = True, tokens: int | None = None, quiet: float | None = None,
                  record: str | Path | None = None, replay: Recording | None = None, fork: bool = True,
-                 seed: int | None = None, ordered: bool = False):
+                 seed: int | None = None, ordered: bool | None = None):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
         (`network` is then the part to replay, see replayer.py); `fork`: routers' daemons forked from one
         initialised daemon per kind (zygote.py) instead of each starting from scratch; `seed`: the boot order
         (None or 0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md); `ordered`: one
         daemon at a time, in a fixed order, so that what happens inside a virtual instant does not follow the
-        host's scheduling either. A seed, 0 included, implies it: a seed names an order that reproduces."""
+        host's scheduling either and the same snapshot gives the same run. The default (None) is ordered wherever
+        it can be (the virtual clock, no replay: a replay follows its recording's order); False runs daemons at
+        once (faster, not repeatable). A seed names an order that reproduces, so it needs an ordered run."""
         if (record or replay) and not virtual_time:
             raise ValueError("recording and replaying need the virtual clock")
         if replay:
@@ -145,9 +147,11 @@ class Emulation(Runner):
         self.procs: dict[tuple[str, str], subprocess.Popen[bytes] | ForkedDaemon] = {}
         self.fork = fork
         self.seed = seed or 0
-        self.ordered = ordered or seed is not None
-        if ordered and (replay or not virtual_time):
+        self.ordered = bool(virtual_time and not replay) if ordered is None else ordered
+        if self.ordered and (replay or not virtual_time):
             raise ValueError("an ordered run needs the virtual clock, and a replay has its own order")
+        if seed is not None and not self.ordered:
+            raise ValueError("a seed names an ordered run's order: it cannot go with an unordered run")
         self.zygotes: dict[str, Zygote] = {}
         self.split: dict[str, daemon_configs.DaemonConfigs] = {}  # forked routers' configs cut per daemon
         self.record = Path(record) if record else None
