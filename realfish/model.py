@@ -22,6 +22,9 @@ IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# Formats whose FRR config runs as written (Device.frr_passthrough)
+FRR_FORMATS = ("FRR", "CUMULUS_CONCATENATED", "SONIC")
+
 InterfaceKind = Literal["physical", "loopback", "subinterface", "vlan", "aggregate", "tunnel", "null", "other"]
 
 
@@ -131,8 +134,9 @@ class OspfProcess:
 class BgpPeer:
     """A neighbor (by address) or a peer-group (by name): same settings, `None` = not set here."""
 
-    key: str  # IP address text, or the peer-group name
+    key: str  # IP address text, the peer-group name, or (unnumbered) the user's interface name
     is_group: bool = False
+    interface: bool = False  # BGP unnumbered: `neighbor IFACE interface`, a session over IPv6 link-local
     remote_as: str | None = None  # number text, or "external"/"internal" (FRR)
     peer_group: str | None = None
     description: str | None = None

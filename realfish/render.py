@@ -565,15 +565,22 @@ def _bgp(w: _Writer, d: Device) -> None:
         w.line(f" bgp listen range {lr.prefix} peer-group {lr.group}")
     if b.listen_limit is not None:
         w.line(f" bgp listen limit {b.listen_limit}")
+    keys = _peer_keys(w, b)
     for p in b.peers.values():
         if not _has_remote_as(b, p):
             w.note(p.line, f"neighbor {p.key} has no remote-as: not rendered (the device would not open it)")
             continue
+        if p.key not in keys:
+            continue
+        key = keys[p.key]
+        # an interface peer (BGP unnumbered) is created by `neighbor IFACE interface ...`
+        create = f"{key} interface" if p.interface else key
         if p.remote_as is not None and (p.peer_group is None or b.groups[p.peer_group].remote_as is None):
-            w.line(f" neighbor {p.key} remote-as {p.remote_as}")
+            w.line(f" neighbor {create} remote-as {p.remote_as}")
+            create = key
         if p.peer_group is not None:
-            w.line(f" neighbor {p.key} peer-group {p.peer_group}")
-        _peer_session(w, b, p, p.key)
+            w.line(f" neighbor {create} peer-group {p.peer_group}")
+        _peer_session(w, b, p, key)
     w.line(" !")
     w.line(" address-family ipv4 unicast")
     for n in b.networks:
@@ -622,13 +629,13 @@ def _bgp(w: _Writer, d: Device) -> None:
             w.line(f"  neighbor {g.key} activate")
         _peer_af(w, d, g, g.key, member=False)
     for p in b.peers.values():
-        if not _has_remote_as(b, p):
+        if not _has_remote_as(b, p) or p.key not in keys:
             continue
         if _active(b, p):
-            w.line(f"  neighbor {p.key} activate")
+            w.line(f"  neighbor {keys[p.key]} activate")
         elif p.peer_group is not None and members_active.get(p.peer_group):
-            w.line(f"  no neighbor {p.key} activate")
-        _peer_af(w, d, p, p.key, member=p.peer_group is not None)
+            w.line(f"  no neighbor {keys[p.key]} activate")
+        _peer_af(w, d, p, keys[p.key], member=p.peer_group is not None)
     w.line(" exit-address-family")
     w.line("exit")
     w.line("!")
@@ -676,6 +683,17 @@ def _eos_activator_policy(w: _Writer, activators: list[ipaddress.IPv4Network]) -
     w.line(f" match ip address prefix-list {ACTIVATORS}")
     w.line("exit")
     w.line("!")
+
+
+def _peer_keys(w: _Writer, b: BgpProcess) -> dict[str, str]:
+    """Each neighbor's name in the rendered config: its address, or an interface peer's Linux interface name
+    (left out, with a note, when the interface is not on the device)."""
+    out = {}
+    for p in b.peers.values():
+        key = w.ifname(p.key, p.line) if p.interface else p.key
+        if key is not None:
+            out[p.key] = key
+    return out
 
 
 def _has_remote_as(b: BgpProcess, p: BgpPeer) -> bool:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from realfish.model import (
+    FRR_FORMATS,
     Acl,
     AclLine,
     AsPathList,
@@ -1324,13 +1325,27 @@ class CiscoLikeParser:
         if _is_ipv6(key):
             self.ipv6_line(n, "IPv6 BGP neighbors are not modelled yet")
             return
-        if what == "interface" or (not _is_ipv4(key) and key not in bgp.groups and what == "remote-as"
-                                   and self.FORMAT in ("FRR", "CUMULUS_CONCATENATED", "SONIC")):
-            if self.FORMAT in ("FRR", "CUMULUS_CONCATENATED", "SONIC"):
-                self.ok(n, "BGP unnumbered: FRR runs it as written (IPv6 link-local sessions, RFC 5549 routes); "
-                           "the device model does not carry interface peers")
-            else:
+        if what == "interface" or (not _is_ipv4(key) and key not in bgp.groups and key not in bgp.peers
+                                   and what == "remote-as" and self.FORMAT in FRR_FORMATS):
+            if self.FORMAT not in FRR_FORMATS:
                 self.unsup(n, "BGP unnumbered (neighbor on an interface) is not translated for this vendor")
+                return
+            # FRR: `neighbor IFACE interface [v6only] [peer-group G | remote-as R]` makes an interface peer
+            p = bgp.peers.setdefault(key, BgpPeer(key, interface=True, line=n.line))
+            self.define_used("bgp neighbor", f"{key} (VRF default)", n)
+            rest, rest_w = low[3:] if what == "interface" else low[2:], w[3:] if what == "interface" else w[2:]
+            if rest[:1] == ["v6only"]:
+                rest, rest_w = rest[1:], rest_w[1:]
+            if rest[:1] == ["peer-group"] and len(rest) == 2:
+                if rest_w[1] not in bgp.groups:
+                    raise BadValue(f"peer-group {rest_w[1]!r} is not defined")
+                p.peer_group = rest_w[1]
+                self.refer("bgp peer-group", rest_w[1], "bgp neighbor statement", n.line)
+            elif rest[:1] == ["remote-as"] and len(rest) == 2:
+                p.remote_as = rest[1] if rest[1] in ("external", "internal") else asn(rest_w[1])
+            elif rest:
+                raise BadValue(f"unexpected {' '.join(rest_w)}")
+            self.ok(n, "BGP unnumbered: FRR runs it as written (IPv6 link-local sessions, RFC 5549 routes)")
             return
         p = self.peer(bgp, key, n.line)
         arg = w[3] if len(w) > 3 else None
