@@ -599,18 +599,7 @@ def _bgp(w: _Writer, d: Device) -> None:
         opts = (f" metric {r.metric}" if r.metric is not None else "") + (
             f" route-map {r.route_map}" if r.route_map else "")
         w.line(f"  redistribute {r.protocol}{opts}")
-    default_paths = 1 if d.format not in FRR_FAMILY else None
-    ebgp = b.maximum_paths_ebgp if b.maximum_paths_ebgp is not None else default_paths
-    ibgp = b.maximum_paths_ibgp if b.maximum_paths_ibgp is not None else default_paths
-    if ebgp is not None:
-        w.line(f"  maximum-paths {min(ebgp, 64)}")
-    if ibgp is not None:
-        w.line(f"  maximum-paths ibgp {min(ibgp, 64)}")
-    dist = (b.distance_ebgp, b.distance_ibgp, b.distance_local)
-    if dist[0] is None and d.format == "ARISTA":
-        dist = (200, 200, 200)
-    if dist[0] is not None:
-        w.line(f"  distance bgp {dist[0]} {dist[1]} {dist[2]}")
+    _af_paths_and_distance(w, d, b)
     if b.dampening:
         w.line("  bgp dampening")
     members_active: dict[str, bool] = {}
@@ -637,8 +626,47 @@ def _bgp(w: _Writer, d: Device) -> None:
             w.line(f"  no neighbor {keys[p.key]} activate")
         _peer_af(w, d, p, keys[p.key], member=p.peer_group is not None)
     w.line(" exit-address-family")
+    _bgp_ipv6(w, d, b, keys)
     w.line("exit")
     w.line("!")
+
+
+def _af_paths_and_distance(w: _Writer, d: Device, b: BgpProcess) -> None:
+    """An address family's multipath limits and distances: the configured ones, else the vendor's defaults."""
+    default_paths = 1 if d.format not in FRR_FAMILY else None
+    ebgp = b.maximum_paths_ebgp if b.maximum_paths_ebgp is not None else default_paths
+    ibgp = b.maximum_paths_ibgp if b.maximum_paths_ibgp is not None else default_paths
+    if ebgp is not None:
+        w.line(f"  maximum-paths {min(ebgp, 64)}")
+    if ibgp is not None:
+        w.line(f"  maximum-paths ibgp {min(ibgp, 64)}")
+    dist = (b.distance_ebgp, b.distance_ibgp, b.distance_local)
+    if dist[0] is None and d.format == "ARISTA":
+        dist = (200, 200, 200)
+    if dist[0] is not None:
+        w.line(f"  distance bgp {dist[0]} {dist[1]} {dist[2]}")
+
+
+def _bgp_ipv6(w: _Writer, d: Device, b: BgpProcess, keys: dict[str, str]) -> None:
+    """IOS/EOS `address-family ipv6`: the neighbors activated in it (the model's IPv6 neighbor settings are
+    activation only: no policy, and the vendor's default of sending no communities), its networks and plain
+    redistribution; multipath and distances as in IPv4 unicast."""
+    peers = [p for p in b.peers.values()
+             if _has_remote_as(b, p) and p.key in keys and b.peer_setting(p, "activate6")]
+    groups = [g for g in b.groups.values() if g.activate6 or any(p.peer_group == g.key for p in peers)]
+    if not (peers or groups or b.networks6 or b.redistribute6):
+        return
+    w.line(" address-family ipv6 unicast")
+    for n in b.networks6:
+        w.line(f"  network {n.prefix}")
+    for r in b.redistribute6:
+        w.line(f"  redistribute {r.protocol}")
+    _af_paths_and_distance(w, d, b)
+    for key in [g.key for g in groups] + [keys[p.key] for p in peers]:
+        w.line(f"  neighbor {key} activate")
+        for kind in ("", " extended", " large"):
+            w.line(f"  no neighbor {key} send-community{kind}")
+    w.line(" exit-address-family")
 
 
 ACTIVATORS = "RF-EOS-AGGREGATE-ACTIVATORS"
@@ -701,8 +729,7 @@ def _has_remote_as(b: BgpProcess, p: BgpPeer) -> bool:
 
 
 def _active(b: BgpProcess, p: BgpPeer) -> bool:
-    act = b.peer_setting(p, "activate")
-    return bool(act) if act is not None else b.default_ipv4_unicast
+    return b.ipv4_active(p)
 
 
 def _peer_session(w: _Writer, b: BgpProcess, p: BgpPeer, key: str) -> None:

@@ -175,8 +175,7 @@ def _model_peers(name: str, dev: Device) -> list[Peer]:
             continue
         local_as = asn_number(str(proc.peer_setting(peer, "local_as") or proc.asn))
         remote = proc.peer_setting(peer, "remote_as")
-        active = proc.peer_setting(peer, "activate")
-        families = {"IPV4_UNICAST"} if (active if active is not None else proc.default_ipv4_unicast) else set()
+        families = {"IPV4_UNICAST"} if proc.ipv4_active(peer) else set()
         ip = _ip(key)
         iface = None if ip else key
         out.append(Peer(name, vrf, ip, iface, local_as, str(remote) if remote is not None else None,

@@ -55,8 +55,7 @@ def _peers(proc: BgpProcess) -> list[tuple[str, BgpPeer]]:
     for key, peer in proc.peers.items():
         if proc.peer_setting(peer, "shutdown") is True or proc.peer_setting(peer, "remote_as") is None:
             continue
-        active = proc.peer_setting(peer, "activate")
-        if not (active if active is not None else proc.default_ipv4_unicast):
+        if not proc.ipv4_active(peer):
             continue
         out.append((key, peer))
     # by address, then the unnumbered (interface) peers by interface
