@@ -236,7 +236,8 @@ class BgpProcess:
         act = self.peer_setting(peer, "activate")
         if act is not None:
             return bool(act)
-        return self.default_ipv4_unicast and (self.default_ipv4_unicast_v6_transport or ":" not in peer.key)
+        v6_transport = ":" in peer.key or peer.interface  # an interface peer's session is IPv6 link-local
+        return self.default_ipv4_unicast and (self.default_ipv4_unicast_v6_transport or not v6_transport)
 
     def peer_setting(self, peer: BgpPeer, attr: str) -> object:
         """A neighbor's effective setting: its own, else its peer-group's."""

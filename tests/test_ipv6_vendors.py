@@ -148,3 +148,56 @@ def test_ipv6_sessions_and_routes_between_ios_and_eos() -> None:
                       ("r1", "2001:db8:12::2"): ("2001:db8:12::1", "ESTABLISHED"),
                       ("r2", "10.0.12.1"): ("10.0.12.2", "ESTABLISHED"),
                       ("r2", "2001:db8:12::1"): ("2001:db8:12::2", "ESTABLISHED")}
+
+
+# -- EOS BGP unnumbered: `neighbor interface RANGE peer-group G [remote-as N]` (tests/data/eos-unnumbered: a spine
+# and two leaves as AVD writes an RFC 5549 underlay: `ipv6 enable` on links without IPv4, the peer group activated
+# in IPv4 unicast with `next-hop address-family ipv6 originate`; the links only in layer1_topology.json)
+
+UNNUMBERED = Path(__file__).parent / "data" / "eos-unnumbered"
+
+
+def test_eos_interface_peers_in_the_model() -> None:
+    text = (UNNUMBERED / "configs" / "spine1.cfg").read_text()
+    dev, st = parse_config(text, "configs/spine1.cfg")
+    assert dev is not None and st.status == "PASSED", st.notes
+    b = dev.bgp
+    assert b is not None
+    assert {k: (p.interface, p.peer_group, p.remote_as) for k, p in b.peers.items()} == {
+        "Ethernet1": (True, "IPv4-UNDERLAY-PEERS", "65101"), "Ethernet2": (True, "IPv4-UNDERLAY-PEERS", "65102")}
+    # IPv6-transport neighbors: in IPv4 unicast because the group is activated there (EOS's default is not to)
+    assert all(b.ipv4_active(p) for p in b.peers.values())
+    ranged, st2 = parse_config(text.replace(
+        "   neighbor interface Ethernet1 peer-group IPv4-UNDERLAY-PEERS remote-as 65101\n"
+        "   neighbor interface Ethernet2 peer-group IPv4-UNDERLAY-PEERS remote-as 65102\n",
+        "   neighbor interface Ethernet1-2 peer-group IPv4-UNDERLAY-PEERS remote-as 65101\n"
+        "   neighbor interface Ethernet3 peer-group IPv4-UNDERLAY-PEERS peer-filter LEAF-AS-RANGE\n"),
+        "configs/spine1.cfg")
+    assert ranged is not None and ranged.bgp is not None and sorted(ranged.bgp.peers) == ["Ethernet1", "Ethernet2"]
+    assert kinds(st2)["neighbor interface Ethernet3 peer-group IPv4-UNDERLAY-PEERS peer-filter LEAF-AS-RANGE"] \
+        == "unsupported"
+    lines = _bgp_block(render(dev).config)
+    assert {"neighbor Ethernet1 interface remote-as 65101", "neighbor Ethernet1 peer-group IPv4-UNDERLAY-PEERS",
+            "neighbor Ethernet2 activate"} <= set(lines), lines
+
+
+@root_frr[0]
+@root_frr[1]
+@root_frr[2]
+def test_eos_unnumbered_fabric_converges_and_answers() -> None:
+    """Every session comes up over IPv6 link-local addresses and each leaf reaches the other's loopback over the
+    spine with Batfish's unnumbered next hop; the session answers name both interfaces."""
+    from realfish.answers.state import build
+
+    snapshot = build(UNNUMBERED, "eos-unnumbered", timeout=300)
+    routes = {(r["Node"]["name"], r["Network"]): (r["Protocol"], r["Next_Hop"])
+              for r in _ask(snapshot, "routes.RoutesQuestion")}
+    assert routes[("leaf1", "10.255.1.2/32")] == ("bgp", {"type": "ip", "ip": "169.254.0.1"})
+    assert routes[("leaf2", "10.255.1.1/32")] == ("bgp", {"type": "ip", "ip": "169.254.0.1"})
+    rows = _ask(snapshot, "bgpsessionstatus.BgpSessionStatusQuestion")
+    assert {(r["Node"]["name"], r["Local_Interface"]["interface"], r["Remote_Node"]["name"],
+             r["Remote_Interface"]["interface"], r["Session_Type"], r["Established_Status"]) for r in rows} == {
+        ("leaf1", "Ethernet1", "spine1", "Ethernet1", "EBGP_UNNUMBERED", "ESTABLISHED"),
+        ("leaf2", "Ethernet1", "spine1", "Ethernet2", "EBGP_UNNUMBERED", "ESTABLISHED"),
+        ("spine1", "Ethernet1", "leaf1", "Ethernet1", "EBGP_UNNUMBERED", "ESTABLISHED"),
+        ("spine1", "Ethernet2", "leaf2", "Ethernet1", "EBGP_UNNUMBERED", "ESTABLISHED")}

@@ -1410,6 +1410,9 @@ class CiscoLikeParser:
 
     def bgp_neighbor(self, bgp: BgpProcess, n: Node, af: bool) -> None:
         w = n.words
+        if w[1].lower() == "interface" and len(w) >= 3 and self.FORMAT == "ARISTA" and not af:
+            self.eos_interface_peers(bgp, n)
+            return
         if [x.lower() for x in w[2:4]] == ["peer", "group"]:  # EOS 4.23+: `peer group` for IOS's `peer-group`
             w = [*w[:2], "peer-group", *w[4:]]
         low = [x.lower() for x in w]
@@ -1528,6 +1531,11 @@ class CiscoLikeParser:
             p.addpath_tx_all_paths = True
             self.ok(n, "rendered as FRR addpath-tx-all-paths")
             return
+        elif what == "next-hop" and low[3:5] == ["address-family", "ipv6"]:
+            # EOS: IPv4 routes to this neighbor over an IPv6 next hop (RFC 5549); FRR does it by itself for
+            # interface peers (extended next hop)
+            self.ok(n, "FRR's interface peers send IPv4 routes with IPv6 next hops by themselves")
+            return
         elif what in ("version", "log-neighbor-changes", "capability", "dont-capability-negotiate"):
             self.ign(n, "session detail without effect on routes")
             return
@@ -1542,6 +1550,43 @@ class CiscoLikeParser:
             self.unrec(n)
             return
         self.ok(n)
+
+    def eos_interface_peers(self, bgp: BgpProcess, n: Node) -> None:
+        """EOS `neighbor interface RANGE peer-group G [remote-as N]`: a BGP unnumbered peer (IPv6 link-local
+        session) on each interface of the range (`Ethernet1`, `Ethernet1-4`, `Ethernet49/1`, `Et1,Et3`)."""
+        w = n.words
+        low = [x.lower() for x in w]
+        rest, rest_w = low[3:], w[3:]
+        if rest[:2] == ["peer", "group"]:
+            rest, rest_w = ["peer-group", *rest[2:]], ["peer-group", *rest_w[2:]]
+        if rest[:1] != ["peer-group"] or len(rest) < 2:
+            raise BadValue("`neighbor interface` needs `peer-group NAME`")
+        group = rest_w[1]
+        if group not in bgp.groups:
+            raise BadValue(f"peer-group {group!r} is not defined")
+        opts = rest[2:]
+        if opts[:1] == ["peer-filter"]:
+            self.unsup(n, "peer-filter (the remote AS a peer-filter accepts) is not modelled: no session rendered")
+            return
+        if opts and (opts[0] != "remote-as" or len(opts) != 2):
+            raise BadValue(f"unexpected {' '.join(rest_w[2:])}")
+        names = []
+        for part in w[2].split(","):
+            m = re.fullmatch(r"(.*?)(\d+)-(\d+)", part)
+            if m and int(m.group(2)) <= int(m.group(3)) and int(m.group(3)) - int(m.group(2)) < 512:
+                names += [f"{m.group(1)}{i}" for i in range(int(m.group(2)), int(m.group(3)) + 1)]
+            else:
+                names.append(part)
+        for name in (self.ifname(x) for x in names):
+            p = bgp.peers.setdefault(name, BgpPeer(name, interface=True, line=n.line))
+            p.peer_group = group
+            if opts:
+                p.remote_as = asn(rest_w[3])
+            self.define_used("bgp neighbor", f"{name} (VRF default)", n)
+            self.refer("interface", name, "bgp neighbor interface", n.line)
+        self.refer("bgp peer-group", group, "bgp neighbor statement", n.line)
+        self.ok(n, "BGP unnumbered: an IPv6 link-local session on each interface (FRR `neighbor IFACE interface`), "
+                   "IPv4 routes over IPv6 next hops (RFC 5549)")
 
     def bgp_no_neighbor(self, bgp: BgpProcess, n: Node) -> None:
         low = [x.lower() for x in n.words]
