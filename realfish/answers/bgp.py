@@ -151,7 +151,9 @@ def static_local_ip(dev: Device, proc: BgpProcess, peer: BgpPeer, vrf: str) -> s
         if _ip(source):
             return _ip(source)
         iface = dev.find_interface(source)
-        return str(iface.addresses[0].ip) if iface is not None and iface.addresses else None
+        version = 6 if ":" in peer.key else 4  # the interface's address of the peer's family
+        addrs = [a for a in iface.addresses if a.version == version] if iface is not None else []
+        return str(addrs[0].ip) if addrs else None
     if _ip(peer.key) is None:
         return None
     addr = ipaddress.ip_address(peer.key)

@@ -1423,9 +1423,6 @@ class CiscoLikeParser:
             self.define("bgp peer-group", key, n)
             self.ok(n)
             return
-        if _is_ipv6(key) and self.FORMAT in FRR_FORMATS:
-            self.ipv6_line(n, "IPv6 BGP neighbors are not modelled yet")
-            return
         if what == "interface" or (not _is_ipv4(key) and key not in bgp.groups and key not in bgp.peers
                                    and what == "remote-as" and self.FORMAT in FRR_FORMATS):
             if self.FORMAT not in FRR_FORMATS:
