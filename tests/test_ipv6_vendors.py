@@ -92,6 +92,10 @@ def test_rendered_ipv6_for_frr() -> None:
     assert dev is not None
     r1 = render(dev).config
     assert "ipv6 route 2001:db8:1::/48 Null0" in r1 and " ipv6 address 2001:db8:12::1/64" in r1
+    # a link-local next hop goes out of its interface (Linux name), with the route's tag and distance
+    ll, _ = parse_config(R1.replace("ipv6 route 2001:DB8:1::/48 Null0\n", "ipv6 route 2001:DB8:3::/48 "
+                                    "GigabitEthernet0/0 FE80::2 210 tag 7\n"), "configs/r1.cfg")
+    assert ll is not None and "ipv6 route 2001:db8:3::/48 fe80::2 gi0-0 tag 7 210" in render(ll).config
     lines = _bgp_block(r1)
     v4, v6 = lines.index("address-family ipv4 unicast"), lines.index("address-family ipv6 unicast")
     assert "neighbor 2001:db8:12::2 remote-as 65002" in lines[:v4]

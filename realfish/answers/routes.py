@@ -282,51 +282,22 @@ def _hops(entry: dict[str, Any]) -> list[dict[str, Any]]:
             and not h.get("duplicate")]
 
 
-def main_rib(snapshot: SnapshotState, router: str) -> list[Row]:
-    """One router's main RIB as Batfish rows (unsorted): zebra's selected routes plus the kernel's local ones."""
-    ospf_types = ospf_route_types(snapshot.show(router, "ospf_routes"))
-    best = best_paths(snapshot, router)
+def main_rib(snapshot: SnapshotState, router: str, version: int = 4) -> list[Row]:
+    """One router's main RIB as Batfish rows (unsorted): zebra's selected routes plus the kernel's local ones;
+    `version` 6: its IPv6 RIB in the same format (see the module docstring)."""
+    v6 = version == 6
+    ospf_types = {} if v6 else ospf_route_types(snapshot.show(router, "ospf_routes"))
+    best = best_paths(snapshot, router, "bgp_routes6" if v6 else "bgp_routes")
     rows: list[Row] = []
-    for e in zebra_entries(snapshot.show(router, "routes")):
-        if not e.get("selected") or ":" in str(e.get("prefix", "")):
-            continue
-        vrf, prefix, proto = str(e.get("vrfName") or "default"), str(e["prefix"]), str(e.get("protocol"))
-        tag = e.get("tag") or None
-        seen: set[str] = set()
-        for h in _hops(e):
-            label, nh = classify_route(snapshot, router, vrf, prefix, proto, h, ospf_types, best)
-            key = repr(sorted(nh.items()))
-            if key in seen:
-                continue
-            seen.add(key)
-            rows.append({"Node": tbl.node(router), "VRF": vrf, "Network": prefix, "Next_Hop": nh,
-                         "Protocol": label, "Metric": int(e.get("metric", 0)),
-                         "Admin_Distance": int(e.get("distance", 0)), "Tag": tag})
-    rows.extend(local_routes(snapshot, router))
-    return rows
-
-
-def main_rib6(snapshot: SnapshotState, router: str) -> list[Row]:
-    """One router's IPv6 main RIB in the same row format (see the module docstring), unsorted."""
-    best = best_paths(snapshot, router, "bgp_routes6")
-    rows: list[Row] = []
-    for e in zebra_entries(snapshot.show(router, "routes6")):
+    for e in zebra_entries(snapshot.show(router, "routes6" if v6 else "routes")):
         prefix = str(e.get("prefix", ""))
-        if not e.get("selected") or ":" not in prefix or ipaddress.ip_network(prefix).is_link_local:
+        if not e.get("selected") or (":" in prefix) != v6 or (v6 and ipaddress.ip_network(prefix).is_link_local):
             continue
         vrf, proto = str(e.get("vrfName") or "default"), str(e.get("protocol"))
         seen: set[str] = set()
         for h in _hops(e):
-            ifname = snapshot.user_ifname(router, h["interfaceName"]) if h.get("interfaceName") else None
-            ip = h.get("ip")
-            if proto == "ospf6":
-                label, nh = "ospf3", {"type": "interface", "interface": ifname, **({"ip": ip} if ip else {})}
-                if ifname is None:
-                    nh = {"type": "discard"}
-            else:
-                label, nh = classify_route(snapshot, router, vrf, prefix, proto, h, {}, best)
-            if nh.get("type") == "ip" and ipaddress.ip_address(nh["ip"]).is_link_local and ifname:
-                nh = {"type": "interface", "interface": ifname, "ip": nh["ip"]}  # a link-local IP needs its link
+            label, nh = (_classify_route6(snapshot, router, vrf, prefix, proto, h, best) if v6 else
+                         classify_route(snapshot, router, vrf, prefix, proto, h, ospf_types, best))
             key = repr(sorted(nh.items()))
             if key in seen:
                 continue
@@ -334,8 +305,22 @@ def main_rib6(snapshot: SnapshotState, router: str) -> list[Row]:
             rows.append({"Node": tbl.node(router), "VRF": vrf, "Network": prefix, "Next_Hop": nh,
                          "Protocol": label, "Metric": int(e.get("metric", 0)),
                          "Admin_Distance": int(e.get("distance", 0)), "Tag": e.get("tag") or None})
-    rows.extend(local_routes(snapshot, router, version=6))
+    rows.extend(local_routes(snapshot, router, version))
     return rows
+
+
+def _classify_route6(snapshot: SnapshotState, router: str, vrf: str, prefix: str, proto: str, hop: dict[str, Any],
+                     best: dict[tuple[str, str], list[dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """An IPv6 route's label and next hop: OSPFv3 as `ospf3`, a link-local next hop with its interface."""
+    ifname = snapshot.user_ifname(router, hop["interfaceName"]) if hop.get("interfaceName") else None
+    ip = hop.get("ip")
+    if proto == "ospf6":
+        return "ospf3", ({"type": "interface", "interface": ifname, **({"ip": ip} if ip else {})} if ifname
+                         else {"type": "discard"})
+    label, nh = classify_route(snapshot, router, vrf, prefix, proto, hop, {}, best)
+    if nh.get("type") == "ip" and ipaddress.ip_address(nh["ip"]).is_link_local and ifname:
+        nh = {"type": "interface", "interface": ifname, "ip": nh["ip"]}  # a link-local IP needs its link
+    return label, nh
 
 
 def ipv4_rows(rows: list[Row]) -> list[Row]:
@@ -426,7 +411,7 @@ def main_rows(question: dict[str, Any], snapshot: SnapshotState, whole_vrf: bool
     protos = protocols(variable(question, "protocols"))
     out: list[Row] = []
     for router in _routers(question, snapshot):
-        rows = [r for r in main_rib(snapshot, router) + main_rib6(snapshot, router) if vrf_ok(r["VRF"])
+        rows = [r for r in main_rib(snapshot, router) + main_rib(snapshot, router, 6) if vrf_ok(r["VRF"])
                 and (protos is None or r["Protocol"] in protos)]
         by_vrf: dict[str, list[Row]] = {}
         for r in rows:
