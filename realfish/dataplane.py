@@ -22,8 +22,10 @@ from typing import Any
 # key -> (daemon whose vty answers it, command). One vty connection per daemon, JSON output only.
 SHOWS: dict[str, tuple[str, str]] = {
     "routes": ("zebra", "show ip route vrf all json"),
+    "routes6": ("zebra", "show ipv6 route vrf all json"),  # the routes answer's IPv6 rows
     "interfaces": ("zebra", "show interface vrf all json"),
     "bgp_routes": ("bgpd", "show bgp vrf all ipv4 unicast json"),
+    "bgp_routes6": ("bgpd", "show bgp vrf all ipv6 unicast json"),  # iBGP/eBGP/aggregate of IPv6 BGP routes
     "bgp_summary": ("bgpd", "show bgp vrf all summary json"),
     "bgp_neighbors": ("bgpd", "show bgp vrf all neighbors json"),
     "ospf_neighbors": ("ospfd", "show ip ospf neighbor detail json"),

@@ -22,6 +22,9 @@ IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# Formats whose FRR config runs as written (Device.frr_passthrough)
+FRR_FORMATS = ("FRR", "CUMULUS_CONCATENATED", "SONIC")
+
 InterfaceKind = Literal["physical", "loopback", "subinterface", "vlan", "aggregate", "tunnel", "null", "other"]
 
 
@@ -131,8 +134,9 @@ class OspfProcess:
 class BgpPeer:
     """A neighbor (by address) or a peer-group (by name): same settings, `None` = not set here."""
 
-    key: str  # IP address text, or the peer-group name
+    key: str  # IP address text, the peer-group name, or (unnumbered) the user's interface name
     is_group: bool = False
+    interface: bool = False  # BGP unnumbered: `neighbor IFACE interface`, a session over IPv6 link-local
     remote_as: str | None = None  # number text, or "external"/"internal" (FRR)
     peer_group: str | None = None
     description: str | None = None
@@ -155,6 +159,7 @@ class BgpPeer:
     holdtime: int | None = None
     shutdown: bool | None = None
     activate: bool | None = None  # IPv4 unicast; None: the process default (bgp default ipv4-unicast)
+    activate6: bool | None = None  # IPv6 unicast (`address-family ipv6` / `neighbor X activate`); None: not active
     default_originate: bool | None = None
     soft_reconfiguration: bool | None = None
     weight: int | None = None
@@ -198,10 +203,12 @@ class BgpProcess:
     peers: dict[str, BgpPeer] = field(default_factory=dict)  # neighbors by address text
     groups: dict[str, BgpPeer] = field(default_factory=dict)  # peer-groups by name
     networks: list[BgpNetwork] = field(default_factory=list)
+    networks6: list[BgpNetwork] = field(default_factory=list)  # `address-family ipv6`'s network statements
     aggregates: list[BgpAggregate] = field(default_factory=list)
     listen_ranges: list[BgpListenRange] = field(default_factory=list)
     listen_limit: int | None = None
     redistribute: list[Redistribution] = field(default_factory=list)
+    redistribute6: list[Redistribution] = field(default_factory=list)  # `address-family ipv6`'s (no route-map)
     maximum_paths_ebgp: int | None = None
     maximum_paths_ibgp: int | None = None
     keepalive: int | None = None
@@ -216,11 +223,21 @@ class BgpProcess:
     compare_router_id: bool = False
     log_neighbor_changes: bool | None = None
     default_ipv4_unicast: bool = True  # neighbors are active in IPv4 unicast unless told otherwise
+    # ...IPv6 neighbors too (IOS); EOS activates IPv4 unicast for IPv6-transport neighbors only if told to
+    default_ipv4_unicast_v6_transport: bool = True
     ebgp_requires_policy: bool = False  # FRR's own default is True; vendors (IOS, EOS) do not require policy
     synchronization: bool = False
     dampening: bool = False
     cluster_id: str | None = None
     line: int | None = None
+
+    def ipv4_active(self, peer: BgpPeer) -> bool:
+        """Is the neighbor active in IPv4 unicast: as set, else the process default for its transport."""
+        act = self.peer_setting(peer, "activate")
+        if act is not None:
+            return bool(act)
+        v6_transport = ":" in peer.key or peer.interface  # an interface peer's session is IPv6 link-local
+        return self.default_ipv4_unicast and (self.default_ipv4_unicast_v6_transport or not v6_transport)
 
     def peer_setting(self, peer: BgpPeer, attr: str) -> object:
         """A neighbor's effective setting: its own, else its peer-group's."""

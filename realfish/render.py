@@ -565,15 +565,22 @@ def _bgp(w: _Writer, d: Device) -> None:
         w.line(f" bgp listen range {lr.prefix} peer-group {lr.group}")
     if b.listen_limit is not None:
         w.line(f" bgp listen limit {b.listen_limit}")
+    keys = _peer_keys(w, b)
     for p in b.peers.values():
         if not _has_remote_as(b, p):
             w.note(p.line, f"neighbor {p.key} has no remote-as: not rendered (the device would not open it)")
             continue
+        if p.key not in keys:
+            continue
+        key = keys[p.key]
+        # an interface peer (BGP unnumbered) is created by `neighbor IFACE interface ...`
+        create = f"{key} interface" if p.interface else key
         if p.remote_as is not None and (p.peer_group is None or b.groups[p.peer_group].remote_as is None):
-            w.line(f" neighbor {p.key} remote-as {p.remote_as}")
+            w.line(f" neighbor {create} remote-as {p.remote_as}")
+            create = key
         if p.peer_group is not None:
-            w.line(f" neighbor {p.key} peer-group {p.peer_group}")
-        _peer_session(w, b, p, p.key)
+            w.line(f" neighbor {create} peer-group {p.peer_group}")
+        _peer_session(w, b, p, key)
     w.line(" !")
     w.line(" address-family ipv4 unicast")
     for n in b.networks:
@@ -592,18 +599,7 @@ def _bgp(w: _Writer, d: Device) -> None:
         opts = (f" metric {r.metric}" if r.metric is not None else "") + (
             f" route-map {r.route_map}" if r.route_map else "")
         w.line(f"  redistribute {r.protocol}{opts}")
-    default_paths = 1 if d.format not in FRR_FAMILY else None
-    ebgp = b.maximum_paths_ebgp if b.maximum_paths_ebgp is not None else default_paths
-    ibgp = b.maximum_paths_ibgp if b.maximum_paths_ibgp is not None else default_paths
-    if ebgp is not None:
-        w.line(f"  maximum-paths {min(ebgp, 64)}")
-    if ibgp is not None:
-        w.line(f"  maximum-paths ibgp {min(ibgp, 64)}")
-    dist = (b.distance_ebgp, b.distance_ibgp, b.distance_local)
-    if dist[0] is None and d.format == "ARISTA":
-        dist = (200, 200, 200)
-    if dist[0] is not None:
-        w.line(f"  distance bgp {dist[0]} {dist[1]} {dist[2]}")
+    _af_paths_and_distance(w, d, b)
     if b.dampening:
         w.line("  bgp dampening")
     members_active: dict[str, bool] = {}
@@ -622,16 +618,55 @@ def _bgp(w: _Writer, d: Device) -> None:
             w.line(f"  neighbor {g.key} activate")
         _peer_af(w, d, g, g.key, member=False)
     for p in b.peers.values():
-        if not _has_remote_as(b, p):
+        if not _has_remote_as(b, p) or p.key not in keys:
             continue
         if _active(b, p):
-            w.line(f"  neighbor {p.key} activate")
+            w.line(f"  neighbor {keys[p.key]} activate")
         elif p.peer_group is not None and members_active.get(p.peer_group):
-            w.line(f"  no neighbor {p.key} activate")
-        _peer_af(w, d, p, p.key, member=p.peer_group is not None)
+            w.line(f"  no neighbor {keys[p.key]} activate")
+        _peer_af(w, d, p, keys[p.key], member=p.peer_group is not None)
     w.line(" exit-address-family")
+    _bgp_ipv6(w, d, b, keys)
     w.line("exit")
     w.line("!")
+
+
+def _af_paths_and_distance(w: _Writer, d: Device, b: BgpProcess) -> None:
+    """An address family's multipath limits and distances: the configured ones, else the vendor's defaults."""
+    default_paths = 1 if d.format not in FRR_FAMILY else None
+    ebgp = b.maximum_paths_ebgp if b.maximum_paths_ebgp is not None else default_paths
+    ibgp = b.maximum_paths_ibgp if b.maximum_paths_ibgp is not None else default_paths
+    if ebgp is not None:
+        w.line(f"  maximum-paths {min(ebgp, 64)}")
+    if ibgp is not None:
+        w.line(f"  maximum-paths ibgp {min(ibgp, 64)}")
+    dist = (b.distance_ebgp, b.distance_ibgp, b.distance_local)
+    if dist[0] is None and d.format == "ARISTA":
+        dist = (200, 200, 200)
+    if dist[0] is not None:
+        w.line(f"  distance bgp {dist[0]} {dist[1]} {dist[2]}")
+
+
+def _bgp_ipv6(w: _Writer, d: Device, b: BgpProcess, keys: dict[str, str]) -> None:
+    """IOS/EOS `address-family ipv6`: the neighbors activated in it (the model's IPv6 neighbor settings are
+    activation only: no policy, and the vendor's default of sending no communities), its networks and plain
+    redistribution; multipath and distances as in IPv4 unicast."""
+    peers = [p for p in b.peers.values()
+             if _has_remote_as(b, p) and p.key in keys and b.peer_setting(p, "activate6")]
+    groups = [g for g in b.groups.values() if g.activate6 or any(p.peer_group == g.key for p in peers)]
+    if not (peers or groups or b.networks6 or b.redistribute6):
+        return
+    w.line(" address-family ipv6 unicast")
+    for n in b.networks6:
+        w.line(f"  network {n.prefix}")
+    for r in b.redistribute6:
+        w.line(f"  redistribute {r.protocol}")
+    _af_paths_and_distance(w, d, b)
+    for key in [g.key for g in groups] + [keys[p.key] for p in peers]:
+        w.line(f"  neighbor {key} activate")
+        for kind in ("", " extended", " large"):
+            w.line(f"  no neighbor {key} send-community{kind}")
+    w.line(" exit-address-family")
 
 
 ACTIVATORS = "RF-EOS-AGGREGATE-ACTIVATORS"
@@ -678,13 +713,23 @@ def _eos_activator_policy(w: _Writer, activators: list[ipaddress.IPv4Network]) -
     w.line("!")
 
 
+def _peer_keys(w: _Writer, b: BgpProcess) -> dict[str, str]:
+    """Each neighbor's name in the rendered config: its address, or an interface peer's Linux interface name
+    (left out, with a note, when the interface is not on the device)."""
+    out = {}
+    for p in b.peers.values():
+        key = w.ifname(p.key, p.line) if p.interface else p.key
+        if key is not None:
+            out[p.key] = key
+    return out
+
+
 def _has_remote_as(b: BgpProcess, p: BgpPeer) -> bool:
     return p.remote_as is not None or (p.peer_group is not None and b.groups[p.peer_group].remote_as is not None)
 
 
 def _active(b: BgpProcess, p: BgpPeer) -> bool:
-    act = b.peer_setting(p, "activate")
-    return bool(act) if act is not None else b.default_ipv4_unicast
+    return b.ipv4_active(p)
 
 
 def _peer_session(w: _Writer, b: BgpProcess, p: BgpPeer, key: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from realfish.answers import UnsupportedQuestion, answer
-from realfish.answers.routes import diff_rows, next_hop_key, prefix_match, protocols
+from realfish.answers.routes import diff_rows, ipv4_rows, next_hop_key, prefix_match, protocols
 from realfish.answers.state import SnapshotState
 from realfish.convert import ConvertedSnapshot
 from realfish.dataplane import Dataplane, RouterTables
@@ -306,3 +306,84 @@ def test_differential_answers_are_batfish_table_diffs() -> None:
     assert ask(up, "lpmroutes.LpmRoutesQuestion", reference=up, ip="10.0.0.1")["rows"] == []
     with pytest.raises(UnsupportedQuestion, match="differential"):  # Batfish's bgpRib diff is its own
         ask(r1_snapshot(), "routes.RoutesQuestion", reference=r1_snapshot(), top={"rib": "bgp"})
+
+
+# -- IPv6 rows: zebra's `show ipv6 route vrf all json` and bgpd's IPv6 table as FRR 8.4.4 prints them (taken from
+# tests/data/bgp6-over-ospf6's r3: OSPFv3 over the link-local address, eBGP from r4 whose next hop zebra holds as
+# r4's link-local address, the link-local prefix of each interface, an unselected OSPFv3 copy of a connected one)
+
+def _v6(prefix: str, protocol: str, hops: list[dict[str, Any]], distance: int = 0, metric: int = 0,
+        selected: bool = True) -> dict[str, Any]:
+    return route(prefix, protocol, hops, distance, metric, selected, prefixLen=int(prefix.split("/")[1]))
+
+
+R3_ROUTES6 = {
+    "2001:db8:12::/64": [_v6("2001:db8:12::/64", "ospf6",
+                             [hop(ip="fe80::ff:fe01:3", afi="ipv6", interfaceName="eth0", fib=True)], 110, 20)],
+    "2001:db8:23::/64": [_v6("2001:db8:23::/64", "ospf6", [hop(interfaceName="eth0", directlyConnected=True)],
+                             110, 10, selected=False),
+                         _v6("2001:db8:23::/64", "connected", [hop(interfaceName="eth0", directlyConnected=True)])],
+    "2001:db8:ff::3/128": [_v6("2001:db8:ff::3/128", "connected", [hop(interfaceName="lo", directlyConnected=True)])],
+    "2001:db8:4444::/48": [_v6("2001:db8:4444::/48", "bgp",
+                               [hop(ip="fe80::ff:fe03:2", afi="ipv6", interfaceName="eth1", fib=True)], 20, 0)],
+    "2001:db8:99::/48": [_v6("2001:db8:99::/48", "bgp", [hop(ip="2001:db8:ff::1", recursive=True),
+                                                         hop(ip="fe80::ff:fe01:3", interfaceName="eth0",
+                                                             resolver=True)], 200, 0)],
+    "fe80::/64": [_v6("fe80::/64", "connected", [hop(interfaceName="eth1", directlyConnected=True)])],
+}
+R3_BGP6 = {"default": {"vrfName": "default", "routes": {
+    "2001:db8:4444::/48": [{"valid": True, "bestpath": True, "pathFrom": "external", "peerId": "2001:db8:34::4",
+                            "path": "65004", "nexthops": [{"ip": "2001:db8:34::4", "afi": "ipv6", "scope": "global"},
+                                                          {"ip": "fe80::ff:fe03:2", "afi": "ipv6",
+                                                           "scope": "link-local", "used": True}]}],
+    "2001:db8:99::/48": [{"valid": True, "bestpath": True, "pathFrom": "internal", "peerId": "2001:db8:ff::1",
+                          "path": "", "nexthops": [{"ip": "2001:db8:ff::1", "afi": "ipv6", "used": True}]}]}}}
+
+
+def r3_snapshot() -> SnapshotState:
+    r3 = device("r3", {})
+    shows = {"r3": {"routes": {"10.3.0.0/24": [route("10.3.0.0/24", "connected",
+                                                     [hop(interfaceName="eth1", directlyConnected=True)])]},
+                    "routes6": R3_ROUTES6, "bgp_routes6": R3_BGP6,
+                    "interfaces": interfaces(eth0=("up", ["2001:db8:23::3/64", "fe80::ff:fe02:2/64"]),
+                                             eth1=("up", ["10.3.0.1/24", "2001:db8:34::3/64"]),
+                                             eth2=("down", ["2001:db8:56::3/64"]),
+                                             lo=("up", ["2001:db8:ff::3/128"]))}}
+    return snapshot([r3], shows)
+
+
+def test_ipv6_routes_in_the_routes_answer() -> None:
+    state = r3_snapshot()
+    element = ask(state, "routes.RoutesQuestion")
+    eth0, eth1 = {"type": "interface", "interface": "eth0"}, {"type": "interface", "interface": "eth1"}
+    assert brief(element["rows"]) == [
+        ("10.3.0.0/24", "connected", eth1, 0, 0, None),  # IPv4 first, then IPv6, each in address order
+        ("10.3.0.1/32", "local", eth1, 0, 0, None),
+        ("2001:db8:12::/64", "ospf3", {**eth0, "ip": "fe80::ff:fe01:3"}, 20, 110, None),
+        ("2001:db8:23::/64", "connected", eth0, 0, 0, None),  # not the unselected OSPFv3 copy
+        ("2001:db8:23::3/128", "local", eth0, 0, 0, None),
+        ("2001:db8:34::3/128", "local", eth1, 0, 0, None),  # none for the down eth2, none for lo's /128
+        ("2001:db8:99::/48", "ibgp", {"type": "ip", "ip": "2001:db8:ff::1"}, 0, 200, None),  # the BGP next hop
+        ("2001:db8:ff::3/128", "connected", {"type": "interface", "interface": "lo"}, 0, 0, None),  # 00ff < 4444
+        ("2001:db8:4444::/48", "bgp", {**eth1, "ip": "fe80::ff:fe03:2"}, 0, 20, None),  # link-local: with its link
+    ]  # and no fe80::/64
+    # pybatfish reads the whole answer
+    from pybatfish.datamodel.answer import TableAnswer
+    frame = TableAnswer({"answerElements": [element]}).frame()
+    assert list(frame["Network"])[2:4] == ["2001:db8:12::/64", "2001:db8:23::/64"]
+    assert frame["Next_Hop"][2].ip == "fe80::ff:fe01:3"
+    # the filters take IPv6 prefixes; an IPv4 one never matches an IPv6 route
+    lpm = ask(state, "routes.RoutesQuestion", network="2001:db8:4444::1", prefixMatchType="LONGEST_PREFIX_MATCH")
+    assert [r["Network"] for r in lpm["rows"]] == ["2001:db8:4444::/48"]
+    longer = ask(state, "routes.RoutesQuestion", network="2001:db8::/32", prefixMatchType="LONGER_PREFIXES")
+    assert len(longer["rows"]) == 7
+    assert [r["Network"] for r in ask(state, "routes.RoutesQuestion", network="0.0.0.0/0",
+                                      prefixMatchType="LONGER_PREFIXES")["rows"]] == ["10.3.0.0/24", "10.3.0.1/32"]
+    assert [r["Network"] for r in ask(state, "routes.RoutesQuestion", protocols="ospf3")["rows"]] == [
+        "2001:db8:12::/64"]
+    assert ask(state, "routes.RoutesQuestion", protocols="ospf")["rows"] == []  # Batfish's ospf: OSPFv2 only
+
+
+def test_comparisons_with_batfish_leave_ipv6_rows_out() -> None:
+    rows = ask(r3_snapshot(), "routes.RoutesQuestion")["rows"]
+    assert [r["Network"] for r in ipv4_rows(rows)] == ["10.3.0.0/24", "10.3.0.1/32"]

@@ -53,3 +53,38 @@ def test_ipv6_sessions_and_routes_match_the_baseline() -> None:
     # Nothing of the emulation on the host: no route (IPv6 ones included), link, address or TCP socket appeared.
     assert during == before
     assert fib_diff(fibs["baseline"], fibs["real"], ("baseline", "realfish")) == []
+
+
+def test_ipv6_routes_in_the_routes_answer() -> None:
+    """The snapshot converged as the service converges it and asked `routes` as pybatfish asks it: the IPv6 main
+    RIB is in the answer (Batfish's row format: OSPFv3 as `ospf3` over the neighbour's link-local address, iBGP
+    with its BGP next hop, eBGP over the peer's link-local address on its link), and frame() reads it; the IPv6
+    sessions are in bgpSessionStatus."""
+    from pybatfish.datamodel.answer import TableAnswer
+
+    from realfish.answers import answer
+    from realfish.answers.state import build
+
+    snapshot = build(SNAPSHOT, "bgp6", timeout=300)
+    q = {"class": "org.batfish.question.routes.RoutesQuestion", "differential": False,
+         "instance": {"instanceName": "q", "variables": {"network": {"value": "2001:db8::/32"},
+                                                         "prefixMatchType": {"value": "LONGER_PREFIXES"}}}}
+    frame = TableAnswer({"answerElements": answer(q, snapshot, None)["answerElements"]}).frame()
+    rows = {(r.Node, r.Network, r.Protocol): r.Next_Hop for r in frame.itertuples()}
+    assert rows[("r1", "2001:db8:4444::/48", "ibgp")].ip == "2001:db8:ff::3"
+    ebgp = rows[("r3", "2001:db8:4444::/48", "bgp")]
+    assert ebgp.interface == "eth1" and ebgp.ip.startswith("fe80::"), ebgp
+    ospf3 = rows[("r1", "2001:db8:ff::3/128", "ospf3")]
+    assert ospf3.interface == "eth0" and ospf3.ip.startswith("fe80::"), ospf3
+    assert ("r1", "2001:db8:12::1/128", "local") in rows and ("r3", "2001:db8:34::/64", "connected") in rows
+    assert not [k for k in rows if k[1].startswith("fe80:")]
+    # the IPv6 sessions, configured (the FRR config's IPv6 neighbors are in the model) and established
+    q = {"class": "org.batfish.question.bgpsessionstatus.BgpSessionStatusQuestion", "differential": False,
+         "instance": {"instanceName": "q", "variables": {}}}
+    sessions = {(r["Node"]["name"], r["Remote_IP"]["value"]): (r["Local_IP"], r["Session_Type"],
+                                                               r["Established_Status"])
+                for r in answer(q, snapshot, None)["answerElements"][0]["rows"]}
+    assert sessions == {("r1", "2001:db8:ff::3"): ("2001:db8:ff::1", "IBGP", "ESTABLISHED"),
+                        ("r3", "2001:db8:ff::1"): ("2001:db8:ff::3", "IBGP", "ESTABLISHED"),
+                        ("r3", "2001:db8:34::4"): ("2001:db8:34::3", "EBGP_SINGLEHOP", "ESTABLISHED"),
+                        ("r4", "2001:db8:34::3"): ("2001:db8:34::4", "EBGP_SINGLEHOP", "ESTABLISHED")}

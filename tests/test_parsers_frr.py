@@ -51,18 +51,20 @@ def test_frr_ospfv3_is_passed_to_frr() -> None:
     assert kinds["router rip"] == "unsupported"
 
 
-def test_ipv6_bgp_and_static_lines_run_in_frr_only() -> None:
-    """FRR runs IPv6 BGP and `ipv6 route` as written (tests/test_bgp6.py): passed on; IOS, rendered from the model
-    that has no IPv6 BGP, still reports them unsupported."""
+def test_ipv6_bgp_and_static_lines() -> None:
+    """FRR runs IPv6 BGP and `ipv6 route` as written (tests/test_bgp6.py): passed on; IOS's are in the model
+    (tests/test_parsers_ios.py), but for per-neighbor IPv6 policy, which stays reported."""
     body = ("router bgp 65001\n neighbor 2001:db8::2 remote-as 65002\n address-family ipv6 unicast\n"
-            "  neighbor 2001:db8::2 activate\n exit-address-family\n!\nipv6 route 2001:db8:1::/48 Null0\n")
+            "  neighbor 2001:db8::2 activate\n  neighbor 2001:db8::2 route-map RM in\n exit-address-family\n!\n"
+            "ipv6 route 2001:db8:1::/48 Null0\n")
     _, frr = parse_config("frr version 8.4.4\nhostname r1\n" + body, "configs/r1.cfg")
     _, ios = parse_config("!\nversion 15.2\nhostname r1\n" + body, "configs/r1.cfg")
-    for st, want in ((frr, "translated"), (ios, "unsupported")):
+    for st, want, policy in ((frr, "translated", "translated"), (ios, "translated", "unsupported")):
         kinds = {n.text: n.kind for n in st.notes}
         assert kinds["neighbor 2001:db8::2 remote-as 65002"] == want, st.notes
         assert kinds["address-family ipv6 unicast"] == kinds["neighbor 2001:db8::2 activate"] == want
         assert kinds["ipv6 route 2001:db8:1::/48 Null0"] == want
+        assert kinds["neighbor 2001:db8::2 route-map RM in"] == policy
 
 
 def test_frr_model_and_passthrough() -> None:

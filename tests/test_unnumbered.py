@@ -115,3 +115,31 @@ def test_unnumbered_routes_and_traceroute_answers() -> None:
     traces = row["Traces"]
     assert [t.disposition for t in traces] == ["ACCEPTED"]  # type: ignore[attr-defined]
     assert [h.node for h in traces[0].hops] == ["r1", "r2"]  # type: ignore[index]
+
+
+def test_unnumbered_fabric_session_answers() -> None:
+    """tests/data/unnumbered-fabric (a peer group over spine1's interfaces, `neighbor swp1 interface remote-as
+    external` on the leaves, an iBGP leaf that matches nobody, a port without a cable) converged and asked as
+    pybatfish asks: the sessions Batfish finds compatible come up over IPv6 link-local, each row naming both
+    interfaces and no IPs; the others are NOT_COMPATIBLE."""
+    from pybatfish.datamodel.answer import TableAnswer
+
+    from realfish.answers import answer
+    from realfish.answers.state import build
+
+    snapshot = build(Path(__file__).parent / "data" / "unnumbered-fabric", "fabric", timeout=300)
+    q = {"class": "org.batfish.question.bgpsessionstatus.BgpSessionStatusQuestion", "differential": False,
+         "instance": {"instanceName": "q", "variables": {}}}
+    frame = TableAnswer({"answerElements": answer(q, snapshot, None)["answerElements"]}).frame()
+    got = {(r.Local_Interface.hostname, r.Local_Interface.interface):
+           (r.Remote_Interface and (r.Remote_Interface.hostname, r.Remote_Interface.interface),
+            r.Session_Type, r.Established_Status, r.Local_IP, r.Remote_IP) for r in frame.itertuples()}
+    assert got == {
+        ("leaf1", "swp1"): (("spine1", "swp1"), "EBGP_UNNUMBERED", "ESTABLISHED", None, None),
+        ("leaf2", "swp1"): (("spine1", "swp2"), "EBGP_UNNUMBERED", "ESTABLISHED", None, None),
+        ("leaf3", "swp1"): (None, "IBGP_UNNUMBERED", "NOT_COMPATIBLE", None, None),
+        ("spine1", "swp1"): (("leaf1", "swp1"), "EBGP_UNNUMBERED", "ESTABLISHED", None, None),
+        ("spine1", "swp2"): (("leaf2", "swp1"), "EBGP_UNNUMBERED", "ESTABLISHED", None, None),
+        ("spine1", "swp3"): (None, "EBGP_UNNUMBERED", "NOT_COMPATIBLE", None, None),
+        ("spine1", "swp4"): (None, "EBGP_UNNUMBERED", "NOT_COMPATIBLE", None, None),
+    }, got

@@ -151,7 +151,9 @@ def static_local_ip(dev: Device, proc: BgpProcess, peer: BgpPeer, vrf: str) -> s
         if _ip(source):
             return _ip(source)
         iface = dev.find_interface(source)
-        return str(iface.addresses[0].ip) if iface is not None and iface.addresses else None
+        version = 6 if ":" in peer.key else 4  # the interface's address of the peer's family
+        addrs = [a for a in iface.addresses if a.version == version] if iface is not None else []
+        return str(addrs[0].ip) if addrs else None
     if _ip(peer.key) is None:
         return None
     addr = ipaddress.ip_address(peer.key)
@@ -175,8 +177,7 @@ def _model_peers(name: str, dev: Device) -> list[Peer]:
             continue
         local_as = asn_number(str(proc.peer_setting(peer, "local_as") or proc.asn))
         remote = proc.peer_setting(peer, "remote_as")
-        active = proc.peer_setting(peer, "activate")
-        families = {"IPV4_UNICAST"} if (active if active is not None else proc.default_ipv4_unicast) else set()
+        families = {"IPV4_UNICAST"} if proc.ipv4_active(peer) else set()
         ip = _ip(key)
         iface = None if ip else key
         out.append(Peer(name, vrf, ip, iface, local_as, str(remote) if remote is not None else None,
@@ -230,18 +231,46 @@ def configured_peers(snapshot: SnapshotState) -> list[Peer]:
     return peers
 
 
-def configured_edges(peers: list[Peer], owners: dict[str, dict[str, set[str]]]) -> dict[int, set[int]]:
+def point_to_point(snapshot: SnapshotState) -> dict[tuple[str, str], tuple[str, str]]:
+    """(node, interface) -> the other end of its point-to-point link (a segment of exactly two interfaces, as
+    the run wires them), by the user's interface names: Batfish's L3Adjacencies.inSamePointToPointDomain."""
+    net = snapshot.conv.network
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for seg in net.segments:
+        if len(seg.members) != 2:
+            continue
+        (a, ai), (b, bi) = ((r, net.routers[r].name_map.get(i, i) if r in net.routers else i)
+                            for r, i in seg.members)
+        out[(a, ai)], out[(b, bi)] = (b, bi), (a, ai)
+    return out
+
+
+def configured_edges(peers: list[Peer], owners: dict[str, dict[str, set[str]]],
+                     links: dict[tuple[str, str], tuple[str, str]] | None = None) -> dict[int, set[int]]:
     """Batfish's configured BGP topology: peer index -> compatible remote peers. Batfish adds both directions
     whichever end initiates, so a peer's out-degree is its number of compatible remotes.
 
     An active peer with a local IP initiates towards the owners of its peer address; a peer there answers if
-    its own peer address is that local IP and both remote-as settings accept the other's local AS.
+    its own peer address is that local IP and both remote-as settings accept the other's local AS. An
+    unnumbered (interface) peer matches the interface peer at the other end of its point-to-point link
+    (`links`) whose remote-as accepts its AS, and the other way round (BgpTopologyUtils.addUnnumberedPeerEdges).
     """
     by_node_vrf: dict[tuple[str, str], list[int]] = {}
+    by_interface: dict[tuple[str, str], list[int]] = {}
     for i, p in enumerate(peers):
         by_node_vrf.setdefault((p.node, p.vrf), []).append(i)
+        if p.ip is None and p.interface is not None:
+            by_interface.setdefault((p.node, p.interface), []).append(i)
     adj: dict[int, set[int]] = {i: set() for i in range(len(peers))}
     for i, p in enumerate(peers):
+        if p.ip is None and p.interface is not None and links is not None:
+            far = links.get((p.node, p.interface))
+            for j in by_interface.get(far, []) if far is not None else []:
+                q = peers[j]
+                if (q.node, q.vrf) != (p.node, p.vrf) and p.remote_ok(q.local_as) and q.remote_ok(p.local_as):
+                    adj[i].add(j)
+                    adj[j].add(i)
+            continue
         if p.ip is None or p.local_ip is None or p.local_as is None or p.remote_as is None:
             continue
         for node, vrfs in owners.get(p.ip, {}).items():
@@ -302,7 +331,7 @@ class Topology:
     def of(cls, snapshot: SnapshotState) -> Topology:
         peers = configured_peers(snapshot)
         owners = ip_owners(snapshot)
-        adj = configured_edges(peers, owners)
+        adj = configured_edges(peers, owners, point_to_point(snapshot))
         return cls(peers, adj, [configured_status(p, i, adj, owners) for i, p in enumerate(peers)])
 
     def unique_remote(self, i: int) -> Peer | None:
@@ -425,6 +454,9 @@ def status_rows(snapshot: SnapshotState) -> list[Row]:
         n = _neighbor(snapshot, p)
         if n is not None and n.get("bgpState") == "Established":
             remote_node, remote_if = _remote_of(snapshot, p, n, owners)
+            remote = topo.unique_remote(i)
+            if p.ip is None and remote_if is None and remote is not None and remote.node == remote_node:
+                remote_if = remote.interface  # the far end's bgpd keys the session by another name
             row.update({"Established_Status": "ESTABLISHED", "Local_AS": n.get("localAs", p.local_as),
                         "Remote_AS": str(n.get("remoteAs")), "Local_IP": None if p.ip is None else n.get("hostLocal"),
                         "Remote_Node": tbl.node(remote_node) if remote_node else None,
@@ -439,6 +471,8 @@ def status_rows(snapshot: SnapshotState) -> list[Row]:
             assert remote is not None
             row.update({"Established_Status": "NOT_ESTABLISHED", "Remote_Node": tbl.node(remote.node),
                         "Remote_AS": str(remote.local_as),
+                        "Remote_Interface": tbl.interface(remote.node, remote.interface)
+                        if p.ip is None and remote.interface else None,
                         "Address_Families": sorted(p.families & remote.families)})
         else:
             row["Established_Status"] = "NOT_COMPATIBLE"

@@ -55,15 +55,11 @@ def _peers(proc: BgpProcess) -> list[tuple[str, BgpPeer]]:
     for key, peer in proc.peers.items():
         if proc.peer_setting(peer, "shutdown") is True or proc.peer_setting(peer, "remote_as") is None:
             continue
-        active = proc.peer_setting(peer, "activate")
-        if not (active if active is not None else proc.default_ipv4_unicast):
+        if not proc.ipv4_active(peer):
             continue
-        try:
-            _ip_key(key)
-        except ValueError:
-            continue  # unnumbered (interface) neighbors are not in the model
         out.append((key, peer))
-    return sorted(out, key=lambda kp: _ip_key(kp[0]))
+    # by address, then the unnumbered (interface) peers by interface
+    return sorted(out, key=lambda kp: (1, 0, 0, kp[0]) if kp[1].interface else (0, *_ip_key(kp[0]), ""))
 
 
 def _bgp_router_id(snapshot: SnapshotState, node: str, proc: BgpProcess) -> str | None:
@@ -197,10 +193,12 @@ def bgp_peer_rows(snapshot: SnapshotState, node: str) -> list[Row]:
         send = s("send_community")
         rows.append({
             "Node": tbl.node(node), "VRF": vrf, "Session_VRF": None,
-            "Local_AS": local_as, "Local_IP": static_local_ip(dev, proc, peer, vrf), "Local_Interface": None,
+            # Batfish: an unnumbered peer has its interface and no IPs, any other peer its remote IP
+            "Local_AS": local_as, "Local_IP": None if peer.interface else static_local_ip(dev, proc, peer, vrf),
+            "Local_Interface": key if peer.interface else None,
             "Confederation": None,  # confederations are not in the model
             "Remote_AS": None if remote_as is None else str(remote_as),
-            "Remote_IP": {"schema": "Ip", "value": key},
+            "Remote_IP": None if peer.interface else {"schema": "Ip", "value": key},
             "Description": s("description"),
             "Route_Reflector_Client": rr_client,
             # a client's cluster ID: the configured one, else the router ID (as IOS and Batfish default it)

@@ -13,6 +13,13 @@ Next hops follow Batfish: connected/local/OSPF name the interface (OSPF with the
 BGP next hop as an IP (not zebra's recursive resolution), an aggregate is a discard, a static route is what its
 configuration says (interface and/or IP, Null0 = discard).
 
+IPv6 routes (zebra's `show ipv6 route vrf all json`) are rows of the same format wherever a router has them
+(Batfish has no IPv6 routes, so what they look like is realfish's choice, kept as close as possible): OSPFv3 routes
+are `ospf3` (Batfish's RoutingProtocol name) with the neighbour's link-local address on the interface, a next hop
+at a link-local address always names its interface, `local` /128s come from the interfaces' global addresses,
+and link-local prefixes (fe80::/10, one per interface, never routed) are left out. Comparisons with Batfish's
+answers drop them (`ipv4_rows`). bgpRib and lpmRoutes stay IPv4.
+
 bgpRib lists bgpd's paths: the best (and multipath) ones as BEST, the other valid ones as BACKUP, with their
 attributes from bgpd's per-path detail (`show bgp vrf V ipv4 unicast json detail`).
 """
@@ -33,6 +40,7 @@ from realfish.render import eos_aggregate_activators
 
 Row = dict[str, Any]
 Net = ipaddress.IPv4Network
+AnyNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _RIB_KEY = [  # RoutesAnswerer.addCommonTableColumnsAtStart / AtEnd
     Column("Node", "Node", "Node", key=True, value=False),
@@ -82,6 +90,7 @@ _PROTOCOL_GROUPS: dict[str, set[str]] = {
     "ospf-intra": {"ospf"}, "ospf-inter": {"ospfIA"}, "ospf-int": {"ospf", "ospfIA"},
     "ospf-ext1": {"ospfE1"}, "ospf-ext2": {"ospfE2"}, "ospf-ext": {"ospfE1", "ospfE2"},
     "ospf": {"ospf", "ospfIA", "ospfE1", "ospfE2"},
+    "ospf3": {"ospf3"},  # realfish's: OSPFv3 routes (IPv6 rows), which Batfish does not model
     "isis-l1": {"isisL1"}, "isis-l2": {"isisL2"}, "isis": {"isisL1", "isisL2"},
     "eigrp-int": {"eigrp"}, "eigrp-ext": {"eigrpEX"}, "eigrp": {"eigrp", "eigrpEX"}, "rip": {"rip"},
 }
@@ -123,29 +132,31 @@ def vrf_matcher(spec: Any, whole: bool = False) -> Callable[[str], bool]:
     return (lambda v: rx.fullmatch(v) is not None) if whole else (lambda v: rx.search(v) is not None)
 
 
-def parse_network(text: Any) -> Net | None:
+def parse_network(text: Any) -> AnyNet | None:
     if text is None or (isinstance(text, str) and not text.strip()):
         return None
     try:
-        return ipaddress.IPv4Network(str(text).strip(), strict=False)
+        return ipaddress.ip_network(str(text).strip(), strict=False)
     except ValueError:
-        raise UnsupportedQuestion(f"network: not an IPv4 prefix: {text!r}") from None
+        raise UnsupportedQuestion(f"network: not an IPv4 or IPv6 prefix: {text!r}") from None
 
 
-def prefix_match(kind: str, network: Net | None, nets: Iterable[Net]) -> set[Net]:
-    """The networks a `network` + `prefixMatchType` filter keeps (RoutesAnswererUtil.getMatchingPrefixRoutes)."""
+def prefix_match(kind: str, network: AnyNet | None, nets: Iterable[AnyNet]) -> set[AnyNet]:
+    """The networks a `network` + `prefixMatchType` filter keeps (RoutesAnswererUtil.getMatchingPrefixRoutes);
+    a network of the other IP version never matches."""
     nets = set(nets)
     if network is None:
         return nets
+    nets = {n for n in nets if n.version == network.version}
     kind = (kind or "EXACT").upper()
     if kind == "EXACT":
         return {n for n in nets if n == network}
     if kind == "LONGER_PREFIXES":
-        return {n for n in nets if n.subnet_of(network)}
+        return {n for n in nets if n.subnet_of(network)}  # type: ignore[arg-type]
     if kind == "SHORTER_PREFIXES":
-        return {n for n in nets if network.subnet_of(n)}
+        return {n for n in nets if network.subnet_of(n)}  # type: ignore[arg-type]
     if kind == "LONGEST_PREFIX_MATCH":
-        covering = [n for n in nets if network.subnet_of(n)]
+        covering = [n for n in nets if network.subnet_of(n)]  # type: ignore[arg-type]
         return {max(covering, key=lambda n: n.prefixlen)} if covering else set()
     raise UnsupportedQuestion(f"prefixMatchType {kind!r}: expected EXACT, LONGEST_PREFIX_MATCH, LONGER_PREFIXES "
                               "or SHORTER_PREFIXES")
@@ -167,13 +178,19 @@ def next_hop_key(nh: dict[str, Any] | None) -> tuple[Any, ...]:
     if nh is None:
         return ("",)
     ip = nh.get("ip")
-    ip_key = (0, 0) if ip is None else (1, int(ipaddress.IPv4Address(ip)))
+    ip_key = (0, 0, 0) if ip is None else (1, *_ip_key(ip))
     return (_NH_CLASS.get(nh["type"], nh["type"]), ip_key, _ifname_key(nh.get("interface") or ""))
 
 
-def _net_key(text: str) -> tuple[int, int]:
-    n = ipaddress.IPv4Network(text)
-    return int(n.network_address), n.prefixlen
+def _ip_key(text: str) -> tuple[int, int]:
+    a = ipaddress.ip_address(text)
+    return a.version, int(a)
+
+
+def _net_key(text: str) -> tuple[int, int, int]:
+    """IPv4 networks first (Batfish's Prefix order), then IPv6 ones."""
+    n = ipaddress.ip_network(text)
+    return n.version, int(n.network_address), n.prefixlen
 
 
 def main_sort_key(r: Row) -> tuple[Any, ...]:
@@ -225,10 +242,11 @@ def ospf_route_types(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
     return out
 
 
-def best_paths(snapshot: SnapshotState, router: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """(vrf, prefix) -> bgpd's selected paths (best and multipath), from its table."""
+def best_paths(snapshot: SnapshotState, router: str,
+               table: str = "bgp_routes") -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(vrf, prefix) -> bgpd's selected paths (best and multipath), from its table (`bgp_routes6`: IPv6)."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for vrf, body in _by_vrf(snapshot.show(router, "bgp_routes")).items():
+    for vrf, body in _by_vrf(snapshot.show(router, table)).items():
         for prefix, paths in (body.get("routes") or {}).items():
             out[(vrf, prefix)] = [p for p in paths if isinstance(p, dict) and (p.get("bestpath") or p.get("multipath"))]
     return out
@@ -264,28 +282,51 @@ def _hops(entry: dict[str, Any]) -> list[dict[str, Any]]:
             and not h.get("duplicate")]
 
 
-def main_rib(snapshot: SnapshotState, router: str) -> list[Row]:
-    """One router's main RIB as Batfish rows (unsorted): zebra's selected routes plus the kernel's local ones."""
-    ospf_types = ospf_route_types(snapshot.show(router, "ospf_routes"))
-    best = best_paths(snapshot, router)
+def main_rib(snapshot: SnapshotState, router: str, version: int = 4) -> list[Row]:
+    """One router's main RIB as Batfish rows (unsorted): zebra's selected routes plus the kernel's local ones;
+    `version` 6: its IPv6 RIB in the same format (see the module docstring)."""
+    v6 = version == 6
+    ospf_types = {} if v6 else ospf_route_types(snapshot.show(router, "ospf_routes"))
+    best = best_paths(snapshot, router, "bgp_routes6" if v6 else "bgp_routes")
     rows: list[Row] = []
-    for e in zebra_entries(snapshot.show(router, "routes")):
-        if not e.get("selected") or ":" in str(e.get("prefix", "")):
+    for e in zebra_entries(snapshot.show(router, "routes6" if v6 else "routes")):
+        prefix = str(e.get("prefix", ""))
+        if not e.get("selected") or (":" in prefix) != v6 or (v6 and ipaddress.ip_network(prefix).is_link_local):
             continue
-        vrf, prefix, proto = str(e.get("vrfName") or "default"), str(e["prefix"]), str(e.get("protocol"))
-        tag = e.get("tag") or None
+        vrf, proto = str(e.get("vrfName") or "default"), str(e.get("protocol"))
         seen: set[str] = set()
         for h in _hops(e):
-            label, nh = classify_route(snapshot, router, vrf, prefix, proto, h, ospf_types, best)
+            label, nh = (_classify_route6(snapshot, router, vrf, prefix, proto, h, best) if v6 else
+                         classify_route(snapshot, router, vrf, prefix, proto, h, ospf_types, best))
             key = repr(sorted(nh.items()))
             if key in seen:
                 continue
             seen.add(key)
             rows.append({"Node": tbl.node(router), "VRF": vrf, "Network": prefix, "Next_Hop": nh,
                          "Protocol": label, "Metric": int(e.get("metric", 0)),
-                         "Admin_Distance": int(e.get("distance", 0)), "Tag": tag})
-    rows.extend(local_routes(snapshot, router))
+                         "Admin_Distance": int(e.get("distance", 0)), "Tag": e.get("tag") or None})
+    rows.extend(local_routes(snapshot, router, version))
     return rows
+
+
+def _classify_route6(snapshot: SnapshotState, router: str, vrf: str, prefix: str, proto: str, hop: dict[str, Any],
+                     best: dict[tuple[str, str], list[dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """An IPv6 route's label and next hop: OSPFv3 as `ospf3`, a link-local next hop with its interface."""
+    ifname = snapshot.user_ifname(router, hop["interfaceName"]) if hop.get("interfaceName") else None
+    ip = hop.get("ip")
+    if proto == "ospf6":
+        return "ospf3", ({"type": "interface", "interface": ifname, **({"ip": ip} if ip else {})} if ifname
+                         else {"type": "discard"})
+    label, nh = classify_route(snapshot, router, vrf, prefix, proto, hop, {}, best)
+    if nh.get("type") == "ip" and ipaddress.ip_address(nh["ip"]).is_link_local and ifname:
+        nh = {"type": "interface", "interface": ifname, "ip": nh["ip"]}  # a link-local IP needs its link
+    return label, nh
+
+
+def ipv4_rows(rows: list[Row]) -> list[Row]:
+    """The rows Batfish can have: its model has no IPv6 routes, so a comparison with its answers leaves realfish's
+    IPv6 rows out (they are not differences from Batfish but routes it does not model)."""
+    return [r for r in rows if ":" not in str(r.get("Network", ""))]
 
 
 def classify_route(snapshot: SnapshotState, router: str, vrf: str, prefix: str, proto: str, hop: dict[str, Any],
@@ -334,8 +375,9 @@ def _interfaces(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _interfaces(body)
 
 
-def local_routes(snapshot: SnapshotState, router: str) -> list[Row]:
-    """The kernel's local routes, one /32 per IPv4 interface address (not for /32 addresses), on up interfaces."""
+def local_routes(snapshot: SnapshotState, router: str, version: int = 4) -> list[Row]:
+    """The kernel's local routes, one /32 per IPv4 interface address (not for /32 addresses), on up interfaces;
+    `version` 6: one /128 per global IPv6 address (not for /128 addresses)."""
     rows = []
     for linux, body in _interfaces(snapshot.show(router, "interfaces")):
         if body.get("operationalStatus") != "up":
@@ -345,10 +387,10 @@ def local_routes(snapshot: SnapshotState, router: str) -> list[Row]:
                 addr = ipaddress.ip_interface(a["address"])
             except (KeyError, ValueError):
                 continue
-            if addr.version != 4 or addr.network.prefixlen >= 32:
+            if addr.version != version or addr.network.prefixlen >= addr.max_prefixlen or addr.is_link_local:
                 continue
             rows.append({"Node": tbl.node(router), "VRF": str(body.get("vrfName") or "default"),
-                         "Network": f"{addr.ip}/32",
+                         "Network": f"{addr.ip}/{addr.max_prefixlen}",
                          "Next_Hop": {"type": "interface", "interface": snapshot.user_ifname(router, linux)},
                          "Protocol": "local", "Metric": 0, "Admin_Distance": 0, "Tag": None})
     return rows
@@ -369,13 +411,14 @@ def main_rows(question: dict[str, Any], snapshot: SnapshotState, whole_vrf: bool
     protos = protocols(variable(question, "protocols"))
     out: list[Row] = []
     for router in _routers(question, snapshot):
-        rows = [r for r in main_rib(snapshot, router) if vrf_ok(r["VRF"])
+        rows = [r for r in main_rib(snapshot, router) + main_rib(snapshot, router, 6) if vrf_ok(r["VRF"])
                 and (protos is None or r["Protocol"] in protos)]
         by_vrf: dict[str, list[Row]] = {}
         for r in rows:
             by_vrf.setdefault(r["VRF"], []).append(r)
         for vrf_rows in by_vrf.values():
-            keep = {str(n) for n in prefix_match(kind, network, (Net(r["Network"]) for r in vrf_rows))}
+            nets = (ipaddress.ip_network(r["Network"]) for r in vrf_rows)
+            keep = {str(n) for n in prefix_match(kind, network, nets)}
             out.extend(r for r in vrf_rows if r["Network"] in keep)
     return out
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from realfish.answers import answer
+from realfish.answers.routes import ipv4_rows
 from realfish.answers.state import SnapshotState
 from realfish.diff import orders, questions
 from realfish.diff.explain import Explainer
@@ -48,10 +49,12 @@ def report_orders(snapshot: str, against: str, states: Iterable[tuple[int, Snaps
             for a in asked:
                 if progress:
                     progress.step(f"answering {a.name}{order}")
-                mine.append(answer(questions.question(a.name, a.parameters), state)["answerElements"][0]["rows"])
+                rows = answer(questions.question(a.name, a.parameters), state)["answerElements"][0]["rows"]
+                # Batfish models no IPv6 routes: realfish's IPv6 rows would only be differences by construction
+                mine.append(ipv4_rows(rows) if a.name == "routes" else rows)
             if progress:
                 progress.step(f"explaining the differences{order}")
-            r_routes = answer(questions.question("routes"), state)["answerElements"][0]["rows"]
+            r_routes = ipv4_rows(answer(questions.question("routes"), state)["answerElements"][0]["rows"])
             if not topo:
                 topo.update(topology(state))
             yield orders.Order(seed, mine, Explainer(state, b_routes, r_routes).explain)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from realfish.model import (
+    FRR_FORMATS,
     Acl,
     AclLine,
     AsPathList,
@@ -223,6 +224,9 @@ class CiscoLikeParser:
     FORMAT = "CISCO_IOS"
     # Vendor defaults that differ from FRR's; the renderer makes them explicit.
     EBGP_REQUIRES_POLICY = False  # IOS/EOS accept eBGP routes without a policy; FRR 8.4 requires one
+    # IOS: `bgp default ipv4-unicast` activates IPv6 neighbors in IPv4 unicast too; EOS only with
+    # `bgp default ipv4-unicast transport ipv6`
+    IPV4_UNICAST_OVER_IPV6 = True
     BGP_DISTANCES: tuple[int, int, int] | None = None  # (ebgp, ibgp, local); None: FRR's 20/200/200
     SEND_COMMUNITY_DEFAULT = False  # IOS/EOS send no communities unless told; FRR sends them all
     MAXIMUM_PATHS_DEFAULT: int | None = 1  # IOS/EOS: one path; FRR: 64
@@ -369,8 +373,10 @@ class CiscoLikeParser:
             self.route_map(n)
         elif head == "ip" and len(w) >= 2:
             self.top_ip(n)
+        elif head == "ipv6" and len(w) >= 3 and w[1] == "route" and self.FORMAT not in FRR_FORMATS:
+            self.static_route6(n)
         elif head == "ipv6" and len(w) >= 2 and w[1] in ("route", "prefix-list", "access-list"):
-            self.ipv6_line(n, "IPv6 routing policy and static routes are not modelled yet")
+            self.ipv6_line(n, "IPv6 routing policy is not modelled yet")
         elif head == "access-list":
             self.numbered_acl(n)
         elif head == "bgp" and len(w) >= 2 and w[1] in ("community-list", "as-path", "extcommunity-list"):
@@ -459,12 +465,16 @@ class CiscoLikeParser:
         elif head == "ip" and len(w) >= 2 and low[1] == "address":
             self.interface_address(iface, n)
         elif head == "ipv6" and len(w) >= 3 and low[1] == "address":
+            if low[2] in ("autoconfig", "dhcp") or "link-local" in low:
+                self.unsup(n, "IPv6 autoconfiguration and configured link-local addresses are not emulated (the "
+                              "interface has its EUI-64 link-local address)")
+                return
+            if len(w) > 3:
+                self.unsup(n, f"IPv6 address option(s) {' '.join(w[3:])} not modelled")
+                return
             try:
                 addr = ipaddress.IPv6Interface(w[2])
             except ValueError:
-                if low[2] in ("autoconfig", "dhcp") or "link-local" in low:
-                    self.unsup(n, "IPv6 autoconfiguration / link-local addresses are not emulated")
-                    return
                 raise BadValue(f"{w[2]!r} is not an IPv6 address/prefix") from None
             iface.addresses.append(addr)
             self.ok(n)
@@ -1122,7 +1132,8 @@ class CiscoLikeParser:
         if self.device.bgp is not None and self.device.bgp.asn != asn(w[2]):
             raise BadValue("a second BGP process")
         if self.device.bgp is None:
-            self.device.bgp = BgpProcess(asn(w[2]), line=n.line, ebgp_requires_policy=self.EBGP_REQUIRES_POLICY)
+            self.device.bgp = BgpProcess(asn(w[2]), line=n.line, ebgp_requires_policy=self.EBGP_REQUIRES_POLICY,
+                                         default_ipv4_unicast_v6_transport=self.IPV4_UNICAST_OVER_IPV6)
         bgp = self.device.bgp
         self.ok(n)
         for c in n.children:
@@ -1159,7 +1170,11 @@ class CiscoLikeParser:
             bgp.deterministic_med = True
         elif low[:3] == ["bgp", "default", "local-preference"]:
             bgp.default_local_pref = integer(w[3])
-        elif low[:4] == ["no", "bgp", "default", "ipv4-unicast"]:
+        elif low[:3] == ["bgp", "default", "ipv4-unicast"] and low[3:] == ["transport", "ipv6"]:
+            bgp.default_ipv4_unicast_v6_transport = True  # EOS: IPv6 neighbors active in IPv4 unicast too
+        elif low[:4] == ["no", "bgp", "default", "ipv4-unicast"] and low[4:] == ["transport", "ipv6"]:
+            bgp.default_ipv4_unicast_v6_transport = False
+        elif low == ["no", "bgp", "default", "ipv4-unicast"]:
             bgp.default_ipv4_unicast = False
         elif low[:2] == ["bgp", "cluster-id"]:
             bgp.cluster_id = w[2]
@@ -1255,10 +1270,94 @@ class CiscoLikeParser:
             self.ok(n)
             for c in n.children:
                 self.guarded(c, functools.partial(self.bgp_line, bgp, af=True))
+        elif fam == "ipv6" and safi == "unicast" and "vrf" not in low and self.FORMAT not in FRR_FORMATS:
+            self.ok(n)
+            for c in n.children:
+                self.guarded(c, functools.partial(self.bgp_line6, bgp))
         elif fam == "ipv6" and safi == "unicast" and "vrf" not in low:
             self.ipv6_line(n, "BGP address family ipv6 unicast is not modelled yet")
         else:
             self.unsup(n, f"BGP address family {' '.join(n.words[1:])} is not emulated yet")
+
+    def bgp_line6(self, bgp: BgpProcess, n: Node) -> None:
+        """A line of IOS/EOS `address-family ipv6 [unicast]`: which neighbors carry IPv6 unicast, and the
+        networks and redistribution it originates. Other per-family settings are reported, not applied (the
+        neighbors' policy fields are IPv4 unicast's)."""
+        w = n.words
+        low = [x.lower() for x in w]
+        head = low[0]
+        if head in ("neighbor", "no") and low[-1] == "activate" and len(w) == (4 if head == "no" else 3):
+            key = _canonical_peer(w[2] if head == "no" else w[1])
+            p = bgp.peers.get(key) or bgp.groups.get(key)
+            if p is None:
+                raise BadValue(f"neighbor {key} is not defined")
+            p.activate6 = head != "no"
+        elif head == "network" and len(w) >= 2:
+            if len(w) > 2:
+                self.unsup(n, f"IPv6 network option(s) {' '.join(w[2:])} not modelled")
+                return
+            try:
+                net = ipaddress.IPv6Network(w[1], strict=False)
+            except ValueError:
+                raise BadValue(f"{w[1]!r} is not an IPv6 prefix") from None
+            bgp.networks6.append(BgpNetwork(net, None, n.line))
+        elif head == "redistribute" and len(w) >= 2:
+            if low[1] not in ("connected", "static") or len(w) > 2:
+                self.unsup(n, "IPv6 redistribution other than plain `redistribute connected|static` is not "
+                              "modelled")
+                return
+            bgp.redistribute6.append(Redistribution(low[1], line=n.line))
+        elif head in ("exit-address-family", "exit"):
+            self.ign(n, "end of block")
+            return
+        elif head == "neighbor":
+            self.unsup(n, "per-neighbor settings in address-family ipv6 are not modelled (only `activate`)")
+            return
+        elif head in ("maximum-paths", "aggregate-address", "distance", "bgp", "default-information", "no",
+                      "table-map", "default-metric"):
+            self.unsup(n, f"`{' '.join(w[:2])}` in address-family ipv6 is not modelled")
+            return
+        else:
+            self.unrec(n)
+            return
+        self.ok(n)
+
+    def static_route6(self, n: Node) -> None:
+        """IOS/EOS `ipv6 route [vrf V] PREFIX [INTERFACE] [NEXT-HOP] [DISTANCE] [tag T] [name N]`."""
+        w = n.words[2:]
+        vrf = None
+        if w and w[0].lower() == "vrf":
+            vrf, w = w[1], w[2:]
+        try:
+            net = ipaddress.IPv6Network(w[0], strict=False)
+        except (IndexError, ValueError):
+            raise BadValue(f"{' '.join(w[:1])!r} is not an IPv6 prefix") from None
+        route = StaticRoute(net, vrf=vrf, line=n.line)
+        i = 1
+        while i < len(w):
+            tok, low = w[i], w[i].lower()
+            if _is_ipv6(tok) and route.next_hop is None:
+                route.next_hop = ipaddress.IPv6Address(tok)
+            elif tok.isdigit() and (route.next_hop is not None or route.interface is not None):
+                route.distance = integer(tok, 1, 255)
+            elif low == "tag" and i + 1 < len(w):
+                route.tag = integer(w[i + 1])
+                i += 1
+            elif low == "name" and i + 1 < len(w):
+                i += 1
+            elif low.startswith("null"):
+                route.interface = "Null0"
+            elif route.interface is None and route.next_hop is None and not tok.isdigit():
+                route.interface = self.ifname(tok)
+            else:
+                raise BadValue(f"unexpected {tok!r}")
+            i += 1
+        if route.next_hop is None and route.interface is None:
+            raise BadValue("a static route needs a next hop or an interface")
+        if route.next_hop is not None and route.next_hop.is_link_local and route.interface is None:
+            raise BadValue("a link-local next hop needs its interface")
+        self.device.static_routes.append(route)
+        self.ok(n)
 
     def bgp_maximum_paths(self, bgp: BgpProcess, n: Node) -> None:
         low = [x.lower() for x in n.words]
@@ -1311,26 +1410,40 @@ class CiscoLikeParser:
 
     def bgp_neighbor(self, bgp: BgpProcess, n: Node, af: bool) -> None:
         w = n.words
+        if w[1].lower() == "interface" and len(w) >= 3 and self.FORMAT == "ARISTA" and not af:
+            self.eos_interface_peers(bgp, n)
+            return
         if [x.lower() for x in w[2:4]] == ["peer", "group"]:  # EOS 4.23+: `peer group` for IOS's `peer-group`
             w = [*w[:2], "peer-group", *w[4:]]
         low = [x.lower() for x in w]
-        key = w[1]
+        key = _canonical_peer(w[1])
         what = low[2]
         if what == "peer-group" and len(w) == 3:
             bgp.groups.setdefault(key, BgpPeer(key, is_group=True, line=n.line))
             self.define("bgp peer-group", key, n)
             self.ok(n)
             return
-        if _is_ipv6(key):
-            self.ipv6_line(n, "IPv6 BGP neighbors are not modelled yet")
-            return
-        if what == "interface" or (not _is_ipv4(key) and key not in bgp.groups and what == "remote-as"
-                                   and self.FORMAT in ("FRR", "CUMULUS_CONCATENATED", "SONIC")):
-            if self.FORMAT in ("FRR", "CUMULUS_CONCATENATED", "SONIC"):
-                self.ok(n, "BGP unnumbered: FRR runs it as written (IPv6 link-local sessions, RFC 5549 routes); "
-                           "the device model does not carry interface peers")
-            else:
+        if what == "interface" or (not _is_ipv4(key) and key not in bgp.groups and key not in bgp.peers
+                                   and what == "remote-as" and self.FORMAT in FRR_FORMATS):
+            if self.FORMAT not in FRR_FORMATS:
                 self.unsup(n, "BGP unnumbered (neighbor on an interface) is not translated for this vendor")
+                return
+            # FRR: `neighbor IFACE interface [v6only] [peer-group G | remote-as R]` makes an interface peer
+            p = bgp.peers.setdefault(key, BgpPeer(key, interface=True, line=n.line))
+            self.define_used("bgp neighbor", f"{key} (VRF default)", n)
+            rest, rest_w = low[3:] if what == "interface" else low[2:], w[3:] if what == "interface" else w[2:]
+            if rest[:1] == ["v6only"]:
+                rest, rest_w = rest[1:], rest_w[1:]
+            if rest[:1] == ["peer-group"] and len(rest) == 2:
+                if rest_w[1] not in bgp.groups:
+                    raise BadValue(f"peer-group {rest_w[1]!r} is not defined")
+                p.peer_group = rest_w[1]
+                self.refer("bgp peer-group", rest_w[1], "bgp neighbor statement", n.line)
+            elif rest[:1] == ["remote-as"] and len(rest) == 2:
+                p.remote_as = rest[1] if rest[1] in ("external", "internal") else asn(rest_w[1])
+            elif rest:
+                raise BadValue(f"unexpected {' '.join(rest_w)}")
+            self.ok(n, "BGP unnumbered: FRR runs it as written (IPv6 link-local sessions, RFC 5549 routes)")
             return
         p = self.peer(bgp, key, n.line)
         arg = w[3] if len(w) > 3 else None
@@ -1415,6 +1528,11 @@ class CiscoLikeParser:
             p.addpath_tx_all_paths = True
             self.ok(n, "rendered as FRR addpath-tx-all-paths")
             return
+        elif what == "next-hop" and low[3:5] == ["address-family", "ipv6"]:
+            # EOS: IPv4 routes to this neighbor over an IPv6 next hop (RFC 5549); FRR does it by itself for
+            # interface peers (extended next hop)
+            self.ok(n, "FRR's interface peers send IPv4 routes with IPv6 next hops by themselves")
+            return
         elif what in ("version", "log-neighbor-changes", "capability", "dont-capability-negotiate"):
             self.ign(n, "session detail without effect on routes")
             return
@@ -1430,9 +1548,46 @@ class CiscoLikeParser:
             return
         self.ok(n)
 
+    def eos_interface_peers(self, bgp: BgpProcess, n: Node) -> None:
+        """EOS `neighbor interface RANGE peer-group G [remote-as N]`: a BGP unnumbered peer (IPv6 link-local
+        session) on each interface of the range (`Ethernet1`, `Ethernet1-4`, `Ethernet49/1`, `Et1,Et3`)."""
+        w = n.words
+        low = [x.lower() for x in w]
+        rest, rest_w = low[3:], w[3:]
+        if rest[:2] == ["peer", "group"]:
+            rest, rest_w = ["peer-group", *rest[2:]], ["peer-group", *rest_w[2:]]
+        if rest[:1] != ["peer-group"] or len(rest) < 2:
+            raise BadValue("`neighbor interface` needs `peer-group NAME`")
+        group = rest_w[1]
+        if group not in bgp.groups:
+            raise BadValue(f"peer-group {group!r} is not defined")
+        opts = rest[2:]
+        if opts[:1] == ["peer-filter"]:
+            self.unsup(n, "peer-filter (the remote AS a peer-filter accepts) is not modelled: no session rendered")
+            return
+        if opts and (opts[0] != "remote-as" or len(opts) != 2):
+            raise BadValue(f"unexpected {' '.join(rest_w[2:])}")
+        names = []
+        for part in w[2].split(","):
+            m = re.fullmatch(r"(.*?)(\d+)-(\d+)", part)
+            if m and int(m.group(2)) <= int(m.group(3)) and int(m.group(3)) - int(m.group(2)) < 512:
+                names += [f"{m.group(1)}{i}" for i in range(int(m.group(2)), int(m.group(3)) + 1)]
+            else:
+                names.append(part)
+        for name in (self.ifname(x) for x in names):
+            p = bgp.peers.setdefault(name, BgpPeer(name, interface=True, line=n.line))
+            p.peer_group = group
+            if opts:
+                p.remote_as = asn(rest_w[3])
+            self.define_used("bgp neighbor", f"{name} (VRF default)", n)
+            self.refer("interface", name, "bgp neighbor interface", n.line)
+        self.refer("bgp peer-group", group, "bgp neighbor statement", n.line)
+        self.ok(n, "BGP unnumbered: an IPv6 link-local session on each interface (FRR `neighbor IFACE interface`), "
+                   "IPv4 routes over IPv6 next hops (RFC 5549)")
+
     def bgp_no_neighbor(self, bgp: BgpProcess, n: Node) -> None:
         low = [x.lower() for x in n.words]
-        key = n.words[2]
+        key = _canonical_peer(n.words[2])
         p = bgp.peers.get(key) or bgp.groups.get(key)
         what = low[3] if len(low) > 3 else ""
         if p is None or not what:
@@ -1473,6 +1628,11 @@ def _is_ipv4(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _canonical_peer(text: str) -> str:
+    """A neighbor key: an IPv6 address in its one text form (IOS prints `2001:DB8::1`), anything else as is."""
+    return str(ipaddress.IPv6Address(text)) if _is_ipv6(text) else text
 
 
 def _is_ipv6(text: str) -> bool:
