@@ -52,6 +52,7 @@ from realfish.snapshot import (
     SnapshotError,
     SnapshotIssue,
     UnionFind,
+    dump_rows,
     layer1_json,
     natural_key,
     order_segments,
@@ -690,12 +691,6 @@ def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) ->
     return conv.network
 
 
-def _dump_rows(rows: list[Any], key: str, extra: dict[str, Any] | None = None) -> str:
-    body = ",\n  ".join(json.dumps(r) for r in rows)
-    rest = "".join(f",\n {json.dumps(k)}: {json.dumps(v)}" for k, v in (extra or {}).items())
-    return f'{{"{key}": [\n  {body}\n ]{rest}\n}}\n'
-
-
 def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: bool = False) -> Path:
     """Write the FRR configs, name maps, topology and status (see the module docstring). Everything goes
     under `outdir`; router names were checked to be plain file names."""
@@ -714,9 +709,9 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
         assert target.resolve().parent == (out / "configs").resolve(), name
         target.write_text(router.config)
     net = conv.network
-    (out / "batfish" / "layer1_topology.json").write_text(_dump_rows(layer1_json(net.segments)["edges"], "edges"))
+    (out / "batfish" / "layer1_topology.json").write_text(dump_rows("edges", layer1_json(net.segments)["edges"]))
     (out / "batfish" / "realfish_segments.json").write_text(
-        _dump_rows(segments_json(net.segments)["segments"], "segments"))
+        dump_rows("segments", segments_json(net.segments)["segments"]))
     maps = {name: {"hostname": conv.devices[name].original_hostname or name, "kind": r.kind,
                    "format": conv.devices[name].format, "source": conv.devices[name].source,
                    "interfaces": r.name_map} if name in conv.devices else
@@ -725,7 +720,7 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
     (meta / "name_maps.json").write_text(json.dumps(maps, indent=1) + "\n")
     edges = [{"node1": {"hostname": a, "interfaceName": b}, "node2": {"hostname": c, "interfaceName": d}}
              for a, b, c, d in conv.edges]
-    (meta / "layer3_edges.json").write_text(_dump_rows(edges, "edges"))
+    (meta / "layer3_edges.json").write_text(dump_rows("edges", edges))
     (meta / "file_parse_status.json").write_text(json.dumps(file_parse_status_rows(conv.statuses), indent=1) + "\n")
     (meta / "init_issues.json").write_text(
         json.dumps(init_issues_rows(conv.statuses + conv.other), indent=1) + "\n")

@@ -112,6 +112,6 @@ def test_load_network_keeps_plain_frr_snapshots_as_they_were(tmp_path: Path) -> 
     text = "hostname a\n!\ninterface eth0\n ip address 10.0.0.1/24\n!\n"
     (tmp_path / "configs" / "a.cfg").write_text(text)
     net = load_network(tmp_path)
-    assert net.routers["a"].config == text  # realfish.snapshot's loader: the text runs unchanged
+    assert net.routers["a"].config == text  # an FRR config runs as written
     vendor = snapshot(tmp_path / "v")
     assert load_network(vendor).routers["r1"].interfaces["gi0-0"].original_name == "GigabitEthernet0/0"
