@@ -676,9 +676,10 @@ def _segments(conv: ConvertedSnapshot, net: Network, edges: list[Edge]) -> list[
 
 
 def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) -> Network:
-    """What `realfish converge` and `replay` run: the snapshot converted exactly as the service and
-    `realfish check` convert it (FRR configs run as written, vendor configs rendered, deactivations applied), with
-    every line that is not translated listed in `issues`."""
+    """The one way a snapshot becomes a runnable `Network` (`realfish converge`, `replay`, the tests, the
+    topotests): converted exactly as the service and `realfish check` convert it (FRR configs run as written,
+    vendor configs rendered, deactivations applied), with every line that is not translated listed in `issues`.
+    Raises SnapshotError only when there is no snapshot or no device in it."""
     p = Path(path)
     conv = convert_snapshot(p)
     for st in conv.statuses + conv.other:
