@@ -48,6 +48,7 @@ from realfish.parsers.host import parse_host, parse_iptables
 from realfish.parsers.sonic import parse_sonic
 from realfish.render import Rendered, port_speed_mbps, render
 from realfish.snapshot import (
+    LAYER1_FILE,
     SEGMENTS_FILE,
     SnapshotError,
     SnapshotIssue,
@@ -630,7 +631,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
             router.add_interface(Interface(lname, addrs, mtu=iface.mtu or 1500, original_name=orig,
                                            speed_mbps=port_speed_mbps(dev, iface)))
         net.add_router(router)
-    l1 = conv.root / "batfish" / "layer1_topology.json"
+    l1 = conv.root / LAYER1_FILE
     seg_file = conv.root / SEGMENTS_FILE
     l3 = infer_l3_edges(conv.devices)
     if seg_file.is_file():
@@ -644,7 +645,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
             net.segments = _segments(conv, net, l3)
         conv.edges = l3
     elif l1.is_file():
-        st = FileStatus("batfish/layer1_topology.json", "LAYER1")
+        st = FileStatus(LAYER1_FILE.as_posix(), "LAYER1")
         edges = _layer1_edges(conv, l1, st)
         conv.other.append(st)
         if edges is None:
@@ -710,8 +711,8 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
         assert target.resolve().parent == (out / "configs").resolve(), name
         target.write_text(router.config)
     net = conv.network
-    (out / "batfish" / "layer1_topology.json").write_text(dump_rows("edges", layer1_json(net.segments)["edges"]))
-    (out / "batfish" / "realfish_segments.json").write_text(
+    (out / LAYER1_FILE).write_text(dump_rows("edges", layer1_json(net.segments)["edges"]))
+    (out / SEGMENTS_FILE).write_text(
         dump_rows("segments", segments_json(net.segments)["segments"]))
     maps = {name: {"hostname": conv.devices[name].original_hostname or name, "kind": r.kind,
                    "format": conv.devices[name].format, "source": conv.devices[name].source,

@@ -21,7 +21,6 @@ can be skipped is a `SnapshotIssue` (file, line, message), listed for the caller
 from __future__ import annotations
 
 import json
-import logging
 import re
 import shutil
 from collections.abc import Iterable
@@ -30,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from realfish.topology import Interface, Network, Segment, valid_ifname
-
-log = logging.getLogger(__name__)
 
 LAYER1_FILE = Path("batfish") / "layer1_topology.json"
 SEGMENTS_FILE = Path("batfish") / "realfish_segments.json"
@@ -65,7 +62,7 @@ class SnapshotIssue:
         return f"{self.file}{f':{self.line}' if self.line is not None else ''}: {self.message}"
 
 
-# -- names -----------------------------------------------------------------------------------------------------
+# -- names ---------------------------------------------------------------------------------------------------
 
 
 def natural_key(s: str) -> list[Any]:
