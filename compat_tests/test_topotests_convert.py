@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from compat_tests.topotests import convert_topotest, list_topotests, load_checks, topotests_dir
-from realfish.snapshot import SnapshotIssue, load_snapshot
+from realfish.convert import load_network
+from realfish.snapshot import SnapshotIssue
 
 TESTS = list_topotests() if topotests_dir().is_dir() else []
 pytestmark = pytest.mark.skipif(not TESTS, reason=f"no topotests at {topotests_dir()} (set REALFISH_SHARED)")
@@ -22,14 +23,18 @@ def test_all_seven_are_there() -> None:
                                        "bgp_ebgp_requires_policy"}
 
 
+@pytest.mark.frr  # load_network checks the configs with vtysh
 @pytest.mark.parametrize("test_dir", TESTS, ids=[t.name for t in TESTS])
 def test_converts_and_loads(test_dir: Path, tmp_path: Path) -> None:
     topo = yaml.safe_load((test_dir / "topology.yaml").read_text())
     routers = [n for n, spec in topo["nodes"].items() if spec["kind"] == "router"]
     out = convert_topotest(test_dir, tmp_path / "snap")
     issues: list[SnapshotIssue] = []
-    net = load_snapshot(out, issues)
-    assert issues == []
+    net = load_network(out, issues)
+    # every file loads; what is left are notes on single config lines (not modelled, or refused by vtysh's
+    # check: the known rejects and ospf6d's `int NAME` blocks, which vtysh -C refuses too)
+    assert [i for i in issues if not i.file.startswith("configs/")
+            or not i.message.startswith(("unsupported:", "warning:", "rejected:"))] == []
     assert sorted(net.routers) == sorted(routers)
 
     want = {name: {tuple(m.split(":", 1)) for m in ms if m.split(":", 1)[0] in routers}

@@ -28,8 +28,9 @@ from typing import Any
 
 import yaml
 
-from realfish.snapshot import parse_frr_config, write_snapshot
-from realfish.topology import Interface, Network, Segment
+from realfish.parsers import parse_config
+from realfish.snapshot import write_snapshot
+from realfish.topology import Interface, Network, Router, Segment
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +93,11 @@ def convert_topotest(test_dir: str | Path, outdir: str | Path, *, overwrite: boo
     net = Network()
     for node in routers:
         text = merge_daemon_configs(node, tdir / node, list(nodes[node].get("daemon_configs", [])))
-        router = parse_frr_config(text, out / "configs" / f"{node}.cfg", node).router
-        if router.name != node:
-            raise ValueError(f"{tdir / node}: hostname {router.name!r} is not the node name {node!r}")
-        net.add_router(router)
+        dev, _ = parse_config(text, f"configs/{node}.cfg", "FRR")
+        if dev is None or dev.hostname != node:
+            raise ValueError(f"{tdir / node}: hostname {dev and dev.hostname!r} is not the node name {node!r}")
+        # only the text and the segments' interfaces are written; the snapshot's loader reads the rest
+        net.add_router(Router(node, config=text, source=str(out / "configs" / f"{node}.cfg")))
 
     notes = [f"converted from FRR topotest {tdir.name} (FRR 8.4.4; see ../shared/compat/frr-topotests)"]
     for name, members in (topo.get("l2_segments") or {}).items():
@@ -112,7 +114,7 @@ def convert_topotest(test_dir: str | Path, outdir: str | Path, *, overwrite: boo
         notes.append(f"node {node} (kind {kind}) is not an FRR router and was left out"
                      + (f"; it was on {', '.join(where)}" if where else ""))
         log.warning("%s: %s", tdir.name, notes[-1])
-    for seg in net.segments:  # interfaces only the segment list names (as the snapshot loader does)
+    for seg in net.segments:  # a segment's member must be an interface of its router to be written
         for host, ifname in seg.members:
             if ifname not in net.routers[host].interfaces:
                 net.routers[host].add_interface(Interface(ifname))
@@ -309,12 +311,12 @@ class TopotestRuns:
         self.running: dict[str, Any] = {}
 
     def get(self, name: str, accept: Any = None) -> Any:
-        from realfish.snapshot import load_snapshot
+        from realfish.convert import load_network
 
         if name not in self.running:
             self.close()
             snap = convert_topotest(topotests_dir() / name, self.tmp / name, overwrite=True)
-            emu = self._emulation(load_snapshot(snap))
+            emu = self._emulation(load_network(snap))
             self.running[name] = emu
             emu.converge(timeout=300)
             unexpected = [p for p in emu.report.problems if "died" in p or not (accept and accept(p))]

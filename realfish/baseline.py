@@ -37,17 +37,16 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from realfish import frr, ospf
+from realfish import frr, ospf, rtnetlink
 from realfish.dataplane import FibEntry, NextHop
 from realfish.report import RouterReport
 from realfish.runner import ConvergeTimeout, Runner
@@ -69,28 +68,7 @@ PROTOCOLS = {
     "195": "pbr", "pbr": "pbr", "196": "static", "197": "openfabric", "openfabric": "openfabric",
 }
 
-# -- minimal rtnetlink --------------------------------------------------------------------------------------
 CLONE_NEWNET = 0x40000000
-SOL_NETLINK = 270
-NETLINK_ADD_MEMBERSHIP = 1
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_CREATE = 0x1, 0x4, 0x100, 0x400
-RTM_NEWLINK, RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWNEIGH = 16, 24, 25, 28
-RTM_NEWNEXTHOP, RTM_DELNEXTHOP = 104, 105
-RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE = 0x40, 0x400
-RTNLGRP_NEXTHOP = 32
-RTA_DST, RTA_TABLE = 1, 15
-RT_TABLE_MAIN = 254
-RTN_MULTICAST = 5
-RTM_F_CLONED = 0x200
-IFF_UP = 0x1
-IFLA_IFNAME = 3
-NDA_DST, NDA_LLADDR = 1, 2
-NUD_PERMANENT = 0x80
-_NLMSGHDR = struct.Struct("=IHHII")
-_RTMSG = struct.Struct("=BBBBBBBBI")
-_IFINFOMSG = struct.Struct("=BxHiII")
-_NDMSG = struct.Struct("=BxxxiHBB")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -103,68 +81,12 @@ def _setns(fd: int) -> None:
         raise OSError(e, f"setns: {os.strerror(e)}")
 
 
-def _rtattr(kind: int, data: bytes) -> bytes:
-    n = 4 + len(data)
-    return struct.pack("=HH", n, kind) + data + b"\0" * ((4 - n % 4) % 4)
-
-
-def _attrs(buf: bytes, off: int, end: int) -> Iterable[tuple[int, bytes]]:
-    while off + 4 <= end:
-        n, kind = struct.unpack_from("=HH", buf, off)
-        if n < 4:
-            return
-        yield kind & 0x3FFF, buf[off + 4:off + n]
-        off += (n + 3) & ~3
-
-
-class _Netlink:
-    """A NETLINK_ROUTE socket that lives in the namespace of the thread that created it."""
-
-    def __init__(self, groups: int = 0):
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-        self.sock.bind((0, groups))
-        self.seq = 0
-
-    def request(self, kind: int, flags: int, payload: bytes) -> None:
-        """Send one request with NLM_F_ACK and raise OSError unless the kernel acknowledges it."""
-        self.seq += 1
-        self.sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(payload), kind, NLM_F_REQUEST | NLM_F_ACK | flags,
-                                      self.seq, 0) + payload)
-        while True:
-            buf = self.sock.recv(65536)
-            off = 0
-            while off + _NLMSGHDR.size <= len(buf):
-                n, mtype, _, seq, _ = _NLMSGHDR.unpack_from(buf, off)
-                if mtype == NLMSG_ERROR and seq == self.seq:
-                    (err,) = struct.unpack_from("=i", buf, off + _NLMSGHDR.size)
-                    if err:
-                        raise OSError(-err, os.strerror(-err))
-                    return
-                off += (n + 3) & ~3
-
-    def link_up(self, name: str) -> None:
-        payload = _IFINFOMSG.pack(0, 0, 0, IFF_UP, IFF_UP) + _rtattr(IFLA_IFNAME, name.encode() + b"\0")
-        self.request(RTM_NEWLINK, 0, payload)
-
-    def neigh_permanent(self, ifindex: int, addr: IPAddress, mac: str) -> None:
-        family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
-        payload = (_NDMSG.pack(family, ifindex, NUD_PERMANENT, 0, 0) + _rtattr(NDA_DST, addr.packed)
-                   + _rtattr(NDA_LLADDR, bytes.fromhex(mac.replace(":", ""))))
-        self.request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, payload)
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 class _FibWatch:
     """Route and nexthop change notifications of one namespace's kernel FIB (table main)."""
 
     def __init__(self) -> None:
-        self.nl = _Netlink(RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE)
-        self.nl.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, RTNLGRP_NEXTHOP)
+        self.nl = rtnetlink.RtNetlink(rtnetlink.RTMGRP_IPV4_ROUTE | rtnetlink.RTMGRP_IPV6_ROUTE)
+        self.nl.sock.setsockopt(rtnetlink.SOL_NETLINK, rtnetlink.NETLINK_ADD_MEMBERSHIP, rtnetlink.RTNLGRP_NEXTHOP)
         try:
             self.nl.sock.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)  # SO_RCVBUFFORCE (root)
         except OSError:
@@ -189,37 +111,10 @@ class _FibWatch:
                 raise
             if not buf:
                 break
-            n = self._relevant(buf)
+            n = rtnetlink.fib_changes(buf)
             self.changes += n
             changed |= n > 0
         return changed
-
-    @staticmethod
-    def _relevant(buf: bytes) -> int:
-        """How many of the messages in buf change table main (routes, nexthop objects)."""
-        count = 0
-        off = 0
-        while off + _NLMSGHDR.size <= len(buf):
-            n, mtype, _, _, _ = _NLMSGHDR.unpack_from(buf, off)
-            if n < _NLMSGHDR.size:
-                break
-            body = off + _NLMSGHDR.size
-            if mtype in (RTM_NEWNEXTHOP, RTM_DELNEXTHOP):
-                count += 1
-            if mtype in (RTM_NEWROUTE, RTM_DELROUTE) and body + _RTMSG.size <= off + n:
-                family, dst_len, _, _, table, _, _, rtype, flags = _RTMSG.unpack_from(buf, body)
-                dst = b""
-                for kind, data in _attrs(buf, body + _RTMSG.size, off + n):
-                    if kind == RTA_TABLE and len(data) >= 4:
-                        table = struct.unpack_from("=I", data)[0]
-                    elif kind == RTA_DST:
-                        dst = data
-                link_local6 = family == socket.AF_INET6 and (dst[:2] == b"\xfe\x80" or dst[:1] == b"\xff")
-                if table == RT_TABLE_MAIN and rtype != RTN_MULTICAST and not flags & RTM_F_CLONED \
-                        and not link_local6:
-                    count += 1
-            off += (n + 3) & ~3
-        return count
 
     def fileno(self) -> int:
         return self.nl.fileno()
@@ -399,7 +294,7 @@ class Baseline(Runner):
             for path in FORWARDING:
                 with open(path, "w") as f:
                     f.write("1\n")
-            nl = _Netlink()
+            nl = rtnetlink.RtNetlink()
             try:
                 nl.link_up("lo")
                 for ifname in router_ifaces[ns]:

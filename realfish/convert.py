@@ -48,10 +48,12 @@ from realfish.parsers.host import parse_host, parse_iptables
 from realfish.parsers.sonic import parse_sonic
 from realfish.render import Rendered, port_speed_mbps, render
 from realfish.snapshot import (
+    LAYER1_FILE,
     SEGMENTS_FILE,
     SnapshotError,
     SnapshotIssue,
     UnionFind,
+    dump_rows,
     layer1_json,
     natural_key,
     order_segments,
@@ -70,6 +72,7 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _TOP_DIRS = ("configs", "hosts", "sonic_configs", "batfish", "iptables", "aws_configs")
 
 Edge = tuple[str, str, str, str]  # (node, interface, node, interface), the user's names
+_MASKS = [(0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF for n in range(33)]
 
 
 @dataclass
@@ -540,8 +543,10 @@ def _l3_interfaces(dev: Device) -> list[tuple[str, list[ipaddress.IPv4Interface]
 
 
 def infer_l3_edges(devices: dict[str, Device]) -> list[Edge]:
-    """Batfish's inference without a layer-1 file: two interfaces of different nodes are adjacent when an
-    address of one lies in a (non-/32) subnet of the other and they share no address. Both directions."""
+    """Batfish's synthesizeL3Topology without a layer-1 file: an interface with a (non-/32) subnet P is adjacent
+    to each interface of another node that shares no address with it, has an address in P, and whose own subnet
+    starts where P starts, masked to its length (Batfish's candidates: P, its supernets, and its subnets that
+    begin at P's first address; 10.0.0.130/25 is not linked to 10.0.0.1/24). Both directions."""
     buckets: dict[ipaddress.IPv4Network, list[tuple[str, str]]] = {}
     addrs: dict[tuple[str, str], list[ipaddress.IPv4Interface]] = {}
     for host, dev in devices.items():
@@ -553,12 +558,15 @@ def infer_l3_edges(devices: dict[str, Device]) -> list[Edge]:
     # every interface address by value: the interfaces with an address in a subnet are one range of it (a scan of
     # every interface per subnet took 46 s for a k=16 fat-tree's 2,048 subnets and 5,120 interfaces)
     by_ip = sorted((int(a.ip), m) for m, v4 in addrs.items() for a in v4)
+    subnets = {m: {(int(a.network.network_address), a.network.prefixlen) for a in v4} for m, v4 in addrs.items()}
     keys = [ip for ip, _ in by_ip]
     edges: set[Edge] = set()
     for p, members in buckets.items():
         lo = bisect.bisect_left(keys, int(p.network_address))
         hi = bisect.bisect_right(keys, int(p.broadcast_address))
-        cands = {m for _, m in by_ip[lo:hi]}
+        base = int(p.network_address)
+        starts = {(base & _MASKS[n], n) for n in range(32)}
+        cands = {m for _, m in by_ip[lo:hi] if not subnets[m].isdisjoint(starts)}
         for m1 in members:
             ips1 = {a.ip for a in addrs[m1]}
             for m2 in cands:
@@ -623,7 +631,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
             router.add_interface(Interface(lname, addrs, mtu=iface.mtu or 1500, original_name=orig,
                                            speed_mbps=port_speed_mbps(dev, iface)))
         net.add_router(router)
-    l1 = conv.root / "batfish" / "layer1_topology.json"
+    l1 = conv.root / LAYER1_FILE
     seg_file = conv.root / SEGMENTS_FILE
     l3 = infer_l3_edges(conv.devices)
     if seg_file.is_file():
@@ -637,7 +645,7 @@ def _build_network(conv: ConvertedSnapshot) -> None:
             net.segments = _segments(conv, net, l3)
         conv.edges = l3
     elif l1.is_file():
-        st = FileStatus("batfish/layer1_topology.json", "LAYER1")
+        st = FileStatus(LAYER1_FILE.as_posix(), "LAYER1")
         edges = _layer1_edges(conv, l1, st)
         conv.other.append(st)
         if edges is None:
@@ -669,9 +677,10 @@ def _segments(conv: ConvertedSnapshot, net: Network, edges: list[Edge]) -> list[
 
 
 def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) -> Network:
-    """What `realfish converge` and `replay` run: the snapshot converted exactly as the service and
-    `realfish check` convert it (FRR configs run as written, vendor configs rendered, deactivations applied), with
-    every line that is not translated listed in `issues`."""
+    """The one way a snapshot becomes a runnable `Network` (`realfish converge`, `replay`, the tests, the
+    topotests): converted exactly as the service and `realfish check` convert it (FRR configs run as written,
+    vendor configs rendered, deactivations applied), with every line that is not translated listed in `issues`.
+    Raises SnapshotError only when there is no snapshot or no device in it."""
     p = Path(path)
     conv = convert_snapshot(p)
     for st in conv.statuses + conv.other:
@@ -682,12 +691,6 @@ def load_network(path: str | Path, issues: list[SnapshotIssue] | None = None) ->
         raise SnapshotError("no device could be loaded from the snapshot (see the parse status: "
                             "`realfish convert SNAPSHOT OUTDIR`)", p)
     return conv.network
-
-
-def _dump_rows(rows: list[Any], key: str, extra: dict[str, Any] | None = None) -> str:
-    body = ",\n  ".join(json.dumps(r) for r in rows)
-    rest = "".join(f",\n {json.dumps(k)}: {json.dumps(v)}" for k, v in (extra or {}).items())
-    return f'{{"{key}": [\n  {body}\n ]{rest}\n}}\n'
 
 
 def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: bool = False) -> Path:
@@ -708,9 +711,9 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
         assert target.resolve().parent == (out / "configs").resolve(), name
         target.write_text(router.config)
     net = conv.network
-    (out / "batfish" / "layer1_topology.json").write_text(_dump_rows(layer1_json(net.segments)["edges"], "edges"))
-    (out / "batfish" / "realfish_segments.json").write_text(
-        _dump_rows(segments_json(net.segments)["segments"], "segments"))
+    (out / LAYER1_FILE).write_text(dump_rows("edges", layer1_json(net.segments)["edges"]))
+    (out / SEGMENTS_FILE).write_text(
+        dump_rows("segments", segments_json(net.segments)["segments"]))
     maps = {name: {"hostname": conv.devices[name].original_hostname or name, "kind": r.kind,
                    "format": conv.devices[name].format, "source": conv.devices[name].source,
                    "interfaces": r.name_map} if name in conv.devices else
@@ -719,7 +722,7 @@ def write_conversion(conv: ConvertedSnapshot, outdir: str | Path, overwrite: boo
     (meta / "name_maps.json").write_text(json.dumps(maps, indent=1) + "\n")
     edges = [{"node1": {"hostname": a, "interfaceName": b}, "node2": {"hostname": c, "interfaceName": d}}
              for a, b, c, d in conv.edges]
-    (meta / "layer3_edges.json").write_text(_dump_rows(edges, "edges"))
+    (meta / "layer3_edges.json").write_text(dump_rows("edges", edges))
     (meta / "file_parse_status.json").write_text(json.dumps(file_parse_status_rows(conv.statuses), indent=1) + "\n")
     (meta / "init_issues.json").write_text(
         json.dumps(init_issues_rows(conv.statuses + conv.other), indent=1) + "\n")

@@ -1,7 +1,7 @@
 """Generated benchmark networks, written as snapshots: fat-trees, rings and chains of eBGP routers.
 
 Each generator writes SNAPSHOT/configs/<router>.cfg (FRR integrated configs) and
-SNAPSHOT/batfish/layer1_topology.json, and returns the same network as `load_snapshot` reads it back.
+SNAPSHOT/batfish/layer1_topology.json, and returns the same network as `realfish.convert.load_network` reads it back.
 
 Plan (the one DESIGN.md measures):
 - fat-tree(k), k even: (k/2)^2 spines `spine-I`; k pods of k/2 aggregation routers `agg-P-I` and k/2 ToRs

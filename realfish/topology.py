@@ -1,9 +1,9 @@
 """The network as plain data: routers, their interfaces, and the L2 segments that join them.
 
-Nothing here starts a process. A `Network` is what the snapshot loader and the topology generator produce and
-what both runtimes (the emulation in `realfish.runtime` and the namespace baseline in `realfish.baseline`)
-consume. Addresses listed here come from the router's FRR config; at run time zebra installs them itself,
-exactly as it would on a Linux box.
+Nothing here starts a process. A `Network` is what the snapshot loader (`realfish.convert.load_network`) and the
+topology generator produce and what both runtimes (the emulation in `realfish.runtime` and the namespace baseline
+in `realfish.baseline`) consume. Addresses listed here come from the router's config; at run time zebra installs
+them itself from the FRR config, exactly as it would on a Linux box.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from realfish.baseline import Baseline
+from realfish.convert import load_network
 from realfish.dataplane import FibEntry, fib_diff
 from realfish.runtime import Emulation
-from realfish.snapshot import load_snapshot
 from tests.test_emulation import host_view
 
 pytestmark = [pytest.mark.frr, pytest.mark.root, pytest.mark.skipif(
@@ -30,7 +30,7 @@ SNAPSHOT = Path(__file__).parent / "data" / "bgp6-over-ospf6"
 def test_ipv6_sessions_and_routes_match_the_baseline() -> None:
     fibs: dict[str, dict[str, list[FibEntry]]] = {}
     for runtime in (Baseline, Emulation):
-        net = load_snapshot(SNAPSHOT)
+        net = load_network(SNAPSHOT)
         before = host_view(net)
         with runtime(net, settle=3.0) as runner:
             report = runner.converge(timeout=300)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
 import pytest
 
 from realfish.cli import main
-from realfish.convert import convert_snapshot, load_network
+from realfish.convert import convert_snapshot, infer_l3_edges, load_network
+from realfish.model import Device, DeviceInterface
 
 pytestmark = pytest.mark.frr
 
@@ -50,6 +52,22 @@ def test_inferred_edges_without_layer1(tmp_path: Path) -> None:
         ("r2", f"GigabitEthernet0/{i}", "r1", f"GigabitEthernet0/{i}") for i in (0, 1)}
     assert {tuple(s.members) for s in conv.network.segments} == {
         (("r1", "gi0-0"), ("r2", "gi0-0")), (("r1", "gi0-1"), ("r2", "gi0-1"))}
+
+
+def test_inferred_edges_follow_batfish_candidates() -> None:
+    """Batfish's synthesizeL3Topology: a /25 that starts where a /24 starts is linked to it; the /25 that starts
+    at .128 is not, although its address lies in the /24 (a candidate's subnet must begin at the /24's first
+    address); /32s and shared addresses never link."""
+    def dev(name: str, *addrs: str) -> Device:
+        d = Device(name, "FRR", f"configs/{name}.cfg")
+        for i, a in enumerate(addrs):
+            d.interfaces[f"e{i}"] = DeviceInterface(f"e{i}", addresses=[ipaddress.ip_interface(a)])
+        return d
+
+    devices = {"a": dev("a", "192.168.1.1/24", "10.9.9.1/32"), "c": dev("c", "192.168.1.3/25", "10.9.9.2/32"),
+               "d": dev("d", "192.168.1.130/25"), "e": dev("e", "192.168.1.1/24")}
+    assert infer_l3_edges(devices) == [("a", "e0", "c", "e0"), ("c", "e0", "a", "e0"), ("c", "e0", "e", "e0"),
+                                       ("e", "e0", "c", "e0")]  # a and e share 192.168.1.1: not linked
 
 
 def test_layer1_file_with_the_users_names_decides_links(tmp_path: Path) -> None:
@@ -94,6 +112,6 @@ def test_load_network_keeps_plain_frr_snapshots_as_they_were(tmp_path: Path) -> 
     text = "hostname a\n!\ninterface eth0\n ip address 10.0.0.1/24\n!\n"
     (tmp_path / "configs" / "a.cfg").write_text(text)
     net = load_network(tmp_path)
-    assert net.routers["a"].config == text  # realfish.snapshot's loader: the text runs unchanged
+    assert net.routers["a"].config == text  # an FRR config runs as written
     vendor = snapshot(tmp_path / "v")
     assert load_network(vendor).routers["r1"].interfaces["gi0-0"].original_name == "GigabitEthernet0/0"

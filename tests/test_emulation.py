@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from realfish import topogen
+from realfish.convert import load_network
 from realfish.runtime import Emulation
 from realfish.runtime.zygote import ForkedDaemon
-from realfish.snapshot import load_snapshot
 from realfish.topology import Network
 from tests.faults import abort_after_start
 
@@ -256,7 +256,7 @@ def test_snapshot_directory_converges_from_cli(tmp_path: Path) -> None:
         assert {"prefix", "protocol", "distance", "metric", "nexthops"} <= set(router["fib"][0])
     assert set(doc["timing"]) >= {"setup_s", "converge_s", "total_s"}
     assert doc["memory"]["peak_pss_bytes"] > 0 and doc["cpu"]["daemon_s"] > 0
-    assert isinstance(load_snapshot(snap), Network)
+    assert isinstance(load_network(snap), Network)
 
 
 

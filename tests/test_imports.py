@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("parsers", ["realfish.parsers*", "realfish.snapshot", "realfish.announcements", "realfish.isp"]),
     ("render", ["realfish.render", "realfish.speakers", "realfish.topogen"]),
     ("convert", ["realfish.convert", "realfish.rejected"]),
-    ("runtime", ["realfish.runner", "realfish.runtime*", "realfish.baseline", "realfish.ospf"]),
+    ("runtime", ["realfish.runner", "realfish.runtime*", "realfish.baseline", "realfish.rtnetlink", "realfish.ospf"]),
     ("convergence", ["realfish.convergence"]),
     ("answers", ["realfish.answers*", "realfish.questions", "realfish.assertions", "realfish.expectations"]),
     ("tools", ["realfish.diff*", "realfish.check", "realfish.ask"]),

@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from realfish.baseline import Baseline
+from realfish.convert import load_network
 from realfish.dataplane import fib_diff
 from realfish.ospf import _hms
 from realfish.runtime import Emulation
 from realfish.runtime.controller import Controller
 from realfish.runtime.recording import Recording
-from realfish.snapshot import load_snapshot
 from tests.test_ospf import AGENT, AGENT_LOOP, LAN, P2P, Agent, lan_agents, lan_network
 from tests.test_recording import replay_each_alone
 
@@ -211,7 +211,7 @@ frr_only = pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/lib/frr/ospf6d
 @pytest.mark.frr
 @frr_only
 def test_three_routers_converge_with_ipv6_routes_in_the_fib() -> None:
-    net = load_snapshot(SNAPSHOT)
+    net = load_network(SNAPSHOT)
     assert all(r.daemons() == ["zebra", "staticd", "ospf6d"] for r in net.routers.values())
     with Emulation(net) as emu:
         report = emu.converge(timeout=300)
@@ -248,7 +248,7 @@ def test_three_routers_converge_with_ipv6_routes_in_the_fib() -> None:
 def test_three_routers_have_the_baselines_fibs() -> None:
     fibs = {}
     for runtime in (Baseline, Emulation):
-        with runtime(load_snapshot(SNAPSHOT), settle=3.0) as runner:
+        with runtime(load_network(SNAPSHOT), settle=3.0) as runner:
             report = runner.converge(timeout=300)
             assert report.converged and not report.problems, (runner.runtime, report.problems)
             fibs[runner.runtime] = {name: runner.fib(name) for name in runner.network.routers}
@@ -262,7 +262,7 @@ def test_three_routers_have_the_baselines_fibs() -> None:
 def test_routers_running_ospfv3_replay_alone_to_their_recorded_fibs(tmp_path: Path) -> None:
     """raw6.c records what ospf6d read from other routers (inbox key 256 + 89) and how many copies it sent, as
     raw.c does for ospfd: each router replayed alone reaches its recorded FIB."""
-    net = load_snapshot(SNAPSHOT)
+    net = load_network(SNAPSHOT)
     rec_dir = tmp_path / "rec"
     with Emulation(net, record=rec_dir) as emu:
         emu.converge(timeout=120)

@@ -51,6 +51,18 @@ def test_frr_ospfv3_is_passed_to_frr() -> None:
     assert kinds["router rip"] == "unsupported"
 
 
+def test_frr_keyword_abbreviations_and_ospf6_area_lines() -> None:
+    """FRR's topotests write `int`, `ip addr`, `shut`, with or without indentation; `interface NAME area A` at the
+    top is ospf6d's area statement, not an interface."""
+    text = ("frr version 8.4.4\nint e1\n  ip addr 192.168.1.1/24\nint e2\nip addr 192.168.2.1/24\nshut\n"
+            "router ospf6\n interface e1 area 0.0.0.0\ninterface e3 area 0.0.0.0\n")
+    dev, _ = parse_config(text, "configs/r.cfg")
+    assert dev is not None and list(dev.interfaces) == ["e1", "e2"]
+    assert dev.interfaces["e1"].addresses == [ipaddress.ip_interface("192.168.1.1/24")]
+    assert dev.interfaces["e2"].addresses == [ipaddress.ip_interface("192.168.2.1/24")]
+    assert dev.interfaces["e2"].shutdown and not dev.interfaces["e1"].shutdown
+
+
 def test_ipv6_bgp_and_static_lines() -> None:
     """FRR runs IPv6 BGP and `ipv6 route` as written (tests/test_bgp6.py): passed on; IOS's are in the model
     (tests/test_parsers_ios.py), but for per-neighbor IPv6 policy, which stays reported."""

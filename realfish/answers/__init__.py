@@ -92,15 +92,15 @@ def enum_param(question: dict[str, Any], name: str, values: Iterable[str],
         raise UnsupportedQuestion(f"{name}: {e}") from None
 
 
-def property_columns(question: dict[str, Any], properties: dict[str, tuple[str, str]], *,
+def property_columns(question: dict[str, Any], properties: dict[str, Column], *,
                      allowed: Iterable[str] | None = None, default: Iterable[str] | None = None,
                      declared_order: bool = False) -> list[Column]:
-    """The value columns a `properties` parameter selects from `properties` (name -> (schema, description)):
+    """The value columns a `properties` parameter selects from `properties` (table.columns_by_name):
     sorted by name as Batfish's property specifiers sort them, or in `properties`' own order where the answerer
     keeps a fixed one. `allowed`: the names the parameter accepts, if more than `properties`."""
     wanted = enum_param(question, "properties", allowed if allowed is not None else properties, default)
     names = [p for p in properties if p in wanted] if declared_order else sorted(wanted & set(properties))
-    return [Column(p, *properties[p]) for p in names]
+    return [properties[p] for p in names]
 
 
 def _lookup(question: dict[str, Any]) -> tuple[tuple[Answerer, str] | None, str]:

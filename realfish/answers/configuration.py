@@ -32,7 +32,7 @@ from realfish.answers import answerer, enum_param, node_set, property_columns
 from realfish.answers import table as tbl
 from realfish.answers.bgp import asn_number, static_local_ip
 from realfish.answers.state import SnapshotState
-from realfish.answers.table import Column
+from realfish.answers.table import Column, columns_by_name
 from realfish.model import BgpPeer, BgpProcess, Device, DeviceInterface, OspfProcess
 from realfish.render import ospf_cost
 
@@ -90,20 +90,20 @@ def _route_reflector_client(proc: BgpProcess, peer: BgpPeer) -> bool:
     return proc.peer_setting(peer, "route_reflector_client") is True
 
 
-BGP_PROCESS_PROPERTIES: dict[str, tuple[str, str]] = {
-    "Confederation_ID": ("Long", "Externally visible autonomous system number for the confederation"),
-    "Confederation_Members": ("String", "Set of autonomous system numbers visible only within this BGP "
-                                        "confederation"),
-    "Multipath_EBGP": ("Boolean", "Whether multipath routing is enabled for EBGP"),
-    "Multipath_IBGP": ("Boolean", "Whether multipath routing is enabled for IBGP"),
-    "Multipath_Match_Mode": ("String", "Which AS paths are considered equivalent (EXACT_PATH, FIRST_AS, "
-                                       "PATH_LENGTH) when multipath BGP is enabled"),
-    "Neighbors": ("Set<String>", "All peers configured on this process, identified by peer address (for active "
-                                 "and dynamic peers) or peer interface (for BGP unnumbered peers)"),
-    "Route_Reflector": ("Boolean", "Whether any BGP peer in this process is configured as a route reflector "
-                                   "client, for ipv4 unicast address family"),
-    "Tie_Breaker": ("String", "Tie breaking mode (ARRIVAL_ORDER, CLUSTER_LIST_LENGTH, ROUTER_ID)"),
-}
+BGP_PROCESS_PROPERTIES = columns_by_name(
+    Column("Confederation_ID", "Long", "Externally visible autonomous system number for the confederation"),
+    Column("Confederation_Members", "String", "Set of autonomous system numbers visible only within this BGP "
+                                              "confederation"),
+    Column("Multipath_EBGP", "Boolean", "Whether multipath routing is enabled for EBGP"),
+    Column("Multipath_IBGP", "Boolean", "Whether multipath routing is enabled for IBGP"),
+    Column("Multipath_Match_Mode", "String", "Which AS paths are considered equivalent (EXACT_PATH, FIRST_AS, "
+                                             "PATH_LENGTH) when multipath BGP is enabled"),
+    Column("Neighbors", "Set<String>", "All peers configured on this process, identified by peer address (for active "
+                                       "and dynamic peers) or peer interface (for BGP unnumbered peers)"),
+    Column("Route_Reflector", "Boolean", "Whether any BGP peer in this process is configured as a route reflector "
+                                         "client, for ipv4 unicast address family"),
+    Column("Tie_Breaker", "String", "Tie breaking mode (ARRIVAL_ORDER, CLUSTER_LIST_LENGTH, ROUTER_ID)"),
+)
 
 
 def bgp_process_row(snapshot: SnapshotState, node: str) -> Row | None:
@@ -147,20 +147,20 @@ def bgp_process_configuration(question: dict[str, Any], snapshot: SnapshotState,
                                           unselected=BGP_PROCESS_PROPERTIES))
 
 
-BGP_PEER_PROPERTIES: dict[str, tuple[str, str]] = {
-    "Cluster_ID": ("Ip", "Cluster ID of this peer (null for peers that are not route reflector clients)"),
-    "Confederation": ("Long", "Confederation AS number"),
-    "Description": ("String", "Configured peer description"),
-    "Export_Policy": ("Set<String>", "Names of export policies to be applied to routes exported by this peer"),
-    "Import_Policy": ("Set<String>", "Names of import policies to be applied to routes received by this peer"),
-    "Is_Passive": ("Boolean", "Whether this peer is passive"),
-    "Local_AS": ("Long", "Local AS number"),
-    "Local_IP": ("Ip", "Local IPv4 address (null for BGP unnumbered peers)"),
-    "Peer_Group": ("String", "Name of the BGP peer group to which this peer belongs"),
-    "Remote_AS": ("String", "Remote AS numbers with which this peer may establish a session"),
-    "Route_Reflector_Client": ("Boolean", "Whether this peer is a route reflector client"),
-    "Send_Community": ("Boolean", "Whether this peer propagates communities"),
-}
+BGP_PEER_PROPERTIES = columns_by_name(
+    Column("Cluster_ID", "Ip", "Cluster ID of this peer (null for peers that are not route reflector clients)"),
+    Column("Confederation", "Long", "Confederation AS number"),
+    Column("Description", "String", "Configured peer description"),
+    Column("Export_Policy", "Set<String>", "Names of export policies to be applied to routes exported by this peer"),
+    Column("Import_Policy", "Set<String>", "Names of import policies to be applied to routes received by this peer"),
+    Column("Is_Passive", "Boolean", "Whether this peer is passive"),
+    Column("Local_AS", "Long", "Local AS number"),
+    Column("Local_IP", "Ip", "Local IPv4 address (null for BGP unnumbered peers)"),
+    Column("Peer_Group", "String", "Name of the BGP peer group to which this peer belongs"),
+    Column("Remote_AS", "String", "Remote AS numbers with which this peer may establish a session"),
+    Column("Route_Reflector_Client", "Boolean", "Whether this peer is a route reflector client"),
+    Column("Send_Community", "Boolean", "Whether this peer propagates communities"),
+)
 # BgpPeerConfigurationAnswerer's column order (Session_VRF as pybatfish's notebooks show it, after VRF)
 _PEER_ORDER = ["Node", "VRF", "Session_VRF", "Local_AS", "Local_IP", "Local_Interface", "Confederation",
                "Remote_AS", "Remote_IP", "Description", "Route_Reflector_Client", "Cluster_ID", "Peer_Group",
@@ -217,7 +217,7 @@ def bgp_peer_rows(snapshot: SnapshotState, node: str) -> list[Row]:
 def bgp_peer_configuration(question: dict[str, Any], snapshot: SnapshotState,
                            reference: SnapshotState | None) -> dict[str, Any]:
     props = enum_param(question, "properties", BGP_PEER_PROPERTIES)
-    columns = [_PEER_FIXED[c] if c in _PEER_FIXED else Column(c, *BGP_PEER_PROPERTIES[c])
+    columns = [_PEER_FIXED[c] if c in _PEER_FIXED else BGP_PEER_PROPERTIES[c]
                for c in _PEER_ORDER if c in _PEER_FIXED or c in props]
     rows = [r for n in sorted(node_set(question, "nodes", snapshot)) for r in bgp_peer_rows(snapshot, n)]
     return tbl.answer(question, tbl.table(columns, rows, "Properties of BGP peer ${Node}:${VRF}: ${Remote_IP}",
@@ -275,15 +275,15 @@ def _ospfd_interfaces(snapshot: SnapshotState, node: str) -> dict[str, dict[str,
             if isinstance(oi, dict) and oi.get("ospfEnabled")}
 
 
-OSPF_PROCESS_PROPERTIES: dict[str, tuple[str, str]] = {
-    "Areas": ("Set<String>", "All OSPF areas for this process"),
-    "Reference_Bandwidth": ("Double", "Reference bandwidth in bits/sec used to calculate interface OSPF cost"),
-    "Router_ID": ("Ip", "Router ID of the process"),
-    "Export_Policy_Sources": ("Set<String>", "Names of policies that determine which routes are exported into "
-                                             "OSPF"),
-    "Area_Border_Router": ("Boolean", "Whether this process is at the area border (with at least one interface "
-                                      "in Area 0 and one in another area)"),
-}
+OSPF_PROCESS_PROPERTIES = columns_by_name(
+    Column("Areas", "Set<String>", "All OSPF areas for this process"),
+    Column("Reference_Bandwidth", "Double", "Reference bandwidth in bits/sec used to calculate interface OSPF cost"),
+    Column("Router_ID", "Ip", "Router ID of the process"),
+    Column("Export_Policy_Sources", "Set<String>", "Names of policies that determine which routes are exported into "
+                                                   "OSPF"),
+    Column("Area_Border_Router", "Boolean", "Whether this process is at the area border (with at least one interface "
+                                            "in Area 0 and one in another area)"),
+)
 _OSPF_PROCESS_ALL = [*OSPF_PROCESS_PROPERTIES, "RFC1583_Compatible"]  # the last is never shown (answerer order)
 
 
@@ -327,15 +327,15 @@ def ospf_process_configuration(question: dict[str, Any], snapshot: SnapshotState
                                                          "${Process_ID}", unselected=_OSPF_PROCESS_ALL))
 
 
-OSPF_INTERFACE_PROPERTIES: dict[str, tuple[str, str]] = {  # OspfInterfacePropertySpecifier.PROPERTIES order
-    "OSPF_Area_Name": ("Long", "OSPF area to which the interface belongs"),
-    "OSPF_Enabled": ("Boolean", "Whether OSPF is enabled"),
-    "OSPF_Passive": ("Boolean", "Whether interface is in OSPF passive mode"),
-    "OSPF_Cost": ("Integer", "OSPF cost if explicitly configured"),
-    "OSPF_Network_Type": ("String", "Type of OSPF network associated with the interface"),
-    "OSPF_Hello_Interval": ("Integer", "Interval in seconds between sending OSPF hello messages"),
-    "OSPF_Dead_Interval": ("Integer", "Interval in seconds before a silent OSPF neighbor is declared dead"),
-}
+OSPF_INTERFACE_PROPERTIES = columns_by_name(  # OspfInterfacePropertySpecifier.PROPERTIES order
+    Column("OSPF_Area_Name", "Long", "OSPF area to which the interface belongs"),
+    Column("OSPF_Enabled", "Boolean", "Whether OSPF is enabled"),
+    Column("OSPF_Passive", "Boolean", "Whether interface is in OSPF passive mode"),
+    Column("OSPF_Cost", "Integer", "OSPF cost if explicitly configured"),
+    Column("OSPF_Network_Type", "String", "Type of OSPF network associated with the interface"),
+    Column("OSPF_Hello_Interval", "Integer", "Interval in seconds between sending OSPF hello messages"),
+    Column("OSPF_Dead_Interval", "Integer", "Interval in seconds before a silent OSPF neighbor is declared dead"),
+)
 _NETWORK_TYPES = {"broadcast": "BROADCAST", "point-to-point": "POINT_TO_POINT",
                   "non-broadcast": "NON_BROADCAST_MULTI_ACCESS", "point-to-multipoint": "POINT_TO_MULTIPOINT"}
 

@@ -35,7 +35,7 @@ from realfish.answers import UnsupportedQuestion, answerer, flag, node_set, prop
 from realfish.answers import table as tbl
 from realfish.answers.specifiers import SpecifierError, interfaces
 from realfish.answers.state import SnapshotState
-from realfish.answers.table import Column
+from realfish.answers.table import Column, columns_by_name
 from realfish.model import Device, DeviceInterface
 from realfish.parsers import unread
 from realfish.status import file_parse_status_rows, init_issues_rows
@@ -234,46 +234,46 @@ def layer3_edges(question: dict[str, Any], snapshot: SnapshotState,
 
 # -- nodeProperties -----------------------------------------------------------------------------------------
 
-_NODE_PROPERTIES: dict[str, tuple[str, str]] = {  # name -> (schema, Batfish's description)
-    "AS_Path_Access_Lists": ("Set<String>", "Names of AS path access lists"),
-    "Authentication_Key_Chains": ("Set<String>", "Names of authentication keychains"),
-    "Community_Match_Exprs": ("Set<String>", "Names of expressions for matching a community"),
-    "Community_Set_Exprs": ("Set<String>", "Names of expressions representing a community-set"),
-    "Community_Set_Match_Exprs": ("Set<String>", "Names of expressions for matching a ommunity-set"),
-    "Community_Sets": ("Set<String>", "Names of community-sets"),
-    "Configuration_Format": ("String", "Configuration format of the node"),
-    "DNS_Servers": ("Set<String>", "Configured DNS servers"),
-    "DNS_Source_Interface": ("String", "Source interface to use for communicating with DNS servers"),
-    "Default_Cross_Zone_Action": ("String", "Default action (PERMIT, DENY) for traffic that traverses firewall "
-                                            "zones (null for non-firewall nodes)"),
-    "Default_Inbound_Action": ("String", "Default action (PERMIT, DENY) for traffic destined for this node"),
-    "Domain_Name": ("String", "Domain name of the node"),
-    "Hostname": ("String", "Hostname of the node"),
-    "IKE_Phase1_Keys": ("Set<String>", "Names of IKE Phase 1 keys"),
-    "IKE_Phase1_Policies": ("Set<String>", "Names of IKE Phase 1 policies"),
-    "IKE_Phase1_Proposals": ("Set<String>", "Names of IKE Phase 1 proposals"),
-    "IP6_Access_Lists": ("Set<String>", "(Deprecated) Names of IPv6 filters (ACLs, firewall rule sets)"),
-    "IP_Access_Lists": ("Set<String>", "Names of IPv4 filters (ACLs, firewall rule sets)"),
-    "IPsec_Peer_Configs": ("Set<String>", "Names of IPSec peers"),
-    "IPsec_Phase2_Policies": ("Set<String>", "Names of IPSec Phase 2 policies"),
-    "IPsec_Phase2_Proposals": ("Set<String>", "Names of IPSec Phase 2 proposals"),
-    "Interfaces": ("Set<String>", "Names of interfaces"),
-    "Logging_Servers": ("Set<String>", "Configured logging servers"),
-    "Logging_Source_Interface": ("String", "Source interface for communicating with logging servers"),
-    "NTP_Servers": ("Set<String>", "Configured NTP servers"),
-    "NTP_Source_Interface": ("String", "Source interface for communicating with NTP servers"),
-    "PBR_Policies": ("Set<String>", "Names of policy-based routing (PBR) policies"),
-    "Route6_Filter_Lists": ("Set<String>", "(Deprecated) Names of structures that filter IPv6 routes (e.g., "
-                                           "prefix lists)"),
-    "Route_Filter_Lists": ("Set<String>", "Names of structures that filter IPv4 routes (e.g., prefix lists)"),
-    "Routing_Policies": ("Set<String>", "Names of policies that manipulate routes (e.g., route maps)"),
-    "SNMP_Source_Interface": ("String", "Source interface to use for communicating with SNMP servers"),
-    "SNMP_Trap_Servers": ("Set<String>", "Configured SNMP trap servers"),
-    "TACACS_Servers": ("Set<String>", "Configured TACACS servers"),
-    "TACACS_Source_Interface": ("String", "Source interface to use for communicating with TACACS servers"),
-    "VRFs": ("Set<String>", "Names of VRFs present on the node"),
-    "Zones": ("Set<String>", "Names of firewall zones on the node"),
-}
+_NODE_PROPERTIES = columns_by_name(  # name -> (schema, Batfish's description)
+    Column("AS_Path_Access_Lists", "Set<String>", "Names of AS path access lists"),
+    Column("Authentication_Key_Chains", "Set<String>", "Names of authentication keychains"),
+    Column("Community_Match_Exprs", "Set<String>", "Names of expressions for matching a community"),
+    Column("Community_Set_Exprs", "Set<String>", "Names of expressions representing a community-set"),
+    Column("Community_Set_Match_Exprs", "Set<String>", "Names of expressions for matching a ommunity-set"),
+    Column("Community_Sets", "Set<String>", "Names of community-sets"),
+    Column("Configuration_Format", "String", "Configuration format of the node"),
+    Column("DNS_Servers", "Set<String>", "Configured DNS servers"),
+    Column("DNS_Source_Interface", "String", "Source interface to use for communicating with DNS servers"),
+    Column("Default_Cross_Zone_Action", "String", "Default action (PERMIT, DENY) for traffic that traverses firewall "
+                                                  "zones (null for non-firewall nodes)"),
+    Column("Default_Inbound_Action", "String", "Default action (PERMIT, DENY) for traffic destined for this node"),
+    Column("Domain_Name", "String", "Domain name of the node"),
+    Column("Hostname", "String", "Hostname of the node"),
+    Column("IKE_Phase1_Keys", "Set<String>", "Names of IKE Phase 1 keys"),
+    Column("IKE_Phase1_Policies", "Set<String>", "Names of IKE Phase 1 policies"),
+    Column("IKE_Phase1_Proposals", "Set<String>", "Names of IKE Phase 1 proposals"),
+    Column("IP6_Access_Lists", "Set<String>", "(Deprecated) Names of IPv6 filters (ACLs, firewall rule sets)"),
+    Column("IP_Access_Lists", "Set<String>", "Names of IPv4 filters (ACLs, firewall rule sets)"),
+    Column("IPsec_Peer_Configs", "Set<String>", "Names of IPSec peers"),
+    Column("IPsec_Phase2_Policies", "Set<String>", "Names of IPSec Phase 2 policies"),
+    Column("IPsec_Phase2_Proposals", "Set<String>", "Names of IPSec Phase 2 proposals"),
+    Column("Interfaces", "Set<String>", "Names of interfaces"),
+    Column("Logging_Servers", "Set<String>", "Configured logging servers"),
+    Column("Logging_Source_Interface", "String", "Source interface for communicating with logging servers"),
+    Column("NTP_Servers", "Set<String>", "Configured NTP servers"),
+    Column("NTP_Source_Interface", "String", "Source interface for communicating with NTP servers"),
+    Column("PBR_Policies", "Set<String>", "Names of policy-based routing (PBR) policies"),
+    Column("Route6_Filter_Lists", "Set<String>", "(Deprecated) Names of structures that filter IPv6 routes (e.g., "
+                                                 "prefix lists)"),
+    Column("Route_Filter_Lists", "Set<String>", "Names of structures that filter IPv4 routes (e.g., prefix lists)"),
+    Column("Routing_Policies", "Set<String>", "Names of policies that manipulate routes (e.g., route maps)"),
+    Column("SNMP_Source_Interface", "String", "Source interface to use for communicating with SNMP servers"),
+    Column("SNMP_Trap_Servers", "Set<String>", "Configured SNMP trap servers"),
+    Column("TACACS_Servers", "Set<String>", "Configured TACACS servers"),
+    Column("TACACS_Source_Interface", "String", "Source interface to use for communicating with TACACS servers"),
+    Column("VRFs", "Set<String>", "Names of VRFs present on the node"),
+    Column("Zones", "Set<String>", "Names of firewall zones on the node"),
+)
 
 
 def _host_acls(dev: Device) -> list[str]:
@@ -334,50 +334,50 @@ def node_properties_answer(question: dict[str, Any], snapshot: SnapshotState,
 
 # -- interfaceProperties ------------------------------------------------------------------------------------
 
-_IFACE_PROPERTIES: dict[str, tuple[str, str]] = {
-    "Access_VLAN": ("Integer", "VLAN number when the switchport mode is access (null otherwise)"),
-    "Active": ("Boolean", "Whether the interface is active"),
-    "Admin_Up": ("Boolean", "Whether the interface is administratively enabled"),
-    "All_Prefixes": ("List<String>", "All IPv4 addresses assigned to the interface"),
-    "Allowed_VLANs": ("String", "Allowed VLAN numbers when the switchport mode is trunk"),
-    "Auto_State_VLAN": ("Boolean", "For VLAN interfaces, whether the operational status depends on member "
-                                   "switchports"),
-    "Bandwidth": ("Double", "Nominal bandwidth in bits/sec, used for protocol cost calculations"),
-    "Blacklisted": ("Boolean", "Whether the interface is considered down for maintenance"),
-    "Channel_Group": ("String", "Name of the aggregated interface (e.g., a port channel) to which this interface "
-                                "belongs"),
-    "Channel_Group_Members": ("List<String>", "For aggregated interfaces (e.g., a port channel), names of "
-                                              "constituent interfaces"),
-    "DHCP_Relay_Addresses": ("List<Ip>", "IPv4 addresses to which incoming DHCP requests are relayed"),
-    "Declared_Names": ("List<String>", "Any aliases explicitly defined for this interface"),
-    "Description": ("String", "Configured interface description"),
-    "Encapsulation_VLAN": ("Integer", "Number for VLAN encapsulation"),
-    "HSRP_Groups": ("Set<String>", "HSRP group identifiers"),
-    "HSRP_Version": ("String", "HSRP version that will be used"),
-    "Inactive_Reason": ("String", "Reason why interface is inactive"),
-    "Incoming_Filter_Name": ("String", "Name of the input IPv4 filter"),
-    "Interface_Type": ("String", "Interface type"),
-    "MLAG_ID": ("Integer", "MLAG identifier of the interface"),
-    "MTU": ("Integer", "Layer3 MTU of the interface"),
-    "Native_VLAN": ("Integer", "Native VLAN when switchport mode is trunk"),
-    "Outgoing_Filter_Name": ("String", "Name of the output IPv4 filter"),
-    "PBR_Policy_Name": ("String", "Name of policy-based routing (PBR) policy"),
-    "Primary_Address": ("String", "Primary IPv4 address along with the prefix length"),
-    "Primary_Network": ("String", "Primary IPv4 subnet, in canonical form"),
-    "Proxy_ARP": ("Boolean", "Whether proxy ARP is enabled"),
-    "Rip_Enabled": ("Boolean", "Whether RIP is enabled"),
-    "Rip_Passive": ("Boolean", "Whether interface is in RIP passive mode"),
-    "Spanning_Tree_Portfast": ("Boolean", "Whether spanning-tree portfast feature is enabled"),
-    "Speed": ("Double", "Link speed in bits/sec"),
-    "Switchport": ("Boolean", "Whether the interface is configured as switchport"),
-    "Switchport_Mode": ("String", "Switchport mode (NONE, ACCESS, TRUNK, DYNAMIC_AUTO, DYNAMIC_DESIRABLE, "
-                                  "FEX_FABRIC, TAP, TOOL, MONITOR) for switchport interfaces"),
-    "Switchport_Trunk_Encapsulation": ("String", "Encapsulation type (DOT1Q, ISL, NEGOTIATE) for switchport "
-                                                 "trunk interfaces"),
-    "VRF": ("String", "Name of the VRF to which the interface belongs"),
-    "VRRP_Groups": ("List<Integer>", "All VRRP groups to which the interface belongs"),
-    "Zone_Name": ("String", "Name of the firewall zone to which the interface belongs"),
-}
+_IFACE_PROPERTIES = columns_by_name(
+    Column("Access_VLAN", "Integer", "VLAN number when the switchport mode is access (null otherwise)"),
+    Column("Active", "Boolean", "Whether the interface is active"),
+    Column("Admin_Up", "Boolean", "Whether the interface is administratively enabled"),
+    Column("All_Prefixes", "List<String>", "All IPv4 addresses assigned to the interface"),
+    Column("Allowed_VLANs", "String", "Allowed VLAN numbers when the switchport mode is trunk"),
+    Column("Auto_State_VLAN", "Boolean", "For VLAN interfaces, whether the operational status depends on member "
+                                         "switchports"),
+    Column("Bandwidth", "Double", "Nominal bandwidth in bits/sec, used for protocol cost calculations"),
+    Column("Blacklisted", "Boolean", "Whether the interface is considered down for maintenance"),
+    Column("Channel_Group", "String", "Name of the aggregated interface (e.g., a port channel) to which this interface "
+                                      "belongs"),
+    Column("Channel_Group_Members", "List<String>", "For aggregated interfaces (e.g., a port channel), names of "
+                                                    "constituent interfaces"),
+    Column("DHCP_Relay_Addresses", "List<Ip>", "IPv4 addresses to which incoming DHCP requests are relayed"),
+    Column("Declared_Names", "List<String>", "Any aliases explicitly defined for this interface"),
+    Column("Description", "String", "Configured interface description"),
+    Column("Encapsulation_VLAN", "Integer", "Number for VLAN encapsulation"),
+    Column("HSRP_Groups", "Set<String>", "HSRP group identifiers"),
+    Column("HSRP_Version", "String", "HSRP version that will be used"),
+    Column("Inactive_Reason", "String", "Reason why interface is inactive"),
+    Column("Incoming_Filter_Name", "String", "Name of the input IPv4 filter"),
+    Column("Interface_Type", "String", "Interface type"),
+    Column("MLAG_ID", "Integer", "MLAG identifier of the interface"),
+    Column("MTU", "Integer", "Layer3 MTU of the interface"),
+    Column("Native_VLAN", "Integer", "Native VLAN when switchport mode is trunk"),
+    Column("Outgoing_Filter_Name", "String", "Name of the output IPv4 filter"),
+    Column("PBR_Policy_Name", "String", "Name of policy-based routing (PBR) policy"),
+    Column("Primary_Address", "String", "Primary IPv4 address along with the prefix length"),
+    Column("Primary_Network", "String", "Primary IPv4 subnet, in canonical form"),
+    Column("Proxy_ARP", "Boolean", "Whether proxy ARP is enabled"),
+    Column("Rip_Enabled", "Boolean", "Whether RIP is enabled"),
+    Column("Rip_Passive", "Boolean", "Whether interface is in RIP passive mode"),
+    Column("Spanning_Tree_Portfast", "Boolean", "Whether spanning-tree portfast feature is enabled"),
+    Column("Speed", "Double", "Link speed in bits/sec"),
+    Column("Switchport", "Boolean", "Whether the interface is configured as switchport"),
+    Column("Switchport_Mode", "String", "Switchport mode (NONE, ACCESS, TRUNK, DYNAMIC_AUTO, DYNAMIC_DESIRABLE, "
+                                        "FEX_FABRIC, TAP, TOOL, MONITOR) for switchport interfaces"),
+    Column("Switchport_Trunk_Encapsulation", "String", "Encapsulation type (DOT1Q, ISL, NEGOTIATE) for switchport "
+                                                       "trunk interfaces"),
+    Column("VRF", "String", "Name of the VRF to which the interface belongs"),
+    Column("VRRP_Groups", "List<Integer>", "All VRRP groups to which the interface belongs"),
+    Column("Zone_Name", "String", "Name of the firewall zone to which the interface belongs"),
+)
 
 _INTERFACE_TYPE = {"physical": "PHYSICAL", "loopback": "LOOPBACK", "subinterface": "LOGICAL", "vlan": "VLAN",
                    "aggregate": "AGGREGATED", "tunnel": "TUNNEL", "null": "NULL", "other": "UNKNOWN"}

@@ -36,6 +36,11 @@ class Column:
                    value=doc.get("isValue", True))
 
 
+def columns_by_name(*columns: Column) -> dict[str, Column]:
+    """A question's catalogue of property columns, which its `properties` parameter selects from by name."""
+    return {c.name: c for c in columns}
+
+
 def node(name: str) -> dict[str, str]:
     return {"id": f"node-{name}", "name": name}
 

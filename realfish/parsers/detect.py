@@ -125,9 +125,3 @@ def detect_format(text: str) -> str:
     if _NEXUS_COMMIT.search(text):
         return "CISCO_NX"
     return "UNKNOWN"
-
-
-def looks_like_frr(text: str) -> bool:
-    """True for text that realfish's plain FRR loader (realfish.snapshot) reads as it is."""
-    fmt = detect_format(text)
-    return fmt in ("FRR", "EMPTY", "UNKNOWN") or (fmt == "CISCO_IOS" and not _IOS_TELLS.search(text))

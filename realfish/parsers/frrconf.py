@@ -14,6 +14,7 @@ tree, lines that belong to an open block are put back under it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from realfish.model import DeviceInterface
 from realfish.parsers.ciscolike import CiscoLikeParser
@@ -66,8 +67,22 @@ def _block_kind(n: Node) -> str | None:
     return None
 
 
+def _unabbreviated(n: Node) -> Node:
+    """FRR accepts any unambiguous prefix of a keyword, as its topotests write them (`ip addr`, `shut`): the
+    interface commands the model reads, spelt out."""
+    w = list(n.words)
+    low = [x.lower() for x in w]
+    if low[0] in ("ip", "ipv6") and len(w) >= 2 and low[1] != "address" and "address".startswith(low[1]):
+        w[1] = "address"
+    elif len(low[0]) >= 4 and low[0] != "shutdown" and "shutdown".startswith(low[0]):
+        w[0] = "shutdown"
+    elif low[0] == "no" and len(w) >= 2 and len(low[1]) >= 4 and "shutdown".startswith(low[1]):
+        w[1] = "shutdown"
+    return n if w == n.words else replace(n, words=w)
+
+
 def _belongs(n: Node, kind: str) -> bool:
-    w = [x.lower() for x in n.words]
+    w = [x.lower() for x in (_unabbreviated(n) if kind == "interface" else n).words]
     two = " ".join(w[:2])
     if two in _NOT_SUB or " ".join(w[:3]) in _NOT_SUB:
         return False
@@ -144,6 +159,9 @@ class FrrParser(CiscoLikeParser):
         if len(w) >= 2 and w[0].lower() == "router" and w[1].lower() == "ospf6":
             self.unrec(n)  # ospf6d runs it as written (docs/ospf.md); Batfish's model has no OSPFv3 either
             return
+        if _block_kind(n) is None and w[0].lower() in ("interface", "int"):
+            self.unrec(n)  # `interface NAME area A`: ospf6d's area statement, unindented; no interface block
+            return
         super().top(n)
 
     def interface_line(self, iface: DeviceInterface, n: Node) -> None:
@@ -151,7 +169,7 @@ class FrrParser(CiscoLikeParser):
         if low[0] == "ipv6" and low[1:] in (["ospf6"], ["ospf"]):  # FRR 8.4 still reads `ipv6 ospf` as ospf6d's
             self.unrec(n)
             return
-        super().interface_line(iface, n)
+        super().interface_line(iface, _unabbreviated(n))
 
     def ipv6_line(self, n: Node, why: str) -> None:
         self.unrec(n)  # FRR runs it as written: IPv6 TCP between routers and IPv6 routes are emulated
