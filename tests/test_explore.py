@@ -319,11 +319,22 @@ def aggregate_route(snap: Path, tmp_path: Path, seed: int | None) -> tuple[list[
 
 
 @pytest.mark.frr
-def test_a_seed_reproduces_its_outcome(tmp_path: Path) -> None:
-    """An ordered run is a function of its seed: seed 14 gives FRR's other outcome (as2border1 forwards its own
-    aggregate to as2border2 over iBGP) each time, seed 0 the common one (both discard it). A run without a seed is
-    seed 0's, ordered."""
+@pytest.mark.slow
+def test_explore_finds_both_outcomes_and_seeds_reproduce_them(tmp_path: Path) -> None:
+    """`--explore 15` finds FRR's two outcomes on the border router, with a seed for each: seed 14 leaves
+    as2border1's aggregate to as2border2 over iBGP, seed 0 (every run's default) discards it. Rerun, each seed
+    gives its outcome again, and a run without a seed is seed 0's, ordered."""
     snap = mtu_free_example(tmp_path)
+    out = tmp_path / "explore.json"
+    proc = subprocess.run([sys.executable, "-m", "realfish.cli", "converge", str(snap), "--json", str(out),
+                           "--explore", "15"], capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr
+    varying = {(v["router"], v["prefix"]): v["outcomes"] for v in json.loads(out.read_text())["explore"]["varying"]}
+    outcomes = varying[("as2border1", "2.128.0.0/16")]
+    by_seed = {o["seed"]: sorted(str(h["ip"] or h["interface"]) for e in o["fib"] for h in e["nexthops"])
+               for o in outcomes}
+    assert by_seed == {0: ["blackhole"], 14: ["2.12.11.2", "2.12.12.2"]}, outcomes
+    assert "as2border1 2.128.0.0/16" in proc.stderr
     for _ in range(2):
         hops, doc = aggregate_route(snap, tmp_path, 14)
         assert hops == [["2.12.11.2", "2.12.12.2"], ["blackhole"]]
