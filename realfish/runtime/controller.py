@@ -62,7 +62,7 @@ def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
 
 class Controller:
     def __init__(self, broker: Broker, path: str, clock: VirtualClock | None = None,
-                 peers: Callable[[Switchboard], Peers] = LivePeers):
+                 peers: Callable[[Switchboard], Peers] = LivePeers, turns: list[str] | None = None):
         # The controller holds duplicates of both ends of every emulated connection and of every daemon's pipes
         # and UNIX sockets (about 22 per router), and a pidfd per forked daemon: all the descriptors the hard
         # limit allows, raised (as root) to the kernel's own per-process limit: k=28 needs about 25,000.
@@ -96,7 +96,8 @@ class Controller:
         self.local: dict[int, dict[int, tuple[int, int]]] = {}
         self.conns_of: dict[int, set[int]] = {}  # pid -> its daemon's connections (a dead daemon's are closed)
         self.proc_of: dict[int, int] = {}  # pid -> its number in the clock's process table (HELLO)
-        self._ranks: dict[str, int] = {}  # router -> its place by name (rank)
+        self._ranks: dict[str, int] = {}  # router -> its place in the turns (rank)
+        self._turns = turns  # routers in the order an ordered run gives them turns (None: by name)
         self.raw = RawInboxes(clock)  # emulated raw IP sockets' inboxes (raw.py)
         self.last_event = time.monotonic()
         self.last_route_change = time.monotonic()
@@ -285,9 +286,10 @@ class Controller:
                     self.clock.message_done()
 
     def rank(self, router: str, daemon: str) -> int:
-        """A daemon's place in an ordered run's turns: by router name, then zebra, staticd, bgpd, ospfd, other."""
+        """A daemon's place in an ordered run's turns: by router (the given order, else by name), then zebra,
+        staticd, bgpd, ospfd, other."""
         if not self._ranks:
-            self._ranks = {r: i for i, r in enumerate(sorted(self.broker.fibs))}
+            self._ranks = {r: i for i, r in enumerate(self._turns or sorted(self.broker.fibs))}
         if router not in self._ranks:
             return 0  # a zygote, or a router not in the network: after every known one
         kinds = ("zebra", "staticd", "bgpd", "ospfd", "ospf6d")

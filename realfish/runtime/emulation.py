@@ -62,6 +62,18 @@ def boot_gaps(batches: int, seed: int) -> list[float]:
     rng = random.Random(seed)
     return [0.0 if i == 0 else round(BOOT_GAP + (rng.randrange(1000) / 1000 if seed else 0.0), 3)
             for i in range(batches)]
+
+
+def turn_order(routers: list[str], seed: int) -> list[str]:
+    """The routers in the order an ordered run gives their daemons turns within an instant: by name for seed 0,
+    shuffled by another seed (which daemon of those woken at one instant runs first, so which message meets
+    which)."""
+    order = sorted(routers)
+    if seed:
+        random.Random(f"turns {seed}").shuffle(order)
+    return order
+
+
 # glibc's malloc in forked daemons: a fixed mmap threshold (128 KiB, glibc's default start) instead of the dynamic
 # one, which rises to the size of the largest block freed. bgpd allocates about 1.4 MB per BGP peer (FRR 8.4 sizes
 # a peer's input buffers for ten 64 KiB extended messages) and frees a peer per accepted connection (its
@@ -247,7 +259,8 @@ class Emulation(Runner):
         peers: Callable[[Switchboard], Peers] = LivePeers
         if self.replay:
             peers = functools.partial(Replayer, recording=self.replay, routers=list(self.network.routers))
-        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock, peers)
+        self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock, peers,
+                                     turn_order(list(self.network.routers), self.seed))
         if isinstance(self.controller.peers, Replayer):
             self.replayer = self.controller.peers
         self.controller.start()
