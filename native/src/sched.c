@@ -46,6 +46,14 @@ struct sched {
 	int current;             /* ordered runs: the process whose turn it is, until it is quiet (-1 none) */
 	int quiets;              /* ordered runs: how often the frozen emulation was found with nothing to run */
 	int releases;            /* how many turns were given */
+	/* Ordered runs, per in_flight call: each process's blocked threads (a list through slot_next) and whether
+	 * one of its threads runs, built once when first needed (claimed), and each process's verdict once known. */
+	uint32_t stamp;
+	uint32_t index_stamp;
+	int proc_head[RF_VT_PROCS], slot_next[RF_VT_SLOTS];
+	uint8_t proc_runs[RF_VT_PROCS];
+	uint32_t verdict_stamp[RF_VT_PROCS];
+	uint8_t verdict[RF_VT_PROCS];
 	int64_t *instants;       /* a replay: the instants the recorded run's clock moved to, ascending */
 	long ninstants;
 	pthread_mutex_t lock;
@@ -382,27 +390,50 @@ static char task_state(const char *path);
  * bgpd with the losing connection of a collision): the kernel marks a thread runnable as the bytes arrive, so
  * its state says which at once, where otherwise a wait of PARK_NS of wall time would, and a loaded host could
  * make that wait end too early. */
+static void index_threads(struct sched *sc)
+{
+	int n = atomic_load(A(sc->shm->nslots)), nprocs = atomic_load(A(sc->shm->nprocs));
+	n = n < RF_VT_SLOTS ? n : RF_VT_SLOTS;
+	nprocs = nprocs < RF_VT_PROCS ? nprocs : RF_VT_PROCS;
+	memset(sc->proc_head, -1, sizeof(int) * nprocs);
+	memset(sc->proc_runs, 0, nprocs);
+	for (int i = 0; i < n; i++) {
+		struct rf_vt_slot *s = &sc->shm->slots[i];
+		int st = atomic_load(A(s->state)), p = s->proc;
+		if (st == RF_SLOT_FREE || p < 0 || p >= nprocs)
+			continue;
+		if (st != RF_SLOT_BLOCKED) {
+			sc->proc_runs[p] = 1;
+		} else {
+			sc->slot_next[i] = sc->proc_head[p];
+			sc->proc_head[p] = i;
+		}
+	}
+	sc->index_stamp = sc->stamp;
+}
+
 static int claimed(struct sched *sc, uint64_t d)
 {
 	int owner = (int)((d >> OWNER_SHIFT) & OWNER_MASK) - 1;
-	if (owner < 0 || !atomic_load(A(sc->shm->ordered)))
+	if (owner < 0 || owner >= RF_VT_PROCS || !atomic_load(A(sc->shm->ordered)))
 		return 0;
 	if (atomic_load(A(sc->shm->procs[owner].wants)))
 		return 1;
-	int n = atomic_load(A(sc->shm->nslots));
+	if (sc->verdict_stamp[owner] == sc->stamp)
+		return sc->verdict[owner];
+	if (sc->index_stamp != sc->stamp)
+		index_threads(sc);
+	int verdict = !sc->proc_runs[owner]; /* one of its threads runs: it may read them now */
 	char path[64];
-	for (int i = 0; i < n && i < RF_VT_SLOTS; i++) {
-		struct rf_vt_slot *s = &sc->shm->slots[i];
-		if (s->proc != owner || atomic_load(A(s->state)) == RF_SLOT_FREE)
-			continue;
-		if (atomic_load(A(s->state)) != RF_SLOT_BLOCKED)
-			return 0; /* one of its threads runs: it may read them now */
-		snprintf(path, sizeof(path), "/proc/%d/stat", s->tid);
+	for (int i = sc->proc_head[owner]; verdict && i >= 0; i = sc->slot_next[i]) {
+		snprintf(path, sizeof(path), "/proc/%d/stat", sc->shm->slots[i].tid);
 		char st = task_state(path);
 		if (st == 'R' || st == 'D')
-			return 0;
+			verdict = 0;
 	}
-	return 1;
+	sc->verdict_stamp[owner] = sc->stamp;
+	sc->verdict[owner] = (uint8_t)verdict;
+	return verdict;
 }
 
 static long in_flight(struct sched *sc)
@@ -410,6 +441,7 @@ static long in_flight(struct sched *sc)
 	long total = 0;
 	int q;
 	pthread_mutex_lock(&sc->lock);
+	sc->stamp++; /* claimed()'s index and verdicts are for this call only */
 	int room = sc->ntracked + sc->nwatched + 64; /* watched ones that are gone still count here: a bound */
 	if (sc->epfd >= 0 && room > sc->cap_events) {
 		struct epoll_event *ev = realloc(sc->events, room * 2 * sizeof(*ev));
@@ -524,6 +556,22 @@ static int own_runnable(void)
 static int woken_by_kernel(struct sched *sc, int n)
 {
 	char path[64];
+	/* Ordered runs, at the end of a turn: only the process whose turn it was can have a thread woken behind our
+	 * back (by its sibling). Every other process is held, and whatever could wake one of its threads (bytes,
+	 * pipes, zserv) is watched by in_flight, which waits for its reader. So read that process's threads only:
+	 * at k=16 the whole-machine checks below cost more than the turn itself. */
+	if (atomic_load(A(sc->shm->ordered)) && sc->current >= 0) {
+		for (int i = 0; i < n; i++) {
+			struct rf_vt_slot *s = &sc->shm->slots[i];
+			if (s->proc != sc->current || atomic_load(A(s->state)) != RF_SLOT_BLOCKED)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/stat", s->tid);
+			char state = task_state(path);
+			if (state == 'R' || state == 'D')
+				return 1;
+		}
+		return 0;
+	}
 	int r = runnable_tasks();
 	if (r == 1)
 		return 0;
@@ -695,14 +743,15 @@ static int decide(struct sched *sc, int64_t limit, int hold, int64_t quantum, in
 
 /* Ordered runs hand turns on here, without going back to the controller's loop (a Python iteration per decision
  * was most of their cost), until there is a message for the controller to answer, the clock moved or went idle,
- * the boot is frozen (the controller accepts new daemons then), or wait_us have passed. */
+ * or wait_us have passed (the controller's loop also accepts daemons that start, whose first message is not
+ * counted yet). */
 RF_EXPORT int rf_sched_step(struct sched *sc, int64_t limit, int hold, int64_t quantum, int wait_us, int spin_us)
 {
 	int64_t until = mono_ns() + wait_us * 1000LL;
 	for (;;) {
 		int r = decide(sc, limit, hold, quantum, wait_us, spin_us);
-		if (r != 0 || !atomic_load(A(sc->shm->ordered)) || atomic_load(A(sc->shm->frozen)) ||
-		    atomic_load(A(sc->shm->msgs)) > 0 || mono_ns() >= until)
+		if (r != 0 || !atomic_load(A(sc->shm->ordered)) || atomic_load(A(sc->shm->msgs)) > 0 ||
+		    mono_ns() >= until)
 			return r;
 	}
 }

@@ -309,7 +309,7 @@ class Emulation(Runner):
         while self.clock.quiets() < start + 2:  # seen twice: once may have been just before the spawn
             if time.monotonic() > deadline:
                 raise ConvergeTimeout("the daemons did not settle at boot within 60 s")
-            self.check_daemons()
+            self.check_daemons(every=0.25)  # polling every daemon each millisecond took a core at k=16
             time.sleep(0.001)
 
     def _split_configs(self) -> None:
