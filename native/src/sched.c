@@ -556,22 +556,6 @@ static int own_runnable(void)
 static int woken_by_kernel(struct sched *sc, int n)
 {
 	char path[64];
-	/* Ordered runs, at the end of a turn: only the process whose turn it was can have a thread woken behind our
-	 * back (by its sibling). Every other process is held, and whatever could wake one of its threads (bytes,
-	 * pipes, zserv) is watched by in_flight, which waits for its reader. So read that process's threads only:
-	 * at k=16 the whole-machine checks below cost more than the turn itself. */
-	if (atomic_load(A(sc->shm->ordered)) && sc->current >= 0) {
-		for (int i = 0; i < n; i++) {
-			struct rf_vt_slot *s = &sc->shm->slots[i];
-			if (s->proc != sc->current || atomic_load(A(s->state)) != RF_SLOT_BLOCKED)
-				continue;
-			snprintf(path, sizeof(path), "/proc/%d/stat", s->tid);
-			char state = task_state(path);
-			if (state == 'R' || state == 'D')
-				return 1;
-		}
-		return 0;
-	}
 	int r = runnable_tasks();
 	if (r == 1)
 		return 0;
