@@ -37,6 +37,12 @@ static struct rf_ifaddr addrs[RF_MAX_ADDR];
 static int naddrs;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+void rf_iftable_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&lock};
+	rf_fork_locks(phase, locks, 1);
+}
+
 /* Segment ends, sorted by local ifindex after loading; read-only afterwards. */
 static int *member_if;
 static struct rf_member *members;

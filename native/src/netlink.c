@@ -23,9 +23,17 @@
 
 #define DGRAM_MAX 16384
 
+static pthread_mutex_t nl_send_lock = PTHREAD_MUTEX_INITIALIZER; /* one request at a time (rf_nl_send) */
 static pthread_mutex_t nl_lock = PTHREAD_MUTEX_INITIALIZER;
-static int nl_count;
-static int nl_fds[64]; /* app-side descriptors of this process's netlink sockets, for events */
+static pthread_mutex_t nl_snap_lock = PTHREAD_MUTEX_INITIALIZER; /* dump_addrs's snapshot */
+static int nl_count, nl_cap;
+static int *nl_fds; /* app-side descriptors of this process's netlink sockets, for events (grows) */
+
+void rf_nl_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&nl_send_lock, &nl_lock, &nl_snap_lock};
+	rf_fork_locks(phase, locks, 3);
+}
 
 /* What one netlink write tells the controller (ADDR, RT and NH lines, in order) goes in one message: zebra
  * writes its route changes in batches, and a message per route was most of the controller's work (about 30,000 of
@@ -192,13 +200,12 @@ static void dump_addrs(struct out *o, const struct nlmsghdr *req)
 {
 	int family = req->nlmsg_len > NLMSG_HDRLEN ? *(const uint8_t *)NLMSG_DATA(req) : AF_UNSPEC;
 	static struct rf_ifaddr snap[4096];
-	static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
-	pthread_mutex_lock(&snap_lock);
+	pthread_mutex_lock(&nl_snap_lock);
 	int n = rf_addr_snapshot(snap, 4096);
 	for (int k = 0; k < n; k++)
 		if (family == AF_UNSPEC || snap[k].family == family)
 			put_addr(o, &snap[k], req->nlmsg_seq, NLM_F_MULTI, RTM_NEWADDR);
-	pthread_mutex_unlock(&snap_lock);
+	pthread_mutex_unlock(&nl_snap_lock);
 	put_done(o, req->nlmsg_seq);
 }
 
@@ -444,10 +451,23 @@ int rf_nl_socket(int type, int protocol)
 	s->protocol = protocol;
 	s->nl_peer = sv[1];
 	pthread_mutex_lock(&nl_lock);
-	/* As the kernel does: the first socket gets the process id, later ones unique other ids. */
+	if (nl_count == nl_cap) {
+		int cap = nl_cap ? 2 * nl_cap : 16;
+		int *more = realloc(nl_fds, cap * sizeof(*more));
+		if (!more) {
+			pthread_mutex_unlock(&nl_lock);
+			rf_forget(sv[0]);
+			rf_real.close(sv[0]);
+			rf_real.close(sv[1]);
+			errno = ENOMEM;
+			return -1;
+		}
+		nl_fds = more;
+		nl_cap = cap;
+	}
+	/* As the kernel does: the first socket gets the process id, later ones other ids, unique in the process. */
 	s->nl_pid = nl_count == 0 ? (uint32_t)getpid() : (uint32_t)(-(int)(getpid() * 64 + nl_count));
-	if (nl_count < 64)
-		nl_fds[nl_count++] = sv[0];
+	nl_fds[nl_count++] = sv[0];
 	pthread_mutex_unlock(&nl_lock);
 	return sv[0];
 }
@@ -464,8 +484,7 @@ int rf_nl_bind(struct rf_sock *s, const struct sockaddr *addr, socklen_t len)
 ssize_t rf_nl_send(struct rf_sock *s, const void *buf, size_t len)
 {
 	static struct out o; /* zebra's netlink traffic is serialised per socket; one buffer under a lock */
-	static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
-	pthread_mutex_lock(&send_lock);
+	pthread_mutex_lock(&nl_send_lock);
 	o.s = s;
 	o.len = 0;
 	int rem = (int)len;
@@ -477,7 +496,7 @@ ssize_t rf_nl_send(struct rf_sock *s, const void *buf, size_t len)
 	}
 	tell_flush(&o); /* the controller knows of the change before zebra reads its acknowledgement */
 	out_flush(&o);
-	pthread_mutex_unlock(&send_lock);
+	pthread_mutex_unlock(&nl_send_lock);
 	return (ssize_t)len;
 }
 

@@ -56,6 +56,12 @@ struct s6 {
 static struct s6 socks[MAX6];
 static pthread_mutex_t lock6 = PTHREAD_MUTEX_INITIALIZER;
 
+void rf_raw6_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&lock6};
+	rf_fork_locks(phase, locks, 1);
+}
+
 static struct s6 *find6(int fd)
 {
 	for (int i = 0; i < MAX6; i++)

@@ -306,7 +306,8 @@ int rf_tcp_accept(struct rf_sock *s, int fd, struct sockaddr *addr, socklen_t *l
 	c->minttl = s->minttl;
 	c->bound = 1;
 	if (s->nmd5) {
-		c->md5 = malloc(RF_MAX_MD5 * sizeof(*c->md5));
+		if (!c->md5) /* a reused slot keeps its buffer (core.c rf_new) */
+			c->md5 = malloc(RF_MAX_MD5 * sizeof(*c->md5));
 		if (c->md5) {
 			memcpy(c->md5, s->md5, s->nmd5 * sizeof(*c->md5));
 			c->nmd5 = s->nmd5;
