@@ -244,3 +244,53 @@ def test_zeroing_gives_whole_pages_back_and_reads_as_zeros() -> None:
     assert data[:100] == b"\xab" * 100
     assert data[100:100 + size] == bytes(size)
     assert data[100 + size:] == b"\xab" * (len(region) - 100 - size)
+
+
+def test_netlink_has_no_silent_limits(lab: tuple[Network, Controller, Path]) -> None:
+    """A route with more nexthops than 4 KiB of text reaches the FIB whole, and a netlink socket opened after
+    64 others still gets the kernel's events (both were cut silently once)."""
+    _, ctl, tmp = lab
+    proc = run_as("a", tmp, """
+        import socket
+        from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST
+        from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWROUTE
+        from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+        from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+        from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+        socks = [socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) for _ in range(70)]
+        socks[0].bind((0, 0))
+        socks[-1].bind((0, 0x10))  # RTMGRP_IPV4_IFADDR
+        def send(msg, kind, flags, **fields):
+            msg["header"]["type"], msg["header"]["flags"] = kind, NLM_F_REQUEST | flags
+            msg["header"]["sequence_number"] = 1
+            for k, v in fields.items():
+                msg[k] = v
+            msg.encode()
+            socks[0].send(msg.data)
+        hops = [{"oif": 2, "attrs": [("RTA_GATEWAY", f"10.0.{i // 250}.{i % 250 + 2}")]} for i in range(300)]
+        send(rtmsg(), RTM_NEWROUTE, NLM_F_CREATE, family=2, dst_len=24, table=254, proto=186, type=1,
+             attrs=[("RTA_DST", "10.8.0.0"), ("RTA_MULTIPATH", hops)])
+        send(ifaddrmsg(), RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE, family=2, prefixlen=16, index=2,
+             attrs=[("IFA_LOCAL", "10.0.0.1"), ("IFA_ADDRESS", "10.0.0.1")])
+        socks[-1].settimeout(10)
+        events = MarshalRtnl().parse(socks[-1].recv(65536))
+        print([m.get_attr("IFA_ADDRESS") for m in events if m["header"]["type"] == RTM_NEWADDR])
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['10.0.0.1']", "the 70th socket got the address event"
+    entries = {e.prefix: e for e in ctl.broker.fibs["a"].entries()}
+    assert len({n.ip for n in entries["10.8.0.0/24"].nexthops}) == 300
+
+
+def test_interface_table_overflow_is_fatal_and_says_so(lab: tuple[Network, Controller, Path]) -> None:
+    """More interfaces than libreal's table holds: the daemon stops with a "fatal:" line, which the run's report
+    gives as its cause of death (it was once logged as an "unknown record" and dropped)."""
+    from realfish.report import death_cause
+
+    _, _, tmp = lab
+    (tmp / "a.if").write_text("".join(f"link {i} e{i} 1500 02:00:00:00:00:01 69699 1000\n" for i in range(1, 1100)))
+    proc = run_as("a", tmp, "print('ran')")
+    assert proc.returncode != 0 and "ran" not in proc.stdout
+    assert "fatal: " in proc.stderr and "more than 1024 interfaces" in proc.stderr, proc.stderr
+    assert "more than 1024 interfaces" in death_cause(proc.stderr, proc.returncode)

@@ -290,6 +290,10 @@ struct rf_ifaddr {
 	uint8_t addr[16];
 	int plen;
 };
+/* Limits: a table with more interfaces, or a router with more addresses, is a fatal error (rf_fatal), not a
+ * silent cut. */
+#define RF_MAX_IF 1024
+#define RF_MAX_ADDR 4096
 int rf_iftable_load(const char *path);
 void rf_iftable_reset(void);
 int rf_if_count(void);
