@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -294,3 +295,64 @@ def test_interface_table_overflow_is_fatal_and_says_so(lab: tuple[Network, Contr
     assert proc.returncode != 0 and "ran" not in proc.stdout
     assert "fatal: " in proc.stderr and "more than 1024 interfaces" in proc.stderr, proc.stderr
     assert "more than 1024 interfaces" in death_cause(proc.stderr, proc.returncode)
+
+
+def test_fork_while_another_thread_holds_the_control_channel(lab: tuple[Network, Controller, Path]) -> None:
+    """fork() in one thread while another waits for the controller's answer (holding the control channel's
+    lock): libreal's fork handler waits for the lock, so the child does not inherit it held by a thread it does
+    not have, and can use the channel itself. Without it the child hangs at its first request, for good."""
+    _, ctl, tmp = lab
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import os, socket, sys, threading, time
+            print("up", flush=True)  # libreal said HELLO
+            sys.stdin.readline()
+            tids = []
+            def bind():
+                tids.append(threading.get_native_id())
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("0.0.0.0", 179))  # BIND: waits
+            t = threading.Thread(target=bind)
+            t.start()
+            while not tids:
+                time.sleep(0.001)
+            while not open(f"/proc/self/task/{tids[0]}/syscall").read().startswith("47 "):  # recvmsg
+                time.sleep(0.001)
+            print("blocked", flush=True)
+            pid = os.fork()
+            if pid == 0:
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("0.0.0.0", 180))
+                os._exit(7)
+            t.join()
+            print("child", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+        """)],
+        env=dict(os.environ, LD_PRELOAD=str(libreal_path()), REALFISH_CONTROL=str(tmp / "control.sock"),
+                 REALFISH_ROUTER="a", REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / "a.if")),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout.readline().strip() == "up"
+    with ctl.lock:  # the controller answers nothing meanwhile
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "blocked"
+        # Let the controller answer only once the fork is underway: forked already (the lock went with it), or
+        # the forking thread waits in libreal's fork handler (futex) for the lock.
+        deadline = time.monotonic() + 60  # (only ends a test that is broken)
+        while True:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            syscall = Path(f"/proc/{proc.pid}/syscall").read_text()
+            if children or syscall.startswith("202 "):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"never forked: {syscall!r} {proc.communicate()}")
+            time.sleep(0.001)
+    try:
+        out, err = proc.communicate(timeout=60)  # (only ends a hung child: the test fails then, as it should)
+    except subprocess.TimeoutExpired:
+        for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split():
+            os.kill(int(pid), 9)
+        proc.kill()
+        proc.wait()
+        raise AssertionError("the forked child hung on the control channel's lock") from None
+    assert proc.returncode == 0, err
+    assert out.strip() == "child 7"
