@@ -356,3 +356,38 @@ def test_fork_while_another_thread_holds_the_control_channel(lab: tuple[Network,
         raise AssertionError("the forked child hung on the control channel's lock") from None
     assert proc.returncode == 0, err
     assert out.strip() == "child 7"
+
+
+def test_a_listener_keeps_every_md5_key(lab: tuple[Network, Controller, Path]) -> None:
+    """A BGP listener has a TCP MD5 key per neighbour with a password: all of them reach the controller (past
+    64, keys were once dropped without a word, and those neighbours' sessions would have come up unsigned)."""
+    _, ctl, tmp = lab
+    ctl.broker.address("b", True, 2, "10.0.0.2/16")
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import socket, struct, sys
+        TCP_MD5SIG = 14
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("0.0.0.0", 179))
+        s.listen(5)
+        for i in range(100):
+            addr = struct.pack("=HH4s", socket.AF_INET, 0, socket.inet_aton(f"10.0.0.{i + 3}"))
+            key = f"key{i}".encode()
+            s.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, addr.ljust(128, b"\\0") + struct.pack("=BBHI", 0, 0,
+                         len(key), 0) + key.ljust(80, b"\\0"))
+        # A request after them: the controller answers it once it has handled every key, sent before it.
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("0.0.0.0", 180))
+        print("set", flush=True)
+        sys.stdin.readline()  # the listener stays open while the test looks
+    """)], env=dict(os.environ, LD_PRELOAD=str(libreal_path()), REALFISH_CONTROL=str(tmp / "control.sock"),
+                    REALFISH_ROUTER="b", REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / "b.if")),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "set"
+        with ctl.lock:
+            keys = {str(ip): key for lst in ctl.broker.listeners.values() if lst.router == "b"
+                    for ip, key in lst.md5.items()}
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert proc.returncode == 0
+    assert len(keys) == 100
+    assert keys["10.0.0.102"] == b"key99".hex()

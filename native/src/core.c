@@ -258,7 +258,7 @@ struct rf_sock *rf_new(int fd, enum rf_kind kind)
 	}
 	/* Reset by copying a fresh one over it: md5 is written back with the value it had, never NULL in between */
 	struct rf_sock fresh = {.kind = RF_NONE, .ttl = 64, .nl_peer = -1, .id = -1, .sndbuf = 16384,
-				.rcvbuf = 131072, .md5 = s->md5};
+				.rcvbuf = 131072, .md5 = s->md5, .md5cap = s->md5cap};
 	__atomic_store_n(&s->kind, RF_NONE, __ATOMIC_RELEASE);
 	memcpy(s, &fresh, sizeof(*s));
 	__atomic_store_n(&s->kind, kind, __ATOMIC_RELEASE);

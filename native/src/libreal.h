@@ -87,7 +87,6 @@
 
 #define RF_EXPORT __attribute__((visibility("default")))
 #define RF_MAX_FD 65536
-#define RF_MAX_MD5 64
 #define RF_RAW_MAX_MEMB 20 /* net.ipv4.igmp_max_memberships, the kernel's per-socket default */
 
 struct addrinfo;
@@ -182,8 +181,9 @@ struct rf_sock {
 	int so_error;
 	long id; /* listener id or connection id at the broker */
 	char bindtodevice[16];
-	int nmd5;
-	struct rf_md5 *md5; /* allocated when the first key is set: most sockets have none */
+	int nmd5, md5cap;
+	struct rf_md5 *md5; /* allocated when the first key is set (most sockets have none), grown as keys come;
+			     * never freed (see rf_get) */
 	/* netlink */
 	uint32_t nl_pid;
 	uint64_t nl_groups; /* bit n-1 = group n, for groups 1..64 */

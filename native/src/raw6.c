@@ -93,6 +93,8 @@ int rf_raw6_socket(int type, int protocol)
 	for (int i = 0; i < MAX6 && !x; i++)
 		if (!socks[i].fd)
 			x = &socks[i];
+	if (!x)
+		rf_log("error: more than %d raw IPv6 sockets in one process: EMFILE", MAX6);
 	struct rf_sock *s = x ? rf_new(fd, RF_RAW6) : NULL;
 	if (!s) {
 		pthread_mutex_unlock(&lock6);
