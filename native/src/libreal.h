@@ -3,6 +3,10 @@
  * namespaces. Loaded with LD_PRELOAD into every daemon of an emulated router; inactive (every call passes
  * through) unless REALFISH_CONTROL is set.
  *
+ * Every hook starts with RF_INIT() (the real functions' table loaded, libreal initialised: a hook may run
+ * before libreal's constructor, from another library's) and calls the real function through rf_real, the one
+ * table core.c fills once. pthread_atfork (core.c) takes every libreal lock around a fork: zygotes fork routers.
+ *
  * What it intercepts, and why:
  *   socket            AF_INET/AF_INET6 stream -> emulated TCP (a placeholder AF_UNIX socket until connected);
  *                     AF_NETLINK/NETLINK_ROUTE -> emulated netlink (an AF_UNIX datagram pair we answer into);
@@ -44,11 +48,14 @@
  *   uname gethostname the router's name, FRR's default hostname (sent in BGP's hostname capability).
  * With a virtual clock (clock.c, vclock.h):
  *   clock_gettime gettimeofday time     read the controller's clock (CPU-time clocks stay real).
- *   ppoll poll select epoll_wait nanosleep clock_nanosleep usleep sleep
+ *   ppoll poll select epoll_wait nanosleep clock_nanosleep usleep sleep (not timerfd: FRR has none)
  *                     wait on the thread's eventfd too, with the deadline published; the controller moves
  *                     the clock and wakes the thread when nothing else can run.
  *   pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast
  *                     bgpd's keepalive thread waits on a condition: same, through the eventfd.
+ *   pthread_cond_init pthread_cond_destroy
+ *                     note which conditions time their waits on CLOCK_MONOTONIC (their attribute's clock; glibc
+ *                     keeps it in a private field), for pthread_cond_timedwait's deadline.
  *   pthread_create    a new thread counts as running until it first blocks.
  *   syscall           FRR's RCU thread waits with a raw futex: accounted as blocked while it waits.
  *   pipe pipe2        the read end is shown to the controller (track.c): bytes waiting on it hold the clock;
