@@ -252,3 +252,29 @@ def test_hooks_called_before_libreals_constructor(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "-4", "four failed calls (EBADF) and a clock read"
+
+
+def test_a_raw_futex_wait_counts_as_blocked(lab: tuple[Controller, VirtualClock, Path]) -> None:
+    """FRR's RCU thread waits with syscall(SYS_futex) directly: libreal counts it as blocked while it waits, or
+    the clock would never move again (a thread that looks running holds it). Here one thread waits on a futex
+    word while the main thread sleeps two virtual seconds, then wakes it."""
+    _, _, tmp = lab
+    out = run(tmp, """
+        SYS_futex, FUTEX_WAIT, FUTEX_WAKE = 202, 0, 1
+        word = ctypes.c_int(0)
+        libc.syscall.restype = ctypes.c_long
+        def wait():
+            while word.value == 0:
+                libc.syscall(ctypes.c_long(SYS_futex), ctypes.byref(word), ctypes.c_long(FUTEX_WAIT),
+                             ctypes.c_long(0), None, None, ctypes.c_long(0))
+        t = threading.Thread(target=wait)
+        t.start()
+        start = now()
+        time.sleep(2)
+        word.value = 1
+        libc.syscall(ctypes.c_long(SYS_futex), ctypes.byref(word), ctypes.c_long(FUTEX_WAKE), ctypes.c_long(1),
+                     None, None, ctypes.c_long(0))
+        t.join()
+        out["slept"] = now() - start
+    """)
+    assert out["slept"] == 2 * SECOND

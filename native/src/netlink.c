@@ -635,7 +635,7 @@ void rf_nl_announce_links(void)
 			put_link(&o, &i, 0, 0, RTM_NEWLINK);
 		}
 		out_flush(&o);
-		t->nl_unread_links = 1;
+		__atomic_store_n(&t->nl_unread_links, 1, __ATOMIC_RELAXED); /* read unlocked (rf_nl_after_read) */
 		links_unread++;
 	}
 	pthread_mutex_unlock(&nl_lock);
@@ -652,7 +652,7 @@ void rf_nl_after_read(struct rf_sock *s)
 		return;
 	pthread_mutex_lock(&nl_lock);
 	int last = s->nl_unread_links && --links_unread == 0;
-	s->nl_unread_links = 0;
+	__atomic_store_n(&s->nl_unread_links, 0, __ATOMIC_RELAXED);
 	struct rf_ifaddr *a = last ? malloc(RF_MAX_ADDR * sizeof(*a)) : NULL;
 	if (a) {
 		int na = rf_addr_snapshot(a, RF_MAX_ADDR);
