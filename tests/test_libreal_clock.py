@@ -278,3 +278,33 @@ def test_a_raw_futex_wait_counts_as_blocked(lab: tuple[Controller, VirtualClock,
         out["slept"] = now() - start
     """)
     assert out["slept"] == 2 * SECOND
+
+
+def test_a_broadcast_wakes_every_untimed_waiter_at_its_instant(lab: tuple[Controller, VirtualClock, Path]) -> None:
+    """pthread_cond_wait without a deadline blocks (the clock may move past it); pthread_cond_broadcast after a
+    3-second sleep in another thread wakes both waiters then (new threads count as running until they block,
+    so the clock cannot move before they wait)."""
+    _, _, tmp = lab
+    out = run(tmp, """
+        cond, mutex = ctypes.create_string_buffer(48), ctypes.create_string_buffer(40)
+        assert libc.pthread_cond_init(cond, None) == 0 and libc.pthread_mutex_init(mutex, None) == 0
+        start, woke, flag = now(), [], [0]
+        def waiter():
+            libc.pthread_mutex_lock(mutex)
+            while not flag[0]:
+                libc.pthread_cond_wait(cond, mutex)
+            woke.append(now() - start)
+            libc.pthread_mutex_unlock(mutex)
+        threads = [threading.Thread(target=waiter) for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        libc.pthread_mutex_lock(mutex)
+        flag[0] = 1
+        libc.pthread_cond_broadcast(cond)
+        libc.pthread_mutex_unlock(mutex)
+        for t in threads:
+            t.join()
+        out["woke"] = woke
+    """)
+    assert out["woke"] == [3 * SECOND, 3 * SECOND]
