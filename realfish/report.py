@@ -207,7 +207,8 @@ class Report:
             json.dump(self.to_json(), f, indent=1)
 
 
-_DEATH_LINES = (re.compile(r"assertion .* failed"),  # FRR's zassert/assert: the reason itself
+_DEATH_LINES = (re.compile(r"realfish\[[^\]]*\]: fatal: "),  # libreal's own (rf_fatal): the reason itself
+                re.compile(r"assertion .* failed"),  # FRR's zassert/assert: the reason itself
                 re.compile(r"Received signal \d+"),  # FRR's crash handler: which signal, where
                 re.compile(r"\b(?:segmentation fault|aborted|out of memory)\b", re.I))
 

@@ -23,14 +23,15 @@ SENDS = {"rf_ctl_request": "request", "rf_ctl_send": "message", "rf_ctl_send_fd"
 
 
 def sent_by_libreal() -> dict[str, set[tuple[str, str]]]:
-    """Each verb libreal writes (`snprintf(buf, sizeof(buf), "VERB ...`), with the file and how the first call
-    after it sends it. The zygotes' channel (zygote.c) is another one."""
+    """Each verb libreal writes (`snprintf(buf, sizeof(buf), "VERB ...`, or netlink.c's growing text,
+    `add(&msg, "VERB ...`), with the file and how the first call after it sends it. The zygotes' channel
+    (zygote.c) is another one."""
     out: dict[str, set[tuple[str, str]]] = {}
     for path in sorted((ROOT / "native" / "src").glob("*.c")):
         if path.name == "zygote.c":
             continue
         text = path.read_text()
-        for m in re.finditer(r'snprintf\(\s*\w+\s*,\s*sizeof\(\w+\)\s*,\s*"([A-Z]{2,})\b', text):
+        for m in re.finditer(r'(?:snprintf\(\s*\w+\s*,\s*sizeof\(\w+\)\s*,|\badd\(&\w+,)\s*"([A-Z]{2,})\b', text):
             call = re.search(r"\b(rf_ctl_request|rf_ctl_send_fd|rf_ctl_send|tell)\(", text[m.end():])
             assert call, f"{path.name}: how is {m.group(1)} sent?"
             out.setdefault(m.group(1), set()).add((path.name, SENDS[call.group(1)]))

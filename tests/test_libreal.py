@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -244,3 +245,149 @@ def test_zeroing_gives_whole_pages_back_and_reads_as_zeros() -> None:
     assert data[:100] == b"\xab" * 100
     assert data[100:100 + size] == bytes(size)
     assert data[100 + size:] == b"\xab" * (len(region) - 100 - size)
+
+
+def test_netlink_has_no_silent_limits(lab: tuple[Network, Controller, Path]) -> None:
+    """A route with more nexthops than 4 KiB of text reaches the FIB whole, and a netlink socket opened after
+    64 others still gets the kernel's events (both were cut silently once)."""
+    _, ctl, tmp = lab
+    proc = run_as("a", tmp, """
+        import socket
+        from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST
+        from pyroute2.netlink.rtnl import RTM_NEWADDR, RTM_NEWROUTE
+        from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+        from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+        from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+        socks = [socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) for _ in range(70)]
+        socks[0].bind((0, 0))
+        socks[-1].bind((0, 0x10))  # RTMGRP_IPV4_IFADDR
+        def send(msg, kind, flags, **fields):
+            msg["header"]["type"], msg["header"]["flags"] = kind, NLM_F_REQUEST | flags
+            msg["header"]["sequence_number"] = 1
+            for k, v in fields.items():
+                msg[k] = v
+            msg.encode()
+            socks[0].send(msg.data)
+        hops = [{"oif": 2, "attrs": [("RTA_GATEWAY", f"10.0.{i // 250}.{i % 250 + 2}")]} for i in range(300)]
+        send(rtmsg(), RTM_NEWROUTE, NLM_F_CREATE, family=2, dst_len=24, table=254, proto=186, type=1,
+             attrs=[("RTA_DST", "10.8.0.0"), ("RTA_MULTIPATH", hops)])
+        send(ifaddrmsg(), RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE, family=2, prefixlen=16, index=2,
+             attrs=[("IFA_LOCAL", "10.0.0.1"), ("IFA_ADDRESS", "10.0.0.1")])
+        socks[-1].settimeout(10)
+        events = MarshalRtnl().parse(socks[-1].recv(65536))
+        print([m.get_attr("IFA_ADDRESS") for m in events if m["header"]["type"] == RTM_NEWADDR])
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['10.0.0.1']", "the 70th socket got the address event"
+    entries = {e.prefix: e for e in ctl.broker.fibs["a"].entries()}
+    assert len({n.ip for n in entries["10.8.0.0/24"].nexthops}) == 300
+
+
+def test_interface_table_overflow_is_fatal_and_says_so(lab: tuple[Network, Controller, Path]) -> None:
+    """More interfaces than libreal's table holds: the daemon stops with a "fatal:" line, which the run's report
+    gives as its cause of death (it was once logged as an "unknown record" and dropped)."""
+    from realfish.report import death_cause
+
+    _, _, tmp = lab
+    (tmp / "a.if").write_text("".join(f"link {i} e{i} 1500 02:00:00:00:00:01 69699 1000\n" for i in range(1, 1100)))
+    proc = run_as("a", tmp, "print('ran')")
+    assert proc.returncode != 0 and "ran" not in proc.stdout
+    assert "fatal: " in proc.stderr and "more than 1024 interfaces" in proc.stderr, proc.stderr
+    assert "more than 1024 interfaces" in death_cause(proc.stderr, proc.returncode)
+
+
+def test_fork_while_another_thread_holds_the_control_channel(lab: tuple[Network, Controller, Path]) -> None:
+    """fork() in one thread while another waits for the controller's answer (holding the control channel's
+    lock): libreal's fork handler waits for the lock, so the child does not inherit it held by a thread it does
+    not have, and can use the channel itself. Without it the child hangs at its first request, for good."""
+    _, ctl, tmp = lab
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent("""
+            import os, socket, sys, threading, time
+            print("up", flush=True)  # libreal said HELLO
+            sys.stdin.readline()
+            tids = []
+            def bind():
+                tids.append(threading.get_native_id())
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("0.0.0.0", 179))  # BIND: waits
+            t = threading.Thread(target=bind)
+            t.start()
+            while not tids:
+                time.sleep(0.001)
+            while not open(f"/proc/self/task/{tids[0]}/syscall").read().startswith("47 "):  # recvmsg
+                time.sleep(0.001)
+            print("blocked", flush=True)
+            pid = os.fork()
+            if pid == 0:
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("0.0.0.0", 180))
+                os._exit(7)
+            t.join()
+            print("child", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+        """)],
+        env=dict(os.environ, LD_PRELOAD=str(libreal_path()), REALFISH_CONTROL=str(tmp / "control.sock"),
+                 REALFISH_ROUTER="a", REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / "a.if")),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout.readline().strip() == "up"
+    with ctl.lock:  # the controller answers nothing meanwhile
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "blocked"
+        # Let the controller answer only once the fork is underway: forked already (the lock went with it), or
+        # the forking thread waits in libreal's fork handler (futex) for the lock.
+        deadline = time.monotonic() + 60  # (only ends a test that is broken)
+        while True:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            syscall = Path(f"/proc/{proc.pid}/syscall").read_text()
+            if children or syscall.startswith("202 "):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"never forked: {syscall!r} {proc.communicate()}")
+            time.sleep(0.001)
+    try:
+        out, err = proc.communicate(timeout=60)  # (only ends a hung child: the test fails then, as it should)
+    except subprocess.TimeoutExpired:
+        for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split():
+            os.kill(int(pid), 9)
+        proc.kill()
+        proc.wait()
+        raise AssertionError("the forked child hung on the control channel's lock") from None
+    assert proc.returncode == 0, err
+    assert out.strip() == "child 7"
+
+
+def test_a_listener_keeps_every_md5_key(lab: tuple[Network, Controller, Path]) -> None:
+    """A BGP listener has a TCP MD5 key per neighbour with a password: all of them reach the controller (past
+    64, keys were once dropped without a word, and those neighbours' sessions would have come up unsigned)."""
+    _, ctl, tmp = lab
+    ctl.broker.address("b", True, 2, "10.0.0.2/16")
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import socket, struct, sys
+        TCP_MD5SIG = 14
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("0.0.0.0", 179))
+        s.listen(5)
+        for i in range(100):
+            addr = struct.pack("=HH4s", socket.AF_INET, 0, socket.inet_aton(f"10.0.0.{i + 3}"))
+            key = f"key{i}".encode()
+            s.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, addr.ljust(128, b"\\0") + struct.pack("=BBHI", 0, 0,
+                         len(key), 0) + key.ljust(80, b"\\0"))
+        # A request after them: the controller answers it once it has handled every key, sent before it.
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("0.0.0.0", 180))
+        print("set", flush=True)
+        sys.stdin.readline()  # the listener stays open while the test looks
+    """)], env=dict(os.environ, LD_PRELOAD=str(libreal_path()), REALFISH_CONTROL=str(tmp / "control.sock"),
+                    REALFISH_ROUTER="b", REALFISH_DAEMON="test", REALFISH_IFTABLE=str(tmp / "b.if")),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "set"
+        with ctl.lock:
+            keys = {str(ip): key for lst in ctl.broker.listeners.values() if lst.router == "b"
+                    for ip, key in lst.md5.items()}
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert proc.returncode == 0
+    assert len(keys) == 100
+    assert keys["10.0.0.102"] == b"key99".hex()

@@ -6,7 +6,6 @@
 #include "libreal.h"
 #include "vclock.h"
 
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define A(x) ((_Atomic __typeof__(x) *)&(x))
+#define A(x) (&(x)) /* the shared fields are _Atomic (vclock.h) */
 
 static struct rf_vt_shm *vt;
 static int my_proc = -1;
@@ -36,47 +35,12 @@ static __thread int my_efd = -1;
 static __thread int counted; /* this thread is accounted in `running` (created after the clock was mapped) */
 static pthread_key_t exit_key;
 
-static struct {
-	int (*clock_gettime)(clockid_t, struct timespec *);
-	int (*gettimeofday)(struct timeval *, void *);
-	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
-	int (*epoll_wait)(int, struct epoll_event *, int, int);
-	int (*pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
-	int (*pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
-	int (*pthread_cond_signal)(pthread_cond_t *);
-	int (*pthread_cond_broadcast)(pthread_cond_t *);
-	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-} real;
-
-static long (*real_syscall)(long, ...);
-
-static void load(void)
-{
-	*(void **)&real_syscall = dlsym(RTLD_NEXT, "syscall");
-	*(void **)&real.clock_gettime = dlsym(RTLD_NEXT, "clock_gettime");
-	*(void **)&real.gettimeofday = dlsym(RTLD_NEXT, "gettimeofday");
-	*(void **)&real.ppoll = dlsym(RTLD_NEXT, "ppoll");
-	*(void **)&real.epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
-	*(void **)&real.pthread_cond_timedwait = dlvsym(RTLD_NEXT, "pthread_cond_timedwait", "GLIBC_2.3.2");
-	*(void **)&real.pthread_cond_wait = dlvsym(RTLD_NEXT, "pthread_cond_wait", "GLIBC_2.3.2");
-	*(void **)&real.pthread_cond_signal = dlvsym(RTLD_NEXT, "pthread_cond_signal", "GLIBC_2.3.2");
-	*(void **)&real.pthread_cond_broadcast = dlvsym(RTLD_NEXT, "pthread_cond_broadcast", "GLIBC_2.3.2");
-	*(void **)&real.pthread_create = dlvsym(RTLD_NEXT, "pthread_create", "GLIBC_2.34");
-	if (!real.pthread_create)
-		*(void **)&real.pthread_create = dlsym(RTLD_NEXT, "pthread_create");
-	if (!real.clock_gettime || !real.ppoll || !real.pthread_cond_timedwait || !real.pthread_create) {
-		fprintf(stderr, "libreal: cannot resolve libc's clock and wait functions\n");
-		abort();
-	}
-}
-
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-#define REAL(fn) (pthread_once(&load_once, load), real.fn)
+#define REAL(fn) (rf_real.fn) /* core.c's table */
 
 long rf_raw_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
-	pthread_once(&load_once, load);
-	return real_syscall(n, a1, a2, a3, a4, a5, a6);
+	RF_INIT();
+	return rf_real.syscall(n, a1, a2, a3, a4, a5, a6);
 }
 
 int64_t rf_vt_now(void)
@@ -189,7 +153,6 @@ int rf_vt_attach(void)
 	const char *path = getenv("REALFISH_VCLOCK");
 	if (!path || !*path)
 		return -1;
-	pthread_once(&load_once, load);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		rf_log("cannot open the virtual clock %s", path);
@@ -428,6 +391,7 @@ static int virtual_clock(clockid_t clk)
 
 RF_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 {
+	RF_INIT();
 	if (!vt || !virtual_clock(clk))
 		return REAL(clock_gettime)(clk, ts);
 	int64_t t = rf_vt_now();
@@ -440,6 +404,7 @@ RF_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 
 RF_EXPORT int gettimeofday(struct timeval *tv, void *tz)
 {
+	RF_INIT();
 	if (!vt)
 		return REAL(gettimeofday)(tv, tz);
 	struct timeval *volatile out = tv; /* declared nonnull by glibc, yet callers may pass NULL */
@@ -453,6 +418,7 @@ RF_EXPORT int gettimeofday(struct timeval *tv, void *tz)
 
 RF_EXPORT time_t time(time_t *out)
 {
+	RF_INIT();
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (out)
@@ -464,6 +430,7 @@ RF_EXPORT time_t time(time_t *out)
 
 RF_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
 {
+	RF_INIT();
 	if (!vt || (tmo && tmo->tv_sec == 0 && tmo->tv_nsec == 0)) {
 		int r = REAL(ppoll)(fds, n, tmo, mask);
 		if (vt) {
@@ -478,6 +445,7 @@ RF_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, co
 
 RF_EXPORT int poll(struct pollfd *fds, nfds_t n, int ms)
 {
+	RF_INIT();
 	if (!vt || ms == 0) {
 		struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
 		return REAL(ppoll)(fds, n, ms < 0 ? NULL : &t, NULL);
@@ -529,6 +497,7 @@ static int select_common(int nfds, fd_set *r, fd_set *w, fd_set *x, int64_t dead
 
 RF_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 {
+	RF_INIT();
 	if (!vt || (tv && tv->tv_sec == 0 && tv->tv_usec == 0)) {
 		struct timespec t, *tp = NULL;
 		if (tv) {
@@ -548,6 +517,7 @@ RF_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *
 
 RF_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int ms)
 {
+	RF_INIT();
 	if (!vt || ms == 0)
 		return REAL(epoll_wait)(epfd, ev, max, ms);
 	/* An epoll descriptor is itself pollable: wait on it virtually, then collect without blocking. */
@@ -561,6 +531,7 @@ RF_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int ms)
 
 RF_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
+	RF_INIT();
 	if (!vt)
 		return (int)rf_raw_syscall(SYS_nanosleep, (long)req, (long)rem, 0, 0, 0, 0);
 	vt_wait(NULL, 0, deadline_after(req), NULL, NULL);
@@ -571,6 +542,7 @@ RF_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 
 RF_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem)
 {
+	RF_INIT();
 	if (!vt || !virtual_clock(clk))
 		return (int)rf_raw_syscall(SYS_clock_nanosleep, clk, flags, (long)req, (long)rem, 0, 0);
 	int64_t deadline = (flags & TIMER_ABSTIME) ? ts_ns(req) - (clk == CLOCK_REALTIME ? vt->realtime_offset : 0)
@@ -581,12 +553,14 @@ RF_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *r
 
 RF_EXPORT int usleep(useconds_t us)
 {
+	RF_INIT();
 	struct timespec t = {us / 1000000, (us % 1000000) * 1000L};
 	return nanosleep(&t, NULL);
 }
 
 RF_EXPORT unsigned int sleep(unsigned int s)
 {
+	RF_INIT();
 	struct timespec t = {s, 0};
 	nanosleep(&t, NULL);
 	return 0;
@@ -606,6 +580,64 @@ struct waiter {
 };
 static struct waiter *waiters;
 static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Which conditions time their waits on CLOCK_MONOTONIC (pthread_condattr_setclock; the default is
+ * CLOCK_REALTIME): noted at pthread_cond_init, since POSIX has no way to ask a condition. A handful per daemon
+ * (bgpd's keepalive thread's), so a list. */
+static pthread_cond_t **monotonic_conds;
+static int nmonotonic, capmonotonic;
+static pthread_mutex_t conds_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void cond_forget_locked(pthread_cond_t *cond)
+{
+	for (int i = 0; i < nmonotonic; i++)
+		if (monotonic_conds[i] == cond) {
+			monotonic_conds[i] = monotonic_conds[--nmonotonic];
+			return;
+		}
+}
+
+static int cond_monotonic(pthread_cond_t *cond)
+{
+	pthread_mutex_lock(&conds_lock);
+	int found = 0;
+	for (int i = 0; i < nmonotonic && !found; i++)
+		found = monotonic_conds[i] == cond;
+	pthread_mutex_unlock(&conds_lock);
+	return found;
+}
+
+RF_EXPORT int pthread_cond_init(pthread_cond_t *cond, const pthread_condattr_t *attr)
+{
+	RF_INIT();
+	int r = REAL(pthread_cond_init)(cond, attr);
+	clockid_t clk = CLOCK_REALTIME;
+	if (r != 0 || (attr && pthread_condattr_getclock(attr, &clk) != 0))
+		return r;
+	pthread_mutex_lock(&conds_lock);
+	cond_forget_locked(cond); /* one destroyed without pthread_cond_destroy, its memory reused */
+	if (clk == CLOCK_MONOTONIC && nmonotonic == capmonotonic) {
+		int cap = capmonotonic ? 2 * capmonotonic : 16;
+		pthread_cond_t **more = realloc(monotonic_conds, cap * sizeof(*more));
+		if (!more)
+			rf_fatal("no memory to note a condition's clock");
+		monotonic_conds = more;
+		capmonotonic = cap;
+	}
+	if (clk == CLOCK_MONOTONIC)
+		monotonic_conds[nmonotonic++] = cond;
+	pthread_mutex_unlock(&conds_lock);
+	return r;
+}
+
+RF_EXPORT int pthread_cond_destroy(pthread_cond_t *cond)
+{
+	RF_INIT();
+	pthread_mutex_lock(&conds_lock);
+	cond_forget_locked(cond);
+	pthread_mutex_unlock(&conds_lock);
+	return REAL(pthread_cond_destroy)(cond);
+}
 
 static int cond_wait_virtual(pthread_cond_t *cond, pthread_mutex_t *mutex, int64_t deadline)
 {
@@ -649,16 +681,16 @@ static void wake_waiters(pthread_cond_t *cond, int all)
 
 RF_EXPORT int pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex, const struct timespec *abst)
 {
+	RF_INIT();
 	if (!vt)
 		return REAL(pthread_cond_timedwait)(cond, mutex, abst);
-	/* glibc keeps the condition's clock in bit 1 of __wrefs: set means CLOCK_MONOTONIC. */
-	int monotonic = (cond->__data.__wrefs & 2) != 0;
-	int64_t deadline = ts_ns(abst) - (monotonic ? 0 : vt->realtime_offset);
+	int64_t deadline = ts_ns(abst) - (cond_monotonic(cond) ? 0 : vt->realtime_offset);
 	return cond_wait_virtual(cond, mutex, deadline);
 }
 
 RF_EXPORT int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
 {
+	RF_INIT();
 	if (!vt)
 		return REAL(pthread_cond_wait)(cond, mutex);
 	cond_wait_virtual(cond, mutex, RF_VT_NONE);
@@ -667,6 +699,7 @@ RF_EXPORT int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
 
 RF_EXPORT int pthread_cond_signal(pthread_cond_t *cond)
 {
+	RF_INIT();
 	if (vt)
 		wake_waiters(cond, 0);
 	return REAL(pthread_cond_signal)(cond);
@@ -674,6 +707,7 @@ RF_EXPORT int pthread_cond_signal(pthread_cond_t *cond)
 
 RF_EXPORT int pthread_cond_broadcast(pthread_cond_t *cond)
 {
+	RF_INIT();
 	if (vt)
 		wake_waiters(cond, 1);
 	return REAL(pthread_cond_broadcast)(cond);
@@ -685,6 +719,7 @@ RF_EXPORT int pthread_cond_broadcast(pthread_cond_t *cond)
 
 RF_EXPORT long syscall(long number, ...)
 {
+	RF_INIT();
 	va_list ap;
 	va_start(ap, number);
 	long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
@@ -721,6 +756,7 @@ static void *thread_start(void *p)
 
 RF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
+	RF_INIT();
 	if (!vt)
 		return REAL(pthread_create)(t, attr, fn, arg);
 	struct start *s = malloc(sizeof(*s));
@@ -737,4 +773,13 @@ RF_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*f
 		running_down();
 	}
 	return r;
+}
+
+/* fork (core.c): the child's only thread waits on no condition (the waiters were its parent's other threads). */
+void rf_vt_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&proc_lock, &waiters_lock, &conds_lock};
+	rf_fork_locks(phase, locks, 3);
+	if (phase == RF_FORK_CHILD)
+		waiters = NULL;
 }

@@ -16,6 +16,8 @@
 struct rf_real rf_real;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+int rf_ready;                /* set once rf_init is done (RF_INIT's fast path) */
+static __thread int in_init; /* this thread runs do_init: hooks it calls must not wait for it */
 static int active;
 static int ctl_fd = -1;
 static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -23,35 +25,62 @@ static char router[64] = "?", daemon_name[32] = "?";
 static struct rf_sock *table[RF_MAX_FD];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-#define LOAD_AS(name, self)                                                                            \
-	do {                                                                                           \
-		*(void **)&rf_real.name = dlsym(RTLD_NEXT, #name);                                     \
-		if (!rf_real.name || (rf_real.name == (void *)(self) && getenv("REALFISH_CONTROL"))) {  \
-			fprintf(stderr, "libreal: cannot resolve libc's %s\n", #name);                \
-			abort();                                                                       \
-		}                                                                                      \
-	} while (0)
-#define LOAD(name) LOAD_AS(name, name)
+/* The table of real functions: name, symbol version (dlvsym) or NULL, and how to take a missing one. */
+enum { REQUIRED, OPTIONAL, VERSION_OR_ANY };
+static const struct {
+	const char *name, *version;
+	size_t offset;
+	int how;
+} symbols[] = {
+#define SYM(n) {#n, NULL, offsetof(struct rf_real, n), REQUIRED}
+#define VSYM(n, v, how) {#n, v, offsetof(struct rf_real, n), how}
+#define OPT(n) {#n, NULL, offsetof(struct rf_real, n), OPTIONAL}
+	SYM(socket), SYM(bind), SYM(listen), SYM(connect), SYM(accept), SYM(accept4), SYM(getsockname),
+	SYM(getpeername), SYM(setsockopt), SYM(getsockopt), SYM(close), SYM(send), SYM(sendto), SYM(sendmsg),
+	SYM(recv), SYM(recvfrom), SYM(recvmsg), SYM(ioctl), SYM(getaddrinfo), SYM(read), SYM(write), SYM(writev),
+	SYM(pipe2), SYM(uname), SYM(gethostname), SYM(syscall), SYM(clock_gettime), SYM(gettimeofday), SYM(ppoll),
+	SYM(epoll_wait),
+	/* The condition functions of the current ABI (2.3.2): an unversioned lookup may give the old one. */
+	VSYM(pthread_cond_timedwait, "GLIBC_2.3.2", REQUIRED), VSYM(pthread_cond_wait, "GLIBC_2.3.2", REQUIRED),
+	VSYM(pthread_cond_signal, "GLIBC_2.3.2", REQUIRED), VSYM(pthread_cond_broadcast, "GLIBC_2.3.2", REQUIRED),
+	VSYM(pthread_cond_init, "GLIBC_2.3.2", REQUIRED), VSYM(pthread_cond_destroy, "GLIBC_2.3.2", REQUIRED),
+	VSYM(pthread_create, "GLIBC_2.34", VERSION_OR_ANY), /* libc's own since 2.34, libpthread's before */
+	OPT(frr_preinit), OPT(frr_config_fork), OPT(ringbuf_wipe), OPT(ringbuf_reset),
+#undef SYM
+#undef VSYM
+#undef OPT
+};
 
-/* Hooks are declared in sockets.c; we only need their addresses to detect self-resolution. */
-extern int socket(int, int, int);
-extern int bind(int, const struct sockaddr *, socklen_t);
-extern int listen(int, int);
-extern int connect(int, const struct sockaddr *, socklen_t);
-extern int accept(int, struct sockaddr *, socklen_t *);
-extern int accept4(int, struct sockaddr *, socklen_t *, int);
-extern int getsockname(int, struct sockaddr *, socklen_t *);
-extern int getpeername(int, struct sockaddr *, socklen_t *);
-extern int setsockopt(int, int, int, const void *, socklen_t);
-extern int getsockopt(int, int, int, void *, socklen_t *);
-extern int close(int);
-extern ssize_t send(int, const void *, size_t, int);
-extern ssize_t sendto(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-extern ssize_t sendmsg(int, const struct msghdr *, int);
-extern ssize_t recvfrom(int, void *, size_t, int, struct sockaddr *, socklen_t *);
-extern ssize_t recvmsg(int, struct msghdr *, int);
-extern int ioctl(int, unsigned long, ...);
-extern int getaddrinfo(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+static void load_symbols(void)
+{
+	Dl_info self;
+	if (!dladdr((void *)load_symbols, &self))
+		self.dli_fbase = NULL;
+	for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
+		void *p = symbols[i].version ? dlvsym(RTLD_NEXT, symbols[i].name, symbols[i].version) : NULL;
+		if (!p && (!symbols[i].version || symbols[i].how == VERSION_OR_ANY))
+			p = dlsym(RTLD_NEXT, symbols[i].name);
+		if (!p && symbols[i].how != OPTIONAL) {
+			fprintf(stderr, "libreal: cannot resolve libc's %s%s%s\n", symbols[i].name,
+				symbols[i].version ? "@" : "", symbols[i].version ? symbols[i].version : "");
+			abort();
+		}
+		Dl_info where;
+		if (p && self.dli_fbase && dladdr(p, &where) && where.dli_fbase == self.dli_fbase) {
+			/* our own hook: calling it would recurse forever */
+			fprintf(stderr, "libreal: %s resolves to libreal itself, not libc\n", symbols[i].name);
+			abort();
+		}
+		memcpy((char *)&rf_real + symbols[i].offset, &p, sizeof(p));
+	}
+}
+
+void *rf_need(void *fn, const char *name)
+{
+	if (!fn)
+		rf_fatal("the real %s is missing (libreal found no library defining it)", name);
+	return fn;
+}
 
 static void hello(int proc);
 
@@ -78,32 +107,14 @@ static void ctl_connect(const char *path)
 
 static void do_init(void)
 {
-	LOAD(socket);
-	LOAD(bind);
-	LOAD(listen);
-	LOAD(connect);
-	LOAD(accept);
-	LOAD(accept4);
-	LOAD(getsockname);
-	LOAD(getpeername);
-	LOAD(setsockopt);
-	LOAD(getsockopt);
-	LOAD(close);
-	LOAD(send);
-	LOAD(sendto);
-	LOAD(sendmsg);
-	LOAD_AS(recv, NULL); /* not hooked: used to read our own channels */
-	LOAD(recvfrom);
-	LOAD(recvmsg);
-	LOAD(ioctl);
-	LOAD(getaddrinfo);
-	LOAD(read);
-	LOAD(write);
-	LOAD(writev);
-
+	in_init = 1;
+	load_symbols(); /* first: whatever do_init calls may be a hook (close, write) */
+	rf_atfork_register();
 	const char *ctl = getenv("REALFISH_CONTROL");
-	if (!ctl || !*ctl)
+	if (!ctl || !*ctl) {
+		in_init = 0;
 		return;
+	}
 	const char *r = getenv("REALFISH_ROUTER"), *d = getenv("REALFISH_DAEMON");
 	snprintf(router, sizeof(router), "%s", r ? r : "?");
 	snprintf(daemon_name, sizeof(daemon_name), "%s", d ? d : "?");
@@ -116,6 +127,7 @@ static void do_init(void)
 	active = 1;
 	hello(rf_vt_attach());
 	rf_record_open();
+	in_init = 0;
 }
 
 static void hello(int proc)
@@ -157,7 +169,10 @@ void rf_each_sock(void (*fn)(int fd, struct rf_sock *s))
 
 void rf_init(void)
 {
+	if (in_init)
+		return; /* a hook do_init called: the table is loaded, and do_init goes on after it */
 	pthread_once(&once, do_init);
+	__atomic_store_n(&rf_ready, 1, __ATOMIC_RELEASE);
 }
 
 __attribute__((constructor)) static void libreal_ctor(void)
@@ -172,7 +187,7 @@ int rf_ctl_fd(void)
 
 int rf_active(void)
 {
-	rf_init();
+	RF_INIT();
 	return active;
 }
 
@@ -186,14 +201,11 @@ const char *rf_daemon(void)
 	return daemon_name;
 }
 
-void rf_log(const char *fmt, ...)
+static void vlog(const char *what, const char *fmt, va_list ap)
 {
 	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "realfish[%s/%s]: ", router, daemon_name);
-	va_list ap;
-	va_start(ap, fmt);
+	int n = snprintf(buf, sizeof(buf), "realfish[%s/%s]: %s", router, daemon_name, what);
 	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
@@ -201,12 +213,32 @@ void rf_log(const char *fmt, ...)
 	(void)w;
 }
 
+void rf_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void rf_fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("fatal: ", fmt, ap);
+	va_end(ap);
+	abort();
+}
+
+/* Lock-free: a slot, once made, is never freed nor moved, and its md5 buffer, once allocated, stays with it
+ * (rf_new), so a lookup racing a close and a reuse of the number in another thread reads stale fields at worst,
+ * never freed memory. */
 struct rf_sock *rf_get(int fd)
 {
 	if (fd < 0 || fd >= RF_MAX_FD)
 		return NULL;
 	struct rf_sock *s = __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
-	return (s && s->kind != RF_NONE) ? s : NULL;
+	return (s && __atomic_load_n(&s->kind, __ATOMIC_ACQUIRE) != RF_NONE) ? s : NULL;
 }
 
 struct rf_sock *rf_new(int fd, enum rf_kind kind)
@@ -224,14 +256,12 @@ struct rf_sock *rf_new(int fd, enum rf_kind kind)
 			return NULL;
 		}
 	}
-	free(s->md5);
-	memset(s, 0, sizeof(*s));
-	s->kind = kind;
-	s->ttl = 64;
-	s->nl_peer = -1;
-	s->id = -1;
-	s->sndbuf = 16384;
-	s->rcvbuf = 131072;
+	/* Reset by copying a fresh one over it: md5 is written back with the value it had, never NULL in between */
+	struct rf_sock fresh = {.kind = RF_NONE, .ttl = 64, .nl_peer = -1, .id = -1, .sndbuf = 16384,
+				.rcvbuf = 131072, .md5 = s->md5, .md5cap = s->md5cap};
+	__atomic_store_n(&s->kind, RF_NONE, __ATOMIC_RELEASE);
+	memcpy(s, &fresh, sizeof(*s));
+	__atomic_store_n(&s->kind, kind, __ATOMIC_RELEASE);
 	__atomic_store_n(&table[fd], s, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&table_lock);
 	return s;
@@ -243,8 +273,57 @@ void rf_forget(int fd)
 		return;
 	pthread_mutex_lock(&table_lock);
 	if (table[fd])
-		table[fd]->kind = RF_NONE;
+		__atomic_store_n(&table[fd]->kind, RF_NONE, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&table_lock);
+}
+
+/* fork: see libreal.h. The order is the order the code nests them in: a module's locks before the control
+ * channel's (netlink and raw send to the controller while they hold theirs), the descriptor table's last. */
+void rf_fork_locks(enum rf_fork_phase phase, pthread_mutex_t *const *locks, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (phase == RF_FORK_PREPARE)
+			pthread_mutex_lock(locks[i]);
+		else if (phase == RF_FORK_PARENT)
+			pthread_mutex_unlock(locks[i]);
+		else
+			pthread_mutex_init(locks[i], NULL); /* the child's only thread owns nothing */
+	}
+}
+
+static void fork_phase(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const ours[] = {&ctl_lock, &table_lock};
+	rf_nl_fork(phase);
+	rf_raw6_fork(phase);
+	rf_raw_fork(phase);
+	rf_iftable_fork(phase);
+	rf_track_fork(phase);
+	rf_vt_fork(phase);
+	rf_fork_locks(phase, ours, 2);
+}
+
+static void fork_prepare(void)
+{
+	fork_phase(RF_FORK_PREPARE);
+}
+
+static void fork_parent(void)
+{
+	fork_phase(RF_FORK_PARENT);
+}
+
+static void fork_child(void)
+{
+	fork_phase(RF_FORK_CHILD);
+}
+
+void rf_atfork_register(void)
+{
+	if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
+		fprintf(stderr, "libreal: pthread_atfork failed\n");
+		abort();
+	}
 }
 
 /* Put newfd in fd's place, keeping fd's number, O_NONBLOCK and close-on-exec; newfd is consumed. */

@@ -3,7 +3,6 @@
  * the hostname capability and which appears in `show bgp summary json`. */
 #include "libreal.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
@@ -11,10 +10,8 @@
 
 RF_EXPORT int uname(struct utsname *buf)
 {
-	static int (*real_uname)(struct utsname *);
-	if (!real_uname)
-		*(void **)&real_uname = dlsym(RTLD_NEXT, "uname");
-	int r = real_uname(buf);
+	RF_INIT();
+	int r = rf_real.uname(buf);
 	if (r == 0 && rf_active())
 		snprintf(buf->nodename, sizeof(buf->nodename), "%s", rf_router());
 	return r;
@@ -22,12 +19,9 @@ RF_EXPORT int uname(struct utsname *buf)
 
 RF_EXPORT int gethostname(char *name, size_t len)
 {
-	static int (*real_gethostname)(char *, size_t);
-	if (!rf_active()) {
-		if (!real_gethostname)
-			*(void **)&real_gethostname = dlsym(RTLD_NEXT, "gethostname");
-		return real_gethostname(name, len);
-	}
+	RF_INIT();
+	if (!rf_active())
+		return rf_real.gethostname(name, len);
 	size_t n = strlen(rf_router());
 	if (n + 1 > len) {
 		errno = ENAMETOOLONG;

@@ -28,8 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RF_MAX_IF 1024
-#define RF_MAX_ADDR 4096
 
 static struct rf_if ifs[RF_MAX_IF];
 static int nifs;
@@ -37,12 +35,18 @@ static struct rf_ifaddr addrs[RF_MAX_ADDR];
 static int naddrs;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+void rf_iftable_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&lock};
+	rf_fork_locks(phase, locks, 1);
+}
+
 /* Segment ends, sorted by local ifindex after loading; read-only afterwards. */
 static int *member_if;
 static struct rf_member *members;
 static int nmembers;
 
-#define RF_SHARED_ADDR 1024
+#define RF_SHARED_ADDR RF_MAX_ADDR /* every address: the other daemons must see what zebra installed */
 #define SHARED_MAGIC 0x52464164u /* "RFAd" */
 struct shared_addrs {
 	uint32_t magic;
@@ -199,8 +203,9 @@ int rf_iftable_load(const char *path)
 		char kind[8], name[16], mac[32], prefix[64], peer[64];
 		int idx, mtu, idx2, speed = 0;
 		unsigned flags;
-		if (sscanf(line, "link %d %15s %d %31s %u %d", &idx, name, &mtu, mac, &flags, &speed) >= 5 &&
-		    nifs < RF_MAX_IF) {
+		if (sscanf(line, "link %d %15s %d %31s %u %d", &idx, name, &mtu, mac, &flags, &speed) >= 5) {
+			if (nifs == RF_MAX_IF)
+				rf_fatal("%s:%d: more than %d interfaces", path, lineno, RF_MAX_IF);
 			struct rf_if *i = &ifs[nifs++];
 			i->index = idx;
 			i->speed = speed;
@@ -211,7 +216,9 @@ int rf_iftable_load(const char *path)
 			sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]);
 			for (int k = 0; k < 6; k++)
 				i->mac[k] = m[k];
-		} else if (sscanf(line, "addr %d %63s", &idx, prefix) == 2 && naddrs < RF_MAX_ADDR) {
+		} else if (sscanf(line, "addr %d %63s", &idx, prefix) == 2) {
+			if (naddrs == RF_MAX_ADDR)
+				rf_fatal("%s:%d: more than %d addresses", path, lineno, RF_MAX_ADDR);
 			struct rf_ifaddr *a = &addrs[naddrs];
 			a->ifindex = idx;
 			if (parse_prefix(prefix, a) == 0)
@@ -364,7 +371,7 @@ int rf_addr_update(int add, const struct rf_ifaddr *a)
 		if (found >= 0)
 			err = EEXIST;
 		else if (naddrs >= RF_MAX_ADDR)
-			err = ENOSPC;
+			rf_fatal("more than %d addresses on the router's interfaces", RF_MAX_ADDR);
 		else
 			addrs[naddrs++] = *a;
 	} else {

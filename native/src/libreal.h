@@ -3,6 +3,10 @@
  * namespaces. Loaded with LD_PRELOAD into every daemon of an emulated router; inactive (every call passes
  * through) unless REALFISH_CONTROL is set.
  *
+ * Every hook starts with RF_INIT() (the real functions' table loaded, libreal initialised: a hook may run
+ * before libreal's constructor, from another library's) and calls the real function through rf_real, the one
+ * table core.c fills once. pthread_atfork (core.c) takes every libreal lock around a fork: zygotes fork routers.
+ *
  * What it intercepts, and why:
  *   socket            AF_INET/AF_INET6 stream -> emulated TCP (a placeholder AF_UNIX socket until connected);
  *                     AF_NETLINK/NETLINK_ROUTE -> emulated netlink (an AF_UNIX datagram pair we answer into);
@@ -44,11 +48,14 @@
  *   uname gethostname the router's name, FRR's default hostname (sent in BGP's hostname capability).
  * With a virtual clock (clock.c, vclock.h):
  *   clock_gettime gettimeofday time     read the controller's clock (CPU-time clocks stay real).
- *   ppoll poll select epoll_wait nanosleep clock_nanosleep usleep sleep
+ *   ppoll poll select epoll_wait nanosleep clock_nanosleep usleep sleep (not timerfd: FRR has none)
  *                     wait on the thread's eventfd too, with the deadline published; the controller moves
  *                     the clock and wakes the thread when nothing else can run.
  *   pthread_cond_wait pthread_cond_timedwait pthread_cond_signal pthread_cond_broadcast
  *                     bgpd's keepalive thread waits on a condition: same, through the eventfd.
+ *   pthread_cond_init pthread_cond_destroy
+ *                     note which conditions time their waits on CLOCK_MONOTONIC (their attribute's clock; glibc
+ *                     keeps it in a private field), for pthread_cond_timedwait's deadline.
  *   pthread_create    a new thread counts as running until it first blocks.
  *   syscall           FRR's RCU thread waits with a raw futex: accounted as blocked while it waits.
  *   pipe pipe2        the read end is shown to the controller (track.c): bytes waiting on it hold the clock;
@@ -78,21 +85,28 @@
 #define _GNU_SOURCE
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define RF_EXPORT __attribute__((visibility("default")))
 #define RF_MAX_FD 65536
-#define RF_MAX_MD5 64
 #define RF_RAW_MAX_MEMB 20 /* net.ipv4.igmp_max_memberships, the kernel's per-socket default */
 
 struct addrinfo;
+struct epoll_event;
 struct iovec;
 struct msghdr;
+struct pollfd;
+struct timeval;
+struct utsname;
 
-/* Real libc functions, resolved once with dlsym(RTLD_NEXT). */
+/* Every real function libreal calls past its own hooks, in one table: resolved once (core.c, the first thing
+ * rf_init does, under pthread_once), each checked there; a missing one aborts naming it. libfrr's are NULL outside
+ * FRR (optional): their hooks abort naming them if called without one. */
 struct rf_real {
 	int (*socket)(int, int, int);
 	int (*bind)(int, const struct sockaddr *, socklen_t);
@@ -116,8 +130,41 @@ struct rf_real {
 	ssize_t (*read)(int, void *, size_t);
 	ssize_t (*write)(int, const void *, size_t);
 	ssize_t (*writev)(int, const struct iovec *, int);
+	int (*pipe2)(int[2], int);
+	int (*uname)(struct utsname *);
+	int (*gethostname)(char *, size_t);
+	long (*syscall)(long, ...);
+	/* clock.c */
+	int (*clock_gettime)(clockid_t, struct timespec *);
+	int (*gettimeofday)(struct timeval *, void *);
+	int (*ppoll)(struct pollfd *, unsigned long, const struct timespec *, const sigset_t *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+	int (*pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+	int (*pthread_cond_signal)(pthread_cond_t *);
+	int (*pthread_cond_broadcast)(pthread_cond_t *);
+	int (*pthread_cond_init)(pthread_cond_t *, const pthread_condattr_t *);
+	int (*pthread_cond_destroy)(pthread_cond_t *);
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	/* libfrr's (zygote.c, memory.c): optional */
+	void (*frr_preinit)(void *, int, char **);
+	void (*frr_config_fork)(void);
+	void (*ringbuf_wipe)(void *);
+	void (*ringbuf_reset)(void *);
 };
 extern struct rf_real rf_real;
+
+/* The prologue of every hook: the table loaded and libreal initialised (once; a hook can run before libreal's
+ * constructor, from another library's). Cheap once done: one load. */
+extern int rf_ready;
+void rf_init(void);
+#define RF_INIT()                                                                                      \
+	do {                                                                                           \
+		if (__builtin_expect(!__atomic_load_n(&rf_ready, __ATOMIC_ACQUIRE), 0))                \
+			rf_init();                                                                     \
+	} while (0)
+/* An optional real function (libfrr's) a hook needs: abort, naming it, if it is missing. */
+void *rf_need(void *fn, const char *name);
 
 enum rf_kind { RF_NONE = 0, RF_TCP, RF_NETLINK, RF_INERT, RF_RAW, RF_RAW6 };
 enum rf_tcp_state { RF_T_NEW = 0, RF_T_LISTEN, RF_T_CONNECTING, RF_T_CONNECTED, RF_T_FAILED };
@@ -141,8 +188,9 @@ struct rf_sock {
 	int so_error;
 	long id; /* listener id or connection id at the broker */
 	char bindtodevice[16];
-	int nmd5;
-	struct rf_md5 *md5; /* allocated when the first key is set: most sockets have none */
+	int nmd5, md5cap;
+	struct rf_md5 *md5; /* allocated when the first key is set (most sockets have none), grown as keys come;
+			     * never freed (see rf_get) */
 	/* netlink */
 	uint32_t nl_pid;
 	uint64_t nl_groups; /* bit n-1 = group n, for groups 1..64 */
@@ -168,12 +216,25 @@ ssize_t rf_split_recvmsg(int fd, struct msghdr *msg);
 void rf_split_close(int fd);
 
 /* core.c */
-void rf_init(void);
 int rf_active(void);
 int rf_ctl_fd(void);
 const char *rf_router(void);
 const char *rf_daemon(void);
 void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A problem libreal cannot go on from: logged as "realfish[ROUTER/DAEMON]: fatal: ...", which the run's report
+ * gives as the daemon's cause of death (realfish/report.py death_cause), then abort(). */
+void rf_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* fork (pthread_atfork, core.c): each part's locks, outer ones first, taken before a fork and released after it on
+ * both sides; in the child, each part then resets what is per process. */
+enum rf_fork_phase { RF_FORK_PREPARE, RF_FORK_PARENT, RF_FORK_CHILD };
+void rf_atfork_register(void);
+void rf_fork_locks(enum rf_fork_phase phase, pthread_mutex_t *const *locks, int n);
+void rf_nl_fork(enum rf_fork_phase phase);
+void rf_raw_fork(enum rf_fork_phase phase);
+void rf_raw6_fork(enum rf_fork_phase phase);
+void rf_iftable_fork(enum rf_fork_phase phase);
+void rf_track_fork(enum rf_fork_phase phase);
+void rf_vt_fork(enum rf_fork_phase phase);
 struct rf_sock *rf_get(int fd);
 struct rf_sock *rf_new(int fd, enum rf_kind kind);
 void rf_forget(int fd);
@@ -236,6 +297,10 @@ struct rf_ifaddr {
 	uint8_t addr[16];
 	int plen;
 };
+/* Limits: a table with more interfaces, or a router with more addresses, is a fatal error (rf_fatal), not a
+ * silent cut. */
+#define RF_MAX_IF 1024
+#define RF_MAX_ADDR 4096
 int rf_iftable_load(const char *path);
 void rf_iftable_reset(void);
 int rf_if_count(void);

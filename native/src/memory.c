@@ -10,7 +10,6 @@
  */
 #include "libreal.h"
 
-#include <dlfcn.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,16 +38,11 @@ RF_EXPORT void rf_zero(void *p, size_t n)
 
 RF_EXPORT void ringbuf_wipe(struct frr_ringbuf *buf)
 {
-	static void (*real_wipe)(struct frr_ringbuf *);
-	static void (*reset)(struct frr_ringbuf *);
-	if (!real_wipe) {
-		*(void **)&real_wipe = dlsym(RTLD_NEXT, "ringbuf_wipe");
-		*(void **)&reset = dlsym(RTLD_NEXT, "ringbuf_reset");
-	}
-	if (!rf_active() || !reset) {
-		real_wipe(buf);
+	RF_INIT();
+	if (!rf_active() || !rf_real.ringbuf_reset) {
+		((void (*)(void *))rf_need(rf_real.ringbuf_wipe, "ringbuf_wipe"))(buf);
 		return;
 	}
 	rf_zero(buf->data, buf->size);
-	reset(buf);
+	rf_real.ringbuf_reset(buf);
 }

@@ -16,6 +16,7 @@
 #include <linux/netlink.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,17 @@
 
 #define DGRAM_MAX 16384
 
+static pthread_mutex_t nl_send_lock = PTHREAD_MUTEX_INITIALIZER; /* one request at a time (rf_nl_send) */
 static pthread_mutex_t nl_lock = PTHREAD_MUTEX_INITIALIZER;
-static int nl_count;
-static int nl_fds[64]; /* app-side descriptors of this process's netlink sockets, for events */
+static pthread_mutex_t nl_snap_lock = PTHREAD_MUTEX_INITIALIZER; /* dump_addrs's snapshot */
+static int nl_count, nl_cap;
+static int *nl_fds; /* app-side descriptors of this process's netlink sockets, for events (grows) */
+
+void rf_nl_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&nl_send_lock, &nl_lock, &nl_snap_lock};
+	rf_fork_locks(phase, locks, 3);
+}
 
 /* What one netlink write tells the controller (ADDR, RT and NH lines, in order) goes in one message: zebra
  * writes its route changes in batches, and a message per route was most of the controller's work (about 30,000 of
@@ -51,11 +60,20 @@ static void tell_flush(struct out *o)
 	o->ctl_len = 0;
 }
 
+/* The controller reads messages of up to 64 KiB (realfish/runtime/controller.py). */
+#define CTL_MSG_MAX 65535
+
 static void tell(struct out *o, const char *line)
 {
 	size_t n = strlen(line);
 	if (o->ctl_len + n + 1 > sizeof(o->ctl))
 		tell_flush(o);
+	if (n + 1 > sizeof(o->ctl)) { /* a line longer than a batch (a route with very many nexthops): alone */
+		if (n > CTL_MSG_MAX)
+			rf_fatal("a netlink change of %zu bytes of text exceeds the control channel's %d", n, CTL_MSG_MAX);
+		rf_ctl_send(line);
+		return;
+	}
 	memcpy(o->ctl + o->ctl_len, line, n);
 	o->ctl[o->ctl_len + n] = '\n';
 	o->ctl_len += n + 1;
@@ -191,14 +209,13 @@ static void dump_links(struct out *o, const struct nlmsghdr *req)
 static void dump_addrs(struct out *o, const struct nlmsghdr *req)
 {
 	int family = req->nlmsg_len > NLMSG_HDRLEN ? *(const uint8_t *)NLMSG_DATA(req) : AF_UNSPEC;
-	static struct rf_ifaddr snap[4096];
-	static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
-	pthread_mutex_lock(&snap_lock);
-	int n = rf_addr_snapshot(snap, 4096);
+	static struct rf_ifaddr snap[RF_MAX_ADDR];
+	pthread_mutex_lock(&nl_snap_lock);
+	int n = rf_addr_snapshot(snap, RF_MAX_ADDR);
 	for (int k = 0; k < n; k++)
 		if (family == AF_UNSPEC || snap[k].family == family)
 			put_addr(o, &snap[k], req->nlmsg_seq, NLM_F_MULTI, RTM_NEWADDR);
-	pthread_mutex_unlock(&snap_lock);
+	pthread_mutex_unlock(&nl_snap_lock);
 	put_done(o, req->nlmsg_seq);
 }
 
@@ -251,21 +268,45 @@ static void addr_change(struct out *o, const struct nlmsghdr *req)
 		put_error(o, req, err);
 }
 
-/* Route and nexthop programming: forwarded to the controller as text, a line each (tell). */
-static void append(char *msg, size_t cap, const char *fmt, const char *a, long b)
+/* Route and nexthop programming: forwarded to the controller as text, a line each (tell), as long as the
+ * route's nexthops make it (text grows; no cut). */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct text *t, const char *fmt, ...)
 {
-	size_t n = strlen(msg);
-	if (n < cap)
-		snprintf(msg + n, cap - n, fmt, a, b);
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (t->p && t->len + n < t->cap) {
+			t->len += n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap : 256;
+		while (cap <= t->len + n)
+			cap *= 2;
+		char *more = realloc(t->p, cap);
+		if (!more)
+			rf_fatal("no memory for a netlink change's text");
+		t->p = more;
+		t->cap = cap;
+	}
 }
 
 static void route_change(struct out *o, const struct nlmsghdr *req)
 {
 	const struct rtmsg *rtm = NLMSG_DATA(req);
-	char msg[4096], dst[64] = "", gw[64] = "";
+	char dst[64] = "", gw[64] = "";
 	long oif = 0, metric = 0, nhid = 0, table = rtm->rtm_table;
 	int rem = req->nlmsg_len - NLMSG_LENGTH(sizeof(*rtm));
-	char mp[3000] = "";
+	struct text mp = {0};
 	for (struct rtattr *rta = RTM_RTA(rtm); RTA_OK(rta, rem); rta = RTA_NEXT(rta, rem)) {
 		switch (rta->rta_type & NLA_TYPE_MASK) {
 		case RTA_DST:
@@ -306,7 +347,7 @@ static void route_change(struct out *o, const struct nlmsghdr *req)
 						inet_ntop(via->rtvia_family, via->rtvia_addr, g, sizeof(g));
 					}
 				}
-				append(mp, sizeof(mp), " nh=%s@%ld", g, rtnh->rtnh_ifindex);
+				add(&mp, " nh=%s@%ld", g, (long)rtnh->rtnh_ifindex);
 				left -= RTNH_ALIGN(rtnh->rtnh_len);
 				rtnh = RTNH_NEXT(rtnh);
 			}
@@ -317,20 +358,24 @@ static void route_change(struct out *o, const struct nlmsghdr *req)
 	if (!dst[0])
 		inet_ntop(rtm->rtm_family, rtm->rtm_family == AF_INET ? (const void *)"\0\0\0\0" : &in6addr_any, dst,
 			  sizeof(dst));
-	snprintf(msg, sizeof(msg), "RT %s %s/%d table=%ld proto=%d type=%d metric=%ld nhid=%ld",
-		 req->nlmsg_type == RTM_NEWROUTE ? "add" : "del", dst, rtm->rtm_dst_len, table, rtm->rtm_protocol,
-		 rtm->rtm_type, metric, nhid);
+	struct text msg = {0};
+	add(&msg, "RT %s %s/%d table=%ld proto=%d type=%d metric=%ld nhid=%ld",
+	    req->nlmsg_type == RTM_NEWROUTE ? "add" : "del", dst, rtm->rtm_dst_len, table, rtm->rtm_protocol,
+	    rtm->rtm_type, metric, nhid);
 	if (gw[0] || oif)
-		append(msg, sizeof(msg), " nh=%s@%ld", gw[0] ? gw : "-", oif);
-	size_t n = strlen(msg);
-	snprintf(msg + n, sizeof(msg) - n, "%s", mp);
-	tell(o, msg);
+		add(&msg, " nh=%s@%ld", gw[0] ? gw : "-", oif);
+	if (mp.len)
+		add(&msg, "%s", mp.p);
+	tell(o, msg.p);
+	free(msg.p);
+	free(mp.p);
 }
 
 static void nexthop_change(struct out *o, const struct nlmsghdr *req)
 {
 	const struct nhmsg *nhm = NLMSG_DATA(req);
-	char msg[4096], gw[64] = "-", grp[3000] = "";
+	char gw[64] = "-";
+	struct text grp = {0};
 	long id = 0, oif = 0;
 	int blackhole = 0;
 	int rem = req->nlmsg_len - NLMSG_LENGTH(sizeof(*nhm));
@@ -352,17 +397,18 @@ static void nexthop_change(struct out *o, const struct nlmsghdr *req)
 		case NHA_GROUP: {
 			const struct nexthop_grp *g = RTA_DATA(rta);
 			int count = RTA_PAYLOAD(rta) / sizeof(*g);
-			for (int k = 0; k < count; k++) {
-				size_t l = strlen(grp);
-				snprintf(grp + l, sizeof(grp) - l, "%s%u", k ? "," : "", g[k].id);
-			}
+			for (int k = 0; k < count; k++)
+				add(&grp, "%s%u", k ? "," : "", g[k].id);
 			break;
 		}
 		}
 	}
-	snprintf(msg, sizeof(msg), "NH %s id=%ld gw=%s oif=%ld blackhole=%d group=%s",
-		 req->nlmsg_type == RTM_NEWNEXTHOP ? "add" : "del", id, gw, oif, blackhole, grp[0] ? grp : "-");
-	tell(o, msg);
+	struct text msg = {0};
+	add(&msg, "NH %s id=%ld gw=%s oif=%ld blackhole=%d group=%s", req->nlmsg_type == RTM_NEWNEXTHOP ? "add" : "del",
+	    id, gw, oif, blackhole, grp.len ? grp.p : "-");
+	tell(o, msg.p);
+	free(msg.p);
+	free(grp.p);
 }
 
 static void handle(struct out *o, const struct nlmsghdr *req)
@@ -444,10 +490,23 @@ int rf_nl_socket(int type, int protocol)
 	s->protocol = protocol;
 	s->nl_peer = sv[1];
 	pthread_mutex_lock(&nl_lock);
-	/* As the kernel does: the first socket gets the process id, later ones unique other ids. */
+	if (nl_count == nl_cap) {
+		int cap = nl_cap ? 2 * nl_cap : 16;
+		int *more = realloc(nl_fds, cap * sizeof(*more));
+		if (!more) {
+			pthread_mutex_unlock(&nl_lock);
+			rf_forget(sv[0]);
+			rf_real.close(sv[0]);
+			rf_real.close(sv[1]);
+			errno = ENOMEM;
+			return -1;
+		}
+		nl_fds = more;
+		nl_cap = cap;
+	}
+	/* As the kernel does: the first socket gets the process id, later ones other ids, unique in the process. */
 	s->nl_pid = nl_count == 0 ? (uint32_t)getpid() : (uint32_t)(-(int)(getpid() * 64 + nl_count));
-	if (nl_count < 64)
-		nl_fds[nl_count++] = sv[0];
+	nl_fds[nl_count++] = sv[0];
 	pthread_mutex_unlock(&nl_lock);
 	return sv[0];
 }
@@ -464,8 +523,7 @@ int rf_nl_bind(struct rf_sock *s, const struct sockaddr *addr, socklen_t len)
 ssize_t rf_nl_send(struct rf_sock *s, const void *buf, size_t len)
 {
 	static struct out o; /* zebra's netlink traffic is serialised per socket; one buffer under a lock */
-	static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
-	pthread_mutex_lock(&send_lock);
+	pthread_mutex_lock(&nl_send_lock);
 	o.s = s;
 	o.len = 0;
 	int rem = (int)len;
@@ -477,7 +535,7 @@ ssize_t rf_nl_send(struct rf_sock *s, const void *buf, size_t len)
 	}
 	tell_flush(&o); /* the controller knows of the change before zebra reads its acknowledgement */
 	out_flush(&o);
-	pthread_mutex_unlock(&send_lock);
+	pthread_mutex_unlock(&nl_send_lock);
 	return (ssize_t)len;
 }
 
@@ -577,7 +635,7 @@ void rf_nl_announce_links(void)
 			put_link(&o, &i, 0, 0, RTM_NEWLINK);
 		}
 		out_flush(&o);
-		t->nl_unread_links = 1;
+		__atomic_store_n(&t->nl_unread_links, 1, __ATOMIC_RELAXED); /* read unlocked (rf_nl_after_read) */
 		links_unread++;
 	}
 	pthread_mutex_unlock(&nl_lock);
@@ -594,10 +652,10 @@ void rf_nl_after_read(struct rf_sock *s)
 		return;
 	pthread_mutex_lock(&nl_lock);
 	int last = s->nl_unread_links && --links_unread == 0;
-	s->nl_unread_links = 0;
-	struct rf_ifaddr *a = last ? malloc(4096 * sizeof(*a)) : NULL;
+	__atomic_store_n(&s->nl_unread_links, 0, __ATOMIC_RELAXED);
+	struct rf_ifaddr *a = last ? malloc(RF_MAX_ADDR * sizeof(*a)) : NULL;
 	if (a) {
-		int na = rf_addr_snapshot(a, 4096);
+		int na = rf_addr_snapshot(a, RF_MAX_ADDR);
 		for (int k = 0; k < nl_count; k++) {
 			struct rf_sock *t = rf_get(nl_fds[k]);
 			if (!t || t->kind != RF_NETLINK || !(t->nl_groups & (1ULL << (RTNLGRP_IPV6_IFADDR - 1))))

@@ -55,6 +55,12 @@ static int npeers;
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t memb_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void rf_raw_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&send_lock, &memb_lock}; /* judge_queue nests them so */
+	rf_fork_locks(phase, locks, 2);
+}
+
 /* -- the router's addresses ---------------------------------------------------------------------------------- */
 
 struct on_if {

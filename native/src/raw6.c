@@ -56,6 +56,12 @@ struct s6 {
 static struct s6 socks[MAX6];
 static pthread_mutex_t lock6 = PTHREAD_MUTEX_INITIALIZER;
 
+void rf_raw6_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&lock6};
+	rf_fork_locks(phase, locks, 1);
+}
+
 static struct s6 *find6(int fd)
 {
 	for (int i = 0; i < MAX6; i++)
@@ -87,6 +93,8 @@ int rf_raw6_socket(int type, int protocol)
 	for (int i = 0; i < MAX6 && !x; i++)
 		if (!socks[i].fd)
 			x = &socks[i];
+	if (!x)
+		rf_log("error: more than %d raw IPv6 sockets in one process: EMFILE", MAX6);
 	struct rf_sock *s = x ? rf_new(fd, RF_RAW6) : NULL;
 	if (!s) {
 		pthread_mutex_unlock(&lock6);

@@ -128,8 +128,7 @@ void rf_record_write(int fd, ssize_t n)
 /* bgpd reads its peers with read() and writes with writev(); they are hooked only for the recording. */
 RF_EXPORT ssize_t read(int fd, void *buf, size_t count)
 {
-	if (!rf_real.read)
-		return rf_raw_syscall(SYS_read, fd, (long)buf, (long)count, 0, 0, 0);
+	RF_INIT();
 	ssize_t n = rf_real.read(fd, buf, count);
 	if (rec_fd >= 0)
 		rf_record_read(fd, buf, n);
@@ -138,8 +137,7 @@ RF_EXPORT ssize_t read(int fd, void *buf, size_t count)
 
 RF_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
-	if (!rf_real.write)
-		return rf_raw_syscall(SYS_write, fd, (long)buf, (long)count, 0, 0, 0);
+	RF_INIT();
 	if (rf_split_fd(fd))
 		return rf_split_write(fd, buf, count);
 	ssize_t n = rf_real.write(fd, buf, count);
@@ -150,8 +148,7 @@ RF_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 
 RF_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	if (!rf_real.writev)
-		return rf_raw_syscall(SYS_writev, fd, (long)iov, iovcnt, 0, 0, 0);
+	RF_INIT();
 	ssize_t n = rf_real.writev(fd, iov, iovcnt);
 	if (rec_fd >= 0)
 		rf_record_write(fd, n);

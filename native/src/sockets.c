@@ -25,6 +25,7 @@ static const char *family_name(int d)
 
 RF_EXPORT int socket(int domain, int type, int protocol)
 {
+	RF_INIT();
 	if (!rf_active())
 		return rf_real.socket(domain, type, protocol);
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -59,6 +60,7 @@ RF_EXPORT int socket(int domain, int type, int protocol)
 
 RF_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.bind(fd, addr, len);
@@ -73,6 +75,7 @@ RF_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 RF_EXPORT int listen(int fd, int backlog)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_TCP)
 		return rf_tcp_listen(s, fd, backlog);
@@ -81,6 +84,7 @@ RF_EXPORT int listen(int fd, int backlog)
 
 RF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (!s) {
 		if (rf_split_connect(fd, addr))
@@ -99,6 +103,7 @@ RF_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 RF_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_TCP)
 		return rf_tcp_accept(s, fd, addr, len, flags);
@@ -110,6 +115,7 @@ RF_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 
 RF_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_TCP)
 		return rf_tcp_accept(s, fd, addr, len, 0);
@@ -121,6 +127,7 @@ RF_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 
 RF_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_TCP)
 		return rf_tcp_getname(s, 0, addr, len);
@@ -133,6 +140,7 @@ RF_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 
 RF_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_TCP)
 		return rf_tcp_getname(s, 1, addr, len);
@@ -145,6 +153,7 @@ RF_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 
 RF_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.setsockopt(fd, level, name, val, len);
@@ -161,6 +170,7 @@ RF_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 
 RF_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.getsockopt(fd, level, name, val, len);
@@ -181,6 +191,7 @@ RF_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 RF_EXPORT int close(int fd)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s) {
 		if (s->kind == RF_TCP)
@@ -196,8 +207,6 @@ RF_EXPORT int close(int fd)
 		rf_split_close(fd);
 		rf_untrack(fd);
 	}
-	if (!rf_real.close)
-		rf_init();
 	return rf_real.close(fd);
 }
 
@@ -232,6 +241,7 @@ static ssize_t inert_send(struct rf_sock *s)
 
 RF_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_NETLINK)
 		return rf_nl_send(s, buf, len);
@@ -249,6 +259,7 @@ RF_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 
 RF_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tl)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_NETLINK)
 		return rf_nl_send(s, buf, len);
@@ -269,6 +280,7 @@ RF_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const s
 
 RF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (s && s->kind == RF_NETLINK)
 		return nl_gather_send(s, msg);
@@ -291,6 +303,7 @@ RF_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 RF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fl)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_real.recvfrom(fd, buf, len, flags, from, fl);
@@ -317,6 +330,7 @@ RF_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 
 RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	RF_INIT();
 	struct rf_sock *s = rf_get(fd);
 	if (!s)
 		return rf_split_fd(fd) ? rf_split_recvmsg(fd, msg) : rf_real.recvmsg(fd, msg, flags);
@@ -360,6 +374,7 @@ RF_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 RF_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
+	RF_INIT();
 	va_list ap;
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
@@ -375,16 +390,13 @@ RF_EXPORT int ioctl(int fd, unsigned long req, ...)
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	if (!rf_real.ioctl)
-		rf_init();
 	return rf_real.ioctl(fd, req, arg);
 }
 
 RF_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			  struct addrinfo **res)
 {
-	if (!rf_real.getaddrinfo)
-		rf_init();
+	RF_INIT();
 	if (rf_active() && hints && (hints->ai_flags & AI_ADDRCONFIG)) {
 		struct addrinfo h = *hints;
 		h.ai_flags &= ~AI_ADDRCONFIG;

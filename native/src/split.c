@@ -71,7 +71,7 @@ static int is_wanted(const char *name, size_t len)
 
 int rf_split_connect(int fd, const struct sockaddr *addr)
 {
-	if (!addr || addr->sa_family != AF_UNIX || fd < 0 || fd >= SPLIT_FDS || !split_on())
+	if (!addr || addr->sa_family != AF_UNIX || fd < 0 || !split_on())
 		return 0;
 	const char *path = ((const struct sockaddr_un *)addr)->sun_path;
 	const char *base = strrchr(path, '/');
@@ -79,6 +79,8 @@ int rf_split_connect(int fd, const struct sockaddr *addr)
 	size_t len = strlen(base);
 	if (len <= 4 || strcmp(base + len - 4, ".vty") != 0 || !is_wanted(base, len - 4))
 		return 0;
+	if (fd >= SPLIT_FDS) /* it would reach for a daemon that is not there: a config part lost */
+		rf_fatal("vtysh's descriptor %d for %s is beyond the split's table (%d)", fd, base, SPLIT_FDS);
 	free(names[fd]);
 	names[fd] = strndup(base, len - 4);
 	return names[fd] != NULL;

@@ -252,6 +252,8 @@ int rf_tcp_connect(struct rf_sock *s, int fd, const struct sockaddr *addr, sockl
 	return -1;
 }
 
+static int md5_room(struct rf_sock *s, int n);
+
 int rf_tcp_accept(struct rf_sock *s, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	if (s->state != RF_T_LISTEN) {
@@ -306,11 +308,10 @@ int rf_tcp_accept(struct rf_sock *s, int fd, struct sockaddr *addr, socklen_t *l
 	c->minttl = s->minttl;
 	c->bound = 1;
 	if (s->nmd5) {
-		c->md5 = malloc(RF_MAX_MD5 * sizeof(*c->md5));
-		if (c->md5) {
-			memcpy(c->md5, s->md5, s->nmd5 * sizeof(*c->md5));
-			c->nmd5 = s->nmd5;
-		}
+		if (md5_room(c, s->nmd5) < 0)
+			rf_fatal("no memory for a TCP MD5 key");
+		memcpy(c->md5, s->md5, s->nmd5 * sizeof(*c->md5));
+		c->nmd5 = s->nmd5;
 	}
 	rf_parse_sockaddr(s->family, la, lp, &c->local);
 	rf_parse_sockaddr(s->family, ra, rp, &c->peer);
@@ -320,6 +321,26 @@ int rf_tcp_accept(struct rf_sock *s, int fd, struct sockaddr *addr, socklen_t *l
 		*len = want;
 	}
 	return conn;
+}
+
+/* Room for n keys in s->md5 (0, or -1 without memory). A grown buffer replaces the old one, which is not freed:
+ * a lookup in another thread may still read it (rf_get's promise); capacity doubles, so what stays is at most as
+ * much again. */
+static int md5_room(struct rf_sock *s, int n)
+{
+	if (n <= s->md5cap)
+		return 0;
+	int cap = s->md5cap ? 2 * s->md5cap : 8;
+	if (cap < n)
+		cap = n;
+	struct rf_md5 *more = calloc(cap, sizeof(*more));
+	if (!more)
+		return -1;
+	if (s->nmd5)
+		memcpy(more, s->md5, s->nmd5 * sizeof(*more));
+	__atomic_store_n(&s->md5, more, __ATOMIC_RELEASE);
+	s->md5cap = cap;
+	return 0;
 }
 
 static void set_md5(struct rf_sock *s, int fd, const struct tcp_md5sig *m)
@@ -335,12 +356,10 @@ static void set_md5(struct rf_sock *s, int fd, const struct tcp_md5sig *m)
 		if (strcmp(a, have) == 0)
 			slot = i;
 	}
-	if (!s->md5 && !(s->md5 = calloc(RF_MAX_MD5, sizeof(*s->md5))))
-		return;
-	if (slot < 0 && s->nmd5 < RF_MAX_MD5)
-		slot = s->nmd5++;
+	if (slot < 0 && md5_room(s, s->nmd5 + 1) < 0)
+		rf_fatal("no memory for a TCP MD5 key"); /* a key silently dropped would let the session up unsigned */
 	if (slot < 0)
-		return;
+		slot = s->nmd5++;
 	memcpy(&s->md5[slot].addr, &m->tcpm_addr, sizeof(m->tcpm_addr));
 	s->md5[slot].keylen = m->tcpm_keylen > 80 ? 80 : m->tcpm_keylen;
 	memcpy(s->md5[slot].key, m->tcpm_key, s->md5[slot].keylen);

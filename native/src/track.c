@@ -14,7 +14,6 @@
  */
 #include "libreal.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,12 @@ static struct { int r, w; } zpipes[RF_ZYGOTE_PIPES];
 static int nzpipes;
 static int next_id = 1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void rf_track_fork(enum rf_fork_phase phase)
+{
+	static pthread_mutex_t *const locks[] = {&lock};
+	rf_fork_locks(phase, locks, 1);
+}
 
 void rf_track(int fd)
 {
@@ -82,17 +87,14 @@ void rf_track_if_local_stream(int fd)
 
 RF_EXPORT int pipe2(int fds[2], int flags)
 {
-	static int (*real_pipe2)(int[2], int);
-	if (!real_pipe2)
-		*(void **)&real_pipe2 = dlsym(RTLD_NEXT, "pipe2");
-	int r = real_pipe2(fds, flags);
+	RF_INIT();
+	int r = rf_real.pipe2(fds, flags);
 	if (r == 0) {
 		if (rf_zygote() && nzpipes < RF_ZYGOTE_PIPES) {
 			zpipes[nzpipes].r = fds[0];
 			zpipes[nzpipes++].w = fds[1];
 		} else if (rf_zygote()) {
-			rf_log("more than %d pipes before the fork point", RF_ZYGOTE_PIPES);
-			abort();
+			rf_fatal("more than %d pipes before the fork point", RF_ZYGOTE_PIPES);
 		}
 		rf_track(fds[0]);
 	}
@@ -101,6 +103,7 @@ RF_EXPORT int pipe2(int fds[2], int flags)
 
 RF_EXPORT int pipe(int fds[2])
 {
+	RF_INIT();
 	return pipe2(fds, 0);
 }
 

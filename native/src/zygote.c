@@ -100,11 +100,9 @@ int rf_zygote(void)
 
 RF_EXPORT void frr_preinit(void *daemon, int argc, char **argv)
 {
-	static void (*real_preinit)(void *, int, char **);
-	if (!real_preinit)
-		*(void **)&real_preinit = dlsym(RTLD_NEXT, "frr_preinit");
+	RF_INIT();
 	di = daemon;
-	real_preinit(daemon, argc, argv);
+	((void (*)(void *, int, char **))rf_need(rf_real.frr_preinit, "frr_preinit"))(daemon, argc, argv);
 }
 
 static void *frr_symbol(const char *name)
@@ -304,10 +302,8 @@ static void serve(void)
 
 RF_EXPORT void frr_config_fork(void)
 {
-	static void (*real_config_fork)(void);
-	if (!real_config_fork)
-		*(void **)&real_config_fork = dlsym(RTLD_NEXT, "frr_config_fork");
+	RF_INIT();
 	if (rf_active() && rf_zygote())
 		serve();
-	real_config_fork();
+	((void (*)(void))rf_need(rf_real.frr_config_fork, "frr_config_fork"))();
 }
