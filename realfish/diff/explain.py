@@ -549,10 +549,31 @@ class Explainer:
             if lost:
                 return {"cause": lost["cause"],
                         "evidence": f"BGP session {pair} down: {'; '.join(evidence)}; {lost['evidence']}"}
+        # the configs say it whatever bgpd's last reset holds (which depends on the order the two ends met in)
+        evidence += self._remote_as_mismatches(node, addr, peer_node)
         # a NOTIFICATION says why (Bad Peer AS, ...); a later reset ("Waiting for peer OPEN") says less
         reason = next((str(v["lastNotificationReason"]) for _, v in ends if v.get("lastNotificationReason")),
                       next((_reset_reason(v) for _, v in ends if _reset_reason(v)), str(nb.get("bgpState"))))
         return {"cause": f"BGP session {pair} not established ({reason})", "evidence": "; ".join(evidence)}
+
+    def _remote_as_mismatches(self, node: str, addr: str, peer_node: str) -> list[str]:
+        """Each end whose configured remote-as for the other is a number other than the other's AS, as
+        `FILE line N: A expects AS X from ADDR; B is AS Y`."""
+        out: list[str] = []
+        a, b = self.st.devices.get(node), self.st.devices.get(peer_node)
+        if a is None or b is None or a.bgp is None or b.bgp is None:
+            return out
+        back = [k for k in b.bgp.peers if self.owner.get(k, ("",))[0] == node]
+        for dev, other, key in [(a, b, addr)] + [(b, a, k) for k in back]:
+            assert dev.bgp is not None and other.bgp is not None
+            peer = dev.bgp.peers.get(key)
+            expected = dev.bgp.peer_setting(peer, "remote_as") if peer else None
+            if peer and isinstance(expected, str) and expected.isdigit() and expected != other.bgp.asn:
+                where = peer if peer.remote_as is not None else dev.bgp.groups.get(peer.peer_group or "")
+                via = f" (peer-group {peer.peer_group})" if where is not peer else ""
+                out.append(f"{dev.source} line {where.line if where else '?'}: {dev.hostname} expects AS "
+                           f"{expected} from {key}{via}; {other.hostname} is AS {other.bgp.asn}")
+        return out
 
     def _ospf_isolated(self, node: str) -> Explanation | None:
         """`node` has OSPF links to other routers and ospfd holds none of them Full: the causes of each."""
