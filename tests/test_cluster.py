@@ -1,0 +1,172 @@
+"""Cluster runs (realfish.cluster): parts on a local Ray cluster of two nodes started here (`ray start --head`
+and `ray start --address`, each with its own resources), under one virtual clock. The FIBs must be a one-part
+run's, the parts on different nodes, and a part killed mid-run must end the run with an error naming it and
+leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("networkx")
+
+from realfish import topogen  # noqa: E402
+from realfish.cluster import actor  # noqa: E402
+from realfish.cluster.coordinator import PartFailed  # noqa: E402
+from realfish.runtime import Emulation  # noqa: E402
+from realfish.topology import Network  # noqa: E402
+
+pytestmark = [pytest.mark.frr]
+
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(pred: Any, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two Ray nodes on this machine, 2 CPUs each, stopped at the end by the PIDs of their `ray start --block`
+    (each the leader of its own process group, which holds that node's Ray processes)."""
+    tmp = Path(f"/tmp/rf-ray-{os.getpid()}")  # short: Ray's socket paths must fit in 107 bytes
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    logs = tmp_path_factory.mktemp("ray")
+    common = ["--num-cpus", "2", "--block", "--disable-usage-stats"]
+    procs = [subprocess.Popen([RAY, "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
+                               "--temp-dir", str(tmp), "--include-dashboard=false", "--resources",
+                               json.dumps({"node_a": 1}), *common], env=env, start_new_session=True,
+                              stdout=open(logs / "head.log", "wb"), stderr=subprocess.STDOUT)]
+    try:
+        _wait(lambda: subprocess.run([RAY, "status", "--address", address], env=env,
+                                     capture_output=True).returncode == 0, "the head node up")
+        procs.append(subprocess.Popen([RAY, "start", "--address", address, "--node-ip-address", "127.0.0.1",
+                                       "--resources", json.dumps({"node_b": 1}), *common], env=env,
+                                      start_new_session=True, stdout=open(logs / "worker.log", "wb"),
+                                      stderr=subprocess.STDOUT))
+        os.environ["RAY_AUTH_MODE"] = "disabled"
+        actor.connect(address)
+        _wait(lambda: sum(1 for n in ray.nodes() if n["Alive"]) == 2, "two Ray nodes alive")
+        yield address
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        for p in reversed(procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        subprocess.run(["rm", "-rf", str(tmp)])
+
+
+def _fibs(doc: dict[str, Any]) -> dict[str, Any]:
+    return {n: r["fib"] for n, r in doc["routers"].items()}
+
+
+def _one_part(net: Network) -> dict[str, Any]:
+    with Emulation(net, ordered=False) as emu:
+        return emu.converge(timeout=600).to_json()
+
+
+def _check_parts(doc: dict[str, Any], n: int) -> None:
+    parts = doc["parts"]
+    assert parts["count"] == n and doc["converged"], doc["problems"]
+    assert len({p["node"] for p in parts["list"]}) == 2, "the parts must use both Ray nodes"
+    assert parts["bytes_between_parts"] > 0 and parts["clock_rounds"] > 0
+    for p in parts["list"]:
+        assert not Path(p["run_dir"]).exists(), f"{p['run_dir']} left behind"
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_fattree_k4_in_parts_same_fibs(cluster: str, tmp_path: Path, n: int) -> None:
+    net = topogen.fattree(4, tmp_path / "ft")
+    doc = actor.converge(net, n, cluster, timeout=600)
+    _check_parts(doc, n)
+    assert _fibs(doc) == _fibs(_one_part(net))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [2, 3])
+def test_grid_in_parts_same_fibs(cluster: str, tmp_path: Path, n: int) -> None:
+    """OSPF and iBGP between loopbacks: OSPF packets cross between parts, and iBGP sessions open over routes
+    other parts' zebras installed."""
+    net = topogen.ospf_ibgp_grid(3, 3, tmp_path / "grid")
+    doc = actor.converge(net, n, cluster, timeout=600)
+    _check_parts(doc, n)
+    assert doc["parts"]["packets_between_parts"] > 0
+    assert _fibs(doc) == _fibs(_one_part(net))
+
+
+@pytest.mark.slow
+def test_fattree_k8_in_two_parts_same_fibs(cluster: str, tmp_path: Path) -> None:
+    net = topogen.fattree(8, tmp_path / "ft")
+    doc = actor.converge(net, 2, cluster, timeout=1200)
+    _check_parts(doc, 2)
+    assert _fibs(doc) == _fibs(_one_part(net))
+
+
+def test_killed_part_ends_run_cleanly(cluster: str, tmp_path: Path) -> None:
+    """SIGKILL one part's actor once its routers run: the run ends with PartFailed naming that part, and no
+    daemon or run directory of either part is left."""
+    net = topogen.fattree(4, tmp_path / "ft")
+    placed: dict[int, tuple[int, str]] = {}
+    lines: list[str] = []
+
+    def log(line: str) -> None:
+        lines.append(line)
+        if line.startswith("part ") and "pid " in line:
+            index = int(line.split()[1].rstrip(":"))
+            placed[index] = (int(line.split("pid ")[1].split(")")[0]), line.rsplit(" ", 1)[1])
+
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["doc"] = actor.converge(net, 2, cluster, timeout=600, log=log)
+        except PartFailed as e:
+            result["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    _wait(lambda: len(placed) == 2 or not t.is_alive(), "both parts placed")
+    pid, run_dir = placed[1]
+    # a state, not a time: bgpd of every router of the part has its vty socket (its routers booted)
+    _wait(lambda: len(list(Path(run_dir).glob("*/bgpd.vty"))) >= 5 or not t.is_alive(), "part 1's routers up")
+    assert t.is_alive(), result
+    os.kill(pid, signal.SIGKILL)
+    t.join(timeout=300)
+    assert not t.is_alive()
+    err = result.get("error")
+    assert isinstance(err, PartFailed), result
+    assert err.index == 1 and "part 1" in str(err)
+    for _, rdir in placed.values():
+        assert not Path(rdir).exists(), f"{rdir} left behind"
+        leftover = subprocess.run(["pgrep", "-f", rdir], capture_output=True, text=True).stdout.split()
+        assert not leftover, f"processes of {rdir} left: {leftover}"
