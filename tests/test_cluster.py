@@ -79,7 +79,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 os.killpg(p.pid, signal.SIGTERM)
         for p in reversed(procs):
             try:
-                p.wait(timeout=30)
+                p.wait(timeout=5)  # `ray start --block` may outlive its group's SIGTERM: then SIGKILL
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
