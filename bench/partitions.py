@@ -61,10 +61,10 @@ def main() -> int:
             base: dict[str, Any] | None = None
             for n in args.parts:
                 row = run(snap, n, args.timeout)
-                if "fibs" in row:
-                    base = base or row
-                    row["same_fibs_as_first"] = row["fibs"] == base["fibs"]
-                row.pop("fibs", None)
+                fibs = row.pop("fibs", None)
+                if fibs is not None:
+                    base = base if base is not None else fibs
+                    row["same_fibs_as_first"] = fibs == base
                 results[f"k={k} parts={n}"] = row
                 print(f"k={k} parts={n}: {json.dumps(row)}", file=sys.stderr, flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from realfish.runtime.broker import Attempt, Broker, Listener
 from realfish.runtime.peers import Client, Connection, LivePeers, Peers, Switchboard
 from realfish.runtime.raw import RawInboxes
-from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
+from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, IDLE_UNTIL_LIMIT, NONE, VirtualClock
 
 SIOCOUTQ = termios.TIOCOUTQ
 
@@ -112,6 +112,9 @@ class Controller:
         self.fib_hook: Callable[[str, str], None] | None = None
         self.last_step = -1  # what the scheduler's last step found (vclock's BUSY, ADVANCED, IDLE_*)
         self.steps = 0  # how many steps it took
+        # seconds to wait for a message when the last step found the emulation idle at the limit (0: none, the
+        # loop steps again at once; a cluster's part waits there for the coordinator, maybe for a while)
+        self.idle_poll_s = 0.0
         self.limit_ns = NONE  # the clock never moves past this (virtual ns): the end of a quiet period, a run_for
         # What the controller did, in order, one "virtual-ns what" line each: on disk as it happens (a long run
         # would otherwise hold it all in memory, and a crash would lose it)
@@ -225,7 +228,10 @@ class Controller:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            ready = self.sel.select(timeout=0 if self.clock else 0.05)
+            wait = 0 if self.clock else 0.05
+            if self.idle_poll_s and self.last_step == IDLE_UNTIL_LIMIT:
+                wait = self.idle_poll_s  # at the limit with nothing to do: no need to spin until it is raised
+            ready = self.sel.select(timeout=wait)
             for key, _ in ready:
                 if key.fileobj is self.server:
                     self._accept()
