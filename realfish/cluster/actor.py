@@ -120,13 +120,13 @@ def _cause(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
 
 
-def connect(address: str | None) -> None:
-    """Join the Ray cluster at `address` (None: start a local Ray instance), with realfish importable in every
-    worker (the driver's own import path goes with the actors)."""
+def connect(address: str | None, cpus: int | None = None) -> None:
+    """Join the Ray cluster at `address` (None: start a local Ray instance with `cpus` CPUs), with realfish
+    importable in every worker (the driver's own import path goes with the actors)."""
     root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH", "")] if p)
     ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": path}}, include_dashboard=False,
-             log_to_driver=False, configure_logging=False)
+             log_to_driver=False, configure_logging=False, num_cpus=cpus if address is None else None)
 
 
 def converge(network: Network, n: int, address: str | None = None, timeout: float = 600.0,
@@ -137,7 +137,13 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
     cut = partition(network, n)
     started = not ray.is_initialized()
     if started:
-        connect(address)
+        # a local instance has room for every part, however many cores this machine has
+        connect(address, None if address else max(n * int(cpus + 0.999), os.cpu_count() or 1))
+    room = ray.cluster_resources().get("CPU", 0)
+    if room < n * cpus:
+        if started:
+            ray.shutdown()
+        raise ValueError(f"the Ray cluster has {room:g} CPUs: not enough for {n} parts of {cpus:g} CPUs each")
     parts: RayParts | None = None
     try:
         kw: dict[str, Any] = {"keep": keep}
