@@ -11,6 +11,8 @@ directory are removed in any case, the lost part's by a clean-up task on its nod
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,13 +122,14 @@ def _cause(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
 
 
-def connect(address: str | None, cpus: int | None = None) -> None:
-    """Join the Ray cluster at `address` (None: start a local Ray instance with `cpus` CPUs), with realfish
-    importable in every worker (the driver's own import path goes with the actors)."""
+def connect(address: str | None, cpus: int | None = None, temp_dir: str | None = None) -> None:
+    """Join the Ray cluster at `address` (None: start a local Ray instance with `cpus` CPUs, its sessions in
+    `temp_dir`), with realfish importable in every worker (the driver's own import path goes with the actors)."""
     root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH", "")] if p)
+    local = {"num_cpus": cpus, "_temp_dir": temp_dir} if address is None else {}
     ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": path}}, include_dashboard=False,
-             log_to_driver=False, configure_logging=False, num_cpus=cpus if address is None else None)
+             log_to_driver=False, configure_logging=False, **local)  # type: ignore[arg-type]
 
 
 def converge(network: Network, n: int, address: str | None = None, timeout: float = 600.0,
@@ -136,13 +139,18 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
     t_start = time.monotonic()
     cut = partition(network, n)
     started = not ray.is_initialized()
+    # a local instance's sessions (logs, sockets) in a directory of the run's, removed with it (Ray's default,
+    # /tmp/ray, keeps every session); short, for Ray's socket paths
+    temp = tempfile.mkdtemp(prefix="rf-ray-") if started and not address else None
     if started:
         # a local instance has room for every part, however many cores this machine has
-        connect(address, None if address else max(n * int(cpus + 0.999), os.cpu_count() or 1))
+        connect(address, max(n * int(cpus + 0.999), os.cpu_count() or 1), temp)
     room = ray.cluster_resources().get("CPU", 0)
     if room < n * cpus:
         if started:
             ray.shutdown()
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
         raise ValueError(f"the Ray cluster has {room:g} CPUs: not enough for {n} parts of {cpus:g} CPUs each")
     parts: RayParts | None = None
     try:
@@ -175,3 +183,5 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
                     log(line)
         if started:
             ray.shutdown()
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
