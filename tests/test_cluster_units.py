@@ -115,7 +115,7 @@ class _TimeOnlyPart:
         self.booted: list[tuple[int, list[str]]] = []
         self.fail_at: int | None = None
 
-    def status(self) -> dict[str, Any]:
+    def status(self, wait_s: float = 0.0) -> dict[str, Any]:
         if self.fail_at is not None and self.now >= self.fail_at:
             raise RuntimeError("the controller died")
         due = [t for t in self.timers if t <= self.limit]

@@ -10,9 +10,15 @@ directory are removed in any case, the lost part's by a clean-up task on its nod
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,8 +59,8 @@ class PartActor:
     def advance(self, limit_ns: int) -> None:
         self.part.advance(limit_ns)
 
-    def status(self) -> dict[str, Any]:
-        return self.part.status()
+    def status(self, wait_s: float = 0.0) -> dict[str, Any]:
+        return self.part.status(wait_s)
 
     def finish(self, shows: list[str]) -> dict[str, Any]:
         return self.part.finish(shows)
@@ -122,14 +128,19 @@ def _cause(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
 
 
-def connect(address: str | None, cpus: int | None = None, temp_dir: str | None = None) -> None:
-    """Join the Ray cluster at `address` (None: start a local Ray instance with `cpus` CPUs, its sessions in
-    `temp_dir`), with realfish importable in every worker (the driver's own import path goes with the actors)."""
+def connect(address: str) -> None:
+    """Join the Ray cluster at `address`, with realfish importable in every worker (the driver's own import path
+    goes with the actors)."""
     root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH", "")] if p)
-    local = {"num_cpus": cpus, "_temp_dir": temp_dir} if address is None else {}
-    ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": path}}, include_dashboard=False,
-             log_to_driver=False, configure_logging=False, **local)  # type: ignore[arg-type]
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if main else None
+    ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": path}}, log_to_driver=False,
+             configure_logging=False)
+    if main and before is not None:
+        # Ray's driver takes SIGTERM (sys.exit, and a handler of its core worker that can end the process
+        # without unwinding): ours again, so that a SIGTERM'd run closes its parts (the CLI's: as Ctrl-C)
+        signal.signal(signal.SIGTERM, before)
 
 
 def converge(network: Network, n: int, address: str | None = None, timeout: float = 600.0,
@@ -139,18 +150,24 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
     t_start = time.monotonic()
     cut = partition(network, n)
     started = not ray.is_initialized()
-    # a local instance's sessions (logs, sockets) in a directory of the run's, removed with it (Ray's default,
-    # /tmp/ray, keeps every session); short, for Ray's socket paths
-    temp = tempfile.mkdtemp(prefix="rf-ray-") if started and not address else None
+    local: LocalRay | None = None
     if started:
-        # a local instance has room for every part, however many cores this machine has
-        connect(address, max(n * int(cpus + 0.999), os.cpu_count() or 1), temp)
+        if not address:
+            # a local instance with room for every part, however many cores this machine has
+            local = LocalRay(max(n * int(cpus + 0.999), os.cpu_count() or 1))
+            address = local.address
+        try:
+            connect(address)
+        except BaseException:
+            if local:
+                local.stop()
+            raise
     room = ray.cluster_resources().get("CPU", 0)
     if room < n * cpus:
         if started:
             ray.shutdown()
-        if temp:
-            shutil.rmtree(temp, ignore_errors=True)
+        if local:
+            local.stop()
         raise ValueError(f"the Ray cluster has {room:g} CPUs: not enough for {n} parts of {cpus:g} CPUs each")
     parts: RayParts | None = None
     try:
@@ -183,5 +200,96 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
                     log(line)
         if started:
             ray.shutdown()
-        if temp:
-            shutil.rmtree(temp, ignore_errors=True)
+        if local:
+            local.stop()
+
+
+class LocalRay:
+    """A Ray node of this machine: `ray start --head --block` (or, with `join`, a node that joins the head at
+    that address) in its own session, so that its processes, and Ray's own clean-up of its process group, are
+    apart from ours (ray.init's local instance shares our process group, and a run ended by SIGTERM then died
+    of Ray's group-wide SIGTERM before it had removed Ray's directory). This process becomes their subreaper, so
+    the node's processes are reaped here when it stops (a container's init may reap nobody). Stopped by its
+    PID's process group; a head's directory is removed."""
+
+    def __init__(self, cpus: int, resources: dict[str, float] | None = None, join: str | None = None) -> None:
+        _become_subreaper()
+        self.temp = tempfile.mkdtemp(prefix="rf-ray-")  # short: Ray's socket paths must fit in 107 bytes
+        ray_cli = str(Path(sys.executable).with_name("ray"))
+        env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+        args = [ray_cli, "start", "--node-ip-address", "127.0.0.1", "--num-cpus", str(cpus), "--block",
+                "--disable-usage-stats"]
+        if resources:
+            args += ["--resources", json.dumps(resources)]
+        if join:
+            self.address = join
+            args += ["--address", join]
+        else:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            self.address = f"127.0.0.1:{port}"
+            args += ["--head", "--port", str(port), "--temp-dir", self.temp, "--include-dashboard=false"]
+        self.proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # the driver joins it as the node allows
+        if join:
+            return
+        deadline = time.monotonic() + 120
+        try:
+            while subprocess.run([ray_cli, "status", "--address", self.address], env=env,
+                                 capture_output=True).returncode != 0:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"a local Ray instance did not start (ray start exited "
+                                       f"{self.proc.poll()})")
+                time.sleep(0.2)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _group(self) -> list[int]:
+        """The node's processes: those in the process group its `ray start` leads."""
+        out = []
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    if os.getpgid(int(d.name)) == self.proc.pid:
+                        out.append(int(d.name))
+                except OSError:
+                    pass
+        return out
+
+    def stop(self) -> None:
+        members = self._group()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # what of its group outlived SIGTERM
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        deadline = time.monotonic() + 10
+        waiting = [p for p in members if p != self.proc.pid]
+        while waiting and time.monotonic() < deadline:  # reaped here: we are their subreaper
+            for pid in list(waiting):
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                        waiting.remove(pid)
+                except ChildProcessError:
+                    if not Path(f"/proc/{pid}").exists():
+                        waiting.remove(pid)
+            time.sleep(0.02)
+        while os.path.exists(self.temp) and time.monotonic() < deadline:
+            shutil.rmtree(self.temp, ignore_errors=True)
+            time.sleep(0.05)
+
+
+def _become_subreaper() -> None:
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

@@ -22,6 +22,10 @@ from realfish.runtime.emulation import BOOT_BATCH, boot_gaps, quiet_period
 from realfish.runtime.vclock import FIXED_START_NS
 from realfish.topology import Network
 
+# How long a part waits to be idle before it answers a status poll (Part.status): fewer polls, each a call to
+# every part (on Ray, a round trip to each actor)
+STATUS_WAIT_S = 0.02
+
 
 class PartFailed(RuntimeError):
     """A part died or failed: the run cannot go on."""
@@ -36,6 +40,8 @@ class PartFailed(RuntimeError):
 class Parts(Protocol):
     """The parts, wherever they run: `call` runs one method on every part at once, one argument tuple each,
     and returns the results in order, or raises PartFailed for the first part that failed."""
+
+    routers: list[list[str]]  # each part's routers
 
     def call(self, method: str, args: Sequence[tuple[Any, ...]] | None = None,
              timeout: float | None = None) -> list[Any]: ...
@@ -87,7 +93,7 @@ class Coordinator:
         while True:
             if time.monotonic() > deadline:
                 raise TimeoutError("the parts did not settle in time")
-            st = self.parts.call("status")
+            st = self.parts.call("status", [(STATUS_WAIT_S,)] * len(self.parts.routers))
             self.polls += 1
             ok = all(s["idle"] for s in st) and \
                 sum(s["frames_sent"] for s in st) == sum(s["frames_received"] for s in st)

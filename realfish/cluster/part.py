@@ -12,6 +12,7 @@ A part is an ordinary `Emulation` of `network.part(routers)` with these differen
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from realfish import frr
@@ -123,8 +124,25 @@ class Part:
         assert self.emu.controller is not None
         return self.emu.controller
 
-    def status(self) -> dict[str, Any]:
-        """Where this part is: its clock, whether it is idle at its limit, its next deadlines, what it relayed."""
+    def status(self, wait_s: float = 0.0) -> dict[str, Any]:
+        """Where this part is: its clock, whether it is idle at its limit, its next deadlines, what it relayed.
+        `wait_s`: wait that long at most for the part to be idle (seen idle twice, its scheduler having stepped
+        in between, with nothing relayed meanwhile), rather than have the coordinator ask again and again."""
+        deadline = time.monotonic() + wait_s
+        first: dict[str, Any] | None = None
+        while True:
+            s = self._status()
+            if not s["idle"]:
+                first = None
+            elif first is None:
+                first = s
+            elif s["steps"] > first["steps"] and all(s[k] == first[k] for k in ("frames_sent", "frames_received")):
+                return s
+            if time.monotonic() >= deadline:
+                return s
+            time.sleep(0.0003)
+
+    def _status(self) -> dict[str, Any]:
         emu, ctl, clock = self.emu, self._ctl(), self.emu.clock
         assert clock is not None
         emu.check_daemons(every=0.25)  # raises ControllerFailed if the controller died
