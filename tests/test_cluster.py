@@ -5,12 +5,9 @@ leave nothing behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,15 +27,6 @@ from realfish.topology import Network  # noqa: E402
 
 pytestmark = [pytest.mark.frr]
 
-RAY = str(Path(sys.executable).with_name("ray"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(pred: Any, what: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
@@ -47,43 +35,21 @@ def _wait(pred: Any, what: str, timeout: float = 120.0) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Two Ray nodes on this machine, 2 CPUs each, stopped at the end by the PIDs of their `ray start --block`
-    (each the leader of its own process group, which holds that node's Ray processes)."""
-    tmp = Path(f"/tmp/rf-ray-{os.getpid()}")  # short: Ray's socket paths must fit in 107 bytes
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    logs = tmp_path_factory.mktemp("ray")
-    common = ["--num-cpus", "2", "--block", "--disable-usage-stats"]
-    procs = [subprocess.Popen([RAY, "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
-                               "--temp-dir", str(tmp), "--include-dashboard=false", "--resources",
-                               json.dumps({"node_a": 1}), *common], env=env, start_new_session=True,
-                              stdout=open(logs / "head.log", "wb"), stderr=subprocess.STDOUT)]
+def cluster() -> Iterator[str]:
+    """Two Ray nodes on this machine, 2 CPUs and a resource of its own each (`ray start --head` and `ray start
+    --address`, each in its own session), stopped at the end by their PIDs' process groups."""
+    head = actor.LocalRay(2, {"node_a": 1})
+    nodes = [head]
     try:
-        _wait(lambda: subprocess.run([RAY, "status", "--address", address], env=env,
-                                     capture_output=True).returncode == 0, "the head node up")
-        procs.append(subprocess.Popen([RAY, "start", "--address", address, "--node-ip-address", "127.0.0.1",
-                                       "--resources", json.dumps({"node_b": 1}), *common], env=env,
-                                      start_new_session=True, stdout=open(logs / "worker.log", "wb"),
-                                      stderr=subprocess.STDOUT))
-        os.environ["RAY_AUTH_MODE"] = "disabled"
-        actor.connect(address)
+        nodes.append(actor.LocalRay(2, {"node_b": 1}, join=head.address))
+        actor.connect(head.address)
         _wait(lambda: sum(1 for n in ray.nodes() if n["Alive"]) == 2, "two Ray nodes alive")
-        yield address
+        yield head.address
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        for p in reversed(procs):
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=5)  # `ray start --block` may outlive its group's SIGTERM: then SIGKILL
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-        subprocess.run(["rm", "-rf", str(tmp)])
+        for node in reversed(nodes):
+            node.stop()
 
 
 def _fibs(doc: dict[str, Any]) -> dict[str, Any]:
