@@ -40,7 +40,7 @@ def run(snapshot: Path, parts: int, timeout: float) -> dict[str, Any]:
     if "parts" in doc:
         p = doc["parts"]
         row["parts"] = {k: p[k] for k in ("links_cut", "clock_rounds", "status_polls", "bytes_between_parts",
-                                          "packets_between_parts", "frames_between_parts")}
+                                          "packets_between_parts", "frames_between_parts", "phases_s") if k in p}
     return row
 
 

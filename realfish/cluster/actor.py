@@ -171,6 +171,7 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
         raise ValueError(f"the Ray cluster has {room:g} CPUs: not enough for {n} parts of {cpus:g} CPUs each")
     parts: RayParts | None = None
     try:
+        phases = {"ray": time.monotonic() - t_start}  # wall seconds since the start at the end of each phase
         kw: dict[str, Any] = {"keep": keep}
         if quiet is not None:
             kw["quiet"] = quiet
@@ -178,21 +179,31 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
                                     name=None).remote(i, network, cut.parts, kw) for i in range(n)]
         parts = RayParts(actors, cut.parts)
         parts.where = parts.call("where", timeout=120)
+        phases["placed"] = time.monotonic() - t_start
         if log:
             for i, w in enumerate(parts.where):
                 log(f"part {i}: {len(cut.parts[i])} routers on Ray node {w['node'][:12]} ({w['host']}, pid "
                     f"{w['pid']}), run directory {w['run_dir']}")
         addresses = parts.call("address")
         parts.call("link", [(dict(enumerate(addresses)),)] * n, timeout=120)
+        phases["linked"] = time.monotonic() - t_start
         parts.call("start")
+        phases["started"] = time.monotonic() - t_start
         coordinator = Coordinator(network, parts, quiet=quiet)
         try:
             coordinator.run(timeout)
         except TimeoutError as e:
             if log:
                 log(f"not converged within {timeout:.0f} s of wall time: {e}")
+        if coordinator.t_ready:
+            phases["booted"] = coordinator.t_ready - t_start
+        phases["converged"] = time.monotonic() - t_start
         docs = parts.call("finish", [(shows or [],)] * n)
-        return coordinator.report(docs, cut.parts, parts.where, links_cut(network, cut), t_start, time.monotonic())
+        t_end = time.monotonic()
+        phases["collected"] = t_end - t_start
+        doc = coordinator.report(docs, cut.parts, parts.where, links_cut(network, cut), t_start, t_end)
+        doc["parts"]["phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+        return doc
     finally:
         if parts is not None:
             for line in parts.close():
