@@ -124,8 +124,10 @@ class RayParts:
 
 
 def _cause(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
+    """What went wrong, in a line: for an exception raised in an actor, the last line of its traceback."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    return f"{type(e).__name__}: {last}"[:400]
 
 
 def connect(address: str) -> None:

@@ -56,7 +56,7 @@ def _unread(sock: socket.socket) -> int:
     buf = array.array("i", [0])
     try:
         fcntl.ioctl(sock.fileno(), FIONREAD, buf, True)
-    except OSError:
+    except (OSError, ValueError):  # closed meanwhile (a connection's close, on another thread): nothing unread
         return 0
     return buf[0]
 
