@@ -138,3 +138,54 @@ def test_killed_part_ends_run_cleanly(cluster: str, tmp_path: Path) -> None:
         assert not Path(rdir).exists(), f"{rdir} left behind"
         leftover = subprocess.run(["pgrep", "-f", rdir], capture_output=True, text=True).stdout.split()
         assert not leftover, f"processes of {rdir} left: {leftover}"
+
+
+def test_lost_node_ends_run_cleanly(tmp_path: Path) -> None:
+    """The Ray node of a part stops mid-run (its own cluster here, not the module's): PartFailed names that
+    part, and its daemons and run directory, which its node could no longer clean, are cleaned from here."""
+    head = actor.LocalRay(1, {"node_a": 1})
+    nodes = [head]
+    try:
+        nodes.append(actor.LocalRay(1, {"node_b": 1}, join=head.address))
+        if ray.is_initialized():
+            ray.shutdown()  # the module's cluster: this test has its own
+        actor.connect(head.address)
+        _wait(lambda: sum(1 for n in ray.nodes() if n["Alive"]) == 2, "two Ray nodes alive")
+        net = topogen.fattree(4, tmp_path / "ft")
+        placed: dict[int, str] = {}
+        result: dict[str, Any] = {}
+
+        def log(line: str) -> None:
+            if line.startswith("part ") and "run directory" in line:
+                placed[int(line.split()[1].rstrip(":"))] = line.rsplit(" ", 1)[1]
+
+        def run() -> None:
+            try:
+                result["doc"] = actor.converge(net, 2, head.address, timeout=600, log=log)
+            except PartFailed as e:
+                result["error"] = e
+
+        t = threading.Thread(target=run)
+        t.start()
+        _wait(lambda: len(placed) == 2 or not t.is_alive(), "both parts placed")
+        nodes_of = {n["NodeID"]: n for n in ray.nodes()}
+        worker_node = next(i for i, n in nodes_of.items() if "node_b" in n["Resources"])
+        where = {i: rd for i, rd in placed.items()}
+        _wait(lambda: all(len(list(Path(rd).glob("*/bgpd.vty"))) >= 5 for rd in where.values()) or
+              not t.is_alive(), "both parts' routers up")
+        assert t.is_alive(), result
+        nodes.pop().stop()  # the worker node, with its raylet and the part's actor
+        t.join(timeout=300)
+        assert not t.is_alive()
+        err = result.get("error")
+        assert isinstance(err, PartFailed), result
+        assert worker_node[:12] in str(err), str(err)
+        for rdir in where.values():
+            assert not Path(rdir).exists(), f"{rdir} left behind"
+            leftover = subprocess.run(["pgrep", "-f", rdir], capture_output=True, text=True).stdout.split()
+            assert not leftover, f"processes of {rdir} left: {leftover}"
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        for node in reversed(nodes):
+            node.stop()

@@ -69,15 +69,44 @@ class PartActor:
         self.part.close()
 
 
-@ray.remote(num_cpus=0)
-def _clean(run_dir: str) -> list[str]:
-    """On the node of a part that was lost: stop its daemons, remove its run directory (realfish.clean)."""
+def clean_part(run_dir: str) -> list[str]:
+    """A lost part's leftovers on this host: its daemons stopped and its run directory removed
+    (realfish.clean), and then any FRR program still running from that run directory (a daemon forked from a
+    zygote a moment before the part died has no pid file there yet)."""
+    from realfish import frr
     from realfish.clean import clean_run
 
     log: list[str] = []
     if Path(run_dir).exists():
         clean_run(Path(run_dir), log)
+    mark = run_dir.encode()
+    for _ in range(50):
+        left = []
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                argv = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].startswith(str(frr.FRR_SBIN).encode()) and any(mark in a for a in argv):
+                left.append(int(d.name))
+        if not left:
+            break
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                log.append(f"stopped pid {pid} of {run_dir}")
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
     return log
+
+
+@ray.remote(num_cpus=0)
+def _clean(run_dir: str) -> list[str]:
+    """On the node of a part that was lost (clean_part)."""
+    return clean_part(run_dir)
 
 
 class RayParts:
@@ -112,15 +141,26 @@ class RayParts:
                 w = self.where[i]
                 log.append(f"part {i} could not close itself ({_cause(e)})")
                 if w.get("run_dir") and w.get("node"):
-                    strategy = NodeAffinitySchedulingStrategy(w["node"], soft=False)
-                    try:
-                        ref = _clean.options(scheduling_strategy=strategy).remote(w["run_dir"])
-                        log += list(ray.get(ref, timeout=60))  # type: ignore[arg-type]
-                    except Exception as e2:
-                        log.append(f"part {i}: clean-up on its node failed: {_cause(e2)}")
+                    log += self._clean(i, w)
             finally:
                 ray.kill(a)
         return log
+
+    def _clean(self, i: int, w: dict[str, Any]) -> list[str]:
+        """A lost part's daemons and run directory: cleaned by a task on its node if the node lives, else here
+        if it ran on this host (a node of this machine that was stopped); a host that is gone took them along."""
+        alive = any(n["NodeID"] == w["node"] and n["Alive"] for n in ray.nodes())
+        if alive:
+            strategy = NodeAffinitySchedulingStrategy(w["node"], soft=False)
+            try:
+                ref = _clean.options(scheduling_strategy=strategy).remote(w["run_dir"])
+                return list(ray.get(ref, timeout=60))  # type: ignore[arg-type]
+            except Exception as e:
+                return [f"part {i}: clean-up on its node failed: {_cause(e)}"]
+        if w.get("host") == socket.gethostname() and Path(w["run_dir"]).exists():
+            return [f"part {i}: its Ray node is gone; cleaning its run directory on this host",
+                    *clean_part(w["run_dir"])]
+        return [f"part {i}: its Ray node ({w['node'][:12]}, host {w.get('host')}) is gone, and what ran there"]
 
 
 def _cause(e: BaseException) -> str:
