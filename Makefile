@@ -38,7 +38,7 @@ system:
 $(STAMP): pyproject.toml setup.py $(wildcard native/src/*.c native/src/*.h)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,cluster]'
 	touch $(STAMP)
 
 clean:

@@ -32,6 +32,8 @@ def cmd_converge(args: argparse.Namespace) -> int:
     from realfish.convert import load_network
 
     network = load_network(args.snapshot)
+    if args.partitions or args.cluster:
+        return converge_parts(network, args)
     first = args.seed if args.seed is not None else 0
     kw: dict[str, Any] = {"keep": args.keep}
     if args.settle is not None:
@@ -69,6 +71,42 @@ def cmd_converge(args: argparse.Namespace) -> int:
         json.dump(doc, sys.stdout, indent=1)
         print()
     return rc
+
+
+def converge_parts(network: Any, args: argparse.Namespace) -> int:
+    """`--partitions N [--cluster ADDRESS]`: the network cut into N parts, each in a Ray actor, under one virtual
+    clock (docs/cluster.md)."""
+    if args.runtime != "real" or args.real_time or args.record or args.seed is not None or args.explore or \
+            args.no_fork:
+        raise ValueError("--partitions runs the emulation with the virtual clock, forked daemons, unordered: "
+                         "not with --runtime baseline, --real-time, --record, --seed, --explore or --no-fork")
+    from realfish.cluster.actor import converge
+    from realfish.cluster.coordinator import PartFailed
+
+    def log(line: str) -> None:
+        print(f"realfish: {line}", file=sys.stderr)
+
+    n = args.partitions or 2
+    log(f"{len(network.routers)} routers in {n} parts on "
+        f"{'the Ray cluster at ' + args.cluster if args.cluster else 'a local Ray instance'}")
+    try:
+        doc = converge(network, n, args.cluster, timeout=args.timeout, shows=args.show, quiet=args.quiet,
+                       keep=args.keep, log=log)
+    except PartFailed as e:
+        log(str(e))
+        return 4
+    routes = sum(len(r["fib"]) for r in doc["routers"].values())
+    p, t = doc["parts"], doc["timing"]
+    log(f"converged={doc['converged']} total {t['total_s']:.2f} s; {routes} FIB entries; {p['clock_rounds']} "
+        f"clock rounds; {p['bytes_between_parts']} bytes and {p['packets_between_parts']} packets between parts")
+    for problem in doc["problems"]:
+        log(f"problem: {problem}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=1))
+    else:
+        json.dump(doc, sys.stdout, indent=1)
+        print()
+    return 0 if doc["converged"] else 3
 
 
 def converge_once(network: Any, args: argparse.Namespace, kw: dict[str, Any],
@@ -249,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
                         "run no longer repeats event by event (docs/explore.md)")
     c.add_argument("--explore", type=int, default=0, metavar="N",
                    help="converge under N orders (seeds SEED..SEED+N-1) and report every FIB entry that differs")
+    c.add_argument("--partitions", type=int, default=0, metavar="N",
+                   help="cut the network into N parts, each run by a Ray actor, under one virtual clock "
+                        "(docs/cluster.md)")
+    c.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="the Ray cluster to run the parts on (default: a local Ray instance for the run)")
     c.set_defaults(fn=cmd_converge)
     r = sub.add_parser("replay", help="replay routers alone from a recorded run; check they reach the same FIB")
     r.add_argument("snapshot")

@@ -25,6 +25,8 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("convert", ["realfish.convert", "realfish.rejected"]),
     ("runtime", ["realfish.runner", "realfish.runtime*", "realfish.baseline", "realfish.rtnetlink", "realfish.ospf"]),
     ("convergence", ["realfish.convergence"]),
+    # a network cut into parts, each an emulation in a Ray actor, under one virtual clock
+    ("cluster", ["realfish.cluster*"]),
     ("answers", ["realfish.answers*", "realfish.questions", "realfish.assertions", "realfish.expectations"]),
     ("tools", ["realfish.diff*", "realfish.check", "realfish.ask"]),
     ("service", ["realfish.service*"]),

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from realfish.runtime.broker import Attempt, Broker, Listener
 from realfish.runtime.peers import Client, Connection, LivePeers, Peers, Switchboard
 from realfish.runtime.raw import RawInboxes
-from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, NONE, VirtualClock
+from realfish.runtime.vclock import ADVANCED, IDLE_FOREVER, IDLE_UNTIL_LIMIT, NONE, VirtualClock
 
 SIOCOUTQ = termios.TIOCOUTQ
 
@@ -108,6 +108,14 @@ class Controller:
         # session): the same one again is steady state, no event (else a 120 s connect-retry would keep the
         # quiet period from ever ending, though nothing changes)
         self._cycled: set[tuple[object, ...]] = set()
+        # Hooks for a cluster run (realfish.cluster), None otherwise: told every FIB line a daemon sends
+        # (router, line), after the broker has it
+        self.fib_hook: Callable[[str, str], None] | None = None
+        self.last_step = -1  # what the scheduler's last step found (vclock's BUSY, ADVANCED, IDLE_*)
+        self.steps = 0  # how many steps it took
+        # seconds to wait for a message when the last step found the emulation idle at the limit (0: none, the
+        # loop steps again at once; a cluster's part waits there for the coordinator, maybe for a while)
+        self.idle_poll_s = 0.0
         self.limit_ns = NONE  # the clock never moves past this (virtual ns): the end of a quiet period, a run_for
         # What the controller did, in order, one "virtual-ns what" line each: on disk as it happens (a long run
         # would otherwise hold it all in memory, and a crash would lose it)
@@ -221,7 +229,10 @@ class Controller:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            ready = self.sel.select(timeout=0 if self.clock else 0.05)
+            wait = 0 if self.clock else 0.05
+            if self.idle_poll_s and self.last_step == IDLE_UNTIL_LIMIT:
+                wait = self.idle_poll_s  # at the limit with nothing to do: no need to spin until it is raised
+            ready = self.sel.select(timeout=wait)
             for key, _ in ready:
                 if key.fileobj is self.server:
                     self._accept()
@@ -237,6 +248,7 @@ class Controller:
                 hold = hold and due <= self.limit_ns
                 limit = min(self.limit_ns, due)
             r = self.clock.step(limit, hold)
+            self.last_step, self.steps = r, self.steps + 1
             if r == ADVANCED:
                 self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
             self.idle_forever = r == IDLE_FOREVER
@@ -482,6 +494,8 @@ class Controller:
         if fib is None:
             self.log.append(f"{c.router}/{c.daemon}: {m.words[0]} for a router without a FIB: {m.line[:200]!r}")
             return
+        if self.fib_hook:
+            self.fib_hook(c.router, m.line)
         if m.words[0] == "NH":
             fib.nexthop(m.line)
             return

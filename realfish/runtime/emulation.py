@@ -170,6 +170,12 @@ class Emulation(Runner):
         self.replay = replay
         self.replayer: Replayer | None = None
         self.reported_exits: set[tuple[str, str]] = set()
+        # A part of a cluster run (realfish.cluster) sets these before start(): its peers (other parts' routers
+        # reached through a relay), the clock's start (every part's the same) and each router's index in the
+        # whole network (its MAC and link-local addresses, as in a one-part run)
+        self.peers_factory: Callable[[Switchboard], Peers] | None = None
+        self.clock_at: tuple[int, int] | None = None
+        self.indexes: dict[str, int] | None = None
         os.chmod(self.run_dir, 0o755)
 
     # -- start ------------------------------------------------------------------------------------------------
@@ -242,6 +248,8 @@ class Emulation(Runner):
 
     def start(self) -> None:
         meta = self.replay.meta if self.replay else {}
+        if self.clock_at and not meta:
+            meta = {"start_ns": self.clock_at[0], "offset_ns": self.clock_at[1]}
         if self.virtual_time:
             # Frozen while daemons start: the clock first moves when the routers boot (apply_configs).
             # (An ordered run needs no run slots: one daemon runs at a time, and one waiting for its turn must
@@ -256,7 +264,7 @@ class Emulation(Runner):
         if self.replay and self.clock:
             self.clock.follow(self.replay.instants())
         # The routers' peers: running here, or the recording's (the replayer)
-        peers: Callable[[Switchboard], Peers] = LivePeers
+        peers: Callable[[Switchboard], Peers] = self.peers_factory or LivePeers
         if self.replay:
             peers = functools.partial(Replayer, recording=self.replay, routers=list(self.network.routers))
         self.controller = Controller(self.broker, str(self.run_dir / "control.sock"), self.clock, peers,
@@ -271,7 +279,8 @@ class Emulation(Runner):
         for index, (name, router) in enumerate(self.network.routers.items()):
             rdir = self.router_dir(name)
             frr.prepare_router_dir(rdir, router.config)
-            index = meta["index"][name] if meta else index  # the same MAC addresses as in the recorded run
+            index = meta["index"][name] if self.replay else index  # the same MAC addresses as in the recorded run
+            index = self.indexes[name] if self.indexes else index
             # A replayed part sends its raw packets where the whole network would (the replayer's sinks)
             (rdir / "interfaces").write_text(interface_table(router, index, self.network.whole or self.network))
             (rdir / "interfaces.addrs").touch()  # libreal's shared address table, opened by forked daemons too

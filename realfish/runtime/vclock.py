@@ -9,6 +9,8 @@ after a short wait if something can still run. The GIL is released while C waits
 from __future__ import annotations
 
 import ctypes
+import mmap
+import struct
 import time
 from pathlib import Path
 
@@ -17,6 +19,10 @@ SECOND = 1_000_000_000
 FIXED_START_NS = 1000 * SECOND
 FIXED_EPOCH_NS = 1_767_225_600 * SECOND  # 2026-01-01T00:00:00Z
 BUSY, ADVANCED, IDLE_UNTIL_LIMIT, IDLE_FOREVER = 0, 1, 2, 3
+# Where native/src/vclock.h puts the slots in the shared file (x86-64): `nslots` at 40, the slots (24 bytes:
+# state, proc, tid, pad, deadline) at 327776. A test checks `now` (at 8) against rf_sched_now.
+_NOW_AT, _NSLOTS_AT, _SLOTS_AT, _SLOT = 8, 40, 327776, struct.Struct("=iiiiq")
+_SLOTS_MAX, _SLOT_BLOCKED = 16384, 2
 
 
 class VirtualClock:
@@ -179,6 +185,24 @@ class VirtualClock:
         self.lib.rf_sched_counts(self.handle, out)
         return dict(zip(("running", "messages", "threads", "processes", "generation", "parks", "proc_scans",
                          "turns"), out, strict=True))
+
+    def deadlines(self, within_ns: int) -> list[int]:
+        """The virtual deadlines of blocked threads from the first to `within_ns` after it, sorted ([] if no
+        thread waits with a deadline): what a cluster's coordinator needs to move every part's clock together
+        (realfish.cluster). Read from the shared file, as the scheduler reads it."""
+        with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+            n = min(struct.unpack_from("=i", m, _NSLOTS_AT)[0], _SLOTS_MAX)
+            found = [d for state, _p, _t, _x, d in _SLOT.iter_unpack(m[_SLOTS_AT:_SLOTS_AT + n * _SLOT.size])
+                     if state == _SLOT_BLOCKED and d != NONE]
+        if not found:
+            return []
+        first = min(found)
+        return sorted({d for d in found if d <= first + within_ns})
+
+    def shared_now(self) -> int:
+        """`now` as the shared file has it (the same as now_ns(): for the layout's test)."""
+        with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
+            return int(struct.unpack_from("=q", m, _NOW_AT)[0])
 
     def close(self) -> None:
         if self.handle:

@@ -1,0 +1,1 @@
+"""Partitions of one network on a Ray cluster, under one virtual clock (docs/cluster.md)."""
