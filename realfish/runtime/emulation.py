@@ -132,8 +132,9 @@ class Emulation(Runner):
                  seed: int | None = None, ordered: bool | None = None):
         """`record`: a directory to record the routers' inputs in; `replay`: a recording to feed the routers
         (`network` is then the part to replay, see replayer.py); `fork`: routers' daemons forked from one
-        initialised daemon per kind (zygote.py) instead of each starting from scratch; `seed`: the boot order
-        (None or 0: by name, 1.5 s apart; another: that seed's order and gaps, docs/explore.md); `ordered`: one
+        initialised daemon per kind (zygote.py) instead of each starting from scratch; `seed`: the order of events
+        (None or 0: boot and turns by router name, boot batches 1.5 s apart; another: that seed's shuffled boot and
+        turn orders and gaps, docs/explore.md); `ordered`: one
         daemon at a time, in a fixed order, so that what happens inside a virtual instant does not follow the
         host's scheduling either and the same snapshot gives the same run. The default (None) is ordered wherever
         it can be (the virtual clock, no replay: a replay follows its recording's order); False runs daemons at
