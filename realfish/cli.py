@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--seed", type=int, default=None, help="one order of events, reproducibly: boot order and gaps "
                    "(0, the default: by name) (docs/explore.md)")
     c.add_argument("--unordered", action="store_true",
-                   help="run daemons at once instead of one at a time in a fixed order: faster (1.3-2.5x), but a "
+                   help="run daemons at once instead of one at a time in a fixed order: faster (1.2-1.8x idle), but a "
                         "run's outcome may then follow the host's scheduling (docs/explore.md)")
     c.add_argument("--explore", type=int, default=0, metavar="N",
                    help="converge under N orders (seeds SEED..SEED+N-1) and report every FIB entry that differs")
