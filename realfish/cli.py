@@ -76,10 +76,9 @@ def cmd_converge(args: argparse.Namespace) -> int:
 def converge_parts(network: Any, args: argparse.Namespace) -> int:
     """`--partitions N [--cluster ADDRESS]`: the network cut into N parts, each in a Ray actor, under one virtual
     clock (docs/cluster.md)."""
-    if args.runtime != "real" or args.real_time or args.record or args.seed is not None or args.explore or \
-            args.no_fork:
+    if args.runtime != "real" or args.real_time or args.seed is not None or args.explore or args.no_fork:
         raise ValueError("--partitions runs the emulation with the virtual clock, forked daemons, unordered: "
-                         "not with --runtime baseline, --real-time, --record, --seed, --explore or --no-fork")
+                         "not with --runtime baseline, --real-time, --seed, --explore or --no-fork")
     from realfish.cluster.actor import converge
     from realfish.cluster.coordinator import PartFailed
 
@@ -91,7 +90,7 @@ def converge_parts(network: Any, args: argparse.Namespace) -> int:
         f"{'the Ray cluster at ' + args.cluster if args.cluster else 'a local Ray instance'}")
     try:
         doc = converge(network, n, args.cluster, timeout=args.timeout, shows=args.show, quiet=args.quiet,
-                       keep=args.keep, log=log)
+                       keep=args.keep, log=log, record=args.record)
     except PartFailed as e:
         log(str(e))
         return 4
@@ -214,7 +213,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from realfish.service import serve
 
-    serve(args.host, args.port, args.data_dir, args.api_key)
+    if args.partitions < 0:
+        raise ValueError("--partitions takes a count of parts")
+    serve(args.host, args.port, args.data_dir, args.api_key, partitions=args.partitions, cluster=args.cluster)
     return 0
 
 
@@ -329,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep networks, snapshots and answers here (default: a temporary directory removed on exit)")
     s.add_argument("--api-key", default=None,
                    help="require this X-Batfish-Apikey header on every request but /v2/version")
+    s.add_argument("--partitions", type=int, default=0, metavar="N",
+                   help="converge each snapshot in N parts (default with --cluster: 2), each in a Ray actor, under "
+                        "one virtual clock (docs/cluster.md)")
+    s.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="the Ray cluster to run the parts on (default: a local Ray instance per convergence)")
     s.set_defaults(fn=cmd_serve)
     d = sub.add_parser("diff", help="ask Batfish and realfish the same questions; list and explain every "
                                     "differing row (exit 0: none, 1: some, 2: error)")

@@ -56,10 +56,13 @@ class Steps:
 
 
 def analyse(path: str | Path, steps: Steps | None = None, timeout: float = 600.0, progress: Any = None,
+            converge: Callable[..., Dataplane] | None = None,
             **kw: Any) -> tuple[ConvertedSnapshot, Dataplane | None]:
     """Parse and convert a snapshot directory or zip, converge it under the emulation (`kw`: Emulation's
     options), read its tables. A snapshot with no router has an empty, converged data plane; the data plane is
-    None only when `steps.failed` chose to go on without one."""
+    None only when `steps.failed` chose to go on without one. `converge`: what converges the network instead of
+    `compute` (same arguments; realfish.cluster.tables.Converge runs it in parts on a Ray cluster), which
+    converges once: the orders of events a snapshot asks for are then not explored, and a problem says so."""
     steps = steps or Steps()
     root = Path(path)
     steps.parsing(root)
@@ -74,23 +77,27 @@ def analyse(path: str | Path, steps: Steps | None = None, timeout: float = 600.0
     if not conv.network.routers:
         dp: Dataplane | None = Dataplane(converged=True)
     else:
-        exploring = steps.explores and conv.explore > 1
+        exploring = steps.explores and conv.explore > 1 and converge is None
         # exploring: every order, the first too, is a seed's (an ordered run: it reproduces, docs/explore.md)
-        dp, _ = converge_in(conv, steps, timeout, progress, **({"seed": 0} | kw if exploring else kw))
+        dp, _ = converge_in(conv, steps, timeout, progress, converge or compute,
+                            **({"seed": 0} | kw if exploring else kw))
         if dp is not None and exploring:
             explore(conv, dp, steps, timeout, progress, **kw)
+        elif dp is not None and steps.explores and conv.explore > 1:
+            dp.problems.append(f"the snapshot asks for {conv.explore} orders of events "
+                               "(batfish/realfish_settings.json); this run in parts converged once, unordered")
     if dp is not None:
         steps.converged(dp)
     return conv, dp
 
 
 def converge_in(conv: ConvertedSnapshot, steps: Steps, timeout: float, progress: Any,
-                **kw: Any) -> tuple[Dataplane | None, Exception | None]:
-    """One convergence of `conv` inside `steps`' window: (its data plane, None), or (None, the error) when it
-    raised and `steps.failed` chose to go on."""
+                converge: Callable[..., Dataplane], **kw: Any) -> tuple[Dataplane | None, Exception | None]:
+    """One convergence of `conv` (by `converge`: `compute`'s arguments) inside `steps`' window: (its data
+    plane, None), or (None, the error) when it raised and `steps.failed` chose to go on."""
     with steps.converging(conv):
         try:
-            return compute(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
+            return converge(conv.network, timeout=timeout, interruptible=steps.interruptible, progress=progress,
                            **kw), None
         except Exception as e:
             if not steps.failed(e):
@@ -110,7 +117,7 @@ def explore(conv: ConvertedSnapshot, first: Dataplane, steps: Steps, timeout: fl
     converged = {"0": first.converged}
     for seed in range(1, conv.explore):
         steps.exploring(seed, conv.explore)
-        dp, error = converge_in(conv, steps, timeout, progress, **{**kw, "seed": seed})
+        dp, error = converge_in(conv, steps, timeout, progress, compute, **{**kw, "seed": seed})
         converged[str(seed)] = dp is not None and dp.converged
         if dp is None:
             first.failures.append({"router": None, "what": f"seed {seed}: the convergence failed: "

@@ -5,6 +5,7 @@ leave nothing behind."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from realfish import topogen  # noqa: E402
 from realfish.cluster import actor  # noqa: E402
 from realfish.cluster.coordinator import PartFailed  # noqa: E402
 from realfish.runtime import Emulation  # noqa: E402
+from realfish.runtime.recording import Recording  # noqa: E402
 from realfish.topology import Network  # noqa: E402
 
 pytestmark = [pytest.mark.frr]
@@ -98,6 +100,70 @@ def test_fattree_k8_in_parts_same_fibs(cluster: str, tmp_path: Path) -> None:
         doc = actor.converge(net, n, cluster, timeout=1200)
         _check_parts(doc, n)
         assert _fibs(doc) == one, f"{n} parts"
+
+
+def test_recorded_in_parts_replays_each_router(cluster: str, tmp_path: Path) -> None:
+    """`--record` in parts: one recording of the whole run (each part's routers' files, the whole network's
+    indexes and boot instants, every part's clock moves), from which every router replays alone to the FIB it
+    had in the run, whichever part it ran in and wherever its peers ran."""
+    net = topogen.fattree(4, tmp_path / "ft")
+    rec = tmp_path / "rec"
+    doc = actor.converge(net, 2, cluster, timeout=600, record=rec)
+    _check_parts(doc, 2)
+    recording = Recording(rec)
+    assert sorted(recording.meta["index"]) == sorted(net.routers)
+    assert sorted(recording.meta["boot"]) == sorted(net.routers)
+    assert recording.fibs() == _fibs(doc)
+    cut = {r for p in doc["parts"]["list"] for r in p["names"]}
+    assert cut == set(net.routers)
+    for name in sorted(net.routers):
+        with Emulation(net.part([name]), replay=recording) as emu:
+            report = emu.converge(timeout=120)
+        replay = report.extra["replay"]
+        assert not replay["fib_differences"] and not report.problems, (name, replay, report.problems)
+        assert replay["delivered"] > 0, name
+
+
+def test_serve_in_parts_answers_as_one_machine(cluster: str, tmp_path: Path) -> None:
+    """`realfish serve --cluster ADDRESS --partitions 2`: an unchanged pybatfish script gets the answers a
+    one-machine service gives (the routes, the BGP sessions, a traceroute across the cut)."""
+    from pybatfish.client.session import Session
+
+    from tests.test_service import start_server, stop_server
+
+    snap = tmp_path / "ft"
+    topogen.fattree(4, snap)
+    proc, port = start_server("--data-dir", str(tmp_path / "data"), "--cluster", cluster, "--partitions", "2")
+    try:
+        answers = {}
+        sessions: list[tuple[str, Any]] = [("parts", Session(host="127.0.0.1", port=port)),
+                                           ("one", Session.get("realfish"))]
+        for where, bf in sessions:
+            bf.set_network("ft")
+            bf.init_snapshot(str(snap), name="ft")
+            routes = bf.q.routes().answer().frame()
+            # a prefix tor-0-0 learned over BGP from the farthest pod: the trace crosses the cut
+            far = sorted(r for n, r, p in zip(routes["Node"], routes["Network"], routes["Protocol"], strict=True)
+                         if n == "tor-0-0" and p == "bgp")[-1]
+            frames = {
+                "routes": routes,
+                "sessions": bf.q.bgpSessionStatus().answer().frame(),
+                "issues": bf.q.initIssues().answer().frame(),
+                "trace": bf.q.traceroute(startLocation="tor-0-0", headers={
+                    "dstIps": str(next(ipaddress.ip_network(far).hosts()))}).answer().frame(),
+            }
+            answers[where] = {k: sorted(map(str, f.to_dict("records"))) for k, f in frames.items()}
+            if where == "one":
+                bf.close()
+        assert answers["parts"]["routes"] and answers["parts"]["sessions"]
+        assert answers["parts"] == answers["one"]
+        # the parse work's log names each part's Ray node: the snapshot did converge in parts
+        text = "\n".join(p.read_text() for p in (tmp_path / "data").rglob("worklogs/*.log"))
+        nodes = {line.split("on Ray node ")[1].split()[0] for line in text.splitlines() if "on Ray node " in line}
+        assert "part 0: " in text and "part 1: " in text and len(nodes) == 2, text
+    finally:
+        err = stop_server(proc)
+        assert proc.returncode == 0, err
 
 
 def test_killed_part_ends_run_cleanly(cluster: str, tmp_path: Path) -> None:

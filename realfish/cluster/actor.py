@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from realfish.cluster.coordinator import Coordinator, PartFailed
 from realfish.cluster.part import Part
 from realfish.cluster.partition import links_cut, partition
+from realfish.runtime.recording import Recording
 from realfish.topology import Network
 
 
@@ -62,8 +63,8 @@ class PartActor:
     def status(self, wait_s: float = 0.0) -> dict[str, Any]:
         return self.part.status(wait_s)
 
-    def finish(self, shows: list[str]) -> dict[str, Any]:
-        return self.part.finish(shows)
+    def finish(self, shows: list[str], tables: bool = False) -> dict[str, Any]:
+        return self.part.finish(shows, tables)
 
     def close(self) -> None:
         self.part.close()
@@ -187,8 +188,13 @@ def connect(address: str) -> None:
 
 def converge(network: Network, n: int, address: str | None = None, timeout: float = 600.0,
              shows: list[str] | None = None, cpus: float = 1.0, quiet: float | None = None,
-             keep: bool = False, log: Any = None) -> dict[str, Any]:
-    """Converge `network` in `n` parts on a Ray cluster (`address`; None: a local Ray instance for the run)."""
+             keep: bool = False, log: Any = None, record: str | Path | None = None, tables: bool = False,
+             window: Callable[[bool], None] | None = None) -> dict[str, Any]:
+    """Converge `network` in `n` parts on a Ray cluster (`address`; None: a local Ray instance for the run).
+    `record`: a directory here for one recording of the whole run (gather_recording); `tables`: every router's
+    tables under the report's `tables` (what the answers read); `window(True)` once the parts run and
+    `window(False)` before they are read: in between, an exception raised in this thread (the service stopping)
+    ends the run cleanly."""
     t_start = time.monotonic()
     cut = partition(network, n)
     started = not ray.is_initialized()
@@ -214,7 +220,7 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
     parts: RayParts | None = None
     try:
         phases = {"ray": time.monotonic() - t_start}  # wall seconds since the start at the end of each phase
-        kw: dict[str, Any] = {"keep": keep}
+        kw: dict[str, Any] = {"keep": keep, "record": bool(record)}
         if quiet is not None:
             kw["quiet"] = quiet
         actors = [PartActor.options(num_cpus=cpus, scheduling_strategy="SPREAD", max_restarts=0,  # type: ignore
@@ -232,19 +238,30 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
         parts.call("start")
         phases["started"] = time.monotonic() - t_start
         coordinator = Coordinator(network, parts, quiet=quiet)
+        timed_out = ""
+        (window or _no_window)(True)
         try:
             coordinator.run(timeout)
         except TimeoutError as e:
+            timed_out = f"not converged within {timeout:.0f} s of wall time: {e}"
             if log:
-                log(f"not converged within {timeout:.0f} s of wall time: {e}")
+                log(timed_out)
+        finally:
+            (window or _no_window)(False)
         if coordinator.t_ready:
             phases["booted"] = coordinator.t_ready - t_start
         phases["converged"] = time.monotonic() - t_start
-        docs = parts.call("finish", [(shows or [],)] * n)
+        docs = parts.call("finish", [(shows or [], tables)] * n)
         t_end = time.monotonic()
         phases["collected"] = t_end - t_start
+        if record:
+            gather_recording(Path(record), network, [d.pop("recording") for d in docs], coordinator.now)
         doc = coordinator.report(docs, cut.parts, parts.where, links_cut(network, cut), t_start, t_end)
         doc["parts"]["phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+        if timed_out:
+            doc["problems"].append(timed_out)
+        if tables:
+            doc["tables"] = {name: t for d in docs for name, t in d.pop("tables").items()}
         return doc
     finally:
         if parts is not None:
@@ -255,6 +272,27 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
             ray.shutdown()
         if local:
             local.stop()
+
+
+def _no_window(_on: bool) -> None:
+    pass
+
+
+def gather_recording(directory: Path, network: Network, parts: list[dict[str, Any]], end_ns: int) -> None:
+    """One recording of the whole run from the parts' (Part.finish): every router's files as its part recorded
+    them, meta.json with the whole network's indexes and every router's boot instant, the clock's moves of
+    every part (the coordinator moved them together, so a replayed router's timers fire where they fired in its
+    part), and every FIB. `realfish replay` replays any router from it as from a one-machine recording."""
+    first = parts[0]["meta"]
+    Recording.begin(directory, first["start_ns"], first["offset_ns"], list(network.routers))
+    lengths = {}
+    for p in parts:
+        for name, data in p["files"].items():
+            (directory / name).write_bytes(data)
+            lengths[name] = len(data)
+    Recording.update(directory, boot={n: t for p in parts for n, t in p["boot"].items()}, lengths=lengths)
+    Recording.end(directory, end_ns, sorted({m for p in parts for m in p["moves"]}))
+    (directory / "fibs.json").write_text(json.dumps({n: f for p in parts for n, f in p["fibs"].items()}))
 
 
 class LocalRay:

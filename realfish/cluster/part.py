@@ -7,16 +7,21 @@ A part is an ordinary `Emulation` of `network.part(routers)` with these differen
     (`advance`); the part says where its next deadlines are and whether it is idle (`status`);
   - routers boot when the coordinator says (`boot`), in the whole network's boot batches;
   - runs are not ordered (one daemon at a time is a part's own order, which another part's bytes would enter
-    at instants no order fixes).
+    at instants no order fixes);
+  - a recording (`record`) is the part's routers' files, which the driver gathers into one recording of the
+    whole network (actor.gather_recording): each router's inputs, wherever they came from, are in its own files.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 from realfish import frr
 from realfish.cluster.relay import ClusterPeers, Mesh
+from realfish.convergence import read_tables
 from realfish.runtime import Emulation
 from realfish.runtime.broker import Broker
 from realfish.runtime.controller import Controller
@@ -36,14 +41,17 @@ class PartEmulation(Emulation):
     """An emulation of one part: booted and clocked from outside."""
 
     def __init__(self, whole: Network, routers: list[str], mesh: Mesh, part_of: dict[str, int],
-                 **kw: Any) -> None:
+                 record: bool = False, **kw: Any) -> None:
         super().__init__(whole.part(routers), ordered=False, quiet=quiet_period(whole), **kw)
+        if record:  # in the run directory, whatever the node: the driver gathers it (Part.finish)
+            self.record = self.run_dir / "record"
         self.whole = whole
         self.broker = Broker(whole)
         self.mesh = mesh
         self.clock_at = (FIXED_START_NS, FIXED_EPOCH_NS - FIXED_START_NS)
         self.indexes = {n: i for i, n in enumerate(whole.routers)}
         self.cluster_peers: ClusterPeers | None = None
+        self.booted: dict[str, int] = {}  # each router's boot instant (a recording's meta.json says it)
 
         def peers(ctl: Switchboard) -> ClusterPeers:
             self.cluster_peers = ClusterPeers(ctl, mesh, part_of)
@@ -67,6 +75,7 @@ class PartEmulation(Emulation):
         if not names:
             return
         self.clock.freeze()
+        self.booted.update((n, self.clock.now_ns()) for n in names)
         try:
             if self.fork:
                 self._configure(names, self._start_daemons)
@@ -164,8 +173,10 @@ class Part:
                 "last_event": ctl.last_event_v, "last_route_change": ctl.last_route_change_v, **mesh,
                 "failures": len(emu.report.extra.get("failures", []))}
 
-    def finish(self, shows: list[str]) -> dict[str, Any]:
-        """The part's report, once the coordinator has found the whole network converged (or given up)."""
+    def finish(self, shows: list[str], tables: bool = False) -> dict[str, Any]:
+        """The part's report, once the coordinator has found the whole network converged (or given up).
+        `tables`: also every router's tables as the answers read them (convergence.read_tables), under
+        `tables`; a recorded part's recording goes under `recording` (its files, boot instants, clock moves)."""
         emu, ctl = self.emu, self._ctl()
         assert emu.clock is not None
         emu.clock.freeze()
@@ -178,7 +189,20 @@ class Part:
         doc["relay"] = self.mesh.counts()
         doc["last_route_change"] = ctl.last_route_change_v
         doc["clock"] = {"advances": emu.clock.advances, "wakeups": emu.clock.woken, "now": emu.clock.now_ns()}
+        if tables:
+            doc["tables"] = {n: vars(read_tables(emu, n)) for n in emu.network.inside()}
+        if emu.record:
+            doc["recording"] = self._recording(emu.record)
         return doc
+
+    def _recording(self, directory: Path) -> dict[str, Any]:
+        """What the part recorded, up to now (its clock is frozen: what daemons read while the parts stop is not
+        the run)."""
+        assert self.emu.clock is not None
+        return {"files": {p.name: p.read_bytes() for p in sorted(directory.glob("*.rec"))},
+                "boot": self.emu.booted, "moves": list(self.emu.clock.moves or []),
+                "fibs": json.loads((directory / "fibs.json").read_text()),
+                "meta": json.loads((directory / "meta.json").read_text())}
 
     def close(self) -> None:
         try:

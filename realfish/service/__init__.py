@@ -30,13 +30,22 @@ class Service:
     when none is given)."""
 
     def __init__(self, data_dir: str | Path | None = None, api_key: str | None = None,
-                 converge_timeout: float = 600.0):
+                 converge_timeout: float = 600.0, partitions: int = 0, cluster: str | None = None):
+        """`partitions` (or a `cluster` address): each snapshot converges in that many parts (default 2) on
+        the Ray cluster at `cluster` (None: a local Ray instance per convergence), docs/cluster.md."""
+        converge = None
+        if partitions or cluster:  # first: nothing to undo if the cluster cannot be joined
+            from realfish.cluster.tables import Converge
+
+            converge = Converge(partitions or 2, cluster)
+            converge.open()
+        self.converge = converge
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="realfish-data-")
         if self._tmp is not None:
             claim(Path(self._tmp))  # `realfish clean` removes it after a kill, never while this process lives
         self.data_dir = Path(data_dir if data_dir is not None else self._tmp)  # type: ignore[arg-type]
         self.store = Store(self.data_dir)
-        self.worker = Worker(self.store, converge_timeout)
+        self.worker = Worker(self.store, converge_timeout, converge)
         self.app = create_app(self.store, self.worker, api_key)
         self.closed = False
 
@@ -49,6 +58,8 @@ class Service:
         try:
             self.worker.close()
         finally:
+            if self.converge:
+                self.converge.close()
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -60,15 +71,19 @@ class Service:
 
 
 def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, data_dir: str | None = None,
-          api_key: str | None = None, threads: int = 8) -> None:
+          api_key: str | None = None, threads: int = 8, partitions: int = 0, cluster: str | None = None) -> None:
     """Serve until Ctrl-C or SIGTERM (which the CLI turns into KeyboardInterrupt), then stop cleanly."""
     from waitress import create_server
 
-    with Service(data_dir, api_key) as svc:
+    with Service(data_dir, api_key, partitions=partitions, cluster=cluster) as svc:
         server = create_server(svc.app, host=host, port=port, threads=threads)
         where = f"data directory {svc.data_dir}" + (", temporary: removed on exit" if data_dir is None else "")
         print(f"realfish: serving Batfish's v2 API on http://{host}:{server.effective_port}/v2 ({where}"
               f"{', API key required' if api_key else ''}); Ctrl-C stops", file=sys.stderr, flush=True)
+        if partitions or cluster:
+            print(f"realfish: snapshots converge in {partitions or 2} parts on "
+                  f"{'the Ray cluster at ' + cluster if cluster else 'a local Ray instance'}", file=sys.stderr,
+                  flush=True)
         try:
             server.run()  # returns on KeyboardInterrupt/SystemExit
         finally:

@@ -235,9 +235,11 @@ def _classify(params: dict[str, Any]) -> str:
 class Worker:
     """Queues, runs and remembers work items; keeps the snapshots' states (see the module docstring)."""
 
-    def __init__(self, store: Store, converge_timeout: float = 600.0):
+    def __init__(self, store: Store, converge_timeout: float = 600.0,
+                 converge: Callable[..., Dataplane] | None = None):
         self.store = store
         self.converge_timeout = converge_timeout
+        self.converge = converge  # instead of the emulation on this machine: convergence.analyse's `converge`
         self._works: dict[str, Work] = {}
         self._states: OrderedDict[tuple[str, str], SnapshotState] = OrderedDict()  # least recently used first
         self.max_states = MAX_STATES
@@ -442,7 +444,7 @@ class Worker:
         parse = ParseSteps(self, network, snapshot, work)
         try:
             conv, dp = analyse(self.store.input_dir(network, snapshot), parse, timeout=self.converge_timeout,
-                               progress=WorkProgress(work))
+                               progress=WorkProgress(work), converge=self.converge)
         except Exception as e:
             if not parse.parsed:
                 self.store.update_metadata(network, snapshot, PARSING_FAIL, f"{type(e).__name__}: {e}")
