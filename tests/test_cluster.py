@@ -166,6 +166,47 @@ def test_serve_in_parts_answers_as_one_machine(cluster: str, tmp_path: Path) -> 
         assert proc.returncode == 0, err
 
 
+def test_serve_in_parts_stopped_mid_run_leaves_nothing(tmp_path: Path) -> None:
+    """`realfish serve --partitions 2` (its own local Ray instance) stopped by SIGTERM while a snapshot converges
+    in parts: it exits cleanly, and the parts' daemons and run directories, and its Ray instance's processes and
+    directory, are gone."""
+    import requests
+    from pybatfish.client.session import Session
+
+    from tests.test_service import _init_quietly, start_server, stop_server
+
+    snap = tmp_path / "ft"
+    topogen.fattree(4, snap)
+    rays_before = set(Path("/tmp").glob("rf-ray-*"))
+    proc, port = start_server("--data-dir", str(tmp_path / "data"), "--partitions", "2")
+    session: Any = Session(host="127.0.0.1", port=port)
+    session.set_network("stop")
+    client = threading.Thread(target=_init_quietly, args=(session, snap), daemon=True)
+    client.start()
+    run_dirs: list[str] = []
+
+    def parts_up() -> bool:
+        works = requests.get(f"http://127.0.0.1:{port}/v2/networks/stop/work", timeout=10).json()
+        lines = [b["description"] for w in works for b in (w.get("task") or {}).get("batches", [])]
+        run_dirs[:] = [line.rsplit(" ", 1)[1] for line in lines if "run directory " in line]
+        # a state, not a time: both parts placed and every router of both booted (bgpd's vty socket)
+        return len(run_dirs) == 2 and all(len(list(Path(d).glob("*/bgpd.vty"))) >= 10 for d in run_dirs)
+
+    try:
+        _wait(parts_up, "both parts' routers up")
+        rays = set(Path("/tmp").glob("rf-ray-*")) - rays_before
+        assert rays, "the service started no local Ray instance"
+    finally:
+        err = stop_server(proc)
+    assert proc.returncode == 0, err
+    for rdir in run_dirs:
+        assert not Path(rdir).exists(), f"{rdir} left behind"
+    for mark in [*run_dirs, *map(str, rays)]:
+        leftover = subprocess.run(["pgrep", "-f", mark], capture_output=True, text=True).stdout.split()
+        assert not leftover, f"processes of {mark} left: {leftover}"
+    assert not [r for r in rays if r.exists()], "the service's Ray directory left behind"
+
+
 def test_killed_part_ends_run_cleanly(cluster: str, tmp_path: Path) -> None:
     """SIGKILL one part's actor once its routers run: the run ends with PartFailed naming that part, and no
     daemon or run directory of either part is left."""
