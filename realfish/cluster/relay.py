@@ -260,6 +260,7 @@ class ClusterPeers(LivePeers):
         self.part_of = part_of
         self.index = mesh.index
         self._listeners: object = None  # what was last published of this part's listeners
+        self._listeners_version = -1  # the broker's listeners_version then
         self._sinks: dict[tuple[str, int], socket.socket] = {}
         # the controller's lock: peers are called under it, and what other parts send is applied under it
         self.lock: threading.RLock = ctl.lock  # type: ignore[attr-defined]
@@ -300,6 +301,9 @@ class ClusterPeers(LivePeers):
     def event(self) -> None:
         super().event()
         broker = self.ctl.broker
+        if broker.listeners_version == self._listeners_version:
+            return
+        self._listeners_version = broker.listeners_version
         mine = sorted((lst.id, lst.router, lst.family, str(lst.addr) if lst.addr else None, lst.port, lst.v6only,
                        lst.minttl, sorted((str(k), v) for k, v in lst.md5.items()))
                       for lst in broker.listeners.values() if not isinstance(lst.channel, RemoteListener))

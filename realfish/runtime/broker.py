@@ -93,6 +93,7 @@ class Broker:
             for m in members:
                 self.segment[m] = [o for o in members if o != m]
         self.listeners: dict[int, Listener] = {}
+        self.listeners_version = 0  # changes whenever a daemon's listener does (a cluster's part publishes them)
         self.booting: set[str] = set()  # routers being configured: connections to them are refused
         self.ports: dict[str, itertools.count[int]] = {}
         self._ids = itertools.count(1)

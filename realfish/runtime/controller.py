@@ -88,6 +88,11 @@ class Controller:
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.server, selectors.EVENT_READ)
         self.lock = threading.RLock()
+        # A wake-up for the loop from other threads (wake): a cluster's part raising the limit or asking for a
+        # fresh step, while the loop waits idle at the limit (idle_poll_s)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.sel.register(self._wake_r, selectors.EVENT_READ)
+        self.stepped = threading.Condition()  # notified after every step of the scheduler
         self.clients: dict[int, Client] = {}
         self.attempts: dict[int, Attempt] = {}  # connects pending (pend), until they finish
         self.resolved: dict[int, tuple[int | None, int, str, int]] = {}  # id -> (fd, errno, laddr, lport)
@@ -134,8 +139,25 @@ class Controller:
     def start(self) -> None:
         self.thread.start()
 
+    def wake(self) -> None:
+        """Have the loop look again now (it may be waiting idle at the limit)."""
+        with self.stepped:
+            if self._wake_w < 0:
+                return  # stopped
+            try:
+                os.write(self._wake_w, b"w")
+            except BlockingIOError:
+                pass  # a wake-up is pending already
+
+    def wait_step(self, after: int, timeout: float) -> bool:
+        """Wake the loop and wait until the scheduler has taken a step after step number `after`."""
+        self.wake()
+        with self.stepped:
+            return self.stepped.wait_for(lambda: self.steps > after, timeout)
+
     def stop(self) -> None:
         self._stop.set()
+        self.wake()
         if self.thread.is_alive():
             self.thread.join(timeout=5)
         with self.lock:
@@ -164,6 +186,11 @@ class Controller:
                     lst.channel.close()
         self._journal.close()
         self.sel.close()
+        with self.stepped:  # (wake() writes under it: never into a descriptor number reused since)
+            if self._wake_w >= 0:
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+                self._wake_w = -1
         self.server.close()
         try:
             os.unlink(self.path)
@@ -233,6 +260,12 @@ class Controller:
             if self.idle_poll_s and self.last_step == IDLE_UNTIL_LIMIT:
                 wait = self.idle_poll_s  # at the limit with nothing to do: no need to spin until it is raised
             ready = self.sel.select(timeout=wait)
+            if any(key.fileobj == self._wake_r for key, _ in ready):
+                ready = [(key, ev) for key, ev in ready if key.fileobj != self._wake_r]
+                try:
+                    os.read(self._wake_r, 4096)
+                except BlockingIOError:
+                    pass
             for key, _ in ready:
                 if key.fileobj is self.server:
                     self._accept()
@@ -248,7 +281,9 @@ class Controller:
                 hold = hold and due <= self.limit_ns
                 limit = min(self.limit_ns, due)
             r = self.clock.step(limit, hold)
-            self.last_step, self.steps = r, self.steps + 1
+            with self.stepped:
+                self.last_step, self.steps = r, self.steps + 1
+                self.stepped.notify_all()
             if r == ADVANCED:
                 self._record(self.clock.now_ns(), f"clock: woke {self._who(self.clock.woken_threads())}")
             self.idle_forever = r == IDLE_FOREVER
@@ -289,7 +324,9 @@ class Controller:
                 else:
                     self._handle(client, text, fds[0] if fds else -1)
             except Exception as e:  # a malformed line must not kill the controller
-                self.log.append(f"{client.router}/{client.daemon}: cannot handle {data[:200]!r}: {e!r}")
+                where = traceback.extract_tb(e.__traceback__)[-1]
+                self.log.append(f"{client.router}/{client.daemon}: cannot handle {data[:200]!r}: {e!r} "
+                                f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
                 verb = VERBS.get(data.split(b" ", 1)[0].decode(errors="replace"))
                 if verb and verb.replies:  # the daemon waits for an answer
                     self.reply(client, f"ERR {errno.EIO}")
@@ -434,7 +471,7 @@ class Controller:
         self._draining = True
         try:
             for _ in range(rounds):
-                ready = [key for key, _ in self.sel.select(timeout=0) if key.fileobj is not self.server]
+                ready = [key for key, _ in self.sel.select(timeout=0) if isinstance(key.data, Client)]
                 if not ready:
                     return
                 for key in ready:
@@ -523,6 +560,7 @@ class Controller:
         ours.setblocking(False)
         lst = Listener(self.broker.next_id(), c.router, family, ip, port, v6only, channel=ours, pid=c.pid)
         self.broker.listeners[lst.id] = lst
+        self.broker.listeners_version += 1
         c.listeners.add(lst.id)
         self.reply(c, f"OK {lst.id} {port}", theirs.fileno())
         theirs.close()
@@ -534,6 +572,7 @@ class Controller:
 
     def _unlisten(self, lid: int) -> None:
         lst = self.broker.listeners.pop(lid, None)
+        self.broker.listeners_version += 1
         if lst and isinstance(lst.channel, socket.socket):
             lst.channel.close()
 
@@ -542,6 +581,7 @@ class Controller:
         if lst is None:
             return
         name, args = m.words[2], m.words[3:]
+        self.broker.listeners_version += 1
         if name == "minttl":
             lst.minttl = int(args[0])
         elif name == "md5":

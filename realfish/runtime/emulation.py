@@ -592,6 +592,8 @@ class Emulation(Runner):
     def collect(self, shows: list[str]) -> Report:
         """The report; a recorded run also keeps its FIBs with the recording, a replay compares with them."""
         rep = super().collect(shows)
+        if self.controller:  # what the controller could not handle: a daemon got an error it would not have
+            rep.problems += [f"controller: {line}" for line in self.controller.log]
         if self.record or self.replay:
             fibs = {name: r["fib"] for name, r in rep.to_json()["routers"].items()}
             if self.record:
