@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from ray.exceptions import RayError
+from ray.exceptions import GetTimeoutError, RayError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from realfish.cluster.coordinator import Coordinator, PartFailed
 from realfish.cluster.part import Part
 from realfish.cluster.partition import links_cut, partition
+from realfish.cluster.relay import LINK_LOST
 from realfish.runtime.recording import Recording
 from realfish.topology import Network
 
@@ -122,14 +123,25 @@ class RayParts:
              timeout: float | None = None) -> list[Any]:
         args = args or [()] * len(self.actors)
         refs = [getattr(a, method).remote(*x) for a, x in zip(self.actors, args, strict=True)]
-        out = []
+        out: list[Any] = []
+        failed: tuple[int, BaseException] | None = None
         for i, ref in enumerate(refs):
             try:
-                out.append(ray.get(ref, timeout=timeout))
+                # once a part failed, the others get a minute to say whether one of them failed first
+                out.append(ray.get(ref, timeout=timeout if failed is None else 60))
+            except GetTimeoutError as e:
+                if failed is None:
+                    failed = (i, e)
             except (RayError, Exception) as e:
-                w = self.where[i]
-                at = f"Ray node {w.get('node', '?')[:12]}, host {w.get('host', '?')}" if w else "not placed yet"
-                raise PartFailed(i, self.routers[i], at, _cause(e)) from e
+                # A part that only lost its relay link to another is not the one to name if that other failed too
+                # (a lost node: the part on it, not the part whose link to it broke first)
+                if failed is None or (LINK_LOST in str(failed[1]) and LINK_LOST not in str(e)):
+                    failed = (i, e)
+        if failed is not None:
+            index, error = failed
+            w = self.where[index]
+            at = f"Ray node {w.get('node', '?')[:12]}, host {w.get('host', '?')}" if w else "not placed yet"
+            raise PartFailed(index, self.routers[index], at, _cause(error)) from error
         return out
 
     def close(self) -> list[str]:

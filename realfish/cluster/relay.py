@@ -38,6 +38,8 @@ FIB, LISTENERS, OPEN, DATA, CLOSE, RAW = 1, 2, 3, 4, 5, 6
 _HEAD = struct.Struct("!BI")
 _GID = struct.Struct("!Q")
 FIONREAD = termios.FIONREAD
+# How a part's failure begins when it only lost its link to another part (which is then the one that failed)
+LINK_LOST = "lost the relay link"
 # Listener ids of another part's listeners in a part's broker: part p's listener i is (p + 1) * _SPACE + i
 _SPACE = 10**9
 
@@ -104,7 +106,7 @@ class Mesh:
             self._socks.append(s)
             q: queue.Queue[bytes | None] = queue.Queue()
             self._out[p] = q
-            self._start(self._send_loop, s, q)
+            self._start(self._send_loop, s, q, p)
         self.server.settimeout(30)
         for _ in others:
             s, _addr = self.server.accept()
@@ -119,13 +121,13 @@ class Mesh:
         t.start()
         self._threads.append(t)
 
-    def _send_loop(self, s: socket.socket, q: queue.Queue[bytes | None]) -> None:
+    def _send_loop(self, s: socket.socket, q: queue.Queue[bytes | None], part: int) -> None:
         while (frame := q.get()) is not None:
             try:
                 s.sendall(frame)
             except OSError as e:
                 if not self._closing:
-                    self.failure = f"relay to another part failed: {e}"
+                    self.failure = f"{LINK_LOST} to part {part}: {e}"
                 return
 
     def _receive_loop(self, s: socket.socket, part: int) -> None:
@@ -138,7 +140,7 @@ class Mesh:
                     self.received += 1
         except (OSError, ConnectionError) as e:
             if not self._closing:
-                self.failure = f"lost the link from part {part}: {e}"
+                self.failure = f"{LINK_LOST} from part {part}: {e}"
 
     def send(self, part: int, kind: int, payload: bytes) -> None:
         with self.lock:
