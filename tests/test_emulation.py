@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +86,26 @@ def test_rejected_config_line_is_reported(tmp_path: Path) -> None:
     assert len(errors) == 1
     assert f"line {bad_line}" in errors[0] and "frobnicate" in errors[0] and ".log" in errors[0]
     assert emu.report.routers.get("r0") is None or not emu.report.routers["r0"].errors
+
+
+@pytest.mark.frr
+def test_a_message_the_controller_cannot_handle_is_a_problem(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon gets EIO (it must not wait for ever) and the run goes on, but the report says what the
+    controller could not do, which daemon asked, and where the controller failed."""
+    from realfish.runtime.controller import VERBS, Controller, Verb
+
+    def broken(self: Controller, c: Any, m: Any) -> None:
+        if c.router == "r1" and c.daemon == "bgpd":
+            raise KeyError("a bug")
+        Controller._on_listen(self, c, m)
+
+    monkeypatch.setitem(VERBS, "LISTEN", Verb(broken, replies=True))
+    net = topogen.chain(2, tmp_path / "snap")
+    with Emulation(net) as emu:
+        report = emu.converge(timeout=120)
+    problems = [p for p in report.problems if p.startswith("controller: r1/bgpd: cannot handle b'LISTEN")]
+    assert problems and "KeyError('a bug')" in problems[0] and "test_emulation.py" in problems[0], report.problems
 
 
 @pytest.mark.frr
