@@ -366,10 +366,14 @@ class LocalRay:
         members = self._group()
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            # The raylet and the workers end within a moment of SIGTERM; `ray start --block` and the GCS linger
+            # for seconds: once nothing more ends for half a second, what is left is killed
+            deadline, alive, since = time.monotonic() + 5, len(members), time.monotonic()
+            while self.proc.poll() is None and time.monotonic() < deadline and time.monotonic() - since < 0.5:
+                time.sleep(0.05)
+                now_alive = sum(1 for p in members if _running(p))
+                if now_alive != alive:
+                    alive, since = now_alive, time.monotonic()
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)  # what of its group outlived SIGTERM
         except ProcessLookupError:
@@ -389,6 +393,14 @@ class LocalRay:
         while os.path.exists(self.temp) and time.monotonic() < deadline:
             shutil.rmtree(self.temp, ignore_errors=True)
             time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (not gone, not a zombie waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _become_subreaper() -> None:
