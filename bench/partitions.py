@@ -98,11 +98,11 @@ def main() -> int:
             "all_converged": all(r["converged"] for r in ok), "all_same_fibs": all(r["same_fibs_as_first"] for r in ok),
             "peak_pss_bytes_median": _median(ok, "memory", "peak_pss_bytes"),
         }
-        for key in ("links_cut", "clock_rounds", "status_polls", "bytes_between_parts", "packets_between_parts",
-                    "frames_between_parts"):
-            m = _median(ok, "parts", key)
+        for key in ("links_cut/segments", "clock_rounds", "status_polls", "bytes_between_parts",
+                    "packets_between_parts", "frames_between_parts"):
+            m = _median(ok, "parts", *key.split("/"))
             if m is not None:
-                summary[key + "_median"] = m
+                summary[key.replace("/", "_") + "_median"] = m
         results[f"k={k} parts={n}"] = {**summary, "rows": rows}
         print(f"k={k} parts={n}: {json.dumps(summary)}", file=sys.stderr, flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
