@@ -161,3 +161,17 @@ def test_coordinator_names_the_failed_part(tmp_path: Path) -> None:
     with pytest.raises(PartFailed, match=r"part 1 \(1 routers: r2; in this process\) failed: .*controller died"):
         Coordinator(net, parts, quiet=60).run(timeout=30)
     parts.close()
+
+
+def test_an_unreachable_cluster_is_a_clear_error_at_once() -> None:
+    """`--cluster HOST:PORT` where nothing listens: ray.init would retry for minutes; realfish says so now."""
+    pytest.importorskip("ray")
+    from realfish.cluster.actor import connect
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    with pytest.raises(RuntimeError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}: .*refused"):
+        connect(f"127.0.0.1:{port}")
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        connect("head-without-port")

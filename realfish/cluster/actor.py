@@ -186,6 +186,8 @@ def _cause(e: BaseException) -> str:
 def connect(address: str) -> None:
     """Join the Ray cluster at `address`, with realfish importable in every worker (the driver's own import path
     goes with the actors)."""
+    if address != "auto":
+        _reachable(address)
     root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH", "")] if p)
     main = threading.current_thread() is threading.main_thread()
@@ -196,6 +198,20 @@ def connect(address: str) -> None:
         # Ray's driver takes SIGTERM (sys.exit, and a handler of its core worker that can end the process
         # without unwinding): ours again, so that a SIGTERM'd run closes its parts (the CLI's: as Ctrl-C)
         signal.signal(signal.SIGTERM, before)
+
+
+def _reachable(address: str, timeout: float = 10.0) -> None:
+    """The cluster's head answers at `address` (HOST:PORT), or a clear error now: ray.init would retry for
+    minutes, logging as it goes."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--cluster {address!r}: a Ray cluster's address is HOST:PORT (its head's GCS port, "
+                         "6379 unless `ray start --head --port` said otherwise), or auto on one of its nodes")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise RuntimeError(f"cannot reach the Ray cluster at {address}: {e.strerror or e} (is `ray start --head` "
+                           "running there, and is its port open from here?)") from None
 
 
 def converge(network: Network, n: int, address: str | None = None, timeout: float = 600.0,
