@@ -90,3 +90,20 @@ def test_a_run_that_times_out_leaves_no_zygote_or_child(tmp_path: Path) -> None:
     pids = [p.pid for p in emu.procs.values()] + [z.proc.pid for z in emu.zygotes.values()]
     assert len(pids) == 2 * 3 + 3
     assert _leftovers(run_dir, pids) == []
+
+
+def test_a_zygote_that_passes_no_signal_on_does_not_stop_the_stop(tmp_path: Path) -> None:
+    """bgpd's zygote stopped (SIGSTOP) when the run ends: it passes no signal to its children and reports no exit.
+    Stopping still ends, with its children killed straight by their pids and nothing left."""
+    import signal
+
+    net = topogen.chain(2, tmp_path / "snap")
+    with Emulation(net) as emu:
+        emu.converge(timeout=120)
+        run_dir = emu.run_dir
+        zygote = emu.zygotes["bgpd"].proc.pid
+        children = [p.pid for (_, daemon), p in emu.procs.items() if daemon == "bgpd"]
+        assert children and all(_parent(pid) == zygote for pid in children)
+        os.kill(zygote, signal.SIGSTOP)
+    pids = [p.pid for p in emu.procs.values()] + [z.proc.pid for z in emu.zygotes.values()]
+    assert _leftovers(run_dir, pids) == []

@@ -626,7 +626,13 @@ class Emulation(Runner):
                 p.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 p.kill()
-                p.wait()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    # Its zygote did not pass the signal on or report the exit: stopping must not wait for ever
+                    # (nor leave the daemon running once the zygote stops)
+                    if isinstance(p, ForkedDaemon):
+                        p.kill_directly()
         for z in self.zygotes.values():  # after their children, which they reap
             z.stop()
         if self.controller:

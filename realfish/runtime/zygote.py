@@ -212,6 +212,17 @@ class ForkedDaemon:
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
+    def kill_directly(self) -> None:
+        """SIGKILL straight to the pid, for a zygote that does not pass signals on (or report exits): only while
+        the pid is the zygote's child not yet reaped (running, or a zombie), so that it cannot be another
+        process's."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return
+        if fields[0] != "Z" and int(fields[1]) == self.zygote.proc.pid:
+            os.kill(self.pid, signal.SIGKILL)
+
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
