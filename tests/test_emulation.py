@@ -192,8 +192,11 @@ def test_a_controller_that_dies_ends_the_run_with_its_traceback(tmp_path: Path,
 
 
 def _cli(*args: str) -> subprocess.Popen[str]:
+    # SIGINT as a terminal's Ctrl-C gives it: a test run started in the background of a non-interactive shell
+    # ignores SIGINT, and a child that inherits that (Python then installs no handler) would never be interrupted
     return subprocess.Popen([sys.executable, "-m", "realfish.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_daemons(run_dir_glob: str, before: set[Path], routers: int, timeout: float = 120) -> Path:
@@ -240,7 +243,12 @@ def _long_run(tmp_path: Path, routers: int) -> tuple[subprocess.Popen[str], Path
 def test_interrupted_run_leaves_nothing(tmp_path: Path, how: int) -> None:
     proc, run_dir, pids = _long_run(tmp_path, 3)
     proc.send_signal(how)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # not left running when the test fails
+        proc.communicate()
+        raise
     assert proc.returncode == 130, err
     assert _leftovers(run_dir, pids) == []
 
