@@ -24,6 +24,15 @@ from realfish import frr
 KEPT = "kept"
 
 
+def proc_state(pid: int) -> tuple[str, int] | None:
+    """A process's state letter (R, S, D, Z...) and parent pid from /proc, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def claim(directory: Path, keep: bool = False) -> None:
     """Mark a temporary directory as this process's (`/tmp/realfish-*`: runs, the service's data, uploads), so
     that `realfish clean` cleans up after it once this process is gone, and never while it lives. `keep`: the

@@ -28,6 +28,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from realfish.clean import proc_state
 from realfish.cluster.coordinator import Coordinator, PartFailed
 from realfish.cluster.part import Part
 from realfish.cluster.partition import links_cut, partition
@@ -200,6 +201,22 @@ def connect(address: str) -> None:
         signal.signal(signal.SIGTERM, before)
 
 
+def join(address: str | None, cpus: int) -> LocalRay | None:
+    """Join the Ray cluster at `address`, or, with none, at a local Ray instance started here with room for
+    `cpus` CPUs however many cores this machine has (returned: its caller stops it)."""
+    local = None
+    if not address:
+        local = LocalRay(max(cpus, os.cpu_count() or 1))
+        address = local.address
+    try:
+        connect(address)
+    except BaseException:
+        if local:
+            local.stop()
+        raise
+    return local
+
+
 def _reachable(address: str, timeout: float = 10.0) -> None:
     """The cluster's head answers at `address` (HOST:PORT), or a clear error now: ray.init would retry for
     minutes, logging as it goes."""
@@ -226,18 +243,7 @@ def converge(network: Network, n: int, address: str | None = None, timeout: floa
     t_start = time.monotonic()
     cut = partition(network, n)
     started = not ray.is_initialized()
-    local: LocalRay | None = None
-    if started:
-        if not address:
-            # a local instance with room for every part, however many cores this machine has
-            local = LocalRay(max(n * int(cpus + 0.999), os.cpu_count() or 1))
-            address = local.address
-        try:
-            connect(address)
-        except BaseException:
-            if local:
-                local.stop()
-            raise
+    local = join(address, n * int(cpus + 0.999)) if started else None
     room = ray.cluster_resources().get("CPU", 0)
     if room < n * cpus:
         if started:
@@ -387,7 +393,7 @@ class LocalRay:
             deadline, alive, since = time.monotonic() + 5, len(members), time.monotonic()
             while self.proc.poll() is None and time.monotonic() < deadline and time.monotonic() - since < 0.5:
                 time.sleep(0.05)
-                now_alive = sum(1 for p in members if _running(p))
+                now_alive = sum(1 for p in members if (proc_state(p) or ("Z",))[0] != "Z")
                 if now_alive != alive:
                     alive, since = now_alive, time.monotonic()
         try:
@@ -409,14 +415,6 @@ class LocalRay:
         while os.path.exists(self.temp) and time.monotonic() < deadline:
             shutil.rmtree(self.temp, ignore_errors=True)
             time.sleep(0.05)
-
-
-def _running(pid: int) -> bool:
-    """Whether `pid` runs (not gone, not a zombie waiting to be reaped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def _become_subreaper() -> None:

@@ -27,23 +27,12 @@ class Converge:
         self.local: Any = None
 
     def open(self) -> None:
-        import os
-
         import ray
 
-        from realfish.cluster.actor import LocalRay, connect
+        from realfish.cluster.actor import join
 
-        if ray.is_initialized():
-            return
-        address = self.address
-        if not address:
-            self.local = LocalRay(max(self.parts, os.cpu_count() or 1))
-            address = self.local.address
-        try:
-            connect(address)
-        except BaseException:
-            self.close()
-            raise
+        if not ray.is_initialized():
+            self.local = join(self.address, self.parts)
 
     def close(self) -> None:
         import ray

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from realfish import frr
+from realfish.clean import proc_state
 from realfish.runtime.controller import ZYGOTE
 
 # Daemons whose start-up is forked: all that the emulation runs.
@@ -216,11 +217,8 @@ class ForkedDaemon:
         """SIGKILL straight to the pid, for a zygote that does not pass signals on (or report exits): only while
         the pid is the zygote's child not yet reaped (running, or a zombie), so that it cannot be another
         process's."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return
-        if fields[0] != "Z" and int(fields[1]) == self.zygote.proc.pid:
+        state = proc_state(self.pid)
+        if state is not None and state[0] != "Z" and state[1] == self.zygote.proc.pid:
             os.kill(self.pid, signal.SIGKILL)
 
     def wait(self, timeout: float | None = None) -> int:
